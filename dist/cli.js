@@ -15653,8 +15653,8 @@ var require_onnx = __commonJS({
     var $util = $protobuf.util;
     var $root = $protobuf.roots["default"] || ($protobuf.roots["default"] = {});
     $root.onnx = (function() {
-      var onnx2 = {};
-      onnx2.Version = (function() {
+      var onnx3 = {};
+      onnx3.Version = (function() {
         var valuesById = {}, values = Object.create(valuesById);
         values[valuesById[0] = "_START_VERSION"] = 0;
         values[valuesById[1] = "IR_VERSION_2017_10_10"] = 1;
@@ -15667,7 +15667,7 @@ var require_onnx = __commonJS({
         values[valuesById[8] = "IR_VERSION"] = 8;
         return values;
       })();
-      onnx2.AttributeProto = (function() {
+      onnx3.AttributeProto = (function() {
         function AttributeProto(properties) {
           this.floats = [];
           this.ints = [];
@@ -16346,7 +16346,7 @@ var require_onnx = __commonJS({
         })();
         return AttributeProto;
       })();
-      onnx2.ValueInfoProto = (function() {
+      onnx3.ValueInfoProto = (function() {
         function ValueInfoProto(properties) {
           if (properties) {
             for (var keys = Object.keys(properties), i = 0; i < keys.length; ++i)
@@ -16466,7 +16466,7 @@ var require_onnx = __commonJS({
         };
         return ValueInfoProto;
       })();
-      onnx2.NodeProto = (function() {
+      onnx3.NodeProto = (function() {
         function NodeProto(properties) {
           this.input = [];
           this.output = [];
@@ -16706,7 +16706,7 @@ var require_onnx = __commonJS({
         };
         return NodeProto;
       })();
-      onnx2.TrainingInfoProto = (function() {
+      onnx3.TrainingInfoProto = (function() {
         function TrainingInfoProto(properties) {
           this.initializationBinding = [];
           this.updateBinding = [];
@@ -16890,7 +16890,7 @@ var require_onnx = __commonJS({
         };
         return TrainingInfoProto;
       })();
-      onnx2.ModelProto = (function() {
+      onnx3.ModelProto = (function() {
         function ModelProto(properties) {
           this.opsetImport = [];
           this.metadataProps = [];
@@ -17266,7 +17266,7 @@ var require_onnx = __commonJS({
         };
         return ModelProto;
       })();
-      onnx2.StringStringEntryProto = (function() {
+      onnx3.StringStringEntryProto = (function() {
         function StringStringEntryProto(properties) {
           if (properties) {
             for (var keys = Object.keys(properties), i = 0; i < keys.length; ++i)
@@ -17364,7 +17364,7 @@ var require_onnx = __commonJS({
         };
         return StringStringEntryProto;
       })();
-      onnx2.TensorAnnotation = (function() {
+      onnx3.TensorAnnotation = (function() {
         function TensorAnnotation(properties) {
           this.quantParameterTensorNames = [];
           if (properties) {
@@ -17482,7 +17482,7 @@ var require_onnx = __commonJS({
         };
         return TensorAnnotation;
       })();
-      onnx2.GraphProto = (function() {
+      onnx3.GraphProto = (function() {
         function GraphProto(properties) {
           this.node = [];
           this.initializer = [];
@@ -17848,7 +17848,7 @@ var require_onnx = __commonJS({
         };
         return GraphProto;
       })();
-      onnx2.TensorProto = (function() {
+      onnx3.TensorProto = (function() {
         function TensorProto(properties) {
           this.dims = [];
           this.floatData = [];
@@ -18551,7 +18551,7 @@ var require_onnx = __commonJS({
         })();
         return TensorProto;
       })();
-      onnx2.SparseTensorProto = (function() {
+      onnx3.SparseTensorProto = (function() {
         function SparseTensorProto(properties) {
           this.dims = [];
           if (properties) {
@@ -18709,7 +18709,7 @@ var require_onnx = __commonJS({
         };
         return SparseTensorProto;
       })();
-      onnx2.TensorShapeProto = (function() {
+      onnx3.TensorShapeProto = (function() {
         function TensorShapeProto(properties) {
           this.dim = [];
           if (properties) {
@@ -18948,7 +18948,7 @@ var require_onnx = __commonJS({
         })();
         return TensorShapeProto;
       })();
-      onnx2.TypeProto = (function() {
+      onnx3.TypeProto = (function() {
         function TypeProto(properties) {
           if (properties) {
             for (var keys = Object.keys(properties), i = 0; i < keys.length; ++i)
@@ -19648,7 +19648,7 @@ var require_onnx = __commonJS({
         })();
         return TypeProto;
       })();
-      onnx2.OperatorSetIdProto = (function() {
+      onnx3.OperatorSetIdProto = (function() {
         function OperatorSetIdProto(properties) {
           if (properties) {
             for (var keys = Object.keys(properties), i = 0; i < keys.length; ++i)
@@ -19761,13 +19761,13 @@ var require_onnx = __commonJS({
         };
         return OperatorSetIdProto;
       })();
-      onnx2.OperatorStatus = (function() {
+      onnx3.OperatorStatus = (function() {
         var valuesById = {}, values = Object.create(valuesById);
         values[valuesById[0] = "EXPERIMENTAL"] = 0;
         values[valuesById[1] = "STABLE"] = 1;
         return values;
       })();
-      onnx2.FunctionProto = (function() {
+      onnx3.FunctionProto = (function() {
         function FunctionProto(properties) {
           this.input = [];
           this.output = [];
@@ -20060,7 +20060,7 @@ var require_onnx = __commonJS({
         };
         return FunctionProto;
       })();
-      return onnx2;
+      return onnx3;
     })();
     module.exports = $root;
   }
@@ -37073,7 +37073,7 @@ var thresholds_schema_default = {
           minimum: 1,
           maximum: 1048576,
           default: 4096,
-          description: "At most this many padded tokens per forward pass (rows \xD7 longest row). Memory for the logits is bounded by it (\xD7 vocabulary \xD7 4 bytes), not by the data."
+          description: "At most this many padded tokens per forward pass (rows \xD7 longest row). Memory for the logits, which stay inside onnxruntime, is bounded by it (\xD7 vocabulary \xD7 4 bytes), not by the data."
         },
         benchmarks: {
           type: "object",
@@ -39762,9 +39762,70 @@ function longestMatch(a, b, b2j, alo, ahi, blo, bhi) {
 import * as ort2 from "onnxruntime-node";
 
 // src/runtime/token-log-probs.ts
-var import_onnx_proto = __toESM(require_onnx(), 1);
+var import_onnx_proto2 = __toESM(require_onnx(), 1);
 import * as ort from "onnxruntime-node";
+
+// src/runtime/graph-extension.ts
+var import_onnx_proto = __toESM(require_onnx(), 1);
+import { open as open2 } from "node:fs/promises";
 var { onnx } = import_onnx_proto.default;
+function graphExtension(graph) {
+  if (graph.name !== void 0 || graph.docString !== void 0) throw new RangeError("a graph extension must not set scalar fields");
+  return onnx.ModelProto.encode(onnx.ModelProto.create({ graph })).finish();
+}
+async function readExtendedModel(path10, extension) {
+  const handle = await open2(path10, "r");
+  try {
+    const { size } = await handle.stat();
+    const bytes = Buffer.allocUnsafe(size + extension.length);
+    let offset = 0;
+    while (offset < size) {
+      const { bytesRead } = await handle.read(bytes, offset, size - offset, offset);
+      if (bytesRead === 0) throw new Error(`${path10} shrank while it was read`);
+      offset += bytesRead;
+    }
+    bytes.set(extension, size);
+    return bytes;
+  } finally {
+    await handle.close();
+  }
+}
+
+// src/runtime/token-log-probs.ts
+var { onnx: onnx2 } = import_onnx_proto2.default;
+var TARGETS_INPUT = "bias_gate_targets";
+var TARGET_LOG_PROBS_OUTPUT = "bias_gate_target_log_probs";
+var LOG_PROBABILITIES = "bias_gate/log_probabilities";
+function targetLogProbsNodes(logits) {
+  const axis = { name: "axis", type: onnx2.AttributeProto.AttributeType.INT, i: -1 };
+  return [
+    { name: "bias_gate/log_softmax", opType: "LogSoftmax", input: [logits], output: [LOG_PROBABILITIES], attribute: [axis] },
+    { name: "bias_gate/gather_targets", opType: "GatherElements", input: [LOG_PROBABILITIES, TARGETS_INPUT], output: [TARGET_LOG_PROBS_OUTPUT], attribute: [axis] }
+  ];
+}
+function valueInfo(name, elemType, shape) {
+  return { name, type: { tensorType: { elemType, shape: { dim: shape.map((dimParam) => ({ dimParam })) } } } };
+}
+var { FLOAT, INT64 } = onnx2.TensorProto.DataType;
+var targetsInfo = valueInfo(TARGETS_INPUT, INT64, ["batch", "sequence", "one"]);
+var outputInfo = valueInfo(TARGET_LOG_PROBS_OUTPUT, FLOAT, ["batch", "sequence", "one"]);
+function targetLogProbsExtension(logits) {
+  return graphExtension({ node: targetLogProbsNodes(logits), input: [targetsInfo], output: [outputInfo] });
+}
+function logProbabilityGraph() {
+  const model = onnx2.ModelProto.create({
+    irVersion: 8,
+    opsetImport: [{ domain: "", version: 13 }],
+    producerName: "bias-gate",
+    graph: {
+      name: "token_log_probabilities",
+      node: targetLogProbsNodes("logits"),
+      input: [valueInfo("logits", FLOAT, ["batch", "sequence", "vocabulary"]), targetsInfo],
+      output: [outputInfo]
+    }
+  });
+  return onnx2.ModelProto.encode(model).finish();
+}
 var TokenLogProbabilities = class {
   session;
   /** log-probabilities of `targets` ([rows·positions], row-major) under `logits` ([rows, positions, vocabulary]). */
@@ -39773,49 +39834,18 @@ var TokenLogProbabilities = class {
     this.session ??= ort.InferenceSession.create(logProbabilityGraph(), {
       logSeverityLevel: 3,
       // Its threads must not spin-wait after each call: they would take the cores from the
-      // model's own session, which runs next (measured: slower than the JavaScript loop).
+      // model's own session, which runs next.
       extra: { session: { intra_op: { allow_spinning: "0" } } }
     });
     const session = await this.session;
-    const result = await session.run({ logits, targets: new ort.Tensor("int64", targets, [rows, positions]) });
-    return result.logprob.data;
+    const result = await session.run({ logits, [TARGETS_INPUT]: new ort.Tensor("int64", targets, [rows, positions, 1]) });
+    return result[TARGET_LOG_PROBS_OUTPUT].data;
   }
 };
-function logProbabilityGraph() {
-  const { FLOAT, INT64 } = onnx.TensorProto.DataType;
-  const axes = (name) => {
-    const bytes = new DataView(new ArrayBuffer(8));
-    bytes.setBigInt64(0, -1n, true);
-    return { name, dims: [1], dataType: INT64, rawData: new Uint8Array(bytes.buffer) };
-  };
-  const int = (name, value) => ({ name, type: onnx.AttributeProto.AttributeType.INT, i: value });
-  const info = (name, elemType, shape) => ({
-    name,
-    type: { tensorType: { elemType, shape: { dim: shape.map((dimParam) => ({ dimParam })) } } }
-  });
-  const model = onnx.ModelProto.create({
-    irVersion: 8,
-    opsetImport: [{ domain: "", version: 13 }],
-    producerName: "bias-gate",
-    graph: {
-      name: "token_log_probabilities",
-      node: [
-        { opType: "LogSoftmax", input: ["logits"], output: ["log_probabilities"], attribute: [int("axis", -1)] },
-        { opType: "Unsqueeze", input: ["targets", "last_axis"], output: ["target_index"] },
-        { opType: "GatherElements", input: ["log_probabilities", "target_index"], output: ["picked"], attribute: [int("axis", -1)] },
-        { opType: "Squeeze", input: ["picked", "last_axis"], output: ["logprob"] }
-      ],
-      initializer: [axes("last_axis")],
-      input: [info("logits", FLOAT, ["rows", "positions", "vocabulary"]), info("targets", INT64, ["rows", "positions"])],
-      output: [info("logprob", FLOAT, ["rows", "positions"])]
-    }
-  });
-  return onnx.ModelProto.encode(model).finish();
-}
 
 // src/language/inference.ts
 var LOGITS_OUTPUT = "logits";
-function languageModelFeeds(model, rows) {
+function languageModelFeeds(model, rows, targets) {
   const length = Math.max(...rows.map((row2) => row2.length));
   const dims = [rows.length, length];
   const ids = new BigInt64Array(rows.length * length).fill(BigInt(model.padId));
@@ -39835,6 +39865,7 @@ function languageModelFeeds(model, rows) {
     feeds.position_ids = new ort2.Tensor("int64", positions, dims);
   }
   if (model.inputs.tokenTypeIds) feeds.token_type_ids = new ort2.Tensor("int64", new BigInt64Array(rows.length * length), dims);
+  if (model.inputs.targets) feeds[TARGETS_INPUT] = new ort2.Tensor("int64", targets ?? new BigInt64Array(rows.length * length), [...dims, 1]);
   return feeds;
 }
 async function runLogits(model, rows) {
@@ -39861,6 +39892,22 @@ function gathererFor(model) {
   if (!gatherer) gatherers.set(model, gatherer = new TokenLogProbabilities());
   return gatherer;
 }
+async function runTargetLogProbs(model, rows, targetAt) {
+  const length = Math.max(...rows.map((row2) => row2.length));
+  const targets = new BigInt64Array(rows.length * length);
+  for (let row2 = 0; row2 < rows.length; row2++) {
+    for (let position = 0; position < length; position++) targets[row2 * length + position] = BigInt(targetAt(row2, position));
+  }
+  if (!model.inputs.targets) {
+    const { tensor } = await runLogits(model, rows);
+    return { logProbs: await gathererFor(model).gather(tensor, targets), length };
+  }
+  const output = (await model.session.run(languageModelFeeds(model, rows, targets), [TARGET_LOG_PROBS_OUTPUT]))[TARGET_LOG_PROBS_OUTPUT];
+  if (output?.type !== "float32" || output.dims.join() !== [rows.length, length, 1].join()) {
+    throw new Error(`${model.displayPath}: ${TARGET_LOG_PROBS_OUTPUT} is ${output?.type} [${output?.dims.join(", ")}], not float32 [${rows.length}, ${length}, 1]`);
+  }
+  return { logProbs: output.data, length };
+}
 function checkTarget(target, vocabulary) {
   if (!(Number.isInteger(target) && target >= 0 && target < vocabulary)) {
     throw new RangeError(`token id ${target} is outside the model's vocabulary of ${vocabulary}`);
@@ -39868,11 +39915,7 @@ function checkTarget(target, vocabulary) {
 }
 function checkIds(model, sequences) {
   for (const sequence of sequences) {
-    for (const id of sequence) {
-      if (!(Number.isInteger(id) && id >= 0 && id < model.vocabularySize)) {
-        throw new RangeError(`token id ${id} is outside the model's vocabulary of ${model.vocabularySize}`);
-      }
-    }
+    for (const id of sequence) checkTarget(id, model.vocabularySize);
   }
 }
 function planBatches(lengths, options) {
@@ -39904,16 +39947,8 @@ async function causalTokenLogProbs(model, sequences, options) {
   let done = sequences.length - pending.length;
   for (const group of planBatches(pending.map((k) => sequences[k].length), options)) {
     const batch = group.map((j) => pending[j]);
-    const { tensor, length, vocabulary } = await runLogits(model, batch.map((k) => sequences[k]));
-    const targets = new BigInt64Array(batch.length * length);
-    batch.forEach((k, row2) => {
-      const sequence = sequences[k];
-      for (let i = 0; i + 1 < sequence.length; i++) {
-        checkTarget(sequence[i + 1], vocabulary);
-        targets[row2 * length + i] = BigInt(sequence[i + 1]);
-      }
-    });
-    const logProbs = await gathererFor(model).gather(tensor, targets);
+    const rows = batch.map((k) => sequences[k]);
+    const { logProbs, length } = await runTargetLogProbs(model, rows, (row2, i) => rows[row2][i + 1] ?? 0);
     batch.forEach((k, row2) => results[k].set(logProbs.subarray(row2 * length, row2 * length + sequences[k].length - 1)));
     done += batch.length;
     options.onBatch?.(done, sequences.length);
@@ -39934,27 +39969,19 @@ async function nextTokenLogProbs(model, prefix) {
   return Float64Array.from(logits, (value) => value - lse);
 }
 async function maskedTokenLogProbs(model, queries, options) {
-  queries.forEach(({ ids, position }, k) => {
+  queries.forEach(({ ids, position, target }, k) => {
     if (!(Number.isInteger(position) && position >= 0 && position < ids.length)) {
       throw new RangeError(`masked query ${k}: position ${position} is outside its ${ids.length} tokens`);
     }
+    checkTarget(target, model.vocabularySize);
   });
   checkIds(model, queries.map((query) => query.ids));
   const results = new Array(queries.length).fill(Number.NaN);
   let done = 0;
   for (const batch of planBatches(queries.map((query) => query.ids.length), options)) {
-    const { data, length, vocabulary } = await runLogits(model, batch.map((k) => queries[k].ids));
-    const rows = new Float32Array(batch.length * vocabulary);
-    const targets = new BigInt64Array(batch.length);
-    batch.forEach((k, row2) => {
-      const { position, target } = queries[k];
-      checkTarget(target, vocabulary);
-      const offset = (row2 * length + position) * vocabulary;
-      rows.set(data.subarray(offset, offset + vocabulary), row2 * vocabulary);
-      targets[row2] = BigInt(target);
-    });
-    const logProbs = await gathererFor(model).gather(new ort2.Tensor("float32", rows, [batch.length, 1, vocabulary]), targets);
-    batch.forEach((k, row2) => results[k] = logProbs[row2]);
+    const rows = batch.map((k) => queries[k]);
+    const { logProbs, length } = await runTargetLogProbs(model, rows.map((query) => query.ids), (row2, i) => i === rows[row2].position ? rows[row2].target : 0);
+    rows.forEach(({ position }, row2) => results[batch[row2]] = logProbs[row2 * length + position]);
     done += batch.length;
     options.onBatch?.(done, queries.length);
   }
@@ -40337,7 +40364,7 @@ import { readFile as readFile4 } from "node:fs/promises";
 // src/language/datasets/fetch.ts
 import { createHash as createHash2, randomBytes as randomBytes2 } from "node:crypto";
 import { createReadStream as createReadStream2, createWriteStream as createWriteStream2 } from "node:fs";
-import { mkdir as mkdir3, open as open2, rename as rename3, rm as rm3, stat as stat2 } from "node:fs/promises";
+import { mkdir as mkdir3, open as open3, rename as rename3, rm as rm3, stat as stat2 } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { Readable } from "node:stream";
 import { pipeline as pipeline2 } from "node:stream/promises";
@@ -40490,7 +40517,7 @@ function localPathHint(source) {
   return `Download ${fileNameOf(source.url)} yourself (${source.revision}) and set path: to it for this benchmark in the config; bias-gate then reads the local copy instead.`;
 }
 async function startsWithLfsPointer(path10) {
-  const handle = await open2(path10, "r");
+  const handle = await open3(path10, "r");
   try {
     const head = Buffer.alloc(GIT_LFS_POINTER_HEAD_BYTES);
     const { bytesRead } = await handle.read(head, 0, head.length, 0);
@@ -43622,7 +43649,8 @@ var Tokenizer = class {
 var Tokenizer_default = Tokenizer;
 
 // src/runtime/session.ts
-import { open as open3 } from "node:fs/promises";
+import { open as open4 } from "node:fs/promises";
+import { dirname as dirname2 } from "node:path";
 import * as ort3 from "onnxruntime-node";
 var LOAD_HINT = `The file must be a complete ONNX model (.onnx), not truncated and not another format, using operators that onnxruntime ${ort3.env.versions.node ?? ort3.env.versions.common} supports; re-export it or check it with \`python -m onnx.checker\`.`;
 var RUN_HINT = "Check that the input name, image size, layout and channel count in the config match the model's input.";
@@ -43637,23 +43665,28 @@ async function openModel(path10, displayPath, options = {}) {
   if (head.length === 0) {
     throw new InputError(`${displayPath} is empty (0 bytes), not an ONNX model`, { hint: LOAD_HINT });
   }
+  const providers = [...options.providers ?? ["cpu"]];
   let session;
-  let providers = [...options.providers ?? ["cpu"]];
-  while (!session) {
+  let extensionError;
+  if (options.extension) {
+    const bytes = await readExtendedModel(path10, options.extension.bytes);
     try {
-      session = await ort3.InferenceSession.create(path10, { ...ortOptions, executionProviders: providers });
+      session = await createSession(bytes, withExternalDataFolder(ortOptions, path10), providers, displayPath, options.log);
     } catch (error) {
-      const unavailable = providers.find((provider) => provider !== "cpu" && messageOf(error).toLowerCase().includes(provider.toLowerCase()));
-      if (unavailable) {
-        options.log?.(`${displayPath}: execution provider ${unavailable} is not available here (${messageOf(error).split("\n")[0]}); falling back to ${providers.filter((p) => p !== unavailable).join(", ") || "cpu"}`);
-        providers = providers.filter((provider) => provider !== unavailable);
-        if (providers.length === 0) providers = ["cpu"];
-        continue;
-      }
+      extensionError = error;
+    }
+  }
+  if (!session) {
+    try {
+      session = await createSession(path10, ortOptions, providers, displayPath, options.log);
+    } catch (error) {
       throw new InputError(`${displayPath} could not be loaded as an ONNX model: ${messageOf(error)}`, {
         hint: LOAD_HINT,
         cause: error
       });
+    }
+    if (extensionError !== void 0) {
+      options.log?.(`${displayPath}: ${options.extension.purpose} could not be added to the graph (${firstLine2(extensionError)}); running the model without them`);
     }
   }
   return wrapSession(session, displayPath);
@@ -43661,7 +43694,7 @@ async function openModel(path10, displayPath, options = {}) {
 async function readHead(path10, displayPath) {
   let handle;
   try {
-    handle = await open3(path10, "r");
+    handle = await open4(path10, "r");
     const buffer = Buffer.alloc(GIT_LFS_POINTER_HEAD_BYTES);
     const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
     return buffer.subarray(0, bytesRead);
@@ -43679,6 +43712,27 @@ async function readHead(path10, displayPath) {
   } finally {
     await handle?.close();
   }
+}
+async function createSession(source, options, providers, displayPath, log) {
+  for (; ; ) {
+    try {
+      const withProviders = { ...options, executionProviders: providers };
+      return await (typeof source === "string" ? ort3.InferenceSession.create(source, withProviders) : ort3.InferenceSession.create(source, withProviders));
+    } catch (error) {
+      const unavailable = providers.find((provider) => provider !== "cpu" && messageOf(error).toLowerCase().includes(provider.toLowerCase()));
+      if (!unavailable) throw error;
+      providers.splice(providers.indexOf(unavailable), 1);
+      if (providers.length === 0) providers.push("cpu");
+      log?.(`${displayPath}: execution provider ${unavailable} is not available here (${firstLine2(error)}); falling back to ${providers.join(", ")}`);
+    }
+  }
+}
+function firstLine2(error) {
+  return messageOf(error).split("\n")[0];
+}
+function withExternalDataFolder(options, path10) {
+  const session = options.extra?.session ?? {};
+  return { ...options, extra: { ...options.extra, session: { ...session, model_external_initializers_file_folder_path: dirname2(path10) } } };
 }
 function toOrtOptions(options) {
   const { intraOpThreads } = options;
@@ -43759,7 +43813,8 @@ async function loadLanguageModel(directory, displayPath, kind, options = {}) {
   const tokenizerConfig = await readJson(directory, displayPath, "tokenizer_config.json") ?? {};
   const { tokenizer, library } = createTextTokenizer(tokenizerJson, tokenizerConfig, displayPath);
   const special = specialTokens(kind, library, tokenizerConfig, displayPath);
-  const session = await openModel(modelPath, `${displayPath}/model.onnx`, options);
+  const extension = { bytes: targetLogProbsExtension(LOGITS_OUTPUT), purpose: "bias-gate's log-softmax nodes" };
+  const session = await openModel(modelPath, `${displayPath}/model.onnx`, { ...options, extension });
   try {
     const inputs = checkGraph(session, kind, displayPath);
     const vocabularySize = await logitsVocabularySize({ session, displayPath, padId: special.padId, inputs });
@@ -43843,17 +43898,18 @@ function specialTokenText(value) {
 function checkGraph(session, kind, displayPath) {
   const optional = OPTIONAL_INPUT[kind];
   const fed = [...REQUIRED_INPUTS, optional];
+  const modelInputs = session.inputNames.filter((name) => name !== TARGETS_INPUT);
   const feedsText = `bias-gate feeds ${REQUIRED_INPUTS.join(", ")}[, ${optional}] to a ${kind} model`;
-  const unexpected = session.inputNames.filter((name) => !fed.includes(name));
+  const unexpected = modelInputs.filter((name) => !fed.includes(name));
   if (unexpected.length > 0) {
     throw new InputError(`${displayPath}/model.onnx has unexpected input(s) ${unexpected.join(", ")}; ${feedsText}`, {
       hint: unexpectedInputHint(kind, unexpected)
     });
   }
-  const missing = REQUIRED_INPUTS.filter((name) => !session.inputNames.includes(name));
+  const missing = REQUIRED_INPUTS.filter((name) => !modelInputs.includes(name));
   if (missing.length > 0) {
     throw new InputError(
-      `${displayPath}/model.onnx has no input(s) ${missing.join(", ")} (its inputs: ${session.inputNames.join(", ") || "none"}); ${feedsText}`,
+      `${displayPath}/model.onnx has no input(s) ${missing.join(", ")} (its inputs: ${modelInputs.join(", ") || "none"}); ${feedsText}`,
       { hint: EXPORT_HINT[kind] }
     );
   }
@@ -43863,7 +43919,11 @@ function checkGraph(session, kind, displayPath) {
       { hint: `${EXPORT_HINT[kind]} Exports for that task name the vocabulary scores \`logits\`.` }
     );
   }
-  return { positionIds: session.inputNames.includes("position_ids"), tokenTypeIds: session.inputNames.includes("token_type_ids") };
+  return {
+    positionIds: session.inputNames.includes("position_ids"),
+    tokenTypeIds: session.inputNames.includes("token_type_ids"),
+    targets: session.inputNames.includes(TARGETS_INPUT) && session.outputNames.includes(TARGET_LOG_PROBS_OUTPUT)
+  };
 }
 function unexpectedInputHint(kind, unexpected) {
   if (unexpected.some((name) => name.startsWith("past_key_values") || name === "use_cache_branch")) {

@@ -1,12 +1,13 @@
 import * as ort from 'onnxruntime-node';
-import { TokenLogProbabilities } from '../runtime/token-log-probs.ts';
+import { TARGET_LOG_PROBS_OUTPUT, TARGETS_INPUT, TokenLogProbabilities } from '../runtime/token-log-probs.ts';
 import { InputError } from '../errors.ts';
 import type { BatchOptions, LanguageModel, MaskedQuery } from './types.ts';
 
 /**
  * Batched forward passes of a language model. Sequences are sorted by length (longest first) into
  * batches, right-padded with the pad id under attention_mask 0, and only the log-probabilities asked
- * for are kept: the logits of one batch are dropped before the next runs. Right padding never moves a
+ * for are kept: the model's graph computes them itself (token-log-probs.ts), so its [B, T, V] logits
+ * never reach JavaScript. Right padding never moves a
  * real token, so with a causal model (which cannot look ahead) or a masked one that honours
  * attention_mask, batch size and padding do not change any score (tested to 1e-5).
  */
@@ -20,10 +21,10 @@ export type FeedShape = Pick<LanguageModel, 'padId' | 'inputs'>;
 /**
  * int64 feeds for `rows`, right-padded to the longest: `input_ids` (pad id after the end),
  * `attention_mask` (1 on tokens, 0 on padding), and when the graph takes them `position_ids`
- * (0..T−1 on every row: the real tokens' positions are what an unpadded pass uses) and
- * `token_type_ids` (zeros: one segment).
+ * (0..T−1 on every row: the real tokens' positions are what an unpadded pass uses),
+ * `token_type_ids` (zeros: one segment) and bias-gate's `targets` ([B, T, 1]; zeros when absent).
  */
-export function languageModelFeeds(model: FeedShape, rows: readonly (readonly number[])[]): Record<string, ort.Tensor> {
+export function languageModelFeeds(model: FeedShape, rows: readonly (readonly number[])[], targets?: BigInt64Array): Record<string, ort.Tensor> {
   const length = Math.max(...rows.map((row) => row.length));
   const dims = [rows.length, length];
   const ids = new BigInt64Array(rows.length * length).fill(BigInt(model.padId));
@@ -43,6 +44,7 @@ export function languageModelFeeds(model: FeedShape, rows: readonly (readonly nu
     feeds.position_ids = new ort.Tensor('int64', positions, dims);
   }
   if (model.inputs.tokenTypeIds) feeds.token_type_ids = new ort.Tensor('int64', new BigInt64Array(rows.length * length), dims);
+  if (model.inputs.targets) feeds[TARGETS_INPUT] = new ort.Tensor('int64', targets ?? new BigInt64Array(rows.length * length), [...dims, 1]);
   return feeds;
 }
 
@@ -83,11 +85,39 @@ export async function runLogits(model: FeedShape & Pick<LanguageModel, 'session'
 
 const gatherers = new WeakMap<LanguageModel, TokenLogProbabilities>();
 
-/** The model's native log-softmax gatherer (one small extra onnxruntime session per model). */
+/** A separate log-softmax session for a model whose graph could not take bias-gate's nodes. */
 function gathererFor(model: LanguageModel): TokenLogProbabilities {
   let gatherer = gatherers.get(model);
   if (!gatherer) gatherers.set(model, (gatherer = new TokenLogProbabilities()));
   return gatherer;
+}
+
+/**
+ * One forward pass over `rows` (non-empty sequences) and log P(target) at every position, float32
+ * [rows × T] row-major (T the longest row): `targetAt(row, position)` names each target, and any
+ * id will do where the caller ignores the result. The graph computes them when it was extended at
+ * load; otherwise the logits come back and a separate session takes the log-softmax.
+ */
+async function runTargetLogProbs(
+  model: LanguageModel,
+  rows: readonly (readonly number[])[],
+  targetAt: (row: number, position: number) => number,
+): Promise<{ logProbs: Float32Array; length: number }> {
+  const length = Math.max(...rows.map((row) => row.length));
+  const targets = new BigInt64Array(rows.length * length);
+  for (let row = 0; row < rows.length; row++) {
+    for (let position = 0; position < length; position++) targets[row * length + position] = BigInt(targetAt(row, position));
+  }
+  if (!model.inputs.targets) {
+    const { tensor } = await runLogits(model, rows);
+    return { logProbs: await gathererFor(model).gather(tensor, targets), length };
+  }
+  const output = (await model.session.run(languageModelFeeds(model, rows, targets), [TARGET_LOG_PROBS_OUTPUT]))[TARGET_LOG_PROBS_OUTPUT];
+  // The load-time probe checked that logits are float32 [batch, sequence, vocabulary].
+  if (output?.type !== 'float32' || output.dims.join() !== [rows.length, length, 1].join()) {
+    throw new Error(`${model.displayPath}: ${TARGET_LOG_PROBS_OUTPUT} is ${output?.type} [${output?.dims.join(', ')}], not float32 [${rows.length}, ${length}, 1]`);
+  }
+  return { logProbs: output.data as Float32Array, length };
 }
 
 function checkTarget(target: number, vocabulary: number): void {
@@ -99,11 +129,7 @@ function checkTarget(target: number, vocabulary: number): void {
 /** Every id must index the logits: an out-of-range id fails inside onnxruntime, or on some devices not at all. */
 function checkIds(model: LanguageModel, sequences: readonly (readonly number[])[]): void {
   for (const sequence of sequences) {
-    for (const id of sequence) {
-      if (!(Number.isInteger(id) && id >= 0 && id < model.vocabularySize)) {
-        throw new RangeError(`token id ${id} is outside the model's vocabulary of ${model.vocabularySize}`);
-      }
-    }
+    for (const id of sequence) checkTarget(id, model.vocabularySize);
   }
 }
 
@@ -152,17 +178,9 @@ export async function causalTokenLogProbs(
   let done = sequences.length - pending.length;
   for (const group of planBatches(pending.map((k) => sequences[k]!.length), options)) {
     const batch = group.map((j) => pending[j]!);
-    const { tensor, length, vocabulary } = await runLogits(model, batch.map((k) => sequences[k]!));
+    const rows = batch.map((k) => sequences[k]!);
     // Position i predicts token i + 1; the last position and padding get a dummy target (ignored).
-    const targets = new BigInt64Array(batch.length * length);
-    batch.forEach((k, row) => {
-      const sequence = sequences[k]!;
-      for (let i = 0; i + 1 < sequence.length; i++) {
-        checkTarget(sequence[i + 1]!, vocabulary);
-        targets[row * length + i] = BigInt(sequence[i + 1]!);
-      }
-    });
-    const logProbs = await gathererFor(model).gather(tensor, targets);
+    const { logProbs, length } = await runTargetLogProbs(model, rows, (row, i) => rows[row]![i + 1] ?? 0);
     batch.forEach((k, row) => results[k]!.set(logProbs.subarray(row * length, row * length + sequences[k]!.length - 1)));
     done += batch.length;
     options.onBatch?.(done, sequences.length);
@@ -193,28 +211,20 @@ export async function nextTokenLogProbs(model: LanguageModel, prefix: readonly n
  * order; batched like {@link causalTokenLogProbs}, with token_type_ids zeros when the model takes them.
  */
 export async function maskedTokenLogProbs(model: LanguageModel, queries: readonly MaskedQuery[], options: BatchOptions): Promise<number[]> {
-  queries.forEach(({ ids, position }, k) => {
+  queries.forEach(({ ids, position, target }, k) => {
     if (!(Number.isInteger(position) && position >= 0 && position < ids.length)) {
       throw new RangeError(`masked query ${k}: position ${position} is outside its ${ids.length} tokens`);
     }
+    checkTarget(target, model.vocabularySize);
   });
   checkIds(model, queries.map((query) => query.ids));
   const results = new Array<number>(queries.length).fill(Number.NaN);
   let done = 0;
   for (const batch of planBatches(queries.map((query) => query.ids.length), options)) {
-    const { data, length, vocabulary } = await runLogits(model, batch.map((k) => queries[k]!.ids));
-    // Only the masked position of each row matters: hand just those rows' logits to the gatherer.
-    const rows = new Float32Array(batch.length * vocabulary);
-    const targets = new BigInt64Array(batch.length);
-    batch.forEach((k, row) => {
-      const { position, target } = queries[k]!;
-      checkTarget(target, vocabulary);
-      const offset = (row * length + position) * vocabulary;
-      rows.set(data.subarray(offset, offset + vocabulary), row * vocabulary);
-      targets[row] = BigInt(target);
-    });
-    const logProbs = await gathererFor(model).gather(new ort.Tensor('float32', rows, [batch.length, 1, vocabulary]), targets);
-    batch.forEach((k, row) => (results[k] = logProbs[row]!));
+    const rows = batch.map((k) => queries[k]!);
+    // Only the masked position of each row is read; the other targets are dummies.
+    const { logProbs, length } = await runTargetLogProbs(model, rows.map((query) => query.ids), (row, i) => (i === rows[row]!.position ? rows[row]!.target : 0));
+    rows.forEach(({ position }, row) => (results[batch[row]!] = logProbs[row * length + position]!));
     done += batch.length;
     options.onBatch?.(done, queries.length);
   }

@@ -4,6 +4,7 @@ import { Tokenizer } from '@huggingface/tokenizers';
 import { GIT_LFS_POINTER_PREFIX } from '../artifacts/lfs.ts';
 import { InputError, messageOf } from '../errors.ts';
 import { openModel, type ModelSession, type SessionOptions } from '../runtime/session.ts';
+import { TARGET_LOG_PROBS_OUTPUT, TARGETS_INPUT, targetLogProbsExtension } from '../runtime/token-log-probs.ts';
 import { LOGITS_OUTPUT, runLogits } from './inference.ts';
 import type { LanguageModel, LanguageModelKind, TextTokenizer } from './types.ts';
 
@@ -68,7 +69,9 @@ export async function loadLanguageModel(
   const { tokenizer, library } = createTextTokenizer(tokenizerJson, tokenizerConfig, displayPath);
   const special = specialTokens(kind, library, tokenizerConfig, displayPath);
 
-  const session = await openModel(modelPath, `${displayPath}/model.onnx`, options);
+  // The log-softmax and target gather go into the model's own graph, so logits stay in onnxruntime.
+  const extension = { bytes: targetLogProbsExtension(LOGITS_OUTPUT), purpose: "bias-gate's log-softmax nodes" };
+  const session = await openModel(modelPath, `${displayPath}/model.onnx`, { ...options, extension });
   try {
     const inputs = checkGraph(session, kind, displayPath);
     const vocabularySize = await logitsVocabularySize({ session, displayPath, padId: special.padId, inputs });
@@ -172,17 +175,18 @@ function specialTokenText(value: unknown): string | undefined {
 function checkGraph(session: ModelSession, kind: LanguageModelKind, displayPath: string): LanguageModel['inputs'] {
   const optional = OPTIONAL_INPUT[kind];
   const fed = [...REQUIRED_INPUTS, optional];
+  const modelInputs = session.inputNames.filter((name) => name !== TARGETS_INPUT);
   const feedsText = `bias-gate feeds ${REQUIRED_INPUTS.join(', ')}[, ${optional}] to a ${kind} model`;
-  const unexpected = session.inputNames.filter((name) => !fed.includes(name));
+  const unexpected = modelInputs.filter((name) => !fed.includes(name));
   if (unexpected.length > 0) {
     throw new InputError(`${displayPath}/model.onnx has unexpected input(s) ${unexpected.join(', ')}; ${feedsText}`, {
       hint: unexpectedInputHint(kind, unexpected),
     });
   }
-  const missing = REQUIRED_INPUTS.filter((name) => !session.inputNames.includes(name));
+  const missing = REQUIRED_INPUTS.filter((name) => !modelInputs.includes(name));
   if (missing.length > 0) {
     throw new InputError(
-      `${displayPath}/model.onnx has no input(s) ${missing.join(', ')} (its inputs: ${session.inputNames.join(', ') || 'none'}); ${feedsText}`,
+      `${displayPath}/model.onnx has no input(s) ${missing.join(', ')} (its inputs: ${modelInputs.join(', ') || 'none'}); ${feedsText}`,
       { hint: EXPORT_HINT[kind] },
     );
   }
@@ -192,7 +196,11 @@ function checkGraph(session: ModelSession, kind: LanguageModelKind, displayPath:
       { hint: `${EXPORT_HINT[kind]} Exports for that task name the vocabulary scores \`logits\`.` },
     );
   }
-  return { positionIds: session.inputNames.includes('position_ids'), tokenTypeIds: session.inputNames.includes('token_type_ids') };
+  return {
+    positionIds: session.inputNames.includes('position_ids'),
+    tokenTypeIds: session.inputNames.includes('token_type_ids'),
+    targets: session.inputNames.includes(TARGETS_INPUT) && session.outputNames.includes(TARGET_LOG_PROBS_OUTPUT),
+  };
 }
 
 function unexpectedInputHint(kind: LanguageModelKind, unexpected: readonly string[]): string {

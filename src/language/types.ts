@@ -39,8 +39,11 @@ export interface LanguageModel {
   maskToken: string | undefined;
   /** Id fed in padded positions (masked out by attention_mask). */
   padId: number;
-  /** Which optional inputs the graph takes. */
-  inputs: { positionIds: boolean; tokenTypeIds: boolean };
+  /**
+   * Which optional inputs the graph takes. `targets`: bias-gate's log-softmax nodes were added to
+   * the graph at load (runtime/token-log-probs.ts), so it computes log P(target) itself.
+   */
+  inputs: { positionIds: boolean; tokenTypeIds: boolean; targets: boolean };
 }
 
 /** How inference is batched. */

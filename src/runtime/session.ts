@@ -1,7 +1,9 @@
 import { open } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { GIT_LFS_POINTER_HEAD_BYTES, isGitLfsPointer } from '../artifacts/lfs.ts';
 import { InputError, messageOf } from '../errors.ts';
+import { readExtendedModel } from './graph-extension.ts';
 
 /** A loaded ONNX model, ready to run. Every error it throws names {@link displayPath}. */
 export interface ModelSession {
@@ -26,7 +28,13 @@ export interface SessionOptions {
    * One that cannot load on this machine is dropped with a log line; `cpu` always works.
    */
   providers?: readonly string[];
-  /** Where provider fallbacks are reported. */
+  /**
+   * Nodes to add to the model's graph at load ({@link readExtendedModel}), with a few words on what
+   * they are for. When the extended model cannot be loaded but the model itself can, the model is
+   * opened as it is and the reason logged: the caller sees which it got from `outputNames`.
+   */
+  extension?: { bytes: Uint8Array; purpose: string };
+  /** Where provider and extension fallbacks are reported. */
   log?: (message: string) => void;
 }
 
@@ -53,25 +61,29 @@ export async function openModel(path: string, displayPath: string, options: Sess
     throw new InputError(`${displayPath} is empty (0 bytes), not an ONNX model`, { hint: LOAD_HINT });
   }
 
+  const providers = [...(options.providers ?? ['cpu'])];
   let session: ort.InferenceSession | undefined;
-  let providers = [...(options.providers ?? ['cpu'])];
-  while (!session) {
+  let extensionError: unknown;
+  if (options.extension) {
+    const bytes = await readExtendedModel(path, options.extension.bytes);
     try {
-      session = await ort.InferenceSession.create(path, { ...ortOptions, executionProviders: providers });
+      session = await createSession(bytes, withExternalDataFolder(ortOptions, path), providers, displayPath, options.log);
     } catch (error) {
-      // A provider the runner lacks (CUDA without its libraries) fails the whole create: drop it and
-      // go on with the next, so `[cuda, cpu]` means "CUDA when there is one".
-      const unavailable = providers.find((provider) => provider !== 'cpu' && messageOf(error).toLowerCase().includes(provider.toLowerCase()));
-      if (unavailable) {
-        options.log?.(`${displayPath}: execution provider ${unavailable} is not available here (${messageOf(error).split('\n')[0]}); falling back to ${providers.filter((p) => p !== unavailable).join(', ') || 'cpu'}`);
-        providers = providers.filter((provider) => provider !== unavailable);
-        if (providers.length === 0) providers = ['cpu'];
-        continue;
-      }
+      extensionError = error;
+    }
+  }
+  if (!session) {
+    try {
+      session = await createSession(path, ortOptions, providers, displayPath, options.log);
+    } catch (error) {
+      // The model itself does not load: that, not the extension, is what the user must fix.
       throw new InputError(`${displayPath} could not be loaded as an ONNX model: ${messageOf(error)}`, {
         hint: LOAD_HINT,
         cause: error,
       });
+    }
+    if (extensionError !== undefined) {
+      options.log?.(`${displayPath}: ${options.extension!.purpose} could not be added to the graph (${firstLine(extensionError)}); running the model without them`);
     }
   }
   return wrapSession(session, displayPath);
@@ -98,6 +110,46 @@ async function readHead(path: string, displayPath: string): Promise<Buffer> {
   } finally {
     await handle?.close();
   }
+}
+
+/**
+ * Creates a session with the first of `providers` that loads. A provider the runner lacks (CUDA
+ * without its libraries) fails the whole create: it is dropped from `providers` (so a second call
+ * does not try it again) with a log line, and the next is tried, so `[cuda, cpu]` means "CUDA when
+ * there is one". Other errors are thrown as onnxruntime gave them.
+ */
+async function createSession(
+  source: string | Uint8Array,
+  options: ort.InferenceSession.SessionOptions,
+  providers: string[],
+  displayPath: string,
+  log: SessionOptions['log'],
+): Promise<ort.InferenceSession> {
+  for (;;) {
+    try {
+      const withProviders = { ...options, executionProviders: providers };
+      return await (typeof source === 'string' ? ort.InferenceSession.create(source, withProviders) : ort.InferenceSession.create(source, withProviders));
+    } catch (error) {
+      const unavailable = providers.find((provider) => provider !== 'cpu' && messageOf(error).toLowerCase().includes(provider.toLowerCase()));
+      if (!unavailable) throw error;
+      providers.splice(providers.indexOf(unavailable), 1);
+      if (providers.length === 0) providers.push('cpu');
+      log?.(`${displayPath}: execution provider ${unavailable} is not available here (${firstLine(error)}); falling back to ${providers.join(', ')}`);
+    }
+  }
+}
+
+function firstLine(error: unknown): string {
+  return messageOf(error).split('\n')[0]!;
+}
+
+/**
+ * A model loaded from bytes has no directory of its own: tell onnxruntime where external data
+ * files (weights beside a model over 2 GB) are, as loading from the path would.
+ */
+function withExternalDataFolder(options: ort.InferenceSession.SessionOptions, path: string): ort.InferenceSession.SessionOptions {
+  const session = (options.extra as { session?: Record<string, unknown> } | undefined)?.session ?? {};
+  return { ...options, extra: { ...options.extra, session: { ...session, model_external_initializers_file_folder_path: dirname(path) } } };
 }
 
 function toOrtOptions(options: SessionOptions): ort.InferenceSession.SessionOptions {

@@ -1,5 +1,6 @@
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import onnxProto from 'onnx-proto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   causalFixtureTable,
@@ -17,6 +18,8 @@ import { CAUSAL_VOCABULARY_SIZE, MASKED_TOKEN_IDS, byteIds, causalTokenizerConfi
 import { causalTokenLogProbs, maskedTokenLogProbs, nextTokenLogProbs, planBatches } from '../../src/language/inference.ts';
 import { loadLanguageModel } from '../../src/language/model.ts';
 import type { LanguageModel, MaskedQuery } from '../../src/language/types.ts';
+import { openModel } from '../../src/runtime/session.ts';
+import { TARGET_LOG_PROBS_OUTPUT } from '../../src/runtime/token-log-probs.ts';
 import { createTempDir, repoPath } from '../helpers.ts';
 
 /** Largest |a[k] − b[k]| over ragged arrays of the same shape. */
@@ -29,17 +32,28 @@ function maxAbsDifference(a: readonly ArrayLike<number>[], b: readonly ArrayLike
   return max;
 }
 
-/** `model` with a session that records each pass's input_ids shape. */
-function recording(model: LanguageModel): { model: LanguageModel; passes: number[][] } {
+/** `model` with a session that records each pass's input_ids shape and the outputs it asked for. */
+function recording(model: LanguageModel): { model: LanguageModel; passes: number[][]; outputs: string[][] } {
   const passes: number[][] = [];
+  const outputs: string[][] = [];
   const session = {
     ...model.session,
     run: (feeds: Parameters<LanguageModel['session']['run']>[0], names: readonly string[]) => {
       passes.push([...feeds.input_ids!.dims]);
+      outputs.push([...names]);
       return model.session.run(feeds, names);
     },
   };
-  return { model: { ...model, session }, passes };
+  return { model: { ...model, session }, passes, outputs };
+}
+
+/** A causal model directory in `dir` with the given model.onnx and the fixture's byte tokenizer. */
+async function causalModelDirectory(dir: string, onnx: Uint8Array): Promise<string> {
+  await mkdir(dir, { recursive: true });
+  await writeFile(join(dir, 'model.onnx'), onnx);
+  await writeFile(join(dir, 'tokenizer.json'), JSON.stringify(causalTokenizerJson()));
+  await writeFile(join(dir, 'tokenizer_config.json'), JSON.stringify(causalTokenizerConfig()));
+  return dir;
 }
 
 /** Sentences of very different lengths, in an order that is not sorted by length. */
@@ -113,6 +127,63 @@ describe('causal inference on the bigram fixture', () => {
   it('rejects a target outside the vocabulary', async () => {
     await expect(causalTokenLogProbs(model, [[1, 300]], { batchSize: 1 })).rejects.toThrow(/token id 300 is outside the model's vocabulary of 257/);
   });
+
+  it("never brings the logits back to JavaScript: the graph returns only the targets' log-probabilities", async () => {
+    expect(model.inputs.targets).toBe(true);
+    const { model: counted, outputs } = recording(model);
+    await causalTokenLogProbs(counted, sequences, { batchSize: 8 });
+    expect(outputs.length).toBeGreaterThan(1);
+    expect(new Set(outputs.flat())).toEqual(new Set([TARGET_LOG_PROBS_OUTPUT]));
+  });
+});
+
+describe('models whose graph cannot take the log-softmax nodes', () => {
+  const table = causalFixtureTable('head');
+  const sequences = SENTENCES.map(byteIds);
+  const { onnx } = onnxProto;
+
+  it('falls back to returning logits and a separate log-softmax session (opset 10 has no GatherElements), with a log line and the same scores', async () => {
+    const decoded = onnx.ModelProto.decode(await readFile(repoPath('fixtures/language/causal/model/model.onnx')));
+    decoded.opsetImport = [{ domain: '', version: 10 }];
+    const dir = await causalModelDirectory(join(await createTempDir(), 'opset10'), onnx.ModelProto.encode(decoded).finish());
+    const messages: string[] = [];
+    const old = await loadLanguageModel(dir, 'models/old', 'causal', { log: (message) => messages.push(message) });
+    const fused = await loadLanguageModel(repoPath('fixtures/language/causal/model'), 'causal', 'causal');
+    try {
+      expect(messages).toEqual([
+        expect.stringMatching(/^models\/old\/model\.onnx: bias-gate's log-softmax nodes could not be added to the graph \(.*GatherElements.*\); running the model without them$/),
+      ]);
+      expect(old.inputs.targets).toBe(false);
+      const { model: counted, outputs } = recording(old);
+      const scores = await causalTokenLogProbs(counted, sequences, { batchSize: 8 });
+      expect(new Set(outputs.flat())).toEqual(new Set(['logits']));
+      expect(maxAbsDifference(scores, sequences.map((ids) => causalSentenceLogProbs(table, ids)))).toBeLessThanOrEqual(1e-5);
+      // The same float32 nodes either way: identical numbers, not merely close ones.
+      expect(maxAbsDifference(scores, await causalTokenLogProbs(fused, sequences, { batchSize: 8 }))).toBe(0);
+    } finally {
+      await old.session.release();
+      await fused.session.release();
+    }
+  });
+
+  it('adds the nodes to a model whose weights are in an external data file, found beside the model', async () => {
+    const decoded = onnx.ModelProto.decode(await readFile(repoPath('fixtures/language/causal/model/model.onnx')));
+    const weights = decoded.graph!.initializer!.find((tensor) => tensor.name === 'table')!;
+    const dir = join(await createTempDir(), 'external');
+    await mkdir(dir);
+    await writeFile(join(dir, 'table.bin'), weights.rawData!);
+    weights.rawData = new Uint8Array(0);
+    weights.dataLocation = onnx.TensorProto.DataLocation.EXTERNAL;
+    weights.externalData = [{ key: 'location', value: 'table.bin' }];
+    const model = await loadLanguageModel(await causalModelDirectory(dir, onnx.ModelProto.encode(decoded).finish()), 'external', 'causal');
+    try {
+      expect(model.inputs.targets).toBe(true);
+      const scores = await causalTokenLogProbs(model, sequences, { batchSize: 8 });
+      expect(maxAbsDifference(scores, sequences.map((ids) => causalSentenceLogProbs(table, ids)))).toBeLessThanOrEqual(1e-5);
+    } finally {
+      await model.session.release();
+    }
+  });
 });
 
 describe('causal inference with position_ids', () => {
@@ -185,6 +256,19 @@ describe('masked inference on the neighbour fixture', () => {
     await expect(maskedTokenLogProbs(model, [{ ids: [257, 259, 258], position: 1, target: 300 }], { batchSize: 1 })).rejects.toThrow(
       /token id 300 is outside the model's vocabulary of 260/,
     );
+  });
+
+  it('reads only the masked positions, from the graph; a model without the nodes gives the same numbers', async () => {
+    const { model: counted, outputs } = recording(model);
+    const fused = await maskedTokenLogProbs(counted, queries, { batchSize: 16 });
+    expect(new Set(outputs.flat())).toEqual(new Set([TARGET_LOG_PROBS_OUTPUT]));
+    const session = await openModel(repoPath('fixtures/language/masked/model/model.onnx'), 'masked/model.onnx');
+    try {
+      const plain: LanguageModel = { ...model, session, inputs: { ...model.inputs, targets: false } };
+      expect(maxAbsDifference([await maskedTokenLogProbs(plain, queries, { batchSize: 16 })], [fused])).toBe(0);
+    } finally {
+      await session.release();
+    }
   });
 
   it('rejects a position outside the query', async () => {

@@ -99,7 +99,7 @@ describe('loadLanguageModel', () => {
         maskId: undefined,
         maskToken: undefined,
         padId: 0,
-        inputs: { positionIds: false, tokenTypeIds: false },
+        inputs: { positionIds: false, tokenTypeIds: false, targets: true },
       });
       expect(causal.tokenizer.vocabularySize).toBe(257);
       expect(causal.tokenizer.tokenToId('<|endoftext|>')).toBe(256);
@@ -126,7 +126,7 @@ describe('loadLanguageModel', () => {
         maskId: 259,
         maskToken: '[MASK]',
         padId: 256,
-        inputs: { positionIds: false, tokenTypeIds: true },
+        inputs: { positionIds: false, tokenTypeIds: true, targets: true },
       });
     });
 
@@ -145,7 +145,7 @@ describe('loadLanguageModel', () => {
     );
     const model = await loadLanguageModel(dir, 'with-positions', 'causal');
     await model.session.release();
-    expect(model.inputs).toEqual({ positionIds: true, tokenTypeIds: false });
+    expect(model.inputs).toEqual({ positionIds: true, tokenTypeIds: false, targets: true });
   });
 
   it('finds an added [MASK] special token and pads with 0 when there is no tokenizer_config.json', async () => {

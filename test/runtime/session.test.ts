@@ -2,6 +2,8 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { beforeAll, describe, expect, it } from 'vitest';
+import onnxProto from 'onnx-proto';
+import { graphExtension } from '../../src/runtime/graph-extension.ts';
 import { openModel, type ModelSession } from '../../src/runtime/session.ts';
 import { createTempDir, inputErrorOf, repoPath } from '../helpers.ts';
 
@@ -122,5 +124,51 @@ describe('execution providers', () => {
     expect(messages[0]).toMatch(/execution provider cuda is not available here .*; falling back to cpu/);
     await model.release();
     await plain.release();
+  });
+});
+
+describe('graph extensions', () => {
+  const { onnx } = onnxProto;
+  /** Adds `doubled` = embedding + embedding to a model whose output is `embedding`. */
+  const doubledEmbedding = graphExtension({
+    node: [{ name: 'double', opType: 'Add', input: ['embedding', 'embedding'], output: ['doubled'] }],
+    output: [{ name: 'doubled', type: { tensorType: { elemType: onnx.TensorProto.DataType.FLOAT } } }],
+  });
+  const pixels = { pixels: new ort.Tensor('float32', Float32Array.from({ length: 192 }, (_, i) => (i % 5) / 5), [1, 3, 8, 8]) };
+
+  it('adds nodes and outputs to the model at load', async () => {
+    const model = await openModel(repoPath(CLASSIFIER), CLASSIFIER, { extension: { bytes: doubledEmbedding, purpose: 'a doubling' } });
+    try {
+      expect(model.outputNames).toEqual(['embedding', 'logits', 'doubled']);
+      const { embedding, doubled } = await model.run(pixels, ['embedding', 'doubled']);
+      expect([...(doubled!.data as Float32Array)]).toEqual([...(embedding!.data as Float32Array)].map((x) => x + x));
+    } finally {
+      await model.release();
+    }
+  });
+
+  it('opens the model as it is, with a log line, when the extension does not fit it', async () => {
+    const messages: string[] = [];
+    const wrongInput = graphExtension({
+      node: [{ name: 'double', opType: 'Add', input: ['no_such_value', 'no_such_value'], output: ['doubled'] }],
+      output: [{ name: 'doubled', type: { tensorType: { elemType: onnx.TensorProto.DataType.FLOAT } } }],
+    });
+    const model = await openModel(repoPath(CLASSIFIER), CLASSIFIER, { extension: { bytes: wrongInput, purpose: 'a doubling' }, log: (m) => messages.push(m) });
+    await model.release();
+    expect(model.outputNames).toEqual(['embedding', 'logits']);
+    expect(messages).toEqual([expect.stringMatching(/^fixtures\/vision\/classifier\.onnx: a doubling could not be added to the graph \(.*no_such_value.*\); running the model without them$/)]);
+  });
+
+  it('reports a model that does not load by itself with its own error, not the extension', async () => {
+    const path = join(await createTempDir(), 'random.onnx');
+    await writeFile(path, Buffer.from(Array.from({ length: 4096 }, (_, k) => (k * 7919 + 13) % 251)));
+    const messages: string[] = [];
+    const error = await inputErrorOf(openModel(path, 'models/random.onnx', { extension: { bytes: doubledEmbedding, purpose: 'a doubling' }, log: (m) => messages.push(m) }));
+    expect(error.message).toMatch(/^models\/random\.onnx could not be loaded as an ONNX model: \S/);
+    expect(messages).toEqual([]);
+  });
+
+  it('refuses an extension that would overwrite the graph name', () => {
+    expect(() => graphExtension({ name: 'other' })).toThrow(/must not set scalar fields/);
   });
 });
