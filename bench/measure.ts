@@ -20,8 +20,13 @@ export interface RecordedBatch {
   real: number;
 }
 
-/** A session that records every batch it runs. */
-export function recordingSession(session: ModelSession, batches: RecordedBatch[]): ModelSession {
+/**
+ * A session that records every batch it runs. `afterEach`, when given, runs after each batch, before
+ * the scorer goes on: replaying the batch there times it under the same machine conditions as the
+ * scorer's own pass (a shared VM drifts by more than the effect measured). Its time is the caller's
+ * to subtract.
+ */
+export function recordingSession(session: ModelSession, batches: RecordedBatch[], afterEach?: (batch: RecordedBatch) => Promise<unknown>): ModelSession {
   return {
     ...session,
     async run(feeds, outputs) {
@@ -29,14 +34,17 @@ export function recordingSession(session: ModelSession, batches: RecordedBatch[]
       const mask = feeds.attention_mask?.data as BigInt64Array | undefined;
       const [rows = 1, width = 1] = ids.dims;
       const real = mask ? mask.reduce((sum, v) => sum + Number(v), 0) : rows;
-      batches.push({ feeds, outputs, rows, width: ids.dims.length > 1 && mask ? width : 1, real });
-      return session.run(feeds, outputs);
+      const batch = { feeds, outputs, rows, width: ids.dims.length > 1 && mask ? width : 1, real };
+      batches.push(batch);
+      const result = await session.run(feeds, outputs);
+      await afterEach?.(batch);
+      return result;
     },
   };
 }
 
-export function recordingModel(model: LanguageModel, batches: RecordedBatch[]): LanguageModel {
-  return { ...model, session: recordingSession(model.session, batches) };
+export function recordingModel(model: LanguageModel, batches: RecordedBatch[], afterEach?: (batch: RecordedBatch) => Promise<unknown>): LanguageModel {
+  return { ...model, session: recordingSession(model.session, batches, afterEach) };
 }
 
 /** Seconds spent replaying the recorded batches as bare forward passes. */
