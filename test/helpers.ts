@@ -46,6 +46,16 @@ export function sharedDir(): string | undefined {
   return absolute;
 }
 
+/**
+ * {@link sharedDir} for a test file that needs it: when it is not set, prints that `what` is skipped
+ * and why, so a skip is never silent.
+ */
+export function sharedDirFor(what: string): string | undefined {
+  const dir = sharedDir();
+  if (dir === undefined) console.warn(`skipping ${what}: set BIAS_GATE_SHARED to the shared data directory (CI sets ../shared)`);
+  return dir;
+}
+
 /** The file → hex sha256 entries of a `sha256sum`-format SHA256SUMS file. */
 export async function readSha256Sums(path: string): Promise<Map<string, string>> {
   const sums = new Map<string, string>();

@@ -8,11 +8,10 @@ import { renderJsonReport } from '../../src/report/json.ts';
 import { spearman } from '../../src/stats/spearman.ts';
 import { preprocessImage } from '../../src/vision/preprocess.ts';
 import { loadReferenceSets } from '../../src/vision/reference-sets.ts';
-import { createTempDir, readSha256Sums, repoPath, sharedDir } from '../helpers.ts';
+import { createTempDir, readSha256Sums, repoPath, sharedDirFor } from '../helpers.ts';
 
-const shared = sharedDir();
+const shared = sharedDirFor('the SqueezeNet integration test');
 const squeezenet = shared && path.join(shared, 'models/squeezenet1.1');
-if (!squeezenet) console.warn('skipping the SqueezeNet integration test: set BIAS_GATE_SHARED to the shared data directory (CI sets ../shared)');
 
 
 // The model's own convention (shared/models/squeezenet1.1/README.md): BGR, 0-255, no mean/std.

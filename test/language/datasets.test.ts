@@ -5,9 +5,9 @@ import { InputError } from '../../src/errors.ts';
 import { CROWS_BIAS_TYPES, parseCrowsPairs } from '../../src/language/datasets/crows-pairs.ts';
 import { parseStereoSet } from '../../src/language/datasets/stereoset.ts';
 import { readTextCorpus } from '../../src/language/datasets/text.ts';
-import { sharedDir } from '../helpers.ts';
+import { sharedDirFor } from '../helpers.ts';
 
-const shared = sharedDir();
+const shared = sharedDirFor('the tests on the published CrowS-Pairs and WikiText-2 files');
 
 /** The message of the InputError `run` throws (fails the test when it throws something else or nothing). */
 function inputErrorOf(run: () => unknown): string {

@@ -13,9 +13,9 @@ import {
   verifyLocalFile,
 } from '../../src/language/datasets/fetch.ts';
 import { parseStereoSet } from '../../src/language/datasets/stereoset.ts';
-import { createTempDir, sharedDir } from '../helpers.ts';
+import { createTempDir, sharedDirFor } from '../helpers.ts';
 
-const shared = sharedDir();
+const shared = sharedDirFor('the check of pinned checksums against the shared benchmark copies');
 
 /** A one-cluster StereoSet file in the official schema. */
 const STEREOSET_BYTES = Buffer.from(

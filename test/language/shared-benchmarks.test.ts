@@ -5,10 +5,9 @@ import { BENCHMARK_SOURCES } from '../../src/language/datasets/fetch.ts';
 import { runBiasGate } from '../../src/pipeline.ts';
 import type { RunReport } from '../../src/report/types.ts';
 import { createFixtureRepo } from '../fixture-repo.ts';
-import { sharedDir } from '../helpers.ts';
+import { sharedDirFor } from '../helpers.ts';
 
-const shared = sharedDir();
-if (!shared) console.warn('skipping the full CrowS-Pairs / WikiText-2 test: set BIAS_GATE_SHARED to the shared data directory (CI sets ../shared)');
+const shared = sharedDirFor('the full CrowS-Pairs / WikiText-2 test');
 
 // No `path:`: the pinned public files, served from a cache seeded with the shared copies, so the
 // download path's verification runs without a network.

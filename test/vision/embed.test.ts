@@ -9,7 +9,7 @@ import { linearEmbeddingModel } from '../../fixtures/generate/onnx-writer.ts';
 import { uniformValues } from '../../fixtures/generate/seeded.ts';
 import { IMAGES_PER_SET, REFERENCE_SETS, imageFileName, referencePixels } from '../../fixtures/generate/reference-images.ts';
 import { fixtureWeights, type FixtureModel } from '../../fixtures/generate/vision-models.ts';
-import { createTempDir, inputErrorOf, readSha256Sums, repoPath, sharedDir } from '../helpers.ts';
+import { createTempDir, inputErrorOf, readSha256Sums, repoPath, sharedDirFor } from '../helpers.ts';
 
 const IMAGE_SHAPE = [3, 8, 8] as const;
 const EMBEDDING_SIZE = 16;
@@ -190,10 +190,7 @@ describe('embedImages on the fixture models', () => {
   });
 });
 
-const shared = sharedDir();
-if (shared === undefined) {
-  console.log('Skipping the SqueezeNet embedding tests: set BIAS_GATE_SHARED to the shared test-data directory (with models/squeezenet1.1/).');
-}
+const shared = sharedDirFor('the SqueezeNet embedding tests');
 
 describe.skipIf(shared === undefined)('embedImages on SqueezeNet 1.1 ($BIAS_GATE_SHARED)', () => {
   const dir = join(shared ?? '', 'models/squeezenet1.1');
