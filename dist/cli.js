@@ -39908,14 +39908,14 @@ async function runTargetLogProbs(model, rows, targetAt) {
   }
   return { logProbs: output.data, length };
 }
-function checkTarget(target, vocabulary) {
+function checkTokenId(target, vocabulary) {
   if (!(Number.isInteger(target) && target >= 0 && target < vocabulary)) {
     throw new RangeError(`token id ${target} is outside the model's vocabulary of ${vocabulary}`);
   }
 }
 function checkIds(model, sequences) {
   for (const sequence of sequences) {
-    for (const id of sequence) checkTarget(id, model.vocabularySize);
+    for (const id of sequence) checkTokenId(id, model.vocabularySize);
   }
 }
 function planBatches(lengths, options) {
@@ -39973,7 +39973,7 @@ async function maskedTokenLogProbs(model, queries, options) {
     if (!(Number.isInteger(position) && position >= 0 && position < ids.length)) {
       throw new RangeError(`masked query ${k}: position ${position} is outside its ${ids.length} tokens`);
     }
-    checkTarget(target, model.vocabularySize);
+    checkTokenId(target, model.vocabularySize);
   });
   checkIds(model, queries.map((query) => query.ids));
   const results = new Array(queries.length).fill(Number.NaN);

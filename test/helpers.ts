@@ -1,5 +1,6 @@
 import { expect } from 'vitest';
 import { InputError } from '../src/errors.ts';
+import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, realpath, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -74,4 +75,29 @@ export async function inputErrorOf(promise: Promise<unknown>): Promise<InputErro
   );
   expect(error).toBeInstanceOf(InputError);
   return error as InputError;
+}
+
+/** Largest |a[r][k] − b[r][k]| over ragged arrays, which must have the same shape (asserted). */
+export function maxAbsDifference(a: readonly ArrayLike<number>[], b: readonly ArrayLike<number>[]): number {
+  expect(a.map((row) => row.length)).toEqual(b.map((row) => row.length));
+  let max = 0;
+  a.forEach((row, r) => {
+    for (let k = 0; k < row.length; k++) max = Math.max(max, Math.abs(row[k]! - b[r]![k]!));
+  });
+  return max;
+}
+
+/** Commits by a fixed identity, with no system or signing configuration: the same on every machine. */
+const GIT_ENV = {
+  ...process.env,
+  GIT_AUTHOR_NAME: 'Test',
+  GIT_AUTHOR_EMAIL: 'test@example.com',
+  GIT_COMMITTER_NAME: 'Test',
+  GIT_COMMITTER_EMAIL: 'test@example.com',
+  GIT_CONFIG_NOSYSTEM: '1',
+};
+
+/** Runs `git args…` in `cwd` and returns its trimmed stdout (throws on a non-zero exit). */
+export function git(cwd: string, ...args: string[]): string {
+  return execFileSync('git', ['-c', 'commit.gpgsign=false', '-c', 'init.defaultBranch=main', ...args], { cwd, env: GIT_ENV, encoding: 'utf8' }).trim();
 }

@@ -1,5 +1,6 @@
 import * as cache from '@actions/cache';
 import * as core from '@actions/core';
+import { messageOf } from '../errors.ts';
 
 /**
  * The result cache directory travels between runs through the Actions cache.
@@ -31,8 +32,4 @@ export async function saveResultCache(directory: string, runnerOs: string, runId
 
 function keyPrefix(runnerOs: string): string {
   return `bias-gate-results-v1-${runnerOs}-`;
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

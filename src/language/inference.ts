@@ -7,9 +7,9 @@ import type { BatchOptions, LanguageModel, MaskedQuery } from './types.ts';
  * Batched forward passes of a language model. Sequences are sorted by length (longest first) into
  * batches, right-padded with the pad id under attention_mask 0, and only the log-probabilities asked
  * for are kept: the model's graph computes them itself (token-log-probs.ts), so its [B, T, V] logits
- * never reach JavaScript. Right padding never moves a
- * real token, so with a causal model (which cannot look ahead) or a masked one that honours
- * attention_mask, batch size and padding do not change any score (tested to 1e-5).
+ * never reach JavaScript. Right padding never moves a real token, so with a causal model (which
+ * cannot look ahead) or a masked one that honours attention_mask, batch size and padding do not
+ * change any score (tested to 1e-5).
  */
 
 /** The output every language model must have (checked when it is loaded). */
@@ -120,7 +120,7 @@ async function runTargetLogProbs(
   return { logProbs: output.data as Float32Array, length };
 }
 
-function checkTarget(target: number, vocabulary: number): void {
+function checkTokenId(target: number, vocabulary: number): void {
   if (!(Number.isInteger(target) && target >= 0 && target < vocabulary)) {
     throw new RangeError(`token id ${target} is outside the model's vocabulary of ${vocabulary}`);
   }
@@ -129,7 +129,7 @@ function checkTarget(target: number, vocabulary: number): void {
 /** Every id must index the logits: an out-of-range id fails inside onnxruntime, or on some devices not at all. */
 function checkIds(model: LanguageModel, sequences: readonly (readonly number[])[]): void {
   for (const sequence of sequences) {
-    for (const id of sequence) checkTarget(id, model.vocabularySize);
+    for (const id of sequence) checkTokenId(id, model.vocabularySize);
   }
 }
 
@@ -215,7 +215,7 @@ export async function maskedTokenLogProbs(model: LanguageModel, queries: readonl
     if (!(Number.isInteger(position) && position >= 0 && position < ids.length)) {
       throw new RangeError(`masked query ${k}: position ${position} is outside its ${ids.length} tokens`);
     }
-    checkTarget(target, model.vocabularySize);
+    checkTokenId(target, model.vocabularySize);
   });
   checkIds(model, queries.map((query) => query.ids));
   const results = new Array<number>(queries.length).fill(Number.NaN);

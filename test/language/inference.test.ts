@@ -20,17 +20,7 @@ import { loadLanguageModel } from '../../src/language/model.ts';
 import type { LanguageModel, MaskedQuery } from '../../src/language/types.ts';
 import { openModel } from '../../src/runtime/session.ts';
 import { TARGET_LOG_PROBS_OUTPUT } from '../../src/runtime/token-log-probs.ts';
-import { createTempDir, repoPath } from '../helpers.ts';
-
-/** Largest |a[k] − b[k]| over ragged arrays of the same shape. */
-function maxAbsDifference(a: readonly ArrayLike<number>[], b: readonly ArrayLike<number>[]): number {
-  expect(a.map((row) => row.length)).toEqual(b.map((row) => row.length));
-  let max = 0;
-  a.forEach((row, k) => {
-    for (let i = 0; i < row.length; i++) max = Math.max(max, Math.abs(row[i]! - b[k]![i]!));
-  });
-  return max;
-}
+import { createTempDir, maxAbsDifference, repoPath } from '../helpers.ts';
 
 /** `model` with a session that records each pass's input_ids shape and the outputs it asked for. */
 function recording(model: LanguageModel): { model: LanguageModel; passes: number[][]; outputs: string[][] } {
@@ -192,13 +182,8 @@ describe('causal inference with position_ids', () => {
   const positions = Float64Array.from(normalValues('test position table', 128 * V), Math.fround);
   let model: LanguageModel;
   beforeAll(async () => {
-    const dir = join(await createTempDir(), 'model');
-    await mkdir(dir);
     const onnx = bigramLanguageModel({ table: Float32Array.from(table), positionTable: Float32Array.from(positions), vocabularySize: V });
-    await writeFile(join(dir, 'model.onnx'), onnx);
-    await writeFile(join(dir, 'tokenizer.json'), JSON.stringify(causalTokenizerJson()));
-    await writeFile(join(dir, 'tokenizer_config.json'), JSON.stringify(causalTokenizerConfig()));
-    model = await loadLanguageModel(dir, 'positions', 'causal');
+    model = await loadLanguageModel(await causalModelDirectory(join(await createTempDir(), 'model'), onnx), 'positions', 'causal');
   });
   afterAll(() => model?.session.release());
 

@@ -9,7 +9,7 @@ import { linearEmbeddingModel } from '../../fixtures/generate/onnx-writer.ts';
 import { uniformValues } from '../../fixtures/generate/seeded.ts';
 import { IMAGES_PER_SET, REFERENCE_SETS, imageFileName, referencePixels } from '../../fixtures/generate/reference-images.ts';
 import { fixtureWeights, type FixtureModel } from '../../fixtures/generate/vision-models.ts';
-import { createTempDir, inputErrorOf, readSha256Sums, repoPath, sharedDirFor } from '../helpers.ts';
+import { createTempDir, inputErrorOf, maxAbsDifference, readSha256Sums, repoPath, sharedDirFor } from '../helpers.ts';
 
 const IMAGE_SHAPE = [3, 8, 8] as const;
 const EMBEDDING_SIZE = 16;
@@ -44,16 +44,6 @@ function transposedTimes(M: Float64Array, x: ArrayLike<number>, columns: number)
   const result = new Float64Array(columns);
   for (let i = 0; i < x.length; i++) for (let j = 0; j < columns; j++) result[j]! += M[i * columns + j]! * x[i]!;
   return result;
-}
-
-function maxAbsDifference(a: readonly ArrayLike<number>[], b: readonly ArrayLike<number>[]): number {
-  expect(a.length).toBe(b.length);
-  let max = 0;
-  a.forEach((row, r) => {
-    expect(row.length).toBe(b[r]!.length);
-    for (let k = 0; k < row.length; k++) max = Math.max(max, Math.abs(row[k]! - b[r]![k]!));
-  });
-  return max;
 }
 
 
