@@ -5,11 +5,14 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { EXIT_GATE_FAILED, EXIT_PASS, INPUT_ERROR_EXIT_CODE, InputError, messageOf } from './errors.ts';
 import { defaultCacheDir } from './artifacts/cache-dir.ts';
-import { isGitRef, materializeBaseTree, resolveBaseCommit } from './artifacts/git.ts';
+import { directoryBaseSide, gitBaseSide, type BaseSide } from './artifacts/base-side.ts';
+import { isGitRef, resolveBaseCommit } from './artifacts/git.ts';
+import { changedGateWorkflows } from './artifacts/workflow-changes.ts';
 import { parseShard } from './artifacts/item-scoring.ts';
 import { directoryResultCache, noResultCache, parseResultsJson, stringifyResults } from './artifacts/result-cache.ts';
-import { loadConfig } from './config/load.ts';
-import type { BiasGateConfig } from './config/types.ts';
+import { findRepositoryRoot, toRepoRelative } from './config/paths.ts';
+import { readConfigState } from './policy/decide.ts';
+import type { ConfigState, PolicyApproval } from './policy/types.ts';
 import { mergeShards, runBiasGate, scoreShard, type PartialResult } from './pipeline.ts';
 import { renderJsonReport } from './report/json.ts';
 import { renderMarkdown } from './report/markdown.ts';
@@ -18,6 +21,7 @@ import { TOOL_NAME, TOOL_VERSION } from './version.ts';
 
 export const USAGE = `Usage: ${TOOL_NAME} run --config thresholds.yaml [--base DIR|REF] [--head DIR] [--json FILE] [--markdown FILE]
                      [--dump-items FILE] [--cache-dir DIR] [--no-cache] [--threads N] [--quiet]
+                     [--policy-source base|head]
        ${TOOL_NAME} run --shard I/N --partial FILE [same options]
        ${TOOL_NAME} merge --config thresholds.yaml [--base DIR|REF] [--json FILE] [--markdown FILE] PARTIAL...
 
@@ -34,6 +38,10 @@ applies the gates and prints the report.
   --cache-dir DIR  where downloaded benchmark files and scored results are kept
                    (default: $XDG_CACHE_HOME/bias-gate or ~/.cache/bias-gate)
   --no-cache       score every model afresh and store nothing
+  --policy-source base|head
+                   whose config sets the gates when a base side exists (default: base: the
+                   pull request cannot loosen the gate that judges it); head accepts the
+                   pull request's own config before it is merged
   --threads N      onnxruntime intra-op threads (default: onnxruntime's choice)
   --quiet          no progress on stderr
   --shard I/N      score only shard I of N (every N-th item of every list) and write the
@@ -72,6 +80,7 @@ export async function runCommand(argv: readonly string[], io: CommandIo): Promis
         partial: { type: 'string' },
         threads: { type: 'string' },
         quiet: { type: 'boolean', default: false },
+        'policy-source': { type: 'string', default: 'base' },
         help: { type: 'boolean', short: 'h', default: false },
         version: { type: 'boolean', default: false },
       },
@@ -88,14 +97,19 @@ export async function runCommand(argv: readonly string[], io: CommandIo): Promis
     const resolve = (value: string) => path.resolve(io.cwd, value);
     const progress = values.quiet ? undefined : (message: string) => io.stderr(`${TOOL_NAME}: ${message}\n`);
     const configFile = resolve(values.config);
-    const config = await loadConfig(configFile);
-    const headRoot = values.head === undefined ? config.repoRoot : existingDirectory(resolve(values.head), '--head');
+    const repoRoot = findRepositoryRoot(configFile);
+    const configPath = toRepoRelative(repoRoot, configFile) || path.basename(configFile);
+    const head = await readConfigState(configFile, repoRoot, configPath);
+    const headRoot = values.head === undefined ? (head.status === 'found' ? head.config.repoRoot : repoRoot) : existingDirectory(resolve(values.head), '--head');
     const cacheDir = values['cache-dir'] === undefined ? defaultCacheDir() : resolve(values['cache-dir']);
+    const base = values.base === undefined ? undefined : await baseSide(values.base, resolve(values.base), headRoot, configPath, head, progress);
     const runOptions = {
       configFile,
-      config,
+      config: head.status === 'found' ? head.config : undefined,
       headRoot,
-      baseRoot: values.base === undefined ? undefined : await baseCheckout(values.base, resolve(values.base), headRoot, config, progress),
+      base: base?.side,
+      workflowChanges: base?.side.commit ? await changedGateWorkflows(headRoot, base.side.commit) : [],
+      approval: policySourceApproval(values['policy-source']),
       intraOpThreads: values.threads === undefined ? undefined : positiveInteger(values.threads, '--threads'),
       progress,
       cacheDir: path.join(cacheDir, 'benchmarks'),
@@ -131,22 +145,29 @@ export async function runCommand(argv: readonly string[], io: CommandIo): Promis
 }
 
 /**
- * `--base`: a directory is a base checkout; anything else must be a git ref of
- * the head repository, whose configured model paths are written to a
- * temporary directory from git (DESIGN §1.2).
+ * `--base`: a directory is a base checkout; anything else must be a git ref of the
+ * head repository, whose config and every path it names are written to a temporary
+ * directory from git (DESIGN §1.2). Either way the base side's own config is read,
+ * because it, not the pull request's, is the policy in force (issue 9 §1).
  */
-async function baseCheckout(text: string, asPath: string, headRoot: string, config: BiasGateConfig, progress: ((message: string) => void) | undefined): Promise<string> {
-  if (existsSync(asPath) && statSync(asPath).isDirectory()) return asPath;
+async function baseSide(text: string, asPath: string, headRoot: string, configPath: string, head: ConfigState, progress: ((message: string) => void) | undefined): Promise<{ side: BaseSide }> {
+  if (existsSync(asPath) && statSync(asPath).isDirectory()) return { side: await directoryBaseSide(asPath, configPath) };
   if (!(await isGitRef(headRoot, text))) {
     throw new InputError(`--base ${text}: neither a directory nor a git ref of ${headRoot}`, { hint: '--base takes the root of a base checkout or a branch, tag or commit.' });
   }
   const log = progress ?? (() => {});
   const commit = await resolveBaseCommit({ repoRoot: headRoot, baseRef: text, log });
   const target = await mkdtemp(path.join(os.tmpdir(), 'bias-gate-base-'));
-  const paths = [config.vision?.model.repoRelative, config.language?.model.repoRelative].filter((p): p is string => !!p);
-  await materializeBaseTree({ repoRoot: headRoot, commit: commit.sha, paths, targetDir: target, log });
+  const side = await gitBaseSide({ repoRoot: headRoot, commit: commit.sha, configPath, head, targetDir: target, log });
   log(`base: ${commit.how} (${commit.sha})`);
-  return target;
+  return { side };
+}
+
+/** `--policy-source head`: the caller accepts the pull request's own config (e.g. protected by CODEOWNERS). */
+function policySourceApproval(value: string | undefined): PolicyApproval | null {
+  if (value === undefined || value === 'base') return null;
+  if (value === 'head') return { how: 'input' };
+  throw new InputError(`--policy-source expects base or head, found "${value}"`);
 }
 
 function existingDirectory(directory: string, flag: string): string {

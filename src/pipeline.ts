@@ -1,11 +1,14 @@
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import path from 'node:path';
 import { defaultCacheDir } from './artifacts/cache-dir.ts';
 import { sha256Text } from './artifacts/hash.ts';
-import { cachedScoring, mergedScoring, shardScoring, type ItemScoring, type PartialEntry, type Shard } from './artifacts/item-scoring.ts';
-import { describeBaseStatus, type Checkouts } from './artifacts/models.ts';
+import { cachedScoring, memoizedScoring, mergedScoring, shardScoring, type ItemScoring, type PartialEntry, type Shard } from './artifacts/item-scoring.ts';
+import { directoryBaseSide, type BaseSide } from './artifacts/base-side.ts';
+import { describeBaseStatus, inTree, modelPathOf, type Checkouts, type ModelFamily } from './artifacts/models.ts';
 import { noResultCache, type ResultCache } from './artifacts/result-cache.ts';
-import { loadConfig } from './config/load.ts';
-import type { BiasGateConfig } from './config/types.ts';
+import { findRepositoryRoot, toRepoRelative } from './config/paths.ts';
+import type { BiasGateConfig, GateConfig } from './config/types.ts';
 import { InputError } from './errors.ts';
 import { evaluateGates, overallVerdict, type Verdict } from './gate/evaluate.ts';
 import { checkBiasRules, checkGateMetrics } from './gate/metric-names.ts';
@@ -15,21 +18,33 @@ import { stereoSetBenchmark } from './language/stereoset.ts';
 import type { RunReport } from './report/types.ts';
 import { TOOL_NAME, TOOL_VERSION } from './version.ts';
 import { runVision, type Progress, type VisionRun } from './vision/run.ts';
+import { decidePolicy, readConfigState } from './policy/decide.ts';
+import { diffPolicies } from './policy/diff.ts';
+import type { ConfigState, PolicyApproval, PolicyChange, PolicyRecord } from './policy/types.ts';
+
+/** The config sections that name a fine-tuned model. */
+const MODEL_FAMILIES: readonly ModelFamily[] = ['vision', 'language'];
 
 export interface RunOptions {
-  /** Path of thresholds.yaml. */
+  /** Path of thresholds.yaml in the pull request's tree. */
   configFile: string;
   /** Root of the PR's tree; default: the config's repository root. */
   headRoot?: string;
-  /** Root of the base branch's tree; absent: scored alone. */
+  /** Root of a base checkout (CLI `--base DIR`); its config is read at the same path. Ignored when `base` is given. */
   baseRoot?: string;
+  /** The base side with its config (the Action's and `--base REF`'s tree written from git); absent: scored alone. */
+  base?: BaseSide;
+  /** An acceptance of the pull request's own policy (workflow input or approval label); default none. */
+  approval?: PolicyApproval | null;
+  /** Workflow files the pull request changes that run bias-gate, for the warning in the report. */
+  workflowChanges?: string[];
   progress?: Progress;
   intraOpThreads?: number;
   /** Where downloaded benchmark files are cached; default {@link defaultCacheDir}. */
   cacheDir?: string;
   /** Scored results by content (DESIGN §1.3); default: none. */
   resultCache?: ResultCache;
-  /** An already loaded config for `configFile` (the Action loads it first to find the model paths). */
+  /** The PR's config, already loaded from `configFile` (the CLI loads it first to find its repository). */
   config?: BiasGateConfig;
 }
 
@@ -50,17 +65,20 @@ export interface PartialResult {
 export async function runBiasGate(options: RunOptions): Promise<RunReport> {
   const progress = options.progress ?? (() => {});
   const resultCache = options.resultCache ?? noResultCache();
-  const { config } = await prepare(options);
-  const report = await runWith(config, options, cachedScoring(resultCache, progress));
-  return { ...report, cache: resultCache.events.filter((event) => event.event !== 'miss') };
+  const prepared = await prepare(options);
+  const memory = new Map<string, unknown[]>();
+  const scoring = memoizedScoring(cachedScoring(resultCache, progress), memory);
+  const report = await runWith(prepared, options, scoring);
+  const proposed = prepared.proposal ? await evaluateProposal(prepared.proposal, options, scoring) : null;
+  return { ...report, policy: { ...report.policy, proposed }, cache: resultCache.events.filter((event) => event.event !== 'miss') };
 }
 
 /** Scores one shard's slice of every item list (models are run, nothing is gated). */
 export async function scoreShard(options: RunOptions, shard: Shard): Promise<PartialResult> {
   const scoring = shardScoring(shard);
-  const { config } = await prepare(options);
-  await stages(config, options, scoring);
-  return { format: 1, tool: { name: TOOL_NAME, version: TOOL_VERSION }, configSha256: await configHash(config), shard, entries: scoring.entries };
+  const prepared = await prepare(options);
+  await stages(prepared.config, prepared.checkouts, options, scoring);
+  return { format: 1, tool: { name: TOOL_NAME, version: TOOL_VERSION }, configSha256: await configHash(prepared.config), shard, entries: scoring.entries };
 }
 
 /**
@@ -68,8 +86,8 @@ export async function scoreShard(options: RunOptions, shard: Shard): Promise<Par
  * unsharded run gives: the same aggregation runs over the same item results.
  */
 export async function mergeShards(options: RunOptions, partials: readonly PartialResult[]): Promise<RunReport> {
-  const { config } = await prepare(options);
-  const hash = await configHash(config);
+  const prepared = await prepare(options);
+  const hash = await configHash(prepared.config);
   const count = partials[0]?.shard.count;
   if (count === undefined) throw new InputError('merge: no partial results given');
   for (const partial of partials) {
@@ -81,16 +99,30 @@ export async function mergeShards(options: RunOptions, partials: readonly Partia
   const indices = partials.map((p) => p.shard.index).sort((a, b) => a - b);
   const expected = Array.from({ length: count }, (_, i) => i + 1);
   if (indices.join() !== expected.join()) throw new InputError(`merge: expected shards ${expected.map((i) => `${i}/${count}`).join(', ')}, got ${indices.map((i) => `${i}/${count}`).join(', ')}`);
-  return { ...(await runWith(config, options, mergedScoring(partials.flatMap((p) => p.entries)), hash)), cache: [] };
+  const report = await runWith(prepared, options, mergedScoring(partials.flatMap((p) => p.entries)), hash);
+  // The shards scored the policy in force only; the proposed policy would need its own scoring.
+  const proposed = prepared.proposal ? { error: 'not evaluated in a sharded run (the shards score the policy in force only)' } : null;
+  return { ...report, policy: { ...report.policy, proposed }, cache: [] };
 }
 
-/** Scores and gates a prepared config; `hash` is the config's sha256 when the caller already has it. */
-async function runWith(config: BiasGateConfig, options: RunOptions, scoring: ItemScoring, hash?: string): Promise<RunReport> {
-  const { vision, language, verdicts } = await stages(config, options, scoring);
+/** The config in force, where each side's files are, and the policy record without the proposed verdict. */
+interface Prepared {
+  config: BiasGateConfig;
+  checkouts: Checkouts;
+  policy: PolicyRecord;
+  /** The pull request's own policy, to evaluate beside the one in force (not in force). */
+  proposal: { config: BiasGateConfig; checkouts: Checkouts } | null;
+}
+
+/** Scores and gates under the policy in force; `hash` is the config's sha256 when the caller already has it. */
+async function runWith(prepared: Prepared, options: RunOptions, scoring: ItemScoring, hash?: string): Promise<RunReport> {
+  const { config } = prepared;
+  const { vision, language, verdicts } = await stages(config, prepared.checkouts, options, scoring);
   return {
     tool: { name: TOOL_NAME, version: TOOL_VERSION },
     verdict: overallVerdict(verdicts),
     config: { path: config.displayPath, sha256: hash ?? (await configHash(config)), content: config.raw },
+    policy: prepared.policy,
     vision,
     language,
     verdicts,
@@ -98,8 +130,48 @@ async function runWith(config: BiasGateConfig, options: RunOptions, scoring: Ite
   };
 }
 
-async function prepare(options: RunOptions): Promise<{ config: BiasGateConfig }> {
-  const config = options.config ?? (await loadConfig(options.configFile));
+/** The verdict the PR's own config would give on the same models (shown, never enforced). */
+async function evaluateProposal(proposal: NonNullable<Prepared['proposal']>, options: RunOptions, scoring: ItemScoring): Promise<NonNullable<PolicyRecord['proposed']>> {
+  try {
+    validateConfig(proposal.config);
+    const { verdicts } = await stages(proposal.config, proposal.checkouts, { ...options, progress: options.progress && ((message) => options.progress!(`proposed policy: ${message}`)) }, scoring);
+    return { verdict: overallVerdict(verdicts), verdicts };
+  } catch (error) {
+    if (error instanceof InputError) return { error: error.describe() };
+    throw error;
+  }
+}
+
+async function prepare(options: RunOptions): Promise<Prepared> {
+  const repoRoot = options.config?.repoRoot ?? findRepositoryRoot(options.configFile);
+  const configPath = options.config?.displayPath ?? (toRepoRelative(repoRoot, path.resolve(options.configFile)) || path.basename(options.configFile));
+  const head: ConfigState = options.config ? { status: 'found', config: options.config } : await readConfigState(path.resolve(options.configFile), repoRoot, configPath);
+  const base = options.base ?? (options.baseRoot === undefined ? undefined : await directoryBaseSide(options.baseRoot, configPath));
+  const approval = options.approval ?? null;
+  const decision = decidePolicy({ head, base: base?.config, approval });
+  validateConfig(decision.config);
+  const headRoot = options.headRoot ?? (head.status === 'found' ? head.config.repoRoot : repoRoot);
+  const policyRoot = decision.source === 'base' ? base!.root : headRoot;
+  const checkouts = sideCheckouts(decision.config, head, base, headRoot, policyRoot);
+  const changes = policyChanges(head, base?.config);
+  const notices = [...decision.notices, ...deletedModelNotices(decision.config, checkouts)];
+  const policy: PolicyRecord = {
+    source: decision.source,
+    reason: decision.reason,
+    base: base?.config.status === 'found' ? { path: base.config.config.displayPath, sha256: await configHash(base.config.config), commit: base.commit } : null,
+    head: head.status === 'found' ? { path: head.config.displayPath, sha256: await configHash(head.config) } : null,
+    changes,
+    approval: decision.source === 'head' ? approval : null,
+    proposed: null,
+    workflowChanges: options.workflowChanges ?? [],
+    notices,
+  };
+  const proposal = decision.source === 'base' && head.status === 'found' && changes.length > 0 ? { config: head.config, checkouts: sideCheckouts(head.config, head, base, headRoot, headRoot) } : null;
+  return { config: decision.config, checkouts, policy, proposal };
+}
+
+/** The checks a config must pass before any model runs. */
+function validateConfig(config: BiasGateConfig): void {
   if (!config.vision && !config.language) {
     throw new InputError(`${config.displayPath}: nothing to score; add a \`vision:\` or \`language:\` section`);
   }
@@ -109,24 +181,80 @@ async function prepare(options: RunOptions): Promise<{ config: BiasGateConfig }>
     checkBiasRules(config.displayPath, config.language.gates, new Set([...crowsPairsBenchmark.biasMetrics, ...stereoSetBenchmark.biasMetrics]));
   }
   if (config.vision) checkBiasRules(config.displayPath, config.vision.gates, new Set());
-  return { config };
+}
+
+/**
+ * Where each side's model is: models are matched by their role in the config, not by
+ * path, so a model the pull request renamed or moved is still compared with the base
+ * model of the same role and every change rule applies.
+ */
+function sideCheckouts(policy: BiasGateConfig, head: ConfigState, base: BaseSide | undefined, headRoot: string, policyRoot: string): Checkouts {
+  const modelPaths: Checkouts['modelPaths'] = {};
+  for (const family of MODEL_FAMILIES) {
+    const policyModel = policy[family]?.model;
+    if (!policyModel) continue;
+    const own = (state: ConfigState | undefined) => (state?.status === 'found' ? state.config[family]?.model.repoRelative : undefined);
+    modelPaths[family] = { head: own(head) ?? policyModel.repoRelative, base: own(base?.config) ?? policyModel.repoRelative };
+  }
+  return { headRoot, baseRoot: base?.root, policyRoot, modelPaths };
+}
+
+/** The difference between the base's config and the PR's, including a PR that deletes or breaks its config. */
+function policyChanges(head: ConfigState, base: ConfigState | undefined): PolicyChange[] {
+  if (base?.status !== 'found') return [];
+  if (head.status === 'absent') return [{ kind: 'config-deleted', key: head.displayPath, base: 'present', head: null }];
+  if (head.status === 'invalid') return [{ kind: 'config-invalid', key: head.displayPath, base: 'valid', head: head.message.split('\n')[0] ?? head.message }];
+  return diffPolicies(base.config, head.config);
+}
+
+/**
+ * Families whose model the policy needs but the pull request deleted: the base side has it,
+ * the head tree does not. Their gates fail (a deleted model must not pass unscored).
+ */
+function deletedModels(config: BiasGateConfig, checkouts: Checkouts): { family: ModelFamily; path: string }[] {
+  if (checkouts.baseRoot === undefined) return [];
+  return MODEL_FAMILIES.flatMap((family) => {
+    const model = config[family]?.model;
+    if (!model) return [];
+    const headPath = modelPathOf(family, 'head', model, checkouts);
+    const basePath = modelPathOf(family, 'base', model, checkouts);
+    return !existsSync(inTree(checkouts.headRoot, headPath)) && existsSync(inTree(checkouts.baseRoot!, basePath)) ? [{ family, path: headPath }] : [];
+  });
+}
+
+function deletedModelNotices(config: BiasGateConfig, checkouts: Checkouts): string[] {
+  return deletedModels(config, checkouts).map(({ family, path: deleted }) => `The pull request deletes ${deleted} (\`${family}.model\`), which the policy in force scores; its gates fail.`);
+}
+
+/** One failing verdict per rule of a family whose model the pull request deleted. */
+function deletedModelVerdicts(gates: readonly GateConfig[], family: ModelFamily, deleted: string): Verdict[] {
+  return gates.flatMap((gate) =>
+    gate.rules.map(({ rule, threshold }) => ({
+      metric: gate.metric, rule, threshold, level: 'fail' as const, requireSignificant: gate.requireSignificant,
+      status: 'fail' as const,
+      reason: `the pull request deletes ${deleted} (${family}.model), the model this gate scores; a deleted model cannot pass unscored`,
+      head: null, base: null, compared: null, interval: null, keyPath: gate.keyPath, line: gate.line,
+    })),
+  );
 }
 
 /** Scores what the config asks for and gates it; in a shard run the runs return null and nothing is gated. */
-async function stages(config: BiasGateConfig, options: RunOptions, scoring: ItemScoring): Promise<{ vision: VisionRun | null; language: LanguageRun | null; verdicts: Verdict[] }> {
+async function stages(config: BiasGateConfig, checkouts: Checkouts, options: RunOptions, scoring: ItemScoring): Promise<{ vision: VisionRun | null; language: LanguageRun | null; verdicts: Verdict[] }> {
   const progress = options.progress ?? (() => {});
-  const checkouts: Checkouts = { headRoot: options.headRoot ?? config.repoRoot, baseRoot: options.baseRoot };
   // The CLI's --threads wins over the config's runtime.threads (default: all cores).
   const session = { intraOpThreads: options.intraOpThreads ?? config.runtime.threads, providers: config.runtime.providers, log: progress };
   const common = { checkouts, configPath: config.displayPath, progress, session, scoring };
-  const vision = config.vision ? await runVision(config.vision, common) : null;
-  const language = config.language ? await runLanguage(config.language, { ...common, cacheDir: options.cacheDir ?? defaultCacheDir() }) : null;
+  const deleted = new Map(deletedModels(config, checkouts).map((entry) => [entry.family, entry.path]));
+  const vision = config.vision && !deleted.has('vision') ? await runVision(config.vision, common) : null;
+  const language = config.language && !deleted.has('language') ? await runLanguage(config.language, { ...common, cacheDir: options.cacheDir ?? defaultCacheDir() }) : null;
   const verdicts: Verdict[] = [];
-  if (config.vision && vision) {
-    verdicts.push(...evaluateGates(config.vision.gates, vision.scores.metrics, { confidence: config.vision.bootstrap.confidence, noBaseReason: describeBaseStatus(vision.baseStatus) }));
+  if (config.vision) {
+    if (deleted.has('vision')) verdicts.push(...deletedModelVerdicts(config.vision.gates, 'vision', deleted.get('vision')!));
+    else if (vision) verdicts.push(...evaluateGates(config.vision.gates, vision.scores.metrics, { confidence: config.vision.bootstrap.confidence, noBaseReason: describeBaseStatus(vision.baseStatus) }));
   }
-  if (config.language && language) {
-    verdicts.push(...evaluateGates(config.language.gates, language.metrics, { confidence: config.language.bootstrap.confidence, noBaseReason: describeBaseStatus(language.baseStatus) }));
+  if (config.language) {
+    if (deleted.has('language')) verdicts.push(...deletedModelVerdicts(config.language.gates, 'language', deleted.get('language')!));
+    else if (language) verdicts.push(...evaluateGates(config.language.gates, language.metrics, { confidence: config.language.bootstrap.confidence, noBaseReason: describeBaseStatus(language.baseStatus) }));
   }
   return { vision, language, verdicts };
 }

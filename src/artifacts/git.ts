@@ -325,7 +325,7 @@ async function smudgeLfsPointer(repoRoot: string, repoPath: string, pointer: Buf
 // ---------------------------------------------------------------------------------------------
 // Running git
 
-interface GitResult {
+export interface GitResult {
   code: number;
   stdout: Buffer;
   stderr: string;
@@ -340,7 +340,7 @@ function gitEnvironment(): NodeJS.ProcessEnv {
 }
 
 /** Runs git in `cwd`; a non-zero exit is a result, a missing git binary an InputError. */
-function git(cwd: string, args: readonly string[]): Promise<GitResult> {
+export function git(cwd: string, args: readonly string[]): Promise<GitResult> {
   return new Promise((resolve, reject) => {
     execFile('git', args, { cwd, env: gitEnvironment(), encoding: 'buffer', maxBuffer: GIT_MAX_BUFFER }, (error, stdout, stderr) => {
       const code = (error as { code?: unknown } | null)?.code;

@@ -66,6 +66,24 @@ export function cachedScoring(cache: ResultCache, progress: (message: string) =>
   };
 }
 
+/**
+ * Remembers every result `inner` obtains for the life of one command, so a second
+ * evaluation over the same models and data (the pull request's proposed policy beside
+ * the policy in force) scores nothing twice, whatever the result cache holds.
+ */
+export function memoizedScoring(inner: ItemScoring, memory: Map<string, unknown[]>): ItemScoring {
+  return {
+    async obtain(kind, key, count, score, label) {
+      const id = `${kind}/${key}`;
+      const known = memory.get(id);
+      if (known && known.length === count) return known as never;
+      const results = await inner.obtain(kind, key, count, score, label);
+      if (results) memory.set(id, results);
+      return results;
+    },
+  };
+}
+
 /** A shard run: scores its slice of every item list and records it; nothing is aggregated. */
 export function shardScoring(shard: Shard): ItemScoring & { entries: PartialEntry[] } {
   const entries: PartialEntry[] = [];

@@ -21,22 +21,57 @@ export interface ModelArtifact {
 
 /** The two checkouts a run compares. */
 export interface Checkouts {
-  /** The PR's tree: models and reference data are read from here. */
+  /** The PR's tree: the head model is read from here. */
   headRoot: string;
   /** The base branch's tree; undefined when no base was given. */
   baseRoot: string | undefined;
+  /**
+   * The tree the policy in force came from: its own inputs (pretrained backbone, reference
+   * sets, local benchmark files) are read from here, so a pull request cannot swap them
+   * while the base branch's policy applies. Default: `headRoot`.
+   */
+  policyRoot?: string;
+  /**
+   * Each side's model path by role, when the side's own config names it elsewhere than the
+   * policy does (a renamed or moved model is still compared with the base model of its role).
+   */
+  modelPaths?: Partial<Record<ModelFamily, SideModelPaths>>;
+}
+
+/** The config sections that name a fine-tuned model: a model's role is its section. */
+export type ModelFamily = 'vision' | 'language';
+
+/** Repository-relative paths of one role's model on each side. */
+export interface SideModelPaths {
+  head: string;
+  base: string;
+}
+
+/** Repository-relative path of a family's model on one side: the side's own path, else the policy's. */
+export function modelPathOf(family: ModelFamily, side: keyof SideModelPaths, policyModel: ConfiguredPath, checkouts: Checkouts): string {
+  return checkouts.modelPaths?.[family]?.[side] ?? policyModel.repoRelative;
 }
 
 /** Where the base version of a configured model is, or why there is none (DESIGN §1.2). */
-export function locateBaseModel(model: ConfiguredPath, checkouts: Checkouts): { status: BaseStatus; absolute: string | null } {
+export function locateBaseModel(repoRelative: string, checkouts: Checkouts): { status: BaseStatus; absolute: string | null } {
   if (checkouts.baseRoot === undefined) return { status: 'not-given', absolute: null };
-  const absolute = path.join(checkouts.baseRoot, ...model.repoRelative.split('/'));
+  const absolute = inTree(checkouts.baseRoot, repoRelative);
   return existsSync(absolute) ? { status: 'scored', absolute } : { status: 'new', absolute: null };
+}
+
+/** Absolute path of a repository-relative path inside a tree. */
+export function inTree(root: string, repoRelative: string): string {
+  return path.join(root, ...repoRelative.split('/'));
 }
 
 /** Absolute path of a configured file inside the head checkout. */
 export function inHeadCheckout(configured: ConfiguredPath, checkouts: Checkouts): string {
-  return path.join(checkouts.headRoot, ...configured.repoRelative.split('/'));
+  return inTree(checkouts.headRoot, configured.repoRelative);
+}
+
+/** Absolute path of one of the policy's own inputs (pretrained model, reference data) in the policy's tree. */
+export function inPolicyTree(configured: ConfiguredPath, checkouts: Checkouts): string {
+  return inTree(checkouts.policyRoot ?? checkouts.headRoot, configured.repoRelative);
 }
 
 /** Hashes a model file for the audit record; a missing file is an InputError. */

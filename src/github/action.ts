@@ -2,16 +2,22 @@ import * as core from '@actions/core';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { materializeBaseTree, resolveBaseCommit } from '../artifacts/git.ts';
+import { gitBaseSide, type BaseSide } from '../artifacts/base-side.ts';
+import { resolveBaseCommit } from '../artifacts/git.ts';
+import { changedGateWorkflows } from '../artifacts/workflow-changes.ts';
 import { parseShard, type Shard } from '../artifacts/item-scoring.ts';
 import { directoryResultCache, parseResultsJson, stringifyResults } from '../artifacts/result-cache.ts';
-import { loadConfig } from '../config/load.ts';
+import { findRepositoryRoot, toRepoRelative } from '../config/paths.ts';
+import { readConfigState } from '../policy/decide.ts';
+import type { PolicyApproval } from '../policy/types.ts';
+import type { RunEnvironment } from '../report/types.ts';
 import { InputError } from '../errors.ts';
 import { mergeShards, runBiasGate, scoreShard, type PartialResult } from '../pipeline.ts';
 import { renderJsonReport } from '../report/json.ts';
 import { renderMarkdown } from '../report/markdown.ts';
 import { commentMarker, createGitHubClient, fitCommentBody, publishStickyComment } from './comment.ts';
 import { readRunContext, type RunContext } from './context.ts';
+import { labelApproval } from './policy-approval.ts';
 import { annotate, oneLineSummary, writeJobSummary } from './publish.ts';
 import { restoreResultCache, saveResultCache } from './results-cache-store.ts';
 
@@ -29,6 +35,10 @@ export interface ActionInputs {
   shard: Shard | undefined;
   /** Merge the partial results in this directory instead of scoring. */
   mergePartials: string | undefined;
+  /** Whose config sets the gates: `base` (default) or `head` (the config is protected another way). */
+  policySource: 'base' | 'head';
+  /** A label that, added by a user with write or admin permission, accepts the PR's policy early. */
+  policyApprovalLabel: string | undefined;
 }
 
 /** What a scoring run leaves for the fork-safe comment job (meta.json beside report.md). */
@@ -56,6 +66,8 @@ export function readInputs(): ActionInputs {
     publishReport: core.getInput('publish-report') || undefined,
     shard: core.getInput('shard') ? parseShard(core.getInput('shard'), 'input shard') : undefined,
     mergePartials: core.getInput('merge-partials') || undefined,
+    policySource: choice('policy-source', ['base', 'head'], 'base'),
+    policyApprovalLabel: core.getInput('policy-approval-label') || undefined,
   };
 }
 
@@ -75,29 +87,33 @@ export async function runAction(): Promise<void> {
     }
     const workspace = path.resolve(process.env.GITHUB_WORKSPACE ?? process.cwd(), inputs.workingDirectory);
     const configFile = path.resolve(workspace, inputs.config);
-    const config = await loadConfig(configFile);
+    const repoRoot = findRepositoryRoot(configFile);
+    const configPath = toRepoRelative(repoRoot, configFile) || path.basename(configFile);
+    const head = await readConfigState(configFile, repoRoot, configPath);
 
-    let baseRoot: string | undefined;
+    let base: BaseSide | undefined;
+    let workflowChanges: string[] = [];
     if (inputs.baseRef || context.pullRequest) {
-      const base = await resolveBaseCommit({ repoRoot: config.repoRoot, baseRef: inputs.baseRef, prBaseSha: context.pullRequest?.baseSha, log: core.info });
-      core.info(`Base: ${base.how} (${base.sha}).`);
-      baseRoot = path.join(temp, 'base');
-      const paths = [config.vision?.model.repoRelative, config.language?.model.repoRelative].filter((p): p is string => !!p);
-      const tree = await materializeBaseTree({ repoRoot: config.repoRoot, commit: base.sha, paths, targetDir: baseRoot, log: core.info });
-      for (const missing of tree.missing) core.info(`${missing} does not exist at the base commit: the model is new and is scored alone.`);
+      const commit = await resolveBaseCommit({ repoRoot, baseRef: inputs.baseRef, prBaseSha: context.pullRequest?.baseSha, log: core.info });
+      core.info(`Base: ${commit.how} (${commit.sha}).`);
+      base = await gitBaseSide({ repoRoot, commit: commit.sha, configPath, head, targetDir: path.join(temp, 'base'), log: core.info });
+      core.info(base.config.status === 'found' ? `Policy: the base branch's ${configPath} at ${commit.sha} applies.` : `Policy: the base branch has no valid ${configPath}; the pull request's config applies.`);
+      workflowChanges = await changedGateWorkflows(repoRoot, commit.sha);
     } else {
       core.info('No pull request and no base-ref: the head is scored alone.');
     }
-
+    const approval = await policyApproval(inputs, context);
     const resultsDir = path.join(temp, 'results');
     const runnerOs = process.env.RUNNER_OS ?? process.platform;
     const runId = process.env.GITHUB_RUN_ID ?? String(Date.now());
     await restoreResultCache(resultsDir, runnerOs, runId);
     const runOptions = {
       configFile,
-      config,
-      headRoot: config.repoRoot,
-      baseRoot,
+      config: head.status === 'found' ? head.config : undefined,
+      headRoot: repoRoot,
+      base,
+      approval,
+      workflowChanges,
       cacheDir: path.join(temp, 'benchmarks'),
       resultCache: directoryResultCache(resultsDir, core.info),
       progress: core.info,
@@ -115,7 +131,8 @@ export async function runAction(): Promise<void> {
       core.setOutput('summary', `bias-gate: shard ${partial.shard.index}/${partial.shard.count} scored; merge all shards for the verdict`);
       return;
     }
-    const report = inputs.mergePartials ? await mergeShards(runOptions, await readPartialDirectory(path.resolve(workspace, inputs.mergePartials))) : await runBiasGate(runOptions);
+    const scored = inputs.mergePartials ? await mergeShards(runOptions, await readPartialDirectory(path.resolve(workspace, inputs.mergePartials))) : await runBiasGate(runOptions);
+    const report = { ...scored, environment: runEnvironment() };
     await saveResultCache(resultsDir, runnerOs, runId);
 
     // The report bundle: what the fork-safe comment job needs, and nothing else.
@@ -124,16 +141,16 @@ export async function runAction(): Promise<void> {
     const markdown = renderMarkdown(report);
     await writeFile(path.join(bundle, 'report.md'), markdown);
     if (context.pullRequest) {
-      const meta: ReportBundleMeta = { format: 1, pullRequest: context.pullRequest.number, configPath: config.displayPath, job: context.job, verdict: report.verdict };
+      const meta: ReportBundleMeta = { format: 1, pullRequest: context.pullRequest.number, configPath, job: context.job, verdict: report.verdict };
       await writeFile(path.join(bundle, 'meta.json'), `${JSON.stringify(meta, null, 2)}\n`);
     }
     core.setOutput('report-dir', bundle);
     await writeJobSummary(markdown, reportJson);
-    annotate(report, configFile, config.repoRoot);
+    annotate(report, configFile, repoRoot);
 
     const commentId =
       inputs.comment !== 'off' && context.pullRequest
-        ? await comment(inputs, context, { pullRequest: context.pullRequest.number, configPath: config.displayPath, job: context.job, markdown })
+        ? await comment(inputs, context, { pullRequest: context.pullRequest.number, configPath, job: context.job, markdown })
         : '';
 
     core.setOutput('verdict', report.verdict);
@@ -149,6 +166,28 @@ export async function runAction(): Promise<void> {
     if (error instanceof InputError) core.setFailed(`bias-gate: ${error.describe()}`);
     else core.setFailed(`bias-gate: internal error, no verdict: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
   }
+}
+
+/**
+ * An early acceptance of the pull request's own policy, from workflow inputs only (never
+ * from the config, which the PR controls): `policy-source: head`, or the approval label
+ * added by a user with write or admin permission.
+ */
+async function policyApproval(inputs: ActionInputs, context: RunContext): Promise<PolicyApproval | null> {
+  if (inputs.policySource === 'head') return { how: 'input' };
+  if (!inputs.policyApprovalLabel || !context.pullRequest) return null;
+  return labelApproval({
+    client: createGitHubClient(inputs.githubToken, context.apiUrl),
+    repository: context.repository,
+    pullRequest: context.pullRequest.number,
+    label: inputs.policyApprovalLabel,
+    log: { info: core.info, warning: core.warning },
+  });
+}
+
+/** The workflow that ran the gate, for the audit record (kept apart from the scored content). */
+function runEnvironment(): RunEnvironment {
+  return { workflowRef: process.env.GITHUB_WORKFLOW_REF ?? null, workflowSha: process.env.GITHUB_WORKFLOW_SHA ?? null };
 }
 
 /**

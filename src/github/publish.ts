@@ -30,8 +30,11 @@ export async function writeJobSummary(markdown: string, reportJsonPath: string):
 export function annotate(report: RunReport, configFile: string, repoRoot: string): void {
   core.notice(oneLineSummary(report), { title: 'bias-gate' });
   const file = path.relative(repoRoot, configFile).split(path.sep).join('/');
+  // Gate lines are lines of the config in force; they point into the PR's file only when it is that text.
+  const linesMatch = report.policy.head?.sha256 === report.config.sha256;
   for (const verdict of report.verdicts) {
-    const properties = { file, startLine: verdict.line, title: `bias-gate: ${verdict.metric} ${verdict.rule}` };
+    const title = `bias-gate: ${verdict.metric} ${verdict.rule}`;
+    const properties = linesMatch ? { file, startLine: verdict.line, title } : { title };
     if (verdict.status === 'fail') core.error(annotationText(verdict), properties);
     if (verdict.status === 'warn') core.warning(annotationText(verdict), properties);
   }

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { inHeadCheckout, type Checkouts } from '../artifacts/models.ts';
+import { inPolicyTree, type Checkouts } from '../artifacts/models.ts';
 import type { BenchmarkFileConfig, LanguageConfig } from '../config/types.ts';
 import type { Progress } from '../vision/run.ts';
 import { parseCrowsPairs, type CrowsPair } from './datasets/crows-pairs.ts';
@@ -62,7 +62,7 @@ export async function loadBenchmarkData(name: LoadedBenchmark['name'], language:
 
 async function obtain(config: BenchmarkFileConfig, pinned: BenchmarkFileId, benchmark: string, options: DataOptions) {
   if (config.path) {
-    const absolute = inHeadCheckout(config.path, options.checkouts);
+    const absolute = inPolicyTree(config.path, options.checkouts);
     const verified = await verifyLocalFile(absolute, config.sha256 ? { sha256: config.sha256 } : {}, config.path.repoRelative);
     const record = { benchmark, source: 'local' as const, location: config.path.repoRelative, revision: null, sha256: verified.sha256, fromCache: null };
     return { text: await readFile(absolute, 'utf8'), location: config.path.repoRelative, record };

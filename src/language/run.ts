@@ -1,7 +1,7 @@
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { sha256File } from '../artifacts/hash.ts';
-import { describeBaseStatus, type Checkouts } from '../artifacts/models.ts';
+import { describeBaseStatus, inTree, modelPathOf, type Checkouts } from '../artifacts/models.ts';
 import type { ItemScoring } from '../artifacts/item-scoring.ts';
 import { cacheKey } from '../artifacts/result-cache.ts';
 import { TOOL_VERSION } from '../version.ts';
@@ -77,15 +77,17 @@ export function languageMetricNames(language: LanguageConfig): string[] {
 /** Scores base and head; null when this run is a shard (its slices are recorded in `options.scoring`). */
 export async function runLanguage(language: LanguageConfig, options: LanguageRunOptions): Promise<LanguageRun | null> {
   const { checkouts, progress, scoring } = options;
-  const headDirectory = path.join(checkouts.headRoot, ...language.model.repoRelative.split('/'));
-  const baseDirectory = checkouts.baseRoot === undefined ? undefined : path.join(checkouts.baseRoot, ...language.model.repoRelative.split('/'));
+  const headPath = modelPathOf('language', 'head', language.model, checkouts);
+  const basePath = modelPathOf('language', 'base', language.model, checkouts);
+  const headDirectory = inTree(checkouts.headRoot, headPath);
+  const baseDirectory = checkouts.baseRoot === undefined ? undefined : inTree(checkouts.baseRoot, basePath);
   const baseStatus: BaseStatus = baseDirectory === undefined ? 'not-given' : (await isDirectory(baseDirectory)) ? 'scored' : 'new';
   if (baseStatus !== 'scored') progress(`base language model: ${describeBaseStatus(baseStatus)}`);
 
   // onnxruntime starts only when a side has something to score: a fully cached run opens no model.
   const opened: Promise<LanguageModel>[] = [];
   const side = (directory: string, role: 'base' | 'head') => {
-    const displayPath = `${role} language model ${language.model.repoRelative}`;
+    const displayPath = `${role} language model ${role === 'head' ? headPath : basePath}`;
     let model: Promise<LanguageModel> | undefined;
     return {
       model: () => (model ??= (opened.push(loadLanguageModel(directory, displayPath, language.kind, options.session)), opened.at(-1)!)),
@@ -95,8 +97,8 @@ export async function runLanguage(language: LanguageConfig, options: LanguageRun
   const head = side(headDirectory, 'head');
   const base = baseStatus === 'scored' ? side(baseDirectory!, 'base') : null;
   const models = {
-    head: await recordModel('head', language.model.repoRelative, headDirectory),
-    base: base ? await recordModel('base', language.model.repoRelative, baseDirectory!) : null,
+    head: await recordModel('head', headPath, headDirectory),
+    base: base ? await recordModel('base', basePath, baseDirectory!) : null,
   };
 
   const runs: LanguageBenchmarkRun[] = [];

@@ -17,6 +17,7 @@ export function renderJsonReport(report: RunReport): string {
     tool: report.tool,
     verdict: report.verdict,
     config: report.config,
+    policy: report.policy,
     vision: vision && {
       baseStatus: vision.baseStatus,
       models: {
@@ -50,6 +51,7 @@ export function renderJsonReport(report: RunReport): string {
     },
     verdicts: report.verdicts,
     cache: report.cache,
+    ...(report.environment ? { environment: report.environment } : {}),
   };
   return `${JSON.stringify(document, finiteOrNull, 2)}\n`;
 }

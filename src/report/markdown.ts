@@ -1,10 +1,11 @@
-import type { VerdictStatus } from '../gate/evaluate.ts';
+import type { Verdict, VerdictStatus } from '../gate/evaluate.ts';
 import { formatNumber } from '../gate/evaluate.ts';
 import { describeBaseStatus } from '../artifacts/models.ts';
 import type { LanguageRun } from '../language/run.ts';
 import type { VisionRun } from '../vision/run.ts';
 import { isHeadlineLanguageMetric, languageMetricLabel, metricRow } from './metric-rows.ts';
 import { delta, describeCounts, describeRule, formatInterval, formatOptional, formatSigned, metricStatus } from './summary.ts';
+import { renderPolicyMarkdown } from './policy.ts';
 import type { RunReport } from './types.ts';
 
 const STATUS_ICON: Record<VerdictStatus, string> = { pass: '✅ pass', fail: '❌ fail', warn: '⚠️ warn', skipped: '⏭️ skipped' };
@@ -20,16 +21,17 @@ export function renderMarkdown(report: RunReport): string {
     '',
     `${describeCounts(report.verdicts)} — config \`${report.config.path}\`, ${report.tool.name} ${report.tool.version}`,
     '',
-    ...renderChecks(report),
+    ...renderChecks(report.verdicts),
+    ...renderPolicyMarkdown(report.policy, renderChecks),
     ...(report.vision ? renderVision(report.vision, report) : []),
     ...(report.language ? renderLanguage(report.language, report) : []),
   ];
   return `${parts.join('\n').trimEnd()}\n`;
 }
 
-function renderChecks(report: RunReport): string[] {
-  if (report.verdicts.length === 0) return ['No gates are configured: scores are reported, nothing is enforced.', ''];
-  const rows = report.verdicts.map((v) =>
+function renderChecks(verdicts: readonly Verdict[]): string[] {
+  if (verdicts.length === 0) return ['No gates are configured: scores are reported, nothing is enforced.', ''];
+  const rows = verdicts.map((v) =>
     row([STATUS_ICON[v.status], `\`${v.metric}\``, describeRule(v), formatOptional(v.compared), formatInterval(v.interval), escapeCell(v.reason)]),
   );
   return ['| status | metric | rule | value | interval | why |', '|---|---|---|---:|---|---|', ...rows, ''];

@@ -4,6 +4,7 @@ import type { LanguageRun } from '../language/run.ts';
 import type { VisionRun } from '../vision/run.ts';
 import { isHeadlineLanguageMetric, languageMetricLabel, metricRow } from './metric-rows.ts';
 import { describeCounts, formatInterval, formatOptional, formatSigned, metricStatus, describeRule } from './summary.ts';
+import { renderPolicyText } from './policy.ts';
 import type { RunReport } from './types.ts';
 
 /** The terminal report: the same content as the Markdown one, as aligned plain text. */
@@ -16,6 +17,7 @@ export function renderText(report: RunReport): string {
       report.verdicts.map((v) => [v.status.toUpperCase(), v.metric, describeRule(v), formatOptional(v.compared), formatInterval(v.interval), v.reason]),
     ), '');
   }
+  lines.push(...renderPolicyText(report.policy));
   if (report.vision) lines.push(...renderVision(report.vision, report));
   if (report.language) lines.push(...renderLanguage(report.language, report));
   return `${lines.join('\n').trimEnd()}\n`;

@@ -1,6 +1,7 @@
 import type { CacheEvent } from '../artifacts/result-cache.ts';
 import type { OverallVerdict, Verdict } from '../gate/evaluate.ts';
 import type { LanguageRun } from '../language/run.ts';
+import type { PolicyRecord } from '../policy/types.ts';
 import type { VisionRun } from '../vision/run.ts';
 
 /** Everything one run produced: the single source every report format renders. */
@@ -14,6 +15,8 @@ export interface RunReport {
     /** The config as written (parsed YAML), so the audit record holds the thresholds applied. */
     content: unknown;
   };
+  /** The policy in force, where it came from, and how the pull request's config differs (issue 9 §1). */
+  policy: PolicyRecord;
   vision: VisionRun | null;
   language: LanguageRun | null;
   verdicts: Verdict[];
@@ -22,4 +25,17 @@ export interface RunReport {
    * of the report that depends on the cache's state rather than on the inputs.
    */
   cache: CacheEvent[];
+  /**
+   * Where the run happened (the Action's workflow), apart from the scored content so that the
+   * rest of the record stays byte-identical for identical inputs; absent in CLI runs.
+   */
+  environment?: RunEnvironment;
+}
+
+/** The run's environment as the audit record keeps it. */
+export interface RunEnvironment {
+  /** `GITHUB_WORKFLOW_REF`: the workflow file and ref that ran the gate. */
+  workflowRef: string | null;
+  /** `GITHUB_WORKFLOW_SHA`: the commit of that workflow file. */
+  workflowSha: string | null;
 }

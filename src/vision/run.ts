@@ -1,6 +1,6 @@
 import type { VisionConfig } from '../config/types.ts';
 import { sha256File, sha256Text } from '../artifacts/hash.ts';
-import { describeBaseStatus, describeModel, inHeadCheckout, locateBaseModel, type Checkouts, type ModelArtifact } from '../artifacts/models.ts';
+import { describeBaseStatus, describeModel, inPolicyTree, inTree, locateBaseModel, modelPathOf, type Checkouts, type ModelArtifact } from '../artifacts/models.ts';
 import type { ItemScoring } from '../artifacts/item-scoring.ts';
 import { cacheKey } from '../artifacts/result-cache.ts';
 import { mapConcurrently } from '../concurrency.ts';
@@ -52,17 +52,19 @@ export interface VisionRunOptions {
 /** Scores the vision models; null when this run is a shard (its slice is recorded in `options.scoring`). */
 export async function runVision(vision: VisionConfig, options: VisionRunOptions): Promise<VisionRun | null> {
   const { checkouts, progress } = options;
-  const sets = await loadReferenceSets(inHeadCheckout(vision.referenceSets, checkouts), checkouts.headRoot);
+  const sets = await loadReferenceSets(inPolicyTree(vision.referenceSets, checkouts), checkouts.policyRoot ?? checkouts.headRoot);
   const byName = new Map(sets.map((set) => [set.name, set]));
   const objects = vision.objects ?? deriveObjects(sets);
   checkReferenceSets(vision, objects, byName);
   checkGateMetrics(options.configPath, vision.gates, visionMetricNames(vision, objects));
 
-  const base = locateBaseModel(vision.model, checkouts);
+  const basePath = modelPathOf('vision', 'base', vision.model, checkouts);
+  const headPath = modelPathOf('vision', 'head', vision.model, checkouts);
+  const base = locateBaseModel(basePath, checkouts);
   const models = {
-    pretrained: await describeModel('pretrained', vision.pretrained.repoRelative, inHeadCheckout(vision.pretrained, checkouts)),
-    base: base.absolute ? await describeModel('base', vision.model.repoRelative, base.absolute) : null,
-    head: await describeModel('head', vision.model.repoRelative, inHeadCheckout(vision.model, checkouts)),
+    pretrained: await describeModel('pretrained', vision.pretrained.repoRelative, inPolicyTree(vision.pretrained, checkouts)),
+    base: base.absolute ? await describeModel('base', basePath, base.absolute) : null,
+    head: await describeModel('head', headPath, inTree(checkouts.headRoot, headPath)),
   };
   if (base.status !== 'scored') progress(`base model: ${describeBaseStatus(base.status)}`);
 

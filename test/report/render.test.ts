@@ -34,6 +34,11 @@ const report: RunReport = {
   tool: { name: 'bias-gate', version: '0.0.0-test' },
   verdict: overallVerdict(verdicts),
   config: { path: 'thresholds.yaml', sha256: 'c'.repeat(64), content: { version: 1 } },
+  policy: {
+    source: 'base', reason: "the base branch's thresholds.yaml applies until the pull request is merged",
+    base: { path: 'thresholds.yaml', sha256: 'c'.repeat(64), commit: '1'.repeat(40) }, head: { path: 'thresholds.yaml', sha256: 'c'.repeat(64) },
+    changes: [], approval: null, proposed: null, workflowChanges: [], notices: [],
+  },
   vision: {
     models: { pretrained: model('pretrained', 'models/backbone.onnx', 'a'), base: model('base', 'models/classifier.onnx', 'b'), head: model('head', 'models/classifier.onnx', 'd') },
     baseStatus: 'scored',

@@ -1,0 +1,217 @@
+/**
+ * Issue 9 §1: a pull request cannot open the gate that judges it. Each case is a git
+ * repository with a base commit and a PR commit, run through the Action's entry point
+ * (`runAction`) against the GitHub API stand-in. The PR's models are the fixtures' head
+ * models, whose surfboard–man association grows by 0.166 (significantly); the base
+ * branch's policy fails that, so every case below must fail whatever the PR edits.
+ */
+import { cp, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { runAction } from '../../src/github/action.ts';
+import { FakeGitHub } from '../github/fake-github.ts';
+import { createTempDir, git, repoPath } from '../helpers.ts';
+
+/** The base branch's policy: the fixtures' config with the surfboard gate failing instead of warning. */
+function basePolicy(text: string): string {
+  const strict = text.replace(/(metric: gap\.surfboard\n\s+max_abs_increase: 0\.02[^\n]*\n\s+require_significant: true[^\n]*\n)\s+level: warn\n/, '$1');
+  if (strict === text) throw new Error('the fixture config changed: the surfboard gate was not found');
+  return strict;
+}
+
+interface ActionResult {
+  failed: boolean;
+  outputs: Record<string, string>;
+  log: string;
+  comment: string;
+  report: {
+    verdict: string;
+    policy: { source: string; changes: { kind: string; key: string; base: string | null; head: string | null }[]; proposed: { verdict?: string; error?: string } | null; approval: unknown; workflowChanges: string[]; notices: string[] };
+    verdicts: { metric: string; status: string; reason: string }[];
+    vision: { models: { base: { path: string } | null; head: { path: string } } } | null;
+    environment?: { workflowRef: string | null; workflowSha: string | null };
+  };
+}
+
+/** `name<<DELIMITER\nvalue\nDELIMITER` entries of a GITHUB_OUTPUT file. */
+function parseOutputs(text: string): Record<string, string> {
+  const outputs: Record<string, string> = {};
+  for (const match of text.matchAll(/^([\w-]+)<<(\S+)\n([\s\S]*?)\n\2$/gm)) outputs[match[1]!] = match[3]!;
+  return outputs;
+}
+
+describe('the base branch policy judges the pull request (issue 9 §1)', () => {
+  let repository: string;
+  let baseSha: string;
+  let github: FakeGitHub;
+  let pullRequest = 100;
+  const savedEnv = { ...process.env };
+
+  beforeAll(async () => {
+    repository = await createTempDir('bias-gate-governance-');
+    git(repository, 'init', '-q', '-b', 'main');
+    await writeFile(path.join(repository, 'thresholds.yaml'), basePolicy(await readFile(repoPath('thresholds.yaml'), 'utf8')));
+    await cp(repoPath('fixtures/vision'), path.join(repository, 'fixtures/vision'), { recursive: true });
+    await cp(repoPath('fixtures/language'), path.join(repository, 'fixtures/language'), { recursive: true });
+    await cp(repoPath('fixtures/base/fixtures/vision/classifier.onnx'), path.join(repository, 'fixtures/vision/classifier.onnx'));
+    await rm(path.join(repository, 'fixtures/language/causal/model'), { recursive: true });
+    await cp(repoPath('fixtures/base/fixtures/language/causal/model'), path.join(repository, 'fixtures/language/causal/model'), { recursive: true });
+    await mkdir(path.join(repository, '.github/workflows'), { recursive: true });
+    await writeFile(path.join(repository, '.github/workflows/bias-gate.yml'), 'on: pull_request\njobs:\n  gate:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: bias-gate/bias-gate@v1\n');
+    git(repository, 'add', '-A');
+    git(repository, 'commit', '-q', '-m', 'base');
+    baseSha = git(repository, 'rev-parse', 'HEAD');
+    github = await FakeGitHub.start({ owner: 'Codertocat', repo: 'Hello-World', identity: { kind: 'installation' } });
+  }, 120_000);
+
+  afterAll(async () => {
+    await github?.close();
+  });
+
+  afterEach(() => {
+    for (const name of Object.keys(process.env)) if (!(name in savedEnv)) delete process.env[name];
+    Object.assign(process.env, savedEnv);
+    process.exitCode = 0;
+  });
+
+  /** A PR branch from the base commit: the fine-tuned (more biased) models, then `edit`. */
+  async function pullRequestWith(edit: (root: string) => Promise<void>): Promise<string> {
+    const branch = `pr-${pullRequest}`;
+    git(repository, 'checkout', '-q', '-B', branch, baseSha);
+    await cp(repoPath('fixtures/vision/classifier.onnx'), path.join(repository, 'fixtures/vision/classifier.onnx'));
+    await cp(repoPath('fixtures/language/causal/model'), path.join(repository, 'fixtures/language/causal/model'), { recursive: true });
+    await edit(repository);
+    git(repository, 'add', '-A');
+    git(repository, 'commit', '-q', '-m', 'fine-tune, and edit the gate');
+    return git(repository, 'rev-parse', 'HEAD');
+  }
+
+  async function editConfig(root: string, edit: (text: string) => string): Promise<void> {
+    const file = path.join(root, 'thresholds.yaml');
+    const before = await readFile(file, 'utf8');
+    const after = edit(before);
+    if (after === before) throw new Error('the edit changed nothing');
+    await writeFile(file, after);
+  }
+
+  /** Runs the Action's entry point for the PR at HEAD with `inputs`. */
+  async function run(headSha: string, inputs: Record<string, string> = {}): Promise<ActionResult> {
+    const number = pullRequest++;
+    const work = await createTempDir('bias-gate-governance-run-');
+    await writeFile(path.join(work, 'event.json'), JSON.stringify({ number, pull_request: { number, base: { sha: baseSha }, head: { sha: headSha } } }));
+    for (const file of ['summary.md', 'output.txt']) await writeFile(path.join(work, file), '');
+    const logged: string[] = [];
+    const env: Record<string, string> = {
+      'INPUT_CONFIG': 'thresholds.yaml', 'INPUT_GITHUB-TOKEN': 'ghs_installation_token', 'INPUT_COMMENT': 'update', 'INPUT_FAIL-ON': 'fail', 'INPUT_WORKING-DIRECTORY': '.',
+      GITHUB_EVENT_NAME: 'pull_request', GITHUB_EVENT_PATH: path.join(work, 'event.json'), GITHUB_REPOSITORY: 'Codertocat/Hello-World', GITHUB_API_URL: github.url,
+      GITHUB_SERVER_URL: 'https://github.com', GITHUB_RUN_ID: '77', GITHUB_JOB: 'bias-gate', GITHUB_WORKSPACE: repository, GITHUB_STEP_SUMMARY: path.join(work, 'summary.md'),
+      GITHUB_OUTPUT: path.join(work, 'output.txt'), RUNNER_TEMP: path.join(work, 'tmp'), RUNNER_OS: 'Linux',
+      GITHUB_WORKFLOW_REF: 'Codertocat/Hello-World/.github/workflows/bias-gate.yml@refs/pull/1/merge', GITHUB_WORKFLOW_SHA: headSha,
+      ...Object.fromEntries(Object.entries(inputs).map(([name, value]) => [`INPUT_${name.toUpperCase()}`, value])),
+    };
+    Object.assign(process.env, env);
+    delete process.env.ACTIONS_CACHE_URL;
+    const write = process.stdout.write.bind(process.stdout);
+    process.stdout.write = ((chunk: string | Uint8Array) => (logged.push(String(chunk)), true)) as typeof process.stdout.write;
+    try {
+      await runAction();
+    } finally {
+      process.stdout.write = write;
+    }
+    const outputs = parseOutputs(await readFile(path.join(work, 'output.txt'), 'utf8'));
+    const log = logged.join('');
+    if (!outputs['report-json']) throw new Error(`no report: ${log}`);
+    const comments = github.commentsOn(number);
+    return { failed: process.exitCode === 1, outputs, log, comment: comments[0]?.body ?? '', report: JSON.parse(await readFile(outputs['report-json'], 'utf8')) as ActionResult['report'] };
+  }
+
+  it('unchanged policy: the fine-tuned model fails the base policy, and nothing is said about a policy change', async () => {
+    const result = await run(await pullRequestWith(async () => {}));
+    expect(result.failed).toBe(true);
+    expect(result.outputs.verdict).toBe('fail');
+    expect(result.report.policy.source).toBe('base');
+    expect(result.report.policy.changes).toEqual([]);
+    expect(result.report.policy.proposed).toBeNull();
+    expect(result.report.verdicts.find((v) => v.metric === 'gap.surfboard')).toMatchObject({ status: 'fail' });
+    expect(result.comment).toContain("Policy in force: the base branch's config");
+    expect(result.comment).not.toContain('This pull request changes the policy');
+    expect(result.report.environment).toEqual({ workflowRef: 'Codertocat/Hello-World/.github/workflows/bias-gate.yml@refs/pull/1/merge', workflowSha: expect.stringMatching(/^[0-9a-f]{40}$/) });
+  }, 120_000);
+
+  it('loosening the threshold: still fails; the comment shows the loosened rule and the proposed verdict, not in force', async () => {
+    const result = await run(await pullRequestWith((root) => editConfig(root, (text) => text.replace(/(gap\.surfboard\n\s+max_abs_increase:) 0\.02/, '$1 0.5'))));
+    expect(result.failed).toBe(true);
+    expect(result.report.verdict).toBe('fail');
+    expect(result.report.policy.changes).toEqual([{ kind: 'gate-loosened', key: 'vision.gates[gap.surfboard].max_abs_increase threshold', base: '0.02', head: '0.5' }]);
+    expect(result.report.policy.proposed).toMatchObject({ verdict: 'warn' });
+    expect(result.comment).toContain('This pull request changes the policy: 1 change(s), 1 of which loosen the gate.');
+    expect(result.comment).toContain('| loosened | vision.gates\\[gap.surfboard\\].max\\_abs\\_increase threshold | 0.02 | 0.5 |');
+    expect(result.comment).toMatch(/\*\*Not in force:\*\* Under the pull request's proposed policy \(not in force\) the verdict would be warn/);
+  }, 120_000);
+
+  it('deleting the gate: still fails; the comment lists the removed gate', async () => {
+    const result = await run(await pullRequestWith((root) => editConfig(root, (text) => text.replace(/    - metric: gap\.surfboard\n(\s{6}.*\n)+?(?=    - metric)/, ''))));
+    expect(result.failed).toBe(true);
+    expect(result.report.verdicts.find((v) => v.metric === 'gap.surfboard')).toMatchObject({ status: 'fail' });
+    expect(result.report.policy.changes).toEqual([{ kind: 'gate-removed', key: 'vision.gates[gap.surfboard].max_abs_increase', base: '≤ 0.02, significant only', head: null }]);
+    expect(result.comment).toContain('| gate removed (looser) |');
+  }, 120_000);
+
+  it('deleting the vision section: still scored and failed under the base policy', async () => {
+    const result = await run(await pullRequestWith((root) => editConfig(root, (text) => text.replace(/^vision:\n(  .*\n|\s*\n)+/m, ''))));
+    expect(result.failed).toBe(true);
+    expect(result.report.vision).not.toBeNull();
+    expect(result.report.policy.changes).toContainEqual({ kind: 'section-removed', key: 'vision', base: '4 gate(s)', head: null });
+    expect(result.report.policy.proposed).toMatchObject({ verdict: 'warn' });
+  }, 120_000);
+
+  it('deleting the config file: the base policy still applies', async () => {
+    const result = await run(await pullRequestWith((root) => rm(path.join(root, 'thresholds.yaml'))));
+    expect(result.failed).toBe(true);
+    expect(result.report.policy.changes).toEqual([{ kind: 'config-deleted', key: 'thresholds.yaml', base: 'present', head: null }]);
+    expect(result.comment).toContain('| config deleted | thresholds.yaml | present | — |');
+  }, 120_000);
+
+  it('renaming the model and its config path: compared with the base model of the same role, so change rules still apply', async () => {
+    const result = await run(await pullRequestWith(async (root) => {
+      await rename(path.join(root, 'fixtures/vision/classifier.onnx'), path.join(root, 'fixtures/vision/classifier-v2.onnx'));
+      await editConfig(root, (text) => text.replace('model: fixtures/vision/classifier.onnx', 'model: fixtures/vision/classifier-v2.onnx'));
+    }));
+    expect(result.failed).toBe(true);
+    expect(result.report.vision!.models.base!.path).toBe('fixtures/vision/classifier.onnx');
+    expect(result.report.vision!.models.head.path).toBe('fixtures/vision/classifier-v2.onnx');
+    expect(result.report.verdicts.filter((v) => v.status === 'skipped')).toEqual([]);
+    expect(result.report.verdicts.find((v) => v.metric === 'gap.surfboard')).toMatchObject({ status: 'fail' });
+    expect(result.report.policy.changes).toEqual([{ kind: 'model-moved', key: 'vision.model', base: 'fixtures/vision/classifier.onnx', head: 'fixtures/vision/classifier-v2.onnx' }]);
+  }, 120_000);
+
+  it('deleting a model the policy scores: its gates fail with the reason', async () => {
+    const result = await run(await pullRequestWith(async (root) => {
+      await rm(path.join(root, 'fixtures/vision/classifier.onnx'));
+      await editConfig(root, (text) => text.replace(/^vision:\n(  .*\n|\s*\n)+/m, ''));
+    }));
+    expect(result.failed).toBe(true);
+    const vision = result.report.verdicts.filter((v) => /^(bts|gap)\./.test(v.metric));
+    expect(vision).toHaveLength(4);
+    for (const verdict of vision) {
+      expect(verdict.status).toBe('fail');
+      expect(verdict.reason).toContain('the pull request deletes fixtures/vision/classifier.onnx (vision.model)');
+    }
+    expect(result.report.policy.notices.join(' ')).toContain('deletes fixtures/vision/classifier.onnx');
+  }, 120_000);
+
+  it('changing the workflow that runs bias-gate: the comment warns, and the audit record names the file', async () => {
+    const result = await run(await pullRequestWith((root) => writeFile(path.join(root, '.github/workflows/bias-gate.yml'), 'on: workflow_dispatch\njobs:\n  gate:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: bias-gate/bias-gate@v1\n')));
+    expect(result.failed).toBe(true);
+    expect(result.report.policy.workflowChanges).toEqual(['.github/workflows/bias-gate.yml']);
+    expect(result.comment).toContain('This pull request changes .github/workflows/bias-gate.yml, a workflow that runs bias-gate');
+  }, 120_000);
+
+  it('policy-source: head accepts the PR config, and the record says so', async () => {
+    const result = await run(await pullRequestWith((root) => editConfig(root, (text) => text.replace(/(gap\.surfboard\n\s+max_abs_increase:) 0\.02/, '$1 0.5'))), { 'policy-source': 'head' });
+    expect(result.failed).toBe(false);
+    expect(result.report.verdict).toBe('warn');
+    expect(result.report.policy).toMatchObject({ source: 'head', approval: { how: 'input' } });
+    expect(result.report.policy.changes).toHaveLength(1);
+  }, 120_000);
+});
