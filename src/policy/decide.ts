@@ -50,14 +50,14 @@ export function decidePolicy({ head, base, approval }: DecidePolicyOptions): Pol
     if (approval) notices.push(`The pull request's policy was approved (${describeApproval(approval)}), but its config is ${head.status === 'absent' ? 'deleted' : 'invalid'}; the base branch's policy applies.`);
     return { config: base.config, source: 'base', reason: "the base branch's config, which applies until this pull request is merged", notices };
   }
-  const why = base.status === 'absent' ? `the base branch has no ${base.displayPath} (this pull request introduces bias-gate)` : `the base branch's ${base.displayPath} is invalid (${firstLine(base.message)})`;
+  const why = base.status === 'absent' ? `the base side has no ${base.displayPath} (as when the pull request introduces bias-gate)` : `the base branch's ${base.displayPath} is invalid (${firstLine(base.message)})`;
   notices.push(`No base policy: ${why}, so the pull request's own config applies.`);
   return { config: requireHead(head, why), source: 'head', reason: `the pull request's config, because ${why}`, notices };
 }
 
 /** One sentence for the report: how the PR's policy was accepted. */
 export function describeApproval(approval: PolicyApproval): string {
-  if (approval.how === 'input') return 'the workflow sets `policy-source: head` (the config is protected another way, e.g. CODEOWNERS)';
+  if (approval.how === 'input') return '`policy-source: head` was chosen (the config is protected another way, e.g. CODEOWNERS)';
   return `label \`${approval.label}\` added by ${approval.by} (${approval.permission} permission) at ${approval.at}`;
 }
 
