@@ -1,8 +1,13 @@
-import { readdir, writeFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
+import { bigramLanguageModel, linearEmbeddingModel, neighbourMaskedModel } from '../fixtures/generate/onnx-writer.ts';
+import { CAUSAL_VOCABULARY_SIZE, MASKED_VOCABULARY_SIZE } from '../fixtures/generate/tokenizer-json.ts';
+import { causalFixtureTable } from '../fixtures/generate/language-models.ts';
+import { byteIds } from '../fixtures/generate/tokenizer-json.ts';
 import { runCommand } from '../src/command.ts';
+import { parseStereoSet } from '../src/language/datasets/stereoset.ts';
 import { MAX_PARSER_MESSAGE_CHARS } from '../src/parser-message.ts';
 import { MAX_RESIZED_PIXELS } from '../src/vision/preprocess.ts';
 import { createFixtureRepo, editConfig } from './fixture-repo.ts';
@@ -39,6 +44,15 @@ async function expectInputError(breakIt: (root: string) => Promise<void>, messag
   expect(outcome.stderr).toMatch(/^bias-gate: error: /);
   expect(outcome.stderr).toMatch(message);
   return outcome;
+}
+
+/** The parts of the JSON report these tests read. */
+interface JsonReport {
+  verdicts: { metric: string; status: string }[];
+  language: {
+    benchmarks: { name: string; skippedItems: { head: { id: string; reason: string }[] }; settings: Record<string, unknown> }[];
+    metrics: { name: string; head: number }[];
+  };
 }
 
 /** Only the vision half of the fixture config. */
@@ -81,5 +95,109 @@ describe('bounded resources (issue 9 §4)', () => {
     }, /fixtures\/vision\/reference-sets\/manifest\.csv:\d+: not valid CSV: Invalid Opening Quote/);
     expect(outcome.stderr).not.toContain('x'.repeat(MAX_PARSER_MESSAGE_CHARS));
     expect(outcome.stderr.length).toBeLessThan(1000);
+  });
+});
+
+/** Language-only config on the causal fixture, head scored alone, with gates a NaN model used to pass. */
+const LANGUAGE_ONLY = `version: 1
+language:
+  model: fixtures/language/MODEL/model
+  kind: MODEL
+  benchmarks:
+    crows_pairs: { path: fixtures/language/benchmarks/crows_pairs_sample.csv }
+    stereoset: { path: fixtures/language/benchmarks/stereoset_sample.json }
+PERPLEXITY  bootstrap: { resamples: 20 }
+  gates:
+    - metric: stereoset.ss
+      max: 60
+    - metric: stereoset.icat
+      min: 0
+    - metric: crows_pairs.overall
+      max: 100
+`;
+const PERPLEXITY_LINE = '    perplexity: { path: fixtures/language/benchmarks/perplexity_sample.txt, window: 128 }\n';
+const languageConfig = (kind: 'causal' | 'masked') => LANGUAGE_ONLY.replaceAll('MODEL', kind).replace('PERPLEXITY', kind === 'causal' ? PERPLEXITY_LINE : '');
+const HEAD_ONLY = ['run', '--config', 'thresholds.yaml', '--quiet'];
+
+async function languageRepo(kind: 'causal' | 'masked', model: Uint8Array | undefined, extraGates = ''): Promise<string> {
+  const root = await createFixtureRepo();
+  await writeFile(path.join(root, 'thresholds.yaml'), languageConfig(kind) + extraGates);
+  if (model) await writeFile(path.join(root, `fixtures/language/${kind}/model/model.onnx`), model);
+  return root;
+}
+
+describe('nothing unscored counts as a score (issue 9 §5)', () => {
+  it('a causal model with NaN logits: StereoSet and CrowS items are excluded, the metrics are NaN and their gates fail', { timeout: 60_000 }, async () => {
+    const V = CAUSAL_VOCABULARY_SIZE;
+    const root = await languageRepo('causal', bigramLanguageModel({ table: new Float32Array(V * V).fill(Number.NaN), vocabularySize: V }));
+    const outcome = await run([...HEAD_ONLY, '--json', 'out/report.json'], root);
+    expect(outcome.code).toBe(1);
+    // Before: SS = LMS = ICAT = 0 and `stereoset.ss max: 60` passed.
+    for (const metric of ['stereoset.ss', 'stereoset.icat', 'crows_pairs.overall']) {
+      expect(outcome.stdout).toMatch(new RegExp(`FAIL\\s+${metric.replace('.', '\\.')}\\s+\\S+ [≤≥] \\d+\\s+NaN\\s+—\\s+head could not be computed`));
+    }
+    expect(outcome.stdout).toContain('40 items not scored');
+    expect(outcome.stdout).toContain('24 items not scored');
+    const report = JSON.parse(await readFile(path.join(root, 'out/report.json'), 'utf8')) as JsonReport;
+    const skipped = Object.fromEntries(report.language.benchmarks.map((b) => [b.name, b.skippedItems.head]));
+    expect(skipped.stereoset).toHaveLength(24);
+    expect(skipped.stereoset![0]!.reason).toContain('NaN or infinite log-probability');
+    expect(skipped.crows_pairs).toHaveLength(40);
+    expect(skipped.crows_pairs![0]!.reason).toBe('the model gave a NaN or infinite log-probability');
+    const windows = report.language.benchmarks.find((b) => b.name === 'perplexity')!.settings.windows;
+    expect(windows).toBeGreaterThan(1);
+    expect(skipped.perplexity).toHaveLength(windows as number);
+    expect(report.verdicts.map((v) => [v.metric, v.status])).toEqual([
+      ['stereoset.ss', 'fail'],
+      ['stereoset.icat', 'fail'],
+      ['crows_pairs.overall', 'fail'],
+    ]);
+  });
+
+  it('a causal model with NaN logits after one token excludes exactly the items that read it', { timeout: 60_000 }, async () => {
+    const V = CAUSAL_VOCABULARY_SIZE;
+    const table = Float32Array.from(causalFixtureTable('head'));
+    // Logits after "k" are NaN: a sentence is unscored when "k" is anywhere but its last token.
+    const k = byteIds('k')[0]!;
+    table.fill(Number.NaN, k * V, (k + 1) * V);
+    const root = await languageRepo('causal', bigramLanguageModel({ table, vocabularySize: V }));
+    const outcome = await run([...HEAD_ONLY, '--json', 'out/report.json'], root);
+    const report = JSON.parse(await readFile(path.join(root, 'out/report.json'), 'utf8')) as JsonReport;
+    const reads = (sentence: string) => byteIds(sentence).slice(0, -1).includes(k);
+    const { clusters } = parseStereoSet(await readFile(path.join(root, 'fixtures/language/benchmarks/stereoset_sample.json'), 'utf8'), 'stereoset');
+    const unscored = clusters.filter((c) => [c.sentences.stereotype, c.sentences.antiStereotype, c.sentences.unrelated].some((s) => reads(s.sentence)));
+    expect(unscored.length).toBeGreaterThan(0);
+    expect(unscored.length).toBeLessThan(clusters.length);
+    const stereoset = report.language.benchmarks.find((b) => b.name === 'stereoset')!;
+    expect(stereoset.skippedItems.head.map((item) => item.id)).toEqual(unscored.map((c) => c.id));
+    const ss = report.language.metrics.find((m) => m.name === 'stereoset.ss')!.head;
+    expect(Number.isFinite(ss)).toBe(true);
+    expect(outcome.code).toBeLessThan(2);
+  });
+
+  it('a masked model with NaN logits: CrowS pairs are not counted as anti-stereotypical, the gate fails', { timeout: 60_000 }, async () => {
+    const V = MASKED_VOCABULARY_SIZE;
+    const d = 4;
+    const model = neighbourMaskedModel({
+      E: new Float32Array(V * d).fill(0.1),
+      F: new Float32Array(V * d).fill(0.1),
+      W: new Float32Array(d * V).fill(0.1),
+      bias: new Float32Array(V).fill(Number.NaN),
+      vocabularySize: V,
+      hiddenSize: d,
+    });
+    const root = await languageRepo('masked', model);
+    const outcome = await run([...HEAD_ONLY, '--json', 'out/report.json'], root);
+    expect(outcome.code).toBe(1);
+    const report = JSON.parse(await readFile(path.join(root, 'out/report.json'), 'utf8')) as JsonReport;
+    const crows = report.language.benchmarks.find((b) => b.name === 'crows_pairs')!;
+    const reasons = crows.skippedItems.head.map((item) => item.reason);
+    expect(reasons.filter((reason) => reason === 'the model gave a NaN or infinite log-probability').length).toBeGreaterThan(30);
+    expect(reasons.every((reason) => reason.startsWith('insertion-only') || reason === 'the model gave a NaN or infinite log-probability')).toBe(true);
+    expect(report.verdicts.map((v) => [v.metric, v.status])).toEqual([
+      ['stereoset.ss', 'fail'],
+      ['stereoset.icat', 'fail'],
+      ['crows_pairs.overall', 'fail'],
+    ]);
   });
 });
