@@ -201,3 +201,74 @@ describe('nothing unscored counts as a score (issue 9 §5)', () => {
     ]);
   });
 });
+
+describe('broken outputs and wrong paths are input errors, not internal errors (issue 9 §5)', () => {
+  const classifier = (root: string) => path.join(root, 'fixtures/vision/classifier.onnx');
+  const embeddingModel = (value: number) => linearEmbeddingModel({ imageShape: [3, 8, 8], W: new Float32Array(3 * 8 * 8 * 16).fill(value), embeddingSize: 16 });
+
+  it('a vision model whose embedding is NaN names the model, the output and an image', async () => {
+    await expectInputError(
+      async (root) => {
+        await editConfig(root, visionOnly);
+        await writeFile(classifier(root), embeddingModel(Number.NaN));
+      },
+      /head model fixtures\/vision\/classifier\.onnx: output "embedding" is NaN in the embedding of reference image fixtures\/vision\/reference-sets\/\S+\.png/,
+    );
+  });
+
+  it('a vision model whose embedding is all zeros says it cannot be compared', async () => {
+    await expectInputError(
+      async (root) => {
+        await editConfig(root, visionOnly);
+        await writeFile(classifier(root), embeddingModel(0));
+      },
+      /head model fixtures\/vision\/classifier\.onnx: output "embedding" is all zeros in the embedding of reference image \S+\.png/,
+    );
+  });
+
+  it('perplexity on a text of one token is an input error, not a perfect score of 1', async () => {
+    await expectInputError(
+      async (root) => {
+        await writeFile(path.join(root, 'thresholds.yaml'), languageConfig('causal'));
+        await writeFile(path.join(root, 'fixtures/language/benchmarks/perplexity_sample.txt'), 'a');
+      },
+      "perplexity text fixtures/language/benchmarks/perplexity_sample.txt under the head model's tokenizer has 1 token; perplexity needs at least 2",
+      HEAD_ONLY,
+    );
+  });
+
+  it('language.model naming a file instead of a directory', async () => {
+    await expectInputError(
+      (root) => writeFile(path.join(root, 'thresholds.yaml'), languageConfig('causal').replace('model: fixtures/language/causal/model', 'model: fixtures/language/causal/model/model.onnx')),
+      'head language model fixtures/language/causal/model/model.onnx is a file; a language model is a directory with model.onnx and tokenizer.json',
+      HEAD_ONLY,
+    );
+  });
+
+  it('merge given a JSON that is not a partial result names the file', async () => {
+    const root = await createFixtureRepo();
+    await writeFile(path.join(root, 'report.json'), JSON.stringify({ verdict: 'pass', tool: { name: 'bias-gate' } }));
+    await writeFile(path.join(root, 'array.json'), '[1, 2]');
+    const notPartial = await run(['merge', '--config', 'thresholds.yaml', 'report.json'], root);
+    expect(notPartial).toMatchObject({ code: 2, stdout: '' });
+    expect(notPartial.stderr).toMatch(/^bias-gate: error: merge: \S+report\.json is not a bias-gate partial result: it has no "format": 1\n/);
+    const array = await run(['merge', '--config', 'thresholds.yaml', 'array.json'], root);
+    expect(array.stderr).toMatch(/^bias-gate: error: merge: \S+array\.json is not a bias-gate partial result: expected a JSON object, found an array/);
+    const partial = { format: 1, tool: { name: 'bias-gate', version: '0' }, configSha256: 'x', shard: { index: 1, count: 1 }, entries: [{ kind: 'k', key: 'k', count: 1e12, indices: [0], values: [1] }] };
+    await writeFile(path.join(root, 'huge.json'), JSON.stringify(partial));
+    const huge = await run(['merge', '--config', 'thresholds.yaml', 'huge.json'], root);
+    expect(huge.code).toBe(2);
+    expect(huge.stderr).toContain('huge.json is not a bias-gate partial result: entries[0] is not a scored slice');
+  });
+
+  it('--json into a path whose parent is a file', async () => {
+    await expectInputError(
+      async (root) => {
+        await editConfig(root, visionOnly);
+        await writeFile(path.join(root, 'out'), 'a file, not a directory');
+      },
+      /^bias-gate: error: cannot write \S+out\/report\.json: /,
+      [...RUN, '--json', 'out/report.json'],
+    );
+  });
+});
