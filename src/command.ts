@@ -13,11 +13,12 @@ import { directoryResultCache, noResultCache, parseResultsJson, stringifyResults
 import { findRepositoryRoot, toRepoRelative } from './config/paths.ts';
 import { readConfigState } from './policy/decide.ts';
 import type { ConfigState, PolicyApproval } from './policy/types.ts';
-import { mergeShards, runBiasGate, scoreShard, type PartialResult } from './pipeline.ts';
+import { checkPartialResult, mergeShards, runBiasGate, scoreShard, type PartialResult } from './pipeline.ts';
 import { renderJsonReport } from './report/json.ts';
 import { renderMarkdown } from './report/markdown.ts';
 import { renderText } from './report/text.ts';
 import { TOOL_NAME, TOOL_VERSION } from './version.ts';
+import { parserMessage } from './parser-message.ts';
 
 export const USAGE = `Usage: ${TOOL_NAME} run --config thresholds.yaml [--base DIR|REF] [--head DIR] [--json FILE] [--markdown FILE]
                      [--dump-items FILE] [--cache-dir DIR] [--no-cache] [--threads N] [--quiet]
@@ -192,18 +193,28 @@ async function readPartials(files: readonly string[]): Promise<PartialResult[]> 
     } catch (error) {
       throw new InputError(`merge: cannot read ${file} (${messageOf(error)})`);
     }
+    let parsed: unknown;
     try {
-      partials.push(parseResultsJson(text) as PartialResult);
+      parsed = parseResultsJson(text);
     } catch (error) {
-      throw new InputError(`merge: ${file} is not a partial result (${messageOf(error)})`);
+      throw new InputError(`merge: ${file} is not a partial result (${parserMessage(error)})`);
     }
+    partials.push(checkPartialResult(parsed, file));
   }
   return partials;
 }
 
+/** Writes an output file, creating its directory; a path that cannot be written (its parent is a file) is the user's to fix. */
 async function writeReport(file: string, content: string): Promise<void> {
-  await mkdir(path.dirname(file), { recursive: true });
-  await writeFile(file, content);
+  try {
+    await mkdir(path.dirname(file), { recursive: true });
+    await writeFile(file, content);
+  } catch (error) {
+    throw new InputError(`cannot write ${file}: ${messageOf(error)}`, {
+      hint: 'Choose an output path whose parent is a directory you can write to (--json, --markdown, --dump-items, --partial).',
+      cause: error,
+    });
+  }
 }
 
 function isArgumentError(error: unknown): boolean {

@@ -59,6 +59,40 @@ export interface PartialResult {
 }
 
 /**
+ * `value` (a parsed JSON file) as a {@link PartialResult}, or an InputError naming `where` that says what
+ * is missing: a merge given some other JSON (a report, a config) must not fail inside the merge.
+ */
+export function checkPartialResult(value: unknown, where: string): PartialResult {
+  const problem = partialResultProblem(value);
+  if (problem !== undefined) {
+    throw new InputError(`merge: ${where} is not a bias-gate partial result: ${problem}`, {
+      hint: `Pass the files that \`${TOOL_NAME} run --shard I/N --partial FILE\` wrote.`,
+    });
+  }
+  return value as PartialResult;
+}
+
+function partialResultProblem(value: unknown): string | undefined {
+  const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+  const isCount = (v: unknown, min: number): v is number => Number.isSafeInteger(v) && (v as number) >= min && (v as number) < 2 ** 32;
+  if (!isObject(value)) return `expected a JSON object, found ${Array.isArray(value) ? 'an array' : value === null ? 'null' : typeof value}`;
+  if (value.format !== 1) return 'it has no "format": 1';
+  const { tool, shard, entries } = value;
+  if (!isObject(tool) || typeof tool.name !== 'string' || typeof tool.version !== 'string') return 'it has no "tool" with a name and a version';
+  if (typeof value.configSha256 !== 'string') return 'it has no "configSha256"';
+  if (!isObject(shard) || !isCount(shard.count, 1) || !isCount(shard.index, 1) || shard.index > shard.count) return 'it has no "shard" with 1 ≤ index ≤ count';
+  if (!Array.isArray(entries)) return 'it has no "entries" list';
+  for (const [k, entry] of entries.entries()) {
+    const valid =
+      isObject(entry) && typeof entry.kind === 'string' && typeof entry.key === 'string' && isCount(entry.count, 0) &&
+      Array.isArray(entry.indices) && Array.isArray(entry.values) && entry.values.length === entry.indices.length &&
+      entry.indices.every((index) => isCount(index, 0) && index < (entry.count as number));
+    if (!valid) return `entries[${k}] is not a scored slice (kind, key, count, indices below count, one value per index)`;
+  }
+  return undefined;
+}
+
+/**
  * The job of DESIGN §1 minus publishing: load the config, score both sides,
  * gate. The CLI and the Action both call this and only differ in how they publish.
  */
@@ -86,6 +120,7 @@ export async function scoreShard(options: RunOptions, shard: Shard): Promise<Par
  * unsharded run gives: the same aggregation runs over the same item results.
  */
 export async function mergeShards(options: RunOptions, partials: readonly PartialResult[]): Promise<RunReport> {
+  partials.forEach((partial, k) => checkPartialResult(partial, `partial result ${k + 1}`));
   const prepared = await prepare(options);
   const hash = await configHash(prepared.config);
   const count = partials[0]?.shard.count;

@@ -1,4 +1,11 @@
-import { isMap, isScalar, LineCounter, parseDocument, type Document } from 'yaml';
+import { isMap, isScalar, LineCounter, parseDocument, visit, type Document } from 'yaml';
+import { parserMessage } from '../parser-message.ts';
+
+/**
+ * Most alias expansions a config may need (the `yaml` package's `maxAliasCount`, its default). Nested
+ * aliases expand exponentially ("billion laughs"): a few hundred bytes could otherwise take all memory.
+ */
+export const MAX_YAML_ALIAS_COUNT = 100;
 
 /** A parsed YAML file that can say on which line a key path stands. */
 export interface YamlSource {
@@ -15,18 +22,34 @@ export interface YamlSyntaxProblem {
   message: string;
 }
 
-/** Parses YAML text; returns the problems instead of throwing so the caller can name the file. */
+/**
+ * Parses YAML text; returns the problems instead of throwing so the caller can name the file. Parser
+ * limits (alias expansion past {@link MAX_YAML_ALIAS_COUNT}, nesting past the stack) are problems too.
+ */
 export function parseYamlSource(text: string): YamlSource | YamlSyntaxProblem {
   const lineCounter = new LineCounter();
-  const document = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  let document: Document;
+  try {
+    document = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  } catch (error) {
+    return { line: 1, column: 1, message: parserMessage(error) };
+  }
   const first = document.errors[0];
   if (first) {
     const position = lineCounter.linePos(first.pos[0]);
-    return { line: position.line, column: position.col, message: first.message.split('\n')[0] ?? first.message };
+    return { line: position.line, column: position.col, message: parserMessage(first.message) };
+  }
+  let value: unknown;
+  try {
+    value = document.toJS({ maxAliasCount: MAX_YAML_ALIAS_COUNT });
+  } catch (error) {
+    // The yaml package throws a bare ReferenceError, without a position: point at the first alias.
+    const position = lineCounter.linePos(firstAliasOffset(document) ?? 0);
+    return { line: position.line, column: position.col, message: `${parserMessage(error)} (more than ${MAX_YAML_ALIAS_COUNT} alias expansions)` };
   }
   const lineAt = (offset: number | undefined): number => (offset === undefined ? 1 : lineCounter.linePos(offset).line);
   return {
-    value: document.toJS(),
+    value,
     lineOf: (path) => lineAt(nearestNode(document, path)?.range?.[0]),
     lineOfKey: (parent, key) => {
       const node = nearestNode(document, parent);
@@ -37,6 +60,17 @@ export function parseYamlSource(text: string): YamlSource | YamlSyntaxProblem {
       return lineAt(node?.range?.[0]);
     },
   };
+}
+
+function firstAliasOffset(document: Document): number | undefined {
+  let offset: number | undefined;
+  visit(document, {
+    Alias(_, node) {
+      offset = node.range?.[0];
+      return visit.BREAK;
+    },
+  });
+  return offset;
 }
 
 function nearestNode(document: Document, path: readonly (string | number)[]): { range?: [number, number, number] | null } | undefined {

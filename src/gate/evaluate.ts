@@ -91,7 +91,7 @@ function evaluateRule(gate: GateConfig, rule: GateRuleName, threshold: number, m
   const failStatus: VerdictStatus = gate.level === 'warn' ? 'warn' : 'fail';
   if (!Number.isFinite(compared)) {
     // A merge gate must not pass on a value it could not compute.
-    return { ...withVerdict, status: failStatus, reason: `${quantity} could not be computed (undefined correlation or empty data)` };
+    return { ...withVerdict, status: failStatus, reason: `${quantity} could not be computed (undefined correlation, empty data or no item scored)` };
   }
   const violated = definition.bound === 'upper' ? compared > threshold : compared < threshold;
   const relation = definition.bound === 'upper' ? '≤' : '≥';

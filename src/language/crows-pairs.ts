@@ -10,6 +10,14 @@ export type CrowsResult =
 
 const METRIC = (type: string) => `crows_pairs.${type}`;
 
+const NON_FINITE_REASON = 'the model gave a NaN or infinite log-probability';
+
+/** Why a causal pair has no outcome (a side without tokens, or a non-finite score), or undefined when both sides scored. */
+function unscoredReason(moreTokens: number, more: number, lessTokens: number, less: number): string | undefined {
+  if (moreTokens === 0 || lessTokens === 0) return 'a sentence has no tokens';
+  return Number.isFinite(more) && Number.isFinite(less) ? undefined : NON_FINITE_REASON;
+}
+
 /** % of scored pairs where the more stereotypical sentence scores strictly higher (ties in N only). */
 function percentStereotypical(results: readonly CrowsResult[]): number {
   const scored = results.filter((result) => result.outcome !== 'skipped');
@@ -33,7 +41,8 @@ export const crowsPairsBenchmark: LanguageBenchmark<CrowsPair, CrowsResult> = {
       return items.map((_, k): CrowsResult => {
         const more = scores[2 * k]!.score;
         const less = scores[2 * k + 1]!.score;
-        if (Number.isNaN(more) || Number.isNaN(less)) return { outcome: 'skipped', reason: 'a sentence has no tokens' };
+        const unscored = unscoredReason(scores[2 * k]!.tokens, more, scores[2 * k + 1]!.tokens, less);
+        if (unscored !== undefined) return { outcome: 'skipped', reason: unscored };
         return { more, less, outcome: crowsOutcome(more, less) };
       });
     }
@@ -45,6 +54,8 @@ export const crowsPairsBenchmark: LanguageBenchmark<CrowsPair, CrowsResult> = {
       const score = scores[k]!;
       if ('skipped' in score) return { outcome: 'skipped', reason: score.skipped };
       const [more, less] = pair.direction === 'stereo' ? [score.first, score.second] : [score.second, score.first];
+      // NaN loses every comparison: counted, it would be an anti-stereotypical pair the model never scored.
+      if (!Number.isFinite(more) || !Number.isFinite(less)) return { outcome: 'skipped', reason: NON_FINITE_REASON };
       return { more, less, outcome: crowsOutcome(more, less) };
     });
   },

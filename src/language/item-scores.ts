@@ -7,19 +7,32 @@
  * bias-bench's causal sentence score (REFERENCE.md §2a, crows.py L290-355):
  * the geometric mean of the token probabilities, 2^mean(log2 p) = exp(mean ln p),
  * where token 0 is conditioned on the BOS token alone and tokens 1..n on the
- * sentence without BOS.
+ * sentence without BOS. NaN when a log-probability is not finite: a probability of exactly 0 (or a
+ * NaN) says the model's output is broken, and the item must not count (see {@link allFinite}).
  */
 export function geometricMeanProbability(firstTokenLogProb: number, laterTokenLogProbs: ArrayLike<number>): number {
+  if (!Number.isFinite(firstTokenLogProb) || !allFinite(laterTokenLogProbs)) return Number.NaN;
   let sum = firstTokenLogProb;
   for (let i = 0; i < laterTokenLogProbs.length; i++) sum += laterTokenLogProbs[i]!;
   return Math.exp(sum / (laterTokenLogProbs.length + 1));
 }
 
-/** lm-evaluation-harness' score: summed log-likelihood in nats (REFERENCE.md §2e). */
+/** lm-evaluation-harness' score: summed log-likelihood in nats (REFERENCE.md §2e). NaN when a log-probability is not finite. */
 export function summedLogProbability(tokenLogProbs: ArrayLike<number>): number {
+  if (!allFinite(tokenLogProbs)) return Number.NaN;
   let sum = 0;
   for (let i = 0; i < tokenLogProbs.length; i++) sum += tokenLogProbs[i]!;
   return sum;
+}
+
+/**
+ * Whether every log-probability is a finite number. A model with NaN or infinite logits gives NaN or
+ * ±Infinity here; scores built from them are NaN, and benchmarks exclude NaN items from their metrics
+ * and list them as skipped, so nothing unscored counts as a score (issue 9 §5).
+ */
+export function allFinite(logProbs: ArrayLike<number>): boolean {
+  for (let i = 0; i < logProbs.length; i++) if (!Number.isFinite(logProbs[i])) return false;
+  return true;
 }
 
 /**
@@ -37,8 +50,9 @@ export function roundToThousandths(value: number): number {
   return Number(value.toFixed(3));
 }
 
-/** bias-bench's masked CrowS score: mean log-probability of the differing tokens, rounded to 3 decimals (L357-385). */
+/** bias-bench's masked CrowS score: mean log-probability of the differing tokens, rounded to 3 decimals (L357-385). NaN when one is not finite. */
 export function maskedPairSideScore(differingTokenLogProbs: readonly number[]): number {
+  if (!allFinite(differingTokenLogProbs)) return Number.NaN;
   return roundToThousandths(differingTokenLogProbs.reduce((sum, value) => sum + value, 0) / differingTokenLogProbs.length);
 }
 

@@ -80,5 +80,8 @@ export const perplexityBenchmark: LanguageBenchmark<PerplexityItem, PerplexityRe
   stratum: () => 'text',
   pairedOutcomes: [],
   dumpItem: (item, base, head) => ({ benchmark: 'perplexity', id: item.id, begin: item.begin, end: item.end, targets: item.targets, base, head }),
-  skippedItems: () => [],
+  // A window with a NaN or infinite loss is not dropped (that would change what the text measures):
+  // the perplexity is then NaN and fails its gates; the windows are listed so the report says why.
+  skippedItems: (items, results) =>
+    results.flatMap((result, k) => (Number.isFinite(result.meanNll) ? [] : [{ id: items[k]!.id, reason: 'the model gave a NaN or infinite log-probability' }])),
 };

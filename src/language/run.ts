@@ -5,6 +5,7 @@ import { describeBaseStatus, inTree, modelPathOf, type Checkouts } from '../arti
 import type { ItemScoring } from '../artifacts/item-scoring.ts';
 import { cacheKey } from '../artifacts/result-cache.ts';
 import { TOOL_VERSION } from '../version.ts';
+import { InputError } from '../errors.ts';
 import type { LanguageConfig } from '../config/types.ts';
 import type { BaseStatus, MetricSeries } from '../scores.ts';
 import type { Progress } from '../vision/run.ts';
@@ -151,10 +152,14 @@ export async function runLanguage(language: LanguageConfig, options: LanguageRun
           break;
         case 'perplexity': {
           const settings = language.benchmarks.perplexity!;
-          const windows = async (tokenizer: TextTokenizer) => perplexityItems(tokenizer, loaded.text, settings.window, settings.stride, settings.maxTokens);
-          const headItems = await windows(await head.tokenizer());
+          const windows = async (tokenizer: TextTokenizer, role: 'base' | 'head') => {
+            const items = perplexityItems(tokenizer, loaded.text, settings.window, settings.stride, settings.maxTokens);
+            requirePredictedTokens(items, `perplexity text ${loaded.record.location} under the ${role} model's tokenizer`);
+            return items;
+          };
+          const headItems = await windows(await head.tokenizer(), 'head');
           // The same tokenizer gives the same windows: share them so the comparison is paired.
-          const baseItems = base && !sameTokenizer(models.base!, models.head) ? await windows(await base.tokenizer()) : headItems;
+          const baseItems = base && !sameTokenizer(models.base!, models.head) ? await windows(await base.tokenizer(), 'base') : headItems;
           await scoreBenchmark(perplexityBenchmark, loaded.record, headItems, baseItems, {
             window: settings.window, stride: settings.stride, maxTokens: settings.maxTokens ?? null, tokens: headItems.at(-1)?.end ?? 0, windows: headItems.length,
           });
@@ -187,6 +192,20 @@ function perplexityItems(tokenizer: TextTokenizer, text: string, window: number,
   return perplexityWindows(ids.length, window, stride).map((w, k) => ({ ...w, id: `window-${k}`, ids: ids.slice(w.begin, w.end) }));
 }
 
+/**
+ * Perplexity predicts every token from the ones before it, so it needs at least two tokens. With one,
+ * nothing is predicted and the value would be exp(0) = 1, a perfect score that passes any gate; with
+ * none it is undefined.
+ */
+function requirePredictedTokens(items: readonly PerplexityItem[], what: string): void {
+  const tokens = items.at(-1)?.end ?? 0;
+  if (tokens < 2) {
+    throw new InputError(`${what} has ${tokens} token${tokens === 1 ? '' : 's'}; perplexity needs at least 2 (one to condition on, one to predict)`, {
+      hint: 'Point `language.benchmarks.perplexity.path` at a longer held-out text (the default is WikiText-2 test).',
+    });
+  }
+}
+
 function sameTokenizer(a: LanguageModelRecord, b: LanguageModelRecord): boolean {
   const hashOf = (record: LanguageModelRecord) => record.files.find((file) => file.name === 'tokenizer.json')?.sha256;
   return hashOf(a) !== undefined && hashOf(a) === hashOf(b);
@@ -197,11 +216,30 @@ function normaliseDomain(domain: string): string {
   return domain === 'race-color' ? 'race' : domain;
 }
 
+/** `language.model` must name a directory (the Hugging Face Optimum layout), not a file. */
+async function requireModelDirectory(role: 'base' | 'head', repoRelative: string, directory: string): Promise<void> {
+  const shown = `${role} language model ${repoRelative}`;
+  const info = await stat(directory).catch((error: unknown) => error as NodeJS.ErrnoException);
+  if (info instanceof Error) {
+    const missing = info.code === 'ENOENT' || info.code === 'ENOTDIR';
+    throw new InputError(missing ? `${shown} does not exist; expected a model directory with model.onnx and tokenizer.json` : `${shown} could not be read: ${info.message}`, {
+      hint: 'Check `language.model` in the config; paths are relative to the repository root.',
+      cause: info,
+    });
+  }
+  if (!info.isDirectory()) {
+    throw new InputError(`${shown} is a file; a language model is a directory with model.onnx and tokenizer.json (Hugging Face Optimum layout)`, {
+      hint: 'Set `language.model` to the directory that holds model.onnx, not to the file.',
+    });
+  }
+}
+
 async function isDirectory(directory: string): Promise<boolean> {
   return stat(directory).then((info) => info.isDirectory(), () => false);
 }
 
 async function recordModel(role: 'base' | 'head', repoRelative: string, directory: string): Promise<LanguageModelRecord> {
+  await requireModelDirectory(role, repoRelative, directory);
   const names = (await readdir(directory)).filter((name) => /\.(onnx|json|txt|model|data)$/.test(name)).sort();
   const files = [];
   for (const name of names) {

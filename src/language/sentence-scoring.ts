@@ -1,13 +1,13 @@
 import { InputError } from '../errors.ts';
 import { differingTokenPositions } from './diff-spans.ts';
 import { causalTokenLogProbs, maskedTokenLogProbs, nextTokenLogProbs } from './inference.ts';
-import { geometricMeanProbability, maskedPairSideScore, stereoSetTemplateWord, summedLogProbability } from './item-scores.ts';
+import { allFinite, geometricMeanProbability, maskedPairSideScore, stereoSetTemplateWord, summedLogProbability } from './item-scores.ts';
 import type { BatchOptions, LanguageModel, MaskedQuery, ScoringConvention } from './types.ts';
 
 /** A sentence's score under a convention, with its token count for the audit record. */
 export interface SentenceScore {
   tokens: number;
-  /** bias-bench: geometric-mean token probability; sum-logprob: summed log-likelihood (nats). NaN when the sentence has no tokens. */
+  /** bias-bench: geometric-mean token probability; sum-logprob: summed log-likelihood (nats). NaN when the sentence has no tokens or a log-probability is not finite. */
   score: number;
 }
 
@@ -82,7 +82,7 @@ export async function scorePairsMasked(model: LanguageModel, pairs: readonly { f
  * bias-bench's masked StereoSet score (REFERENCE.md §2b): the BLANK word's
  * sub-tokens predicted left to right, each with the decoded prefix placed
  * before the mask; the score is the mean of the probabilities (not log-probs).
- * NaN when the candidate has no word at the BLANK position.
+ * NaN when the candidate has no word at the BLANK position or a log-probability is not finite.
  */
 export async function scoreBlankWordsMasked(model: LanguageModel, candidates: readonly { context: string; sentence: string }[], batch: BatchOptions): Promise<SentenceScore[]> {
   const maskToken = model.maskToken!;
@@ -104,8 +104,9 @@ export async function scoreBlankWordsMasked(model: LanguageModel, candidates: re
   const logProbs = await maskedTokenLogProbs(model, flat, batch);
   let next = 0;
   return plans.map(({ queries }) => {
-    const probabilities = logProbs.slice(next, (next += queries.length)).map(Math.exp);
-    return { tokens: queries.length, score: queries.length === 0 ? Number.NaN : probabilities.reduce((sum: number, p: number) => sum + p, 0) / queries.length };
+    const wordLogProbs = logProbs.slice(next, (next += queries.length));
+    if (queries.length === 0 || !allFinite(wordLogProbs)) return { tokens: queries.length, score: Number.NaN };
+    return { tokens: queries.length, score: wordLogProbs.map(Math.exp).reduce((sum: number, p: number) => sum + p, 0) / queries.length };
   });
 }
 

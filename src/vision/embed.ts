@@ -12,6 +12,8 @@ export interface EmbeddingRequest {
   batchSize: number;
   /** Called after each batch with the number of images embedded so far and the total. */
   onBatch?: (done: number, total: number) => void;
+  /** How messages name the image at an index of `images` (its repository path); default `image <index>`. */
+  imageLabel?: (index: number) => string;
 }
 
 /**
@@ -46,7 +48,9 @@ export async function embedImages(
     batch.forEach((image, offset) => stacked.set(image, offset * imageSize));
     const feed = new ort.Tensor('float32', stacked, [batch.length, ...imageShape]);
     const results = await model.run({ [inputName]: feed }, [outputName]);
-    embeddings.push(...splitBatch(model, outputName, results[outputName], batch.length));
+    const split = splitBatch(model, outputName, results[outputName], batch.length);
+    split.forEach((embedding, offset) => checkEmbedding(model, outputName, embedding, request.imageLabel?.(start + offset) ?? `image ${start + offset}`));
+    embeddings.push(...split);
     request.onBatch?.(embeddings.length, images.length);
   }
   return embeddings;
@@ -95,6 +99,28 @@ function splitBatch(model: ModelSession, outputName: string, output: ort.Tensor 
   const data = output.data as Float32Array;
   const size = data.length / count;
   return Array.from({ length: count }, (_, index) => data.slice(index * size, (index + 1) * size));
+}
+
+/**
+ * An embedding must be finite and non-zero to be L2-normalised (DESIGN §2); a NaN, infinite or all-zero
+ * one means the model is broken for this input (overflow, a NaN weight, a dead ReLU layer), and no
+ * similarity computed from it means anything.
+ */
+function checkEmbedding(model: ModelSession, outputName: string, embedding: Float32Array, image: string): void {
+  let nonZero = false;
+  for (const value of embedding) {
+    if (!Number.isFinite(value)) {
+      throw new InputError(`${model.displayPath}: output "${outputName}" is ${Number.isNaN(value) ? 'NaN' : 'infinite'} in the embedding of ${image}`, {
+        hint: 'Check the model on this image outside bias-gate (NaN or infinite weights, fp16 overflow) and that `vision.embedding_output` names the pooled features.',
+      });
+    }
+    if (value !== 0) nonZero = true;
+  }
+  if (!nonZero) {
+    throw new InputError(`${model.displayPath}: output "${outputName}" is all zeros in the embedding of ${image}, so it has no direction to compare`, {
+      hint: 'Check that `vision.embedding_output` names the pooled penultimate features and that the model is not broken (all-zero weights, dead activations).',
+    });
+  }
 }
 
 function listNames(names: readonly string[]): string {

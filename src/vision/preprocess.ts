@@ -31,6 +31,22 @@ export const SHARP_KERNELS: Readonly<Record<PreprocessOptions['interpolation'], 
 /** Image extensions bias-gate reads, lower case with the dot. */
 export const IMAGE_EXTENSIONS: readonly string[] = ['.png', '.jpg', '.jpeg', '.webp', '.tif', '.tiff', '.gif', '.avif'];
 
+/**
+ * Largest image bias-gate decodes, in pixels (width × height as stored): 8192×8192, 192 MiB as
+ * 8-bit RGB. Checked from the header before decoding, and passed to libvips as `limitInputPixels`
+ * so nothing larger is ever decoded. Real reference photos (COCO: 640×480) are far below it.
+ */
+export const MAX_INPUT_PIXELS = 8192 * 8192;
+
+/**
+ * Largest image after `Resize(resize)`, in pixels: 4096×4096, 48 MiB as 8-bit RGB. The shorter side
+ * becomes `resize` and the longer grows with the aspect ratio, so a 1×20000 strip resized to 256 would
+ * be 256×5,120,000 (1.3 G pixels); such images are refused from their header, before any decoding,
+ * so the memory one image needs is bounded whatever its shape. With `resize: 256` this admits
+ * aspect ratios up to 256:1.
+ */
+export const MAX_RESIZED_PIXELS = 4096 * 4096;
+
 /** Colour spaces whose bytes are fed as they are; everything else is refused rather than converted by guesswork. */
 const ACCEPTED_SPACES: ReadonlySet<string> = new Set(['srgb', 'rgb', 'b-w']);
 
@@ -41,8 +57,9 @@ const ACCEPTED_SPACES: ReadonlySet<string> = new Set(['srgb', 'rgb', 'b-w']);
  *   embedded ICC profiles, so the stored bytes are what the model was trained on.
  * - `failOn: 'error'`: libvips warnings such as "extraneous bytes before marker" occur in real
  *   datasets (COCO) on images that decode fine; only real errors and truncation reject an image.
+ * - `limitInputPixels`: {@link MAX_INPUT_PIXELS}, a second guard behind the header check.
  */
-const SHARP_INPUT_OPTIONS: SharpOptions = { autoOrient: true, ignoreIcc: true, failOn: 'error' };
+const SHARP_INPUT_OPTIONS: SharpOptions = { autoOrient: true, ignoreIcc: true, failOn: 'error', limitInputPixels: MAX_INPUT_PIXELS };
 
 /** An 8-bit sRGB image, row-major, 3 interleaved bytes per pixel. */
 interface RgbImage {
@@ -63,7 +80,7 @@ interface RgbImage {
  */
 export async function preprocessImage(image: ReferenceImage, options: PreprocessOptions): Promise<Float32Array> {
   checkOptions(image, options);
-  const decoded = await decodeRgb(image);
+  const decoded = await decodeRgb(image, options.resize);
   const target = resizedSize(decoded.width, decoded.height, options.resize);
   const resized =
     target.width === decoded.width && target.height === decoded.height
@@ -133,6 +150,7 @@ function optionsProblem(options: PreprocessOptions): string | undefined {
     if (!Number.isInteger(value) || value < 1) return `${key} must be a positive integer, found ${value}`;
   }
   if (options.crop > options.resize) return `crop (${options.crop}) is larger than resize (${options.resize})`;
+  if (options.resize * options.resize > MAX_RESIZED_PIXELS) return `resize (${options.resize}) makes even a square image larger than ${MAX_RESIZED_PIXELS} pixels (MAX_RESIZED_PIXELS)`;
   if (options.mean.length !== 3 || !options.mean.every(Number.isFinite)) return `mean must be 3 finite numbers, found [${options.mean.join(', ')}]`;
   if (options.std.length !== 3 || !options.std.every((value) => Number.isFinite(value) && value !== 0)) {
     return `std must be 3 finite non-zero numbers, found [${options.std.join(', ')}]`;
@@ -140,8 +158,29 @@ function optionsProblem(options: PreprocessOptions): string | undefined {
   return undefined;
 }
 
-/** Reads and decodes `image` to 8-bit sRGB, refusing inputs whose conversion tools disagree on. */
-async function decodeRgb(image: ReferenceImage): Promise<RgbImage> {
+/**
+ * Why an image of `width`×`height` (from its header) is too large to preprocess with `resize`,
+ * or undefined when it fits {@link MAX_INPUT_PIXELS} and {@link MAX_RESIZED_PIXELS}.
+ */
+export function pixelBudgetProblem(width: number, height: number, resize: number): string | undefined {
+  if (width * height > MAX_INPUT_PIXELS) {
+    return `is ${width}×${height} (${width * height} pixels); bias-gate decodes at most ${MAX_INPUT_PIXELS} pixels (MAX_INPUT_PIXELS)`;
+  }
+  const target = resizedSize(width, height, resize);
+  if (target.width * target.height > MAX_RESIZED_PIXELS) {
+    return (
+      `is ${width}×${height}, which resizing the shorter side to ${resize} makes ${target.width}×${target.height} ` +
+      `(${target.width * target.height} pixels); the limit is ${MAX_RESIZED_PIXELS} pixels (MAX_RESIZED_PIXELS)`
+    );
+  }
+  return undefined;
+}
+
+/**
+ * Reads and decodes `image` to 8-bit sRGB, refusing inputs whose conversion tools disagree on
+ * and inputs too large to decode or to resize to `resize` (checked from the header first).
+ */
+async function decodeRgb(image: ReferenceImage, resize: number): Promise<RgbImage> {
   const file = image.relativePath;
   let bytes: Buffer;
   try {
@@ -160,9 +199,16 @@ async function decodeRgb(image: ReferenceImage): Promise<RgbImage> {
 
   let metadata: Metadata;
   try {
-    metadata = await sharp(bytes, SHARP_INPUT_OPTIONS).metadata();
+    // The header only: the size check below gives a clearer message than libvips' pixel limit.
+    metadata = await sharp(bytes, { ...SHARP_INPUT_OPTIONS, limitInputPixels: false }).metadata();
   } catch (error) {
     throw notDecodable(file, error);
+  }
+  const tooLarge = pixelBudgetProblem(metadata.width ?? 0, metadata.height ?? 0, resize);
+  if (tooLarge !== undefined) {
+    throw new InputError(`Reference image ${file} ${tooLarge}`, {
+      hint: 'Crop or downscale the image (or remove it from the reference set); extreme aspect ratios cannot be resized within bounded memory.',
+    });
   }
   // CMYK → RGB depends on the colour profile and PIL ignores it; the tensor would be a guess.
   if (metadata.space === 'cmyk') {

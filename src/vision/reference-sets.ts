@@ -4,6 +4,7 @@ import path from 'node:path';
 import { parse as parseCsv } from 'csv-parse/sync';
 import { isInside, toRepoRelative } from '../config/paths.ts';
 import { InputError, messageOf } from '../errors.ts';
+import { parserMessage, shortened } from '../parser-message.ts';
 import { IMAGE_EXTENSIONS } from './preprocess.ts';
 import { GENDERS, type Gender, type ReferenceImage, type ReferenceSet } from './types.ts';
 
@@ -163,7 +164,7 @@ async function listCsvManifest(manifest: string, shown: string): Promise<ListedI
     rows = parseCsv(text, { bom: true, info: true, relax_column_count: true, skip_empty_lines: true }) as unknown as typeof rows;
   } catch (error) {
     const line = (error as { lines?: number }).lines;
-    throw new InputError(`${shown}${line === undefined ? '' : `:${line}`}: not valid CSV: ${messageOf(error)}`, {
+    throw new InputError(`${shown}${line === undefined ? '' : `:${line}`}: not valid CSV: ${parserMessage(error)}`, {
       hint: 'Write one set,path row per image, quoting fields that contain commas.',
       cause: error,
     });
@@ -202,13 +203,13 @@ async function listJsonlManifest(manifest: string, shown: string): Promise<Liste
       try {
         row = JSON.parse(line);
       } catch (error) {
-        throw new InputError(`${shown}:${lineNumber}: not valid JSON: ${messageOf(error)}`, { hint, cause: error });
+        throw new InputError(`${shown}:${lineNumber}: not valid JSON: ${parserMessage(error)}`, { hint, cause: error });
       }
       const fields = typeof row === 'object' && row !== null && !Array.isArray(row) ? (row as Record<string, unknown>) : {};
       const [setName, written] = (['set', 'path'] as const).map((key) => {
         const value = fields[key];
         if (typeof value !== 'string' || value.trim() === '') {
-          throw new InputError(`${shown}:${lineNumber}: expected a non-empty string '${key}', found ${JSON.stringify(value ?? row)}`, { hint });
+          throw new InputError(`${shown}:${lineNumber}: expected a non-empty string '${key}', found ${shortened(JSON.stringify(value ?? row))}`, { hint });
         }
         return value.trim();
       }) as [string, string];

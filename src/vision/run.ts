@@ -96,6 +96,7 @@ export async function runVision(vision: VisionConfig, options: VisionRunOptions)
         outputName: vision.embeddingOutput,
         batchSize: vision.batchSize,
         onBatch: (done, total) => progress(`embedding with ${label}: ${done}/${total}`),
+        imageLabel: (k) => `reference image ${images[indices[k]!]!.relativePath}`,
       });
       return raw.map(l2Normalize);
     } finally {

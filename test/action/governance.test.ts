@@ -150,7 +150,7 @@ describe('the base branch policy judges the pull request (issue 9 §1)', () => {
   }, 120_000);
 
   it('deleting the gate: still fails; the comment lists the removed gate', async () => {
-    const result = await run(await pullRequestWith((root) => editConfig(root, (text) => text.replace(/    - metric: gap\.surfboard\n(\s{6}.*\n)+?(?=    - metric)/, ''))));
+    const result = await run(await pullRequestWith((root) => editConfig(root, (text) => text.replace(/ {4}- metric: gap\.surfboard\n(\s{6}.*\n)+?(?= {4}- metric)/, ''))));
     expect(result.failed).toBe(true);
     expect(result.report.verdicts.find((v) => v.metric === 'gap.surfboard')).toMatchObject({ status: 'fail' });
     expect(result.report.policy.changes).toEqual([{ kind: 'gate-removed', key: 'vision.gates[gap.surfboard].max_abs_increase', base: '≤ 0.02, significant only', head: null }]);
@@ -158,7 +158,7 @@ describe('the base branch policy judges the pull request (issue 9 §1)', () => {
   }, 120_000);
 
   it('deleting the vision section: still scored and failed under the base policy', async () => {
-    const result = await run(await pullRequestWith((root) => editConfig(root, (text) => text.replace(/^vision:\n(  .*\n|\s*\n)+/m, ''))));
+    const result = await run(await pullRequestWith((root) => editConfig(root, (text) => text.replace(/^vision:\n( {2}.*\n|\s*\n)+/m, ''))));
     expect(result.failed).toBe(true);
     expect(result.report.vision).not.toBeNull();
     expect(result.report.policy.changes).toContainEqual({ kind: 'section-removed', key: 'vision', base: '4 gate(s)', head: null });
@@ -188,7 +188,7 @@ describe('the base branch policy judges the pull request (issue 9 §1)', () => {
   it('deleting a model the policy scores: its gates fail with the reason', async () => {
     const result = await run(await pullRequestWith(async (root) => {
       await rm(path.join(root, 'fixtures/vision/classifier.onnx'));
-      await editConfig(root, (text) => text.replace(/^vision:\n(  .*\n|\s*\n)+/m, ''));
+      await editConfig(root, (text) => text.replace(/^vision:\n( {2}.*\n|\s*\n)+/m, ''));
     }));
     expect(result.failed).toBe(true);
     const vision = result.report.verdicts.filter((v) => /^(bts|gap)\./.test(v.metric));

@@ -23,6 +23,20 @@ describe('StereoSet SS/LMS/ICAT (bias-bench evaluator)', () => {
     expect(scores.lms).toBeCloseTo(50, 12);
     expect(scores.icat).toBeCloseTo((50 * 25) / 50, 12);
   });
+
+  it('leaves out clusters with a NaN or infinite candidate score; none left gives NaN, not 0', () => {
+    const r = (stereotype: number, antiStereotype: number, unrelated: number) => ({ stereotype, antiStereotype, unrelated });
+    const scored = { target: 'nurse', result: r(0.5, 0.4, 0.1) };
+    const unscored = [
+      { target: 'nurse', result: r(Number.NaN, 0.4, 0.1) },
+      { target: 'nurse', result: r(0.5, 0.4, Number.POSITIVE_INFINITY) },
+      { target: 'chess player', result: r(0.5, Number.NaN, 0.1) },
+    ];
+    expect(stereoSetScores([scored, ...unscored])).toEqual(stereoSetScores([scored]));
+    expect(stereoSetScores([scored])).toEqual({ ss: 100, lms: 100, icat: 0 });
+    const none = stereoSetScores(unscored);
+    expect([none.ss, none.lms, none.icat].every(Number.isNaN)).toBe(true);
+  });
 });
 
 describe('perplexity windows (bias-bench / Hugging Face sliding window)', () => {

@@ -69,7 +69,7 @@ describe('diffPolicies: how the PR config differs from the base branch config', 
       .replace('resamples: 1000', 'resamples: 10')
       .replace('model: models/classifier.onnx', 'model: models/classifier-v2.onnx')
       .replace('threads: 2', 'threads: 1')
-      .replace(/language:\n(  .*\n)+/, '');
+      .replace(/language:\n( {2}.*\n)+/, '');
     expect(diffPolicies(await config(BASE), await config(head))).toEqual([
       { kind: 'model-moved', key: 'vision.model', base: 'models/classifier.onnx', head: 'models/classifier-v2.onnx' },
       { kind: 'setting-changed', key: 'vision.item_lists', base: '["object"]', head: '["object","pairs"]' },

@@ -6,6 +6,9 @@ import {
   centreCropOffsets,
   DEFAULT_PREPROCESS,
   describePreprocessing,
+  MAX_INPUT_PIXELS,
+  MAX_RESIZED_PIXELS,
+  pixelBudgetProblem,
   preprocessImage,
   resizedSize,
   roundHalfToEven,
@@ -298,6 +301,55 @@ describe('preprocessImage rejects bad input with an InputError naming the file',
     const error = await inputErrorOf(preprocessImage(image, IDENTITY));
     expect(error.message).toContain('images/lfs.png is a Git LFS pointer');
     expect(error.hint).toContain('lfs: true');
+  });
+});
+
+/** CRC-32 (PNG's chunk checksum), so a test can rewrite an IHDR. */
+function crc32(bytes: Uint8Array): number {
+  let crc = 0xffffffff;
+  for (const byte of bytes) {
+    crc ^= byte;
+    for (let k = 0; k < 8; k++) crc = crc & 1 ? (crc >>> 1) ^ 0xedb88320 : crc >>> 1;
+  }
+  return (crc ^ 0xffffffff) >>> 0;
+}
+
+describe('preprocessImage bounds the pixels it decodes and resizes (from the header, before decoding)', () => {
+  it('refuses a 1×20000 strip that resize 256 would make 256×5,120,000, quickly and naming the file', { timeout: 30_000 }, async () => {
+    const image = await referenceFile('strip.png', (file) => sharp({ create: { width: 1, height: 20_000, channels: 3, background: { r: 9, g: 9, b: 9 } } }).png().toFile(file));
+    const started = Date.now();
+    const error = await inputErrorOf(preprocessImage(image, { ...DEFAULT_PREPROCESS }));
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(error.message).toBe(
+      `Reference image images/strip.png is 1×20000, which resizing the shorter side to 256 makes 256×5120000 (1310720000 pixels); the limit is ${MAX_RESIZED_PIXELS} pixels (MAX_RESIZED_PIXELS)`,
+    );
+    expect(error.hint).toMatch(/Crop or downscale/);
+  });
+
+  it('refuses an image whose header claims more than MAX_INPUT_PIXELS, without decoding it', async () => {
+    const png = Buffer.from(await sharp({ create: { width: 1, height: 1, channels: 3, background: { r: 0, g: 0, b: 0 } } }).png().toBuffer());
+    // IHDR data starts at byte 16 (8 signature, 4 length, 4 type); its CRC covers type + data (bytes 12..28).
+    png.writeUInt32BE(100_000, 16);
+    png.writeUInt32BE(100_000, 20);
+    png.writeUInt32BE(crc32(png.subarray(12, 29)), 29);
+    const image = await referenceFile('huge.png', (file) => writeBytes(file, png));
+    const error = await inputErrorOf(preprocessImage(image, IDENTITY));
+    expect(error.message).toBe(`Reference image images/huge.png is 100000×100000 (10000000000 pixels); bias-gate decodes at most ${MAX_INPUT_PIXELS} pixels (MAX_INPUT_PIXELS)`);
+  });
+
+  it('admits aspect ratios up to 256:1 at resize 256 and refuses beyond', () => {
+    expect(MAX_INPUT_PIXELS).toBe(8192 * 8192);
+    expect(MAX_RESIZED_PIXELS).toBe(4096 * 4096);
+    expect(pixelBudgetProblem(10, 2560, 256)).toBeUndefined();
+    expect(pixelBudgetProblem(2570, 10, 256)).toContain('MAX_RESIZED_PIXELS');
+    expect(pixelBudgetProblem(8192, 8192, 256)).toBeUndefined();
+    expect(pixelBudgetProblem(8193, 8192, 256)).toContain('MAX_INPUT_PIXELS');
+  });
+
+  it('refuses a resize that no image fits', async () => {
+    const image = await referencePng('fine.png', solidPixels(8, 8, [1, 2, 3]));
+    const error = await inputErrorOf(preprocessImage(image, { ...IDENTITY, resize: 5000 }));
+    expect(error.message).toBe(`Cannot preprocess images/fine.png: resize (5000) makes even a square image larger than ${MAX_RESIZED_PIXELS} pixels (MAX_RESIZED_PIXELS)`);
   });
 });
 

@@ -1,5 +1,6 @@
 import { parse as parseCsv } from 'csv-parse/sync';
-import { InputError, messageOf } from '../../errors.ts';
+import { InputError } from '../../errors.ts';
+import { parserMessage } from '../../parser-message.ts';
 import type { SkippedRow } from './skipped.ts';
 
 /**
@@ -87,7 +88,7 @@ export function parseCrowsPairs(text: string, displayPath: string): { items: Cro
     }) as unknown as CsvRow[];
   } catch (error) {
     const line = (error as { lines?: number }).lines;
-    throw new InputError(`${displayPath}${line === undefined ? '' : `:${line}`}: not valid CSV: ${messageOf(error)}`, {
+    throw new InputError(`${displayPath}${line === undefined ? '' : `:${line}`}: not valid CSV: ${parserMessage(error)}`, {
       hint: `Check the quoting near that line. ${FORMAT_HINT}`,
       cause: error,
     });

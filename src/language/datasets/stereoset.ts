@@ -1,4 +1,5 @@
 import { InputError, messageOf } from '../../errors.ts';
+import { parserMessage } from '../../parser-message.ts';
 import type { SkippedRow } from './skipped.ts';
 
 /** StereoSet's four domains, as spelled in `bias_type`. */
@@ -62,7 +63,7 @@ export function parseStereoSet(
   } catch (error) {
     const position = /at position (\d+)/.exec(messageOf(error))?.[1];
     const where = position === undefined ? '' : `:${lineAndColumn(json, Number(position))}`;
-    throw new InputError(`${displayPath}${where}: not valid JSON: ${messageOf(error)}`, { hint: FORMAT_HINT, cause: error });
+    throw new InputError(`${displayPath}${where}: not valid JSON: ${parserMessage(error)}`, { hint: FORMAT_HINT, cause: error });
   }
 
   const data = isRecord(document) ? document.data : undefined;
