@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readConfinedFile } from './artifacts/confined-file.ts';
 import { defaultCacheDir } from './artifacts/cache-dir.ts';
 import { sha256Text } from './artifacts/hash.ts';
 import { cachedScoring, mergedScoring, shardScoring, type ItemScoring, type PartialEntry, type Shard } from './artifacts/item-scoring.ts';
@@ -132,5 +132,5 @@ async function stages(config: BiasGateConfig, options: RunOptions, scoring: Item
 }
 
 async function configHash(config: BiasGateConfig): Promise<string> {
-  return sha256Text(await readFile(config.file, 'utf8'));
+  return sha256Text(await readConfinedFile(config.repoRoot, config.file, config.displayPath, 'utf8'));
 }
