@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { readConfinedFile } from './artifacts/confined-file.ts';
 import { defaultCacheDir } from './artifacts/cache-dir.ts';
 import { sha256Text } from './artifacts/hash.ts';
 import { cachedScoring, memoizedScoring, mergedScoring, shardScoring, type ItemScoring, type PartialEntry, type Shard } from './artifacts/item-scoring.ts';
@@ -295,5 +295,5 @@ async function stages(config: BiasGateConfig, checkouts: Checkouts, options: Run
 }
 
 async function configHash(config: BiasGateConfig): Promise<string> {
-  return sha256Text(await readFile(config.file, 'utf8'));
+  return sha256Text(await readConfinedFile(config.repoRoot, config.file, config.displayPath, 'utf8'));
 }

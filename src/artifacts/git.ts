@@ -124,7 +124,9 @@ export async function materializeBaseTree(options: MaterializeBaseTreeOptions): 
       await mkdir(path.dirname(destination), { recursive: true });
       await rm(destination, { force: true, recursive: true });
       if (entry.mode === '120000') {
-        // A symbolic link's blob is its target, as `git checkout` would make it.
+        // A symbolic link's blob is its target, as `git checkout` would make it. It may lead out of
+        // `targetDir`: every reader refuses such a link with the file's name (confined-file.ts), the
+        // same as a link in the head checkout, so base and head are judged alike.
         await symlink((await git(repoRoot, ['cat-file', 'blob', entry.object])).stdout.toString('utf8'), destination);
         continue;
       }

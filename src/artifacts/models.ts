@@ -1,9 +1,8 @@
-import { existsSync } from 'node:fs';
-import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { ConfiguredPath } from '../config/types.ts';
 import { InputError } from '../errors.ts';
 import type { BaseStatus } from '../scores.ts';
+import { confinedFile, inspectConfined } from './confined-file.ts';
 import { sha256File } from './hash.ts';
 
 export type ModelRole = 'pretrained' | 'base' | 'head';
@@ -53,10 +52,11 @@ export function modelPathOf(family: ModelFamily, side: keyof SideModelPaths, pol
 }
 
 /** Where the base version of a configured model is, or why there is none (DESIGN §1.2). */
-export function locateBaseModel(repoRelative: string, checkouts: Checkouts): { status: BaseStatus; absolute: string | null } {
+export async function locateBaseModel(repoRelative: string, checkouts: Checkouts): Promise<{ status: BaseStatus; absolute: string | null }> {
   if (checkouts.baseRoot === undefined) return { status: 'not-given', absolute: null };
   const absolute = inTree(checkouts.baseRoot, repoRelative);
-  return existsSync(absolute) ? { status: 'scored', absolute } : { status: 'new', absolute: null };
+  // Anything there, even a link out of the base tree, is the base's model: describeModel refuses what it cannot read.
+  return (await inspectConfined(checkouts.baseRoot, absolute)).kind === 'missing' ? { status: 'new', absolute: null } : { status: 'scored', absolute };
 }
 
 /** Absolute path of a repository-relative path inside a tree. */
@@ -74,19 +74,21 @@ export function inPolicyTree(configured: ConfiguredPath, checkouts: Checkouts): 
   return inTree(checkouts.policyRoot ?? checkouts.headRoot, configured.repoRelative);
 }
 
-/** Hashes a model file for the audit record; a missing file is an InputError. */
-export async function describeModel(role: ModelRole, repoRelative: string, absolute: string): Promise<ModelArtifact> {
-  let bytes: number;
-  try {
-    const info = await stat(absolute);
-    if (!info.isFile()) throw new Error('not a regular file');
-    bytes = info.size;
-  } catch {
-    throw new InputError(`${role} model ${repoRelative}: file not found (${absolute})`, {
+/**
+ * Hashes a model file for the audit record. It must be a regular file inside `root`, the checkout
+ * it belongs to (confined-file.ts); a missing file, a link out of the checkout or a special file
+ * is an InputError.
+ */
+export async function describeModel(role: ModelRole, repoRelative: string, absolute: string, root: string): Promise<ModelArtifact> {
+  const what = `${role} model ${repoRelative}`;
+  const found = await inspectConfined(root, absolute);
+  if (found.kind === 'missing') {
+    throw new InputError(`${what}: file not found (${absolute})`, {
       hint: role === 'pretrained' ? 'vision.pretrained must name the backbone ONNX file in the repository.' : 'Check vision.model in the config.',
     });
   }
-  return { role, path: repoRelative, absolute, sha256: await sha256File(absolute), bytes };
+  const { real, size } = await confinedFile(root, absolute, what);
+  return { role, path: repoRelative, absolute, sha256: await sha256File(real, what), bytes: size };
 }
 
 /** Human words for a base status, used in reports and skipped-gate reasons. */

@@ -1,8 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { jsonSyntaxProblem } from '../config/json-problem.ts';
 import { messageOf } from '../errors.ts';
+import { readRegularFile } from './confined-file.ts';
 import { sha256Text } from './hash.ts';
 
 /** One cache lookup or store, in the order they happened; the report records the hits. */
@@ -89,7 +91,8 @@ export function directoryResultCache(directory: string, log: (message: string) =
       const file = entryPath(kind, key);
       let text: string;
       try {
-        text = await readFile(file, 'utf8');
+        // Only a regular file, opened without blocking (confined-file.ts).
+        text = await readRegularFile(file, file, 'utf8');
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
           events.push({ kind, key, event: 'miss' });
@@ -101,7 +104,7 @@ export function directoryResultCache(directory: string, log: (message: string) =
       try {
         entry = JSON.parse(text) as Partial<CacheEntryFile>;
       } catch (error) {
-        return discard(kind, key, file, `not valid JSON (${messageOf(error)})`);
+        return discard(kind, key, file, `not valid JSON (${jsonSyntaxProblem(error, text)})`);
       }
       if (entry === null || typeof entry !== 'object' || Array.isArray(entry)) return discard(kind, key, file, 'not a cache entry object');
       if (entry.format !== RESULT_CACHE_FORMAT) return discard(kind, key, file, `format ${JSON.stringify(entry.format)}, expected ${RESULT_CACHE_FORMAT}`);

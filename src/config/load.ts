@@ -1,8 +1,8 @@
-import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Ajv, type ErrorObject } from 'ajv';
 import schema from '../../schema/thresholds.schema.json' with { type: 'json' };
+import { readConfinedFile } from '../artifacts/confined-file.ts';
 import { InputError, messageOf } from '../errors.ts';
 import { DEFAULT_PREPROCESS } from '../vision/preprocess.ts';
 import type { PreprocessOptions } from '../vision/types.ts';
@@ -37,13 +37,14 @@ export async function loadConfig(file: string, options: LoadConfigOptions = {}):
   const absolute = path.resolve(file);
   const repoRoot = path.resolve(options.repoRoot ?? findRepositoryRoot(absolute));
   const displayPath = toRepoRelative(repoRoot, absolute) || path.basename(absolute);
+  const hint = 'Pass the path of your thresholds.yaml with --config (Action input `config`).';
   let text: string;
   try {
-    text = await readFile(absolute, 'utf8');
+    // In the Action the config is the PR's file too: a regular file inside the repository, never a link out of it.
+    text = await readConfinedFile(repoRoot, absolute, displayPath, 'utf8');
   } catch (error) {
-    throw new InputError(`${displayPath}: cannot read the config file (${messageOf(error)})`, {
-      hint: 'Pass the path of your thresholds.yaml with --config (Action input `config`).',
-    });
+    const problem = error instanceof InputError ? error.message.replace(`${displayPath} `, '') : messageOf(error);
+    throw new InputError(`${displayPath}: cannot read the config file (${problem})`, { hint: error instanceof InputError ? (error.hint ?? hint) : hint, cause: error });
   }
   const source = parseYamlSource(text);
   if (isSyntaxProblem(source)) {

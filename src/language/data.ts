@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { confinedFile, readRegularFile } from '../artifacts/confined-file.ts';
 import { inPolicyTree, type Checkouts } from '../artifacts/models.ts';
 import type { BenchmarkFileConfig, LanguageConfig } from '../config/types.ts';
 import type { Progress } from '../vision/run.ts';
@@ -62,16 +62,19 @@ export async function loadBenchmarkData(name: LoadedBenchmark['name'], language:
 
 async function obtain(config: BenchmarkFileConfig, pinned: BenchmarkFileId, benchmark: string, options: DataOptions) {
   if (config.path) {
-    const absolute = inPolicyTree(config.path, options.checkouts);
-    const verified = await verifyLocalFile(absolute, config.sha256 ? { sha256: config.sha256 } : {}, config.path.repoRelative);
+    // The policy's own file: a regular file inside the tree the policy came from (confined-file.ts).
+    const what = `Benchmark file ${config.path.repoRelative}`;
+    const { real } = await confinedFile(options.checkouts.policyRoot ?? options.checkouts.headRoot, inPolicyTree(config.path, options.checkouts), what);
+    const verified = await verifyLocalFile(real, config.sha256 ? { sha256: config.sha256 } : {}, config.path.repoRelative);
     const record = { benchmark, source: 'local' as const, location: config.path.repoRelative, revision: null, sha256: verified.sha256, fromCache: null };
-    return { text: await readFile(absolute, 'utf8'), location: config.path.repoRelative, record };
+    return { text: await readRegularFile(real, what, 'utf8'), location: config.path.repoRelative, record };
   }
   const source = BENCHMARK_SOURCES[pinned];
   const obtained = await obtainBenchmarkFile(source, { cacheDir: options.cacheDir, onProgress: options.progress });
   if (obtained.fromCache) options.progress(`${source.name}: cache hit (${obtained.path})`);
   const record = { benchmark, source: 'download' as const, location: source.url, revision: source.revision, sha256: obtained.sha256, fromCache: obtained.fromCache };
-  return { text: await readFile(obtained.path, 'utf8'), location: source.url, record };
+  // bias-gate's own cache, outside the checkout: still only ever a regular file.
+  return { text: await readRegularFile(obtained.path, `Cached benchmark file ${obtained.path}`, 'utf8'), location: source.url, record };
 }
 
 function reportSkipped(skipped: readonly SkippedRow[], location: string, progress: Progress): void {

@@ -1,7 +1,8 @@
-import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
+import { confinedFileIfPresent, confinementError, inspectConfined, readRegularFile } from '../artifacts/confined-file.ts';
 import { GIT_LFS_POINTER_PREFIX } from '../artifacts/lfs.ts';
+import { jsonSyntaxProblem } from '../config/json-problem.ts';
 import { InputError, messageOf } from '../errors.ts';
 import { openModel, type ModelSession, type SessionOptions } from '../runtime/session.ts';
 import { TARGET_LOG_PROBS_OUTPUT, TARGETS_INPUT, targetLogProbsExtension } from '../runtime/token-log-probs.ts';
@@ -31,20 +32,23 @@ const GPT2_BOS = '<|endoftext|>';
 
 /**
  * Only the tokenizer of a model directory, without starting onnxruntime: enough to cut
- * perplexity windows when every score is already cached.
+ * perplexity windows when every score is already cached. `root` is the checkout the directory
+ * belongs to: every file read must be a regular file inside it (default: the directory itself).
  */
-export async function loadLanguageTokenizer(directory: string, displayPath: string, kind: LanguageModelKind): Promise<TextTokenizer> {
-  await requireDirectory(directory, displayPath);
-  const tokenizerJson = await readJson(directory, displayPath, 'tokenizer.json');
+export async function loadLanguageTokenizer(directory: string, displayPath: string, kind: LanguageModelKind, root: string = directory): Promise<TextTokenizer> {
+  await requireDirectory(root, directory, displayPath);
+  const tokenizerJson = await readJson(root, directory, displayPath, 'tokenizer.json');
   if (tokenizerJson === undefined) {
     throw new InputError(`${displayPath} has no tokenizer.json; bias-gate tokenizes with the model's own fast tokenizer`, { hint: EXPORT_HINT[kind] });
   }
-  return createTextTokenizer(tokenizerJson, (await readJson(directory, displayPath, 'tokenizer_config.json')) ?? {}, displayPath).tokenizer;
+  return createTextTokenizer(tokenizerJson, (await readJson(root, directory, displayPath, 'tokenizer_config.json')) ?? {}, displayPath).tokenizer;
 }
 
 /**
  * Opens `directory` as a `kind` language model. `displayPath` names it in every message (the
- * config's path). `options` (threads, execution providers) go to onnxruntime.
+ * config's path). `options` (threads, execution providers) go to onnxruntime; `options.root` is the
+ * checkout the directory belongs to: every file read must be a regular file inside it (default:
+ * the directory itself).
  */
 export async function loadLanguageModel(
   directory: string,
@@ -52,26 +56,27 @@ export async function loadLanguageModel(
   kind: LanguageModelKind,
   options: SessionOptions = {},
 ): Promise<LanguageModel> {
-  await requireDirectory(directory, displayPath);
+  const root = options.root ?? directory;
+  await requireDirectory(root, directory, displayPath);
   const modelPath = join(directory, 'model.onnx');
-  if (!(await isFile(modelPath))) {
+  if (!(await isFile(root, modelPath, `${displayPath}/model.onnx`))) {
     throw new InputError(`${displayPath} has no model.onnx; expected an ONNX export in the Hugging Face Optimum layout (model.onnx + tokenizer.json)`, {
       hint: EXPORT_HINT[kind],
     });
   }
-  const tokenizerJson = await readJson(directory, displayPath, 'tokenizer.json');
+  const tokenizerJson = await readJson(root, directory, displayPath, 'tokenizer.json');
   if (tokenizerJson === undefined) {
     throw new InputError(`${displayPath} has no tokenizer.json; bias-gate tokenizes with the model's own fast tokenizer`, {
       hint: `${EXPORT_HINT[kind]} optimum writes tokenizer.json beside model.onnx; or run \`AutoTokenizer.from_pretrained(<name>).save_pretrained(<dir>)\`.`,
     });
   }
-  const tokenizerConfig = (await readJson(directory, displayPath, 'tokenizer_config.json')) ?? {};
+  const tokenizerConfig = (await readJson(root, directory, displayPath, 'tokenizer_config.json')) ?? {};
   const { tokenizer, library } = createTextTokenizer(tokenizerJson, tokenizerConfig, displayPath);
   const special = specialTokens(kind, library, tokenizerConfig, displayPath);
 
   // The log-softmax and target gather go into the model's own graph, so logits stay in onnxruntime.
   const extension = { bytes: targetLogProbsExtension(LOGITS_OUTPUT), purpose: "bias-gate's log-softmax nodes" };
-  const session = await openModel(modelPath, `${displayPath}/model.onnx`, { ...options, extension });
+  const session = await openModel(modelPath, `${displayPath}/model.onnx`, { ...options, root, extension });
   try {
     const inputs = checkGraph(session, kind, displayPath);
     const vocabularySize = await logitsVocabularySize({ session, displayPath, padId: special.padId, inputs });
@@ -230,39 +235,40 @@ async function logitsVocabularySize(model: Parameters<typeof runLogits>[0]): Pro
   }
 }
 
-async function requireDirectory(directory: string, displayPath: string): Promise<void> {
-  let isDirectory: boolean;
-  try {
-    isDirectory = (await stat(directory)).isDirectory();
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
-      throw new InputError(`${displayPath} does not exist; expected a model directory with model.onnx and tokenizer.json`, {
-        hint: 'Check the language model path in the config; paths are relative to the repository root.',
-      });
-    }
-    throw new InputError(`${displayPath} could not be read: ${messageOf(error)}`, { cause: error });
+/** `directory` must be a directory inside `root` (confined-file.ts). */
+async function requireDirectory(root: string, directory: string, displayPath: string): Promise<void> {
+  const found = await inspectConfined(root, directory);
+  if (found.kind === 'directory') return;
+  if (found.kind === 'missing') {
+    throw new InputError(`${displayPath} does not exist; expected a model directory with model.onnx and tokenizer.json`, {
+      hint: 'Check the language model path in the config; paths are relative to the repository root.',
+    });
   }
-  if (!isDirectory) {
+  if (found.kind === 'file') {
     throw new InputError(`${displayPath} is a file; a language model is a directory with model.onnx and tokenizer.json (Hugging Face Optimum layout)`);
   }
+  throw confinementError(found, displayPath, 'a model directory');
 }
 
-async function isFile(path: string): Promise<boolean> {
-  try {
-    return (await stat(path)).isFile();
-  } catch {
-    return false;
-  }
+/** False when absent; a link out of `root` or a special file is an InputError, not "absent". */
+async function isFile(root: string, path: string, what: string): Promise<boolean> {
+  const found = await inspectConfined(root, path);
+  if (found.kind === 'file') return true;
+  if (found.kind === 'missing' || found.kind === 'directory') return false;
+  throw confinementError(found, what, 'a regular file');
 }
 
-/** A JSON file of the model directory, parsed; undefined when it does not exist. */
-async function readJson(directory: string, displayPath: string, name: string): Promise<Record<string, unknown> | undefined> {
+/** A JSON file of the model directory, parsed; undefined when it does not exist. Only a regular file inside `root` is read. */
+async function readJson(root: string, directory: string, displayPath: string, name: string): Promise<Record<string, unknown> | undefined> {
+  const what = `${displayPath}/${name}`;
+  const found = await confinedFileIfPresent(root, join(directory, name), what);
+  if (found === undefined) return undefined;
   let text: string;
   try {
-    text = await readFile(join(directory, name), 'utf8');
+    text = await readRegularFile(found.real, what, 'utf8');
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new InputError(`${displayPath}/${name} could not be read: ${messageOf(error)}`, { cause: error });
+    if (error instanceof InputError) throw error;
+    throw new InputError(`${what} could not be read: ${messageOf(error)}`, { cause: error });
   }
   if (text.startsWith(GIT_LFS_POINTER_PREFIX)) {
     throw new InputError(`${displayPath}/${name} is a Git LFS pointer, not the file; check out with \`lfs: true\` (actions/checkout) or run \`git lfs pull\``);
@@ -271,7 +277,7 @@ async function readJson(directory: string, displayPath: string, name: string): P
   try {
     parsed = JSON.parse(text);
   } catch (error) {
-    throw new InputError(`${displayPath}/${name} is not valid JSON: ${messageOf(error)}`, {
+    throw new InputError(`${displayPath}/${name} is not valid JSON: ${jsonSyntaxProblem(error, text)}`, {
       hint: `Re-save it with save_pretrained; a truncated download or a merge conflict leaves files like this.`,
       cause: error,
     });

@@ -1,5 +1,6 @@
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { confinedDirectory, confinedFile, inspectConfined } from '../artifacts/confined-file.ts';
 import { sha256File } from '../artifacts/hash.ts';
 import { describeBaseStatus, inTree, modelPathOf, type Checkouts } from '../artifacts/models.ts';
 import type { ItemScoring } from '../artifacts/item-scoring.ts';
@@ -82,24 +83,25 @@ export async function runLanguage(language: LanguageConfig, options: LanguageRun
   const basePath = modelPathOf('language', 'base', language.model, checkouts);
   const headDirectory = inTree(checkouts.headRoot, headPath);
   const baseDirectory = checkouts.baseRoot === undefined ? undefined : inTree(checkouts.baseRoot, basePath);
-  const baseStatus: BaseStatus = baseDirectory === undefined ? 'not-given' : (await isDirectory(baseDirectory)) ? 'scored' : 'new';
+  const baseStatus: BaseStatus = baseDirectory === undefined ? 'not-given' : (await isAbsent(checkouts.baseRoot!, baseDirectory)) ? 'new' : 'scored';
   if (baseStatus !== 'scored') progress(`base language model: ${describeBaseStatus(baseStatus)}`);
 
   // onnxruntime starts only when a side has something to score: a fully cached run opens no model.
   const opened: Promise<LanguageModel>[] = [];
-  const side = (directory: string, role: 'base' | 'head') => {
+  // Every file of a side is read only inside that side's checkout (confined-file.ts).
+  const side = (directory: string, role: 'base' | 'head', root: string) => {
     const displayPath = `${role} language model ${role === 'head' ? headPath : basePath}`;
     let model: Promise<LanguageModel> | undefined;
     return {
-      model: () => (model ??= (opened.push(loadLanguageModel(directory, displayPath, language.kind, options.session)), opened.at(-1)!)),
-      tokenizer: () => loadLanguageTokenizer(directory, displayPath, language.kind),
+      model: () => (model ??= (opened.push(loadLanguageModel(directory, displayPath, language.kind, { ...options.session, root })), opened.at(-1)!)),
+      tokenizer: () => loadLanguageTokenizer(directory, displayPath, language.kind, root),
     };
   };
-  const head = side(headDirectory, 'head');
-  const base = baseStatus === 'scored' ? side(baseDirectory!, 'base') : null;
+  const head = side(headDirectory, 'head', checkouts.headRoot);
+  const base = baseStatus === 'scored' ? side(baseDirectory!, 'base', checkouts.baseRoot!) : null;
   const models = {
-    head: await recordModel('head', headPath, headDirectory),
-    base: base ? await recordModel('base', basePath, baseDirectory!) : null,
+    head: await recordModel('head', headPath, headDirectory, checkouts.headRoot),
+    base: base ? await recordModel('base', basePath, baseDirectory!, checkouts.baseRoot!) : null,
   };
 
   const runs: LanguageBenchmarkRun[] = [];
@@ -234,17 +236,22 @@ async function requireModelDirectory(role: 'base' | 'head', repoRelative: string
   }
 }
 
-async function isDirectory(directory: string): Promise<boolean> {
-  return stat(directory).then((info) => info.isDirectory(), () => false);
+/** No model directory on the base side (a model new in the PR); anything else there is the base's model, checked when read. */
+async function isAbsent(root: string, directory: string): Promise<boolean> {
+  const { kind } = await inspectConfined(root, directory);
+  return kind === 'missing' || kind === 'file';
 }
 
-async function recordModel(role: 'base' | 'head', repoRelative: string, directory: string): Promise<LanguageModelRecord> {
+/** Hashes every model file of the directory; each must be a regular file inside `root`, the side's checkout. */
+async function recordModel(role: 'base' | 'head', repoRelative: string, directory: string, root: string): Promise<LanguageModelRecord> {
   await requireModelDirectory(role, repoRelative, directory);
-  const names = (await readdir(directory)).filter((name) => /\.(onnx|json|txt|model|data)$/.test(name)).sort();
+  const what = `${role} language model ${repoRelative}`;
+  const real = await confinedDirectory(root, directory, what);
+  const names = (await readdir(real)).filter((name) => /\.(onnx|json|txt|model|data)$/.test(name)).sort();
   const files = [];
   for (const name of names) {
-    const file = path.join(directory, name);
-    files.push({ name, sha256: await sha256File(file), bytes: (await stat(file)).size });
+    const file = await confinedFile(root, path.join(directory, name), `${what}/${name}`);
+    files.push({ name, sha256: await sha256File(file.real, `${what}/${name}`), bytes: file.size });
   }
   return { role, path: repoRelative, files };
 }

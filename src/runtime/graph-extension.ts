@@ -1,5 +1,5 @@
-import { open } from 'node:fs/promises';
 import onnxProto from 'onnx-proto';
+import { openRegularFile } from '../artifacts/confined-file.ts';
 
 const { onnx } = onnxProto;
 
@@ -20,9 +20,9 @@ export function graphExtension(graph: onnxProto.onnx.IGraphProto): Uint8Array {
 
 /** The model file at `path` followed by `extension`, read into one buffer (no second copy of the model). */
 export async function readExtendedModel(path: string, extension: Uint8Array): Promise<Uint8Array> {
-  const handle = await open(path, 'r');
+  // Never blocks on a FIFO or reads a device (confined-file.ts); the caller checked the path.
+  const { handle, size } = await openRegularFile(path, path);
   try {
-    const { size } = await handle.stat();
     const bytes = Buffer.allocUnsafe(size + extension.length);
     let offset = 0;
     while (offset < size) {

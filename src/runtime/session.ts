@@ -1,8 +1,9 @@
-import { open } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import * as ort from 'onnxruntime-node';
+import { confinedFile, confinementError, inspectConfined, openRegularFile, readRegularFile } from '../artifacts/confined-file.ts';
 import { GIT_LFS_POINTER_HEAD_BYTES, isGitLfsPointer } from '../artifacts/lfs.ts';
 import { InputError, messageOf } from '../errors.ts';
+import { externalDataLocations } from './external-data.ts';
 import { readExtendedModel } from './graph-extension.ts';
 
 /** A loaded ONNX model, ready to run. Every error it throws names {@link displayPath}. */
@@ -36,6 +37,11 @@ export interface SessionOptions {
   extension?: { bytes: Uint8Array; purpose: string };
   /** Where provider and extension fallbacks are reported. */
   log?: (message: string) => void;
+  /**
+   * The checkout the model belongs to (head or base root): the model file and every external-data
+   * file it names must be regular files inside it (confined-file.ts). Default: the model's directory.
+   */
+  root?: string;
 }
 
 const LOAD_HINT =
@@ -51,7 +57,8 @@ const RUN_HINT = "Check that the input name, image size, layout and channel coun
  */
 export async function openModel(path: string, displayPath: string, options: SessionOptions = {}): Promise<ModelSession> {
   const ortOptions = toOrtOptions(options);
-  const head = await readHead(path, displayPath);
+  const root = options.root ?? dirname(path);
+  const head = await readHead(root, path, displayPath);
   if (isGitLfsPointer(head)) {
     throw new InputError(
       `${displayPath} is a Git LFS pointer, not the model; check out with \`lfs: true\` (actions/checkout) or run \`git lfs pull\``,
@@ -64,8 +71,10 @@ export async function openModel(path: string, displayPath: string, options: Sess
   const providers = [...(options.providers ?? ['cpu'])];
   let session: ort.InferenceSession | undefined;
   let extensionError: unknown;
+  const bytes = options.extension ? await readExtendedModel(path, options.extension.bytes) : await readRegularFile(path, displayPath);
+  // onnxruntime opens external-data files itself: each must be a regular file of the same checkout.
+  await checkExternalData(bytes, root, path, displayPath);
   if (options.extension) {
-    const bytes = await readExtendedModel(path, options.extension.bytes);
     try {
       session = await createSession(bytes, withExternalDataFolder(ortOptions, path), providers, displayPath, options.log);
     } catch (error) {
@@ -89,14 +98,23 @@ export async function openModel(path: string, displayPath: string, options: Sess
   return wrapSession(session, displayPath);
 }
 
-async function readHead(path: string, displayPath: string): Promise<Buffer> {
+async function readHead(root: string, path: string, displayPath: string): Promise<Buffer> {
+  const found = await inspectConfined(root, path);
+  if (found.kind === 'missing') {
+    throw new InputError(`Model file ${displayPath} does not exist`, {
+      hint: 'Check the model path in the config; paths are relative to the repository root.',
+    });
+  }
+  if (found.kind === 'directory') throw new InputError(`${displayPath} is a directory; expected an ONNX model file (.onnx)`);
+  if (found.kind !== 'file') throw confinementError(found, displayPath, 'an ONNX model file');
   let handle;
   try {
-    handle = await open(path, 'r');
+    ({ handle } = await openRegularFile(path, displayPath));
     const buffer = Buffer.alloc(GIT_LFS_POINTER_HEAD_BYTES);
     const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
     return buffer.subarray(0, bytesRead);
   } catch (error) {
+    if (error instanceof InputError) throw error;
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') {
       throw new InputError(`Model file ${displayPath} does not exist`, {
@@ -109,6 +127,14 @@ async function readHead(path: string, displayPath: string): Promise<Buffer> {
     throw new InputError(`Model file ${displayPath} could not be read: ${messageOf(error)}`, { cause: error });
   } finally {
     await handle?.close();
+  }
+}
+
+/** Refuses a model whose external-data files (resolved against its directory, as onnxruntime does) are not regular files inside `root`. */
+async function checkExternalData(bytes: Uint8Array, root: string, path: string, displayPath: string): Promise<void> {
+  for (const location of externalDataLocations(bytes)) {
+    const shown = JSON.stringify(location.length > 120 ? `${location.slice(0, 120)}…` : location);
+    await confinedFile(root, resolve(dirname(path), location), `${displayPath}: external data file ${shown}`);
   }
 }
 

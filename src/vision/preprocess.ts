@@ -1,5 +1,5 @@
-import { readFile } from 'node:fs/promises';
 import sharp, { type KernelEnum, type Metadata, type SharpOptions } from 'sharp';
+import { readRegularFile } from '../artifacts/confined-file.ts';
 import { GIT_LFS_POINTER_HEAD_BYTES, isGitLfsPointer } from '../artifacts/lfs.ts';
 import { InputError, messageOf } from '../errors.ts';
 import type { PreprocessOptions, ReferenceImage } from './types.ts';
@@ -184,8 +184,10 @@ async function decodeRgb(image: ReferenceImage, resize: number): Promise<RgbImag
   const file = image.relativePath;
   let bytes: Buffer;
   try {
-    bytes = await readFile(image.path);
+    // Only a regular file, opened without blocking; loadReferenceSets checked it stays in the checkout.
+    bytes = await readRegularFile(image.path, `Reference image ${file}`);
   } catch (error) {
+    if (error instanceof InputError) throw error;
     throw new InputError(`Reference image ${file} could not be read: ${messageOf(error)}`, {
       hint: 'Check that the file exists and is readable.',
       cause: error,

@@ -1,9 +1,11 @@
 import type { Dirent } from 'node:fs';
-import { readdir, readFile, realpath, stat } from 'node:fs/promises';
+import { readdir, realpath } from 'node:fs/promises';
 import path from 'node:path';
 import { parse as parseCsv } from 'csv-parse/sync';
+import { confinementError, inspectConfined, readRegularFile } from '../artifacts/confined-file.ts';
+import { jsonSyntaxProblem } from '../config/json-problem.ts';
 import { isInside, toRepoRelative } from '../config/paths.ts';
-import { InputError, messageOf } from '../errors.ts';
+import { InputError } from '../errors.ts';
 import { parserMessage, shortened } from '../parser-message.ts';
 import { IMAGE_EXTENSIONS } from './preprocess.ts';
 import { GENDERS, type Gender, type ReferenceImage, type ReferenceSet } from './types.ts';
@@ -74,26 +76,23 @@ export async function loadReferenceSets(source: string, repoRoot: string): Promi
   const paths = new RepoPaths(path.resolve(repoRoot), await realpath(repoRoot));
   const sourcePath = path.resolve(source);
   const shown = paths.display(sourcePath);
-  let sourceStat;
-  try {
-    sourceStat = await stat(sourcePath);
-  } catch (error) {
-    throw new InputError(`Reference sets ${shown} do not exist (${messageOf(error)})`, { hint: LAYOUT_HINT, cause: error });
-  }
-  const realSource = await realpath(sourcePath);
-  if (!isInside(paths.realRoot, realSource)) {
-    throw new InputError(`Reference sets ${shown} escape the repository root: they resolve to ${realSource}`, {
+  // The PR's files: only directories and regular files inside the checkout are read (confined-file.ts).
+  const found = await inspectConfined(paths.root, sourcePath);
+  if (found.kind === 'missing') throw new InputError(`Reference sets ${shown} do not exist`, { hint: LAYOUT_HINT });
+  if (found.kind === 'outside') {
+    throw new InputError(`Reference sets ${shown} escape the repository root through a symbolic link`, {
       hint: 'Keep reference images inside the repository, so base and head are scored on the same files.',
     });
   }
+  if (found.kind !== 'file' && found.kind !== 'directory') throw confinementError(found, `Reference sets ${shown}`, 'a directory or a .csv/.jsonl manifest');
 
   let listed: { sets: ListedSet[]; images: ListedImage[] };
-  if (sourceStat.isDirectory()) {
+  if (found.kind === 'directory') {
     listed = await listDirectory(sourcePath, paths);
   } else {
     const extension = path.extname(sourcePath).toLowerCase();
-    if (extension === '.csv') listed = { sets: [], images: await listCsvManifest(sourcePath, shown) };
-    else if (extension === '.jsonl') listed = { sets: [], images: await listJsonlManifest(sourcePath, shown) };
+    if (extension === '.csv') listed = { sets: [], images: await listCsvManifest(sourcePath, found.real, shown) };
+    else if (extension === '.jsonl') listed = { sets: [], images: await listJsonlManifest(sourcePath, found.real, shown) };
     else throw new InputError(`Reference sets ${shown} is neither a directory nor a .csv/.jsonl manifest`, { hint: LAYOUT_HINT });
     if (listed.images.length === 0) throw new InputError(`Reference-set manifest ${shown} lists no images`, { hint: LAYOUT_HINT });
   }
@@ -124,7 +123,7 @@ async function listDirectory(directory: string, paths: RepoPaths): Promise<{ set
     for (const file of await visibleEntries(setDirectory)) {
       if (!IMAGE_EXTENSIONS.includes(path.extname(file.name).toLowerCase())) continue;
       const imagePath = path.join(setDirectory, file.name);
-      if ((await entryKind(file, imagePath, paths)) !== 'file') continue;
+      if ((await entryKind(file, imagePath, paths, true)) !== 'file') continue;
       images.push({ setName: entry.name, path: imagePath, where: paths.display(imagePath) });
     }
   }
@@ -140,24 +139,30 @@ async function visibleEntries(directory: string): Promise<Dirent[]> {
   return entries.filter((entry) => !entry.name.startsWith('.'));
 }
 
-/** What an entry is, following symbolic links; a broken link is an error, not silently skipped. */
-async function entryKind(entry: Dirent, fullPath: string, paths: RepoPaths): Promise<'file' | 'directory' | 'other'> {
+/**
+ * What an entry is, following symbolic links; a broken link is an error, not silently skipped.
+ * A link out of the repository is an error (confined-file.ts), and so is a device, FIFO or socket
+ * where an image is expected (`image`): it would be read.
+ */
+async function entryKind(entry: Dirent, fullPath: string, paths: RepoPaths, image = false): Promise<'file' | 'directory' | 'other'> {
   if (entry.isFile()) return 'file';
   if (entry.isDirectory()) return 'directory';
-  if (!entry.isSymbolicLink()) return 'other';
-  try {
-    const target = await stat(fullPath);
-    return target.isFile() ? 'file' : target.isDirectory() ? 'directory' : 'other';
-  } catch (error) {
-    throw new InputError(`${paths.display(fullPath)} is a broken symbolic link (${messageOf(error)})`, {
-      hint: 'Remove the link or point it at a file inside the repository.',
-      cause: error,
+  const found = await inspectConfined(paths.root, fullPath);
+  if (found.kind === 'file' || found.kind === 'directory') return found.kind;
+  if (found.kind === 'broken-link' || found.kind === 'missing') {
+    throw new InputError(`${paths.display(fullPath)} is a broken symbolic link`, { hint: 'Remove the link or point it at a file inside the repository.' });
+  }
+  if (found.kind === 'outside') {
+    throw new InputError(`${paths.display(fullPath)}: ${image ? 'image' : 'reference set'} escapes the repository root through a symbolic link`, {
+      hint: 'Keep reference images inside the repository, so base and head are scored on the same files.',
     });
   }
+  if (image) throw confinementError(found, `Reference image ${paths.display(fullPath)}`, 'an image file');
+  return 'other';
 }
 
-async function listCsvManifest(manifest: string, shown: string): Promise<ListedImage[]> {
-  const text = await readFile(manifest, 'utf8');
+async function listCsvManifest(manifest: string, real: string, shown: string): Promise<ListedImage[]> {
+  const text = await readRegularFile(real, `Reference-set manifest ${shown}`, 'utf8');
   let rows: { record: string[]; info: { lines: number } }[];
   try {
     // `info` adds the line number of each record; the typings do not model that option.
@@ -189,8 +194,8 @@ async function listCsvManifest(manifest: string, shown: string): Promise<ListedI
   });
 }
 
-async function listJsonlManifest(manifest: string, shown: string): Promise<ListedImage[]> {
-  const text = await readFile(manifest, 'utf8');
+async function listJsonlManifest(manifest: string, real: string, shown: string): Promise<ListedImage[]> {
+  const text = await readRegularFile(real, `Reference-set manifest ${shown}`, 'utf8');
   const images: ListedImage[] = [];
   const hint = 'Write one JSON object per line: {"set": "surfboard+man", "path": "images/001.jpg"}';
   text
@@ -203,7 +208,7 @@ async function listJsonlManifest(manifest: string, shown: string): Promise<Liste
       try {
         row = JSON.parse(line);
       } catch (error) {
-        throw new InputError(`${shown}:${lineNumber}: not valid JSON: ${parserMessage(error)}`, { hint, cause: error });
+        throw new InputError(`${shown}:${lineNumber}: not valid JSON: ${jsonSyntaxProblem(error, line)}`, { hint, cause: error });
       }
       const fields = typeof row === 'object' && row !== null && !Array.isArray(row) ? (row as Record<string, unknown>) : {};
       const [setName, written] = (['set', 'path'] as const).map((key) => {
@@ -291,20 +296,23 @@ async function resolveImage(listed: ListedImage, paths: RepoPaths): Promise<stri
       hint: 'Keep reference images inside the repository, so base and head are scored on the same files.',
     });
   if (!isInside(paths.root, listed.path) && !isInside(paths.realRoot, listed.path)) throw escapes(listed.path);
-  let real: string;
-  try {
-    real = await realpath(listed.path);
-  } catch (error) {
-    throw new InputError(`${listed.where}: image ${paths.display(listed.path)} does not exist`, {
-      hint: 'Manifest paths are relative to the manifest file.',
-      cause: error,
-    });
+  // Only a regular file inside the checkout (confined-file.ts); where a link leads is never shown.
+  const found = await inspectConfined(paths.root, listed.path);
+  switch (found.kind) {
+    case 'file':
+      return found.real;
+    case 'missing':
+    case 'broken-link':
+      throw new InputError(`${listed.where}: image ${paths.display(listed.path)} does not exist`, { hint: 'Manifest paths are relative to the manifest file.' });
+    case 'outside':
+      throw new InputError(`${listed.where}: image escapes the repository root through a symbolic link`, {
+        hint: 'Keep reference images inside the repository, so base and head are scored on the same files.',
+      });
+    case 'directory':
+      throw new InputError(`${listed.where}: ${paths.display(listed.path)} is not a file`, { hint: 'List image files, not directories.' });
+    case 'special':
+      throw confinementError(found, `${listed.where}: ${paths.display(listed.path)}`, 'an image file');
   }
-  if (!isInside(paths.realRoot, real)) throw escapes(real);
-  if (!(await stat(real)).isFile()) {
-    throw new InputError(`${listed.where}: ${paths.display(listed.path)} is not a file`, { hint: 'List image files, not directories.' });
-  }
-  return real;
 }
 
 /** Locale-independent order, so sorting is the same on every runner. */

@@ -60,11 +60,11 @@ export async function runVision(vision: VisionConfig, options: VisionRunOptions)
 
   const basePath = modelPathOf('vision', 'base', vision.model, checkouts);
   const headPath = modelPathOf('vision', 'head', vision.model, checkouts);
-  const base = locateBaseModel(basePath, checkouts);
+  const base = await locateBaseModel(basePath, checkouts);
   const models = {
-    pretrained: await describeModel('pretrained', vision.pretrained.repoRelative, inPolicyTree(vision.pretrained, checkouts)),
-    base: base.absolute ? await describeModel('base', basePath, base.absolute) : null,
-    head: await describeModel('head', headPath, inTree(checkouts.headRoot, headPath)),
+    pretrained: await describeModel('pretrained', vision.pretrained.repoRelative, inPolicyTree(vision.pretrained, checkouts), checkouts.policyRoot ?? checkouts.headRoot),
+    base: base.absolute ? await describeModel('base', basePath, base.absolute, checkouts.baseRoot!) : null,
+    head: await describeModel('head', headPath, inTree(checkouts.headRoot, headPath), checkouts.headRoot),
   };
   if (base.status !== 'scored') progress(`base model: ${describeBaseStatus(base.status)}`);
 
@@ -88,7 +88,8 @@ export async function runVision(vision: VisionConfig, options: VisionRunOptions)
     return options.scoring.obtain('vision-embeddings', key, images.length, (indices) => embedWithSession(model, label, indices), `embedding with ${label}`);
   };
   const embedWithSession = async (model: ModelArtifact, label: string, indices: readonly number[]): Promise<Float32Array[]> => {
-    const session = await openModel(model.absolute, label, options.session);
+    const root = model.role === 'base' ? checkouts.baseRoot! : checkouts.headRoot;
+    const session = await openModel(model.absolute, label, { ...options.session, root });
     try {
       const all = await preprocessed();
       const raw = await embedImages(session, indices.map((i) => all[i]!), imageShape, {
@@ -173,7 +174,7 @@ async function recordReferenceSets(source: string, sets: readonly ReferenceSet[]
   const allLines: string[] = [];
   for (const set of sets) {
     const lines: string[] = [];
-    for (const image of set.images) lines.push(`${await sha256File(image.path)}  ${image.relativePath}\n`);
+    for (const image of set.images) lines.push(`${await sha256File(image.path, `reference image ${image.relativePath}`)}  ${image.relativePath}\n`);
     lines.sort();
     allLines.push(...lines.map((line) => `${set.name}\t${line}`));
     records.push({ name: set.name, images: set.images.length, sha256: sha256Text(lines.join('')) });

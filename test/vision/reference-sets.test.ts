@@ -235,7 +235,8 @@ describe('loadReferenceSets errors', () => {
     const outside = await writeTinyPng(path.join(root, '../outside.png'));
     await symlink(outside, path.join(sets, 'man/linked.png'));
     const error = await inputErrorOf(loadReferenceSets(sets, root));
-    expect(error.message).toBe(`fixtures/sets/man/linked.png: image ${outside} escapes the repository root`);
+    expect(error.message).toBe('fixtures/sets/man/linked.png: image escapes the repository root through a symbolic link');
+    expect(error.message).not.toContain(outside);
   });
 
   it('a source directory that is a symbolic link out of the repository', async () => {

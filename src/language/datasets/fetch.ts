@@ -1,10 +1,11 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
+import { createWriteStream } from 'node:fs';
+import { mkdir, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
+import { openRegularFile } from '../../artifacts/confined-file.ts';
 import { GIT_LFS_POINTER_HEAD_BYTES, isGitLfsPointer } from '../../artifacts/lfs.ts';
 import { InputError, messageOf } from '../../errors.ts';
 
@@ -189,12 +190,17 @@ interface FileDigests {
 
 /** sha256 and git blob id of a file in one streamed pass (the blob header needs the size first). */
 async function fileDigests(path: string): Promise<FileDigests> {
-  const { size } = await stat(path);
+  // Only a regular file, opened without blocking: a FIFO or device is refused, never waited on.
+  const { handle, size } = await openRegularFile(path, path);
   const sha256 = createHash('sha256');
   const sha1 = createHash('sha1').update(`blob ${size}\0`);
-  for await (const chunk of createReadStream(path)) {
-    sha256.update(chunk as Buffer);
-    sha1.update(chunk as Buffer);
+  try {
+    for await (const chunk of handle.createReadStream({ autoClose: false })) {
+      sha256.update(chunk as Buffer);
+      sha1.update(chunk as Buffer);
+    }
+  } finally {
+    await handle.close();
   }
   return { sha256: sha256.digest('hex'), gitBlobId: sha1.digest('hex') };
 }
@@ -252,7 +258,7 @@ function localPathHint(source: BenchmarkSource): string {
 }
 
 async function startsWithLfsPointer(path: string): Promise<boolean> {
-  const handle = await open(path, 'r');
+  const { handle } = await openRegularFile(path, path);
   try {
     const head = Buffer.alloc(GIT_LFS_POINTER_HEAD_BYTES);
     const { bytesRead } = await handle.read(head, 0, head.length, 0);

@@ -1,5 +1,5 @@
+import { jsonSyntaxProblem } from '../../config/json-problem.ts';
 import { InputError, messageOf } from '../../errors.ts';
-import { parserMessage } from '../../parser-message.ts';
 import type { SkippedRow } from './skipped.ts';
 
 /** StereoSet's four domains, as spelled in `bias_type`. */
@@ -63,7 +63,9 @@ export function parseStereoSet(
   } catch (error) {
     const position = /at position (\d+)/.exec(messageOf(error))?.[1];
     const where = position === undefined ? '' : `:${lineAndColumn(json, Number(position))}`;
-    throw new InputError(`${displayPath}${where}: not valid JSON: ${parserMessage(error)}`, { hint: FORMAT_HINT, cause: error });
+    // The kind of problem only: V8's message quotes an excerpt of the file.
+    const problem = jsonSyntaxProblem(error, json).replace(/ at line \d+, column \d+$/, '');
+    throw new InputError(`${displayPath}${where}: not valid JSON: ${problem}`, { hint: FORMAT_HINT, cause: error });
   }
 
   const data = isRecord(document) ? document.data : undefined;
