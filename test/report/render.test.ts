@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { GateConfig } from '../../src/config/types.ts';
 import { evaluateGates, overallVerdict } from '../../src/gate/evaluate.ts';
-import { renderJsonReport } from '../../src/report/json.ts';
+import { buildReportDocument, renderJsonReport } from '../../src/report/json.ts';
 import { renderMarkdown } from '../../src/report/markdown.ts';
 import { renderText } from '../../src/report/text.ts';
 import type { RunReport } from '../../src/report/types.ts';
@@ -49,7 +49,7 @@ const report: RunReport = {
 
 describe('reports', () => {
   it('Markdown: verdict first, tables, chart, folded details', async () => {
-    const markdown = renderMarkdown(report);
+    const markdown = renderMarkdown(buildReportDocument(report));
     expect(markdown.startsWith('## ❌ bias-gate: fail\n')).toBe(true);
     expect(markdown.indexOf('| status | metric |')).toBeLessThan(markdown.indexOf('### Vision'));
     expect(markdown).toContain('```mermaid\nxychart-beta');
