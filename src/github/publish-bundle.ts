@@ -77,8 +77,11 @@ export async function publishBundle(inputs: Pick<ActionInputs, 'publishReport' |
   let commentId = '';
   if (inputs.comment !== 'off') {
     const workflowFiles = await changedWorkflowFiles(client, context.repository, pullRequest);
-    const markdown = renderPublishedReport(document, { run, serverUrl: context.serverUrl, repository: context.repository, workflowFiles });
-    commentId = await postReportComment({ token: inputs.githubToken, context, pullRequest, configPath: meta.configPath, job: meta.job, markdown, mode: inputs.comment });
+    const provenance: Provenance = { run, serverUrl: context.serverUrl, repository: context.repository, workflowFiles };
+    const markdown = renderPublishedReport(document, provenance);
+    // The full report is in the scoring run's job summary; this run's summary is empty.
+    const summaryUrl = workflowRunUrl(provenance);
+    commentId = await postReportComment({ token: inputs.githubToken, context, pullRequest, configPath: meta.configPath, job: meta.job, markdown, mode: inputs.comment, summaryUrl });
   }
   core.setOutput('verdict', document.verdict);
   core.setOutput('comment-id', commentId);
@@ -101,8 +104,8 @@ export interface Provenance {
  * warning when the PR changes workflow files), then {@link renderMarkdown} of the document.
  */
 export function renderPublishedReport(document: ReportDocument, provenance: Provenance): string {
-  const { run, repository, workflowFiles } = provenance;
-  const runUrl = `${provenance.serverUrl.replace(/\/+$/, '')}/${encodeURIComponent(repository.owner)}/${encodeURIComponent(repository.repo)}/actions/runs/${run.id}`;
+  const { run, workflowFiles } = provenance;
+  const runUrl = workflowRunUrl(provenance);
   const lines = [
     '> [!NOTE]',
     `> These numbers were computed by the pull request's own [workflow run](${linkDestination(runUrl)}) on commit ${codeSpan(run.headSha.slice(0, 12))}, and posted by this repository's workflow, which did not recompute them.`,
@@ -122,6 +125,12 @@ export function renderPublishedReport(document: ReportDocument, provenance: Prov
   return `${lines.join('\n')}\n${renderMarkdown(document)}`;
 }
 
+/** The scoring run's page. */
+export function workflowRunUrl(provenance: Pick<Provenance, 'run' | 'serverUrl' | 'repository'>): string {
+  const { owner, repo } = provenance.repository;
+  return `${provenance.serverUrl.replace(/\/+$/, '')}/${encodeURIComponent(owner)}/${encodeURIComponent(repo)}/actions/runs/${provenance.run.id}`;
+}
+
 /** Options of {@link postReportComment}. */
 export interface PostReportCommentOptions {
   token: string;
@@ -132,6 +141,8 @@ export interface PostReportCommentOptions {
   job: string;
   markdown: string;
   mode: ActionInputs['comment'];
+  /** Where the full report is (named when the comment is cut); default this run's page. */
+  summaryUrl?: string;
 }
 
 /**
@@ -146,7 +157,7 @@ export async function postReportComment(options: PostReportCommentOptions): Prom
     const outcome = await publishStickyComment(
       createGitHubClient(options.token, context.apiUrl),
       { ...context.repository, issueNumber: options.pullRequest },
-      { marker, body: fitCommentBody(options.markdown, { marker, summaryUrl: context.runUrl }), mode: options.mode === 'recreate' ? 'recreate' : 'update', log: { info: core.info, warning: core.warning } },
+      { marker, body: fitCommentBody(options.markdown, { marker, summaryUrl: options.summaryUrl ?? context.runUrl }), mode: options.mode === 'recreate' ? 'recreate' : 'update', log: { info: core.info, warning: core.warning } },
     );
     if (outcome.status === 'not-permitted') {
       core.warning(outcome.warning);
