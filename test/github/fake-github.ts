@@ -387,7 +387,7 @@ export class FakeGitHub {
       number: pullRequest.number,
       state: pullRequest.state,
       user: simpleUser(pullRequest.author, 'User'),
-      labels: pullRequest.labels.map((name, index) => ({ id: 208_045_946 + index, node_id: `MDU6TGFiZWwyMDgwNDU5${index}`, url: `${api}/labels/${encodeURIComponent(name)}`, name, description: null, color: 'ededed', default: false })),
+      labels: pullRequest.labels.map((name, index) => ({ id: 208_045_946 + index, node_id: `MDU6TGFiZWwyMDgwNDU5${index}`, url: `${api}/labels/${encodeURIComponent(name)}`, name, description: '', color: 'ededed', default: false })),
       requested_reviewers: [],
       requested_teams: [],
       head: side(data.head, pullRequest.headRepository, pullRequest.headRef, pullRequest.headSha),
