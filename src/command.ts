@@ -14,7 +14,7 @@ import { findRepositoryRoot, toRepoRelative } from './config/paths.ts';
 import { readConfigState } from './policy/decide.ts';
 import type { ConfigState, PolicyApproval } from './policy/types.ts';
 import { checkPartialResult, mergeShards, runBiasGate, scoreShard, type PartialResult } from './pipeline.ts';
-import { renderJsonReport } from './report/json.ts';
+import { buildReportDocument, renderJsonReport } from './report/json.ts';
 import { renderMarkdown } from './report/markdown.ts';
 import { renderText } from './report/text.ts';
 import { TOOL_NAME, TOOL_VERSION } from './version.ts';
@@ -125,7 +125,7 @@ export async function runCommand(argv: readonly string[], io: CommandIo): Promis
     }
     const report = command === 'merge' ? await mergeShards(runOptions, await readPartials(positionals.slice(1).map(resolve))) : await runBiasGate(runOptions);
     if (values.json) await writeReport(resolve(values.json), renderJsonReport(report));
-    if (values.markdown) await writeReport(resolve(values.markdown), renderMarkdown(report));
+    if (values.markdown) await writeReport(resolve(values.markdown), renderMarkdown(buildReportDocument(report)));
     if (values['dump-items']) {
       if (!report.language) throw new InputError('--dump-items writes language benchmark items, and the config has no `language:` section');
       await writeReport(resolve(values['dump-items']), report.language.itemLines().map((line) => `${line}\n`).join(''));

@@ -13,11 +13,12 @@ import type { PolicyApproval } from '../policy/types.ts';
 import type { RunEnvironment } from '../report/types.ts';
 import { InputError } from '../errors.ts';
 import { mergeShards, runBiasGate, scoreShard, type PartialResult } from '../pipeline.ts';
-import { renderJsonReport } from '../report/json.ts';
+import { buildReportDocument, serializeReportDocument } from '../report/json.ts';
 import { renderMarkdown } from '../report/markdown.ts';
-import { commentMarker, createGitHubClient, fitCommentBody, publishStickyComment } from './comment.ts';
+import { createGitHubClient } from './client.ts';
 import { readRunContext, type RunContext } from './context.ts';
 import { labelApproval } from './policy-approval.ts';
+import { postReportComment, publishBundle, REPORT_BUNDLE_FORMAT, type ReportBundleMeta } from './publish-bundle.ts';
 import { annotate, oneLineSummary, writeJobSummary } from './publish.ts';
 import { restoreResultCache, saveResultCache } from './results-cache-store.ts';
 
@@ -29,7 +30,7 @@ export interface ActionInputs {
   comment: 'update' | 'recreate' | 'off';
   failOn: 'fail' | 'warn' | 'never';
   workingDirectory: string;
-  /** Fork-safe publishing: a report bundle to comment from, scoring nothing. */
+  /** Fork-safe publishing (workflow_run events only): a report bundle to comment from, scoring nothing. */
   publishReport: string | undefined;
   /** Score only this shard and write a partial result. */
   shard: Shard | undefined;
@@ -39,15 +40,6 @@ export interface ActionInputs {
   policySource: 'base' | 'head';
   /** A label that, added by a user with write or admin permission, accepts the PR's policy early. */
   policyApprovalLabel: string | undefined;
-}
-
-/** What a scoring run leaves for the fork-safe comment job (meta.json beside report.md). */
-export interface ReportBundleMeta {
-  format: 1;
-  pullRequest: number;
-  configPath: string;
-  job: string;
-  verdict: string;
 }
 
 export function readInputs(): ActionInputs {
@@ -136,12 +128,22 @@ export async function runAction(): Promise<void> {
     await saveResultCache(resultsDir, runnerOs, runId);
 
     // The report bundle: what the fork-safe comment job needs, and nothing else.
+    // The comment is rendered from the document, as the fork-safe job renders it from report.json.
+    const document = buildReportDocument(report);
     const reportJson = path.join(bundle, 'report.json');
-    await writeFile(reportJson, renderJsonReport(report));
-    const markdown = renderMarkdown(report);
+    await writeFile(reportJson, serializeReportDocument(document));
+    const markdown = renderMarkdown(document);
     await writeFile(path.join(bundle, 'report.md'), markdown);
     if (context.pullRequest) {
-      const meta: ReportBundleMeta = { format: 1, pullRequest: context.pullRequest.number, configPath, job: context.job, verdict: report.verdict };
+      const meta: ReportBundleMeta = {
+        format: REPORT_BUNDLE_FORMAT,
+        pullRequest: context.pullRequest.number,
+        headSha: context.pullRequest.headSha,
+        runId,
+        configPath,
+        job: context.job,
+        verdict: report.verdict,
+      };
       await writeFile(path.join(bundle, 'meta.json'), `${JSON.stringify(meta, null, 2)}\n`);
     }
     core.setOutput('report-dir', bundle);
@@ -190,69 +192,11 @@ function runEnvironment(): RunEnvironment {
   return { workflowRef: process.env.GITHUB_WORKFLOW_REF ?? null, workflowSha: process.env.GITHUB_WORKFLOW_SHA ?? null };
 }
 
-/**
- * Posts (or updates) the sticky comment. Nothing here may hide the verdict
- * (DESIGN §1.5): a token that may not comment, or an API that keeps failing,
- * gives a warning and the run goes on to its outputs and exit status.
- */
+/** Posts (or updates) the sticky comment; '' when there is none (see {@link postReportComment}). */
 async function comment(inputs: ActionInputs, context: RunContext, what: { pullRequest: number; configPath: string; job: string; markdown: string }): Promise<string> {
-  const marker = commentMarker(what.configPath, what.job);
-  try {
-    const outcome = await publishStickyComment(
-      createGitHubClient(inputs.githubToken, context.apiUrl),
-      { ...context.repository, issueNumber: what.pullRequest },
-      { marker, body: fitCommentBody(what.markdown, { marker, summaryUrl: context.runUrl }), mode: inputs.comment === 'recreate' ? 'recreate' : 'update', log: { info: core.info, warning: core.warning } },
-    );
-    if (outcome.status === 'not-permitted') {
-      core.warning(outcome.warning);
-      return '';
-    }
-    core.info(`Comment ${outcome.status}: ${outcome.url}`);
-    return String(outcome.id);
-  } catch (error) {
-    core.warning(`The PR comment could not be written (${error instanceof Error ? error.message : String(error)}); the verdict stands and is in the job summary.`);
-    return '';
-  }
+  return postReportComment({ token: inputs.githubToken, context, ...what, mode: inputs.comment });
 }
 
-/**
- * The fork-safe second half (examples/fork-safe/): comment from a report bundle
- * that an unprivileged pull_request run uploaded. Runs no code from the PR; the
- * bundle is data, and its PR number must be the one the workflow_run names.
- */
-async function publishBundle(inputs: ActionInputs, context: RunContext): Promise<void> {
-  const directory = path.resolve(process.env.GITHUB_WORKSPACE ?? process.cwd(), inputs.publishReport!);
-  const read = async (name: string) => readFile(path.join(directory, name), 'utf8').catch(() => {
-    throw new InputError(`publish-report: ${path.join(directory, name)} is missing`, { hint: 'Upload the report-dir output of the scoring run as an artifact and download it here.' });
-  });
-  const meta = JSON.parse(await read('meta.json')) as ReportBundleMeta;
-  if (meta.format !== 1 || !Number.isInteger(meta.pullRequest) || meta.pullRequest <= 0) throw new InputError(`publish-report: ${directory}/meta.json is not a bias-gate report bundle`);
-  await checkBundleBelongsToRun(inputs, context, meta.pullRequest);
-  const commentId = inputs.comment === 'off' ? '' : await comment(inputs, context, { pullRequest: meta.pullRequest, configPath: meta.configPath, job: meta.job, markdown: await read('report.md') });
-  core.setOutput('verdict', meta.verdict);
-  core.setOutput('comment-id', commentId);
-  core.setOutput('summary', `bias-gate: ${meta.verdict} (published for #${meta.pullRequest})`);
-}
-
-/**
- * The bundle came from an unprivileged run, so its PR number is not trusted:
- * the PR's head commit must be the commit the triggering workflow run built.
- * (workflow_run.pull_requests is empty for fork PRs, so the sha is the check.)
- */
-async function checkBundleBelongsToRun(inputs: ActionInputs, context: RunContext, pullRequest: number): Promise<void> {
-  const listed = context.workflowRun?.pullRequests ?? [];
-  if (listed.length > 0 && !listed.includes(pullRequest)) {
-    throw new InputError(`publish-report: the bundle names pull request #${pullRequest}, but the triggering run belongs to ${listed.map((n) => `#${n}`).join(', ')}`);
-  }
-  const headSha = context.workflowRun?.headSha;
-  if (!headSha) return;
-  const client = createGitHubClient(inputs.githubToken, context.apiUrl);
-  const response = await client.request('GET /repos/{owner}/{repo}/pulls/{pull_number}', { ...context.repository, pull_number: pullRequest });
-  const prHead = (response.data as { head?: { sha?: string } }).head?.sha;
-  if (prHead !== headSha) {
-    throw new InputError(`publish-report: pull request #${pullRequest} is at ${prHead ?? 'an unknown commit'}, but the triggering run built ${headSha}; not commenting`);
-  }
-}
 /** Every `*.json` partial result in a directory (downloaded shard artifacts may sit in sub-directories). */
 async function readPartialDirectory(directory: string): Promise<PartialResult[]> {
   const files = (await readdir(directory, { recursive: true })).filter((name) => name.endsWith('.json')).sort();

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { posix } from 'node:path';
+import { linkDestination } from '../report/markdown-escape.ts';
 
 /**
  * GitHub's limit on an issue or PR comment body: "body is too long (maximum is 65536 characters)",
@@ -72,7 +73,7 @@ function measure(text: string): number {
 }
 
 function summaryLink(summaryUrl: string | undefined): string {
-  return summaryUrl ? `[job summary](${summaryUrl})` : 'job summary of this workflow run';
+  return summaryUrl ? `[job summary](${linkDestination(summaryUrl)})` : 'job summary of this workflow run';
 }
 
 function detailsNote(count: number, summaryUrl: string | undefined): string {

@@ -10,14 +10,39 @@ export interface RunContext {
   /** `GITHUB_JOB`: part of the sticky comment's marker, so two jobs keep two comments. */
   job: string;
   apiUrl: string;
+  /** `GITHUB_SERVER_URL`: https://github.com or a GitHub Enterprise Server. */
+  serverUrl: string;
   /** Link to this run, where the job summary is. */
   runUrl: string | undefined;
-  /** For workflow_run events: the triggering run's head commit and pull requests (the fork-safe comment checks against them). */
-  workflowRun: { headSha: string; pullRequests: number[] } | undefined;
+  /** For workflow_run events: the triggering run (the fork-safe comment job finds and checks the PR from it). */
+  workflowRun: WorkflowRunContext | undefined;
+}
+
+/** The run a `workflow_run` event is about, from the event payload. */
+export interface WorkflowRunContext {
+  /** The triggering run's id (`GITHUB_RUN_ID` of that run). */
+  id: number;
+  /** The event that started the triggering run (`pull_request`, `push`, …). */
+  event: string;
+  /** The commit the triggering run built. */
+  headSha: string;
+  /** Its branch, in `headRepository`. */
+  headBranch: string;
+  /** `owner/name` of the repository the commit came from (the fork, for a fork PR). */
+  headRepository: string;
+  /** Pull requests GitHub associated with the run; empty for PRs from forks. */
+  pullRequests: number[];
 }
 
 interface PullRequestPayload {
-  workflow_run?: { head_sha?: string; pull_requests?: { number: number }[] };
+  workflow_run?: {
+    id?: number;
+    event?: string;
+    head_sha?: string;
+    head_branch?: string | null;
+    head_repository?: { full_name?: string } | null;
+    pull_requests?: { number: number }[];
+  };
   pull_request?: { number: number; base: { sha: string; repo?: { full_name?: string } }; head: { sha: string; repo?: { full_name?: string } | null } };
 }
 
@@ -46,9 +71,14 @@ export function readRunContext(env: NodeJS.ProcessEnv = process.env): RunContext
     eventName,
     job: env.GITHUB_JOB ?? 'bias-gate',
     apiUrl: env.GITHUB_API_URL ?? 'https://api.github.com',
+    serverUrl: server,
     runUrl: env.GITHUB_RUN_ID && owner ? `${server}/${owner}/${repo}/actions/runs/${env.GITHUB_RUN_ID}` : undefined,
     workflowRun: payload.workflow_run && {
+      id: payload.workflow_run.id ?? 0,
+      event: payload.workflow_run.event ?? '',
       headSha: payload.workflow_run.head_sha ?? '',
+      headBranch: payload.workflow_run.head_branch ?? '',
+      headRepository: payload.workflow_run.head_repository?.full_name ?? '',
       pullRequests: (payload.workflow_run.pull_requests ?? []).map((pr) => pr.number),
     },
   };

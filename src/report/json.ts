@@ -1,18 +1,90 @@
+import type { CacheEvent } from '../artifacts/result-cache.ts';
+import type { OverallVerdict, Verdict } from '../gate/evaluate.ts';
+import type { LanguageBenchmarkRun, LanguageRun } from '../language/run.ts';
+import type { TransferTable } from '../language/transfer.ts';
+import type { BaseStatus, Interval } from '../scores.ts';
+import type { VisionRun } from '../vision/run.ts';
+import type { BtsScore, GapScore, IeatScore, ItemListScores, VisionScores } from '../vision/score.ts';
 import { metricRow } from './metric-rows.ts';
-import type { RunReport } from './types.ts';
+import type { PolicyRecord } from '../policy/types.ts';
+import type { RunEnvironment, RunReport } from './types.ts';
 
 /** Version of the JSON report's layout; bump on any breaking change. */
 export const JSON_REPORT_FORMAT = 1;
 
+/** A model file as the audit record names it. */
+export interface ModelRecord {
+  /** Repository-relative path. */
+  path: string;
+  sha256: string;
+  bytes: number;
+}
+
+/** A language-metric row of the audit record: the metric and what the report shows for it. */
+export interface LanguageMetricRecord {
+  name: string;
+  description: string;
+  head: number;
+  base: number | null;
+  delta: number | null;
+  deltaInterval: Interval | null;
+  biasChange: number | null;
+  mcnemarP: number | null;
+}
+
 /**
- * The audit record (DESIGN §1.5): tool version, config, hashes of every model
- * and image set, every score and every verdict. Deterministic: no timestamps,
- * no absolute paths, fixed key order, so the same inputs give the same bytes.
- * Non-finite numbers (an undefined correlation) are written as null.
+ * The audit record (DESIGN §1.5) as data: what `report.json` holds, and the single input of every
+ * Markdown rendering ({@link renderMarkdown}), so the comment of the PR's own run and the one the
+ * fork-safe job renders from a downloaded `report.json` are the same text. Non-finite numbers (an
+ * undefined correlation) are null here, as in the JSON; {@link buildReportDocument} gives the
+ * document exactly as it reads back.
  */
-export function renderJsonReport(report: RunReport): string {
+export interface ReportDocument {
+  format: typeof JSON_REPORT_FORMAT;
+  tool: { name: string; version: string };
+  verdict: OverallVerdict;
+  config: RunReport['config'];
+  /** The policy in force and how the PR's config differs (issue 9 §1). */
+  policy: PolicyRecord;
+  vision: {
+    baseStatus: BaseStatus;
+    models: { pretrained: ModelRecord; base: ModelRecord | null; head: ModelRecord };
+    referenceSets: VisionRun['referenceSets'];
+    objects: string[];
+    settings: VisionRun['settings'];
+    estimator: VisionScores['estimator'];
+    bts: BtsScore[];
+    gaps: GapScore[];
+    ieat: IeatScore[];
+    itemLists: ItemListScores[];
+    metrics: { name: string; description: string; head: number; base: number | null }[];
+  } | null;
+  language: {
+    kind: LanguageRun['kind'];
+    scoring: LanguageRun['scoring'];
+    targetDomain: string | null;
+    baseStatus: BaseStatus;
+    models: LanguageRun['models'];
+    settings: LanguageRun['settings'];
+    benchmarks: LanguageBenchmarkRun[];
+    metrics: LanguageMetricRecord[];
+    transfer: TransferTable | null;
+  } | null;
+  verdicts: Verdict[];
+  cache: CacheEvent[];
+  /** The Action's workflow; absent in CLI runs. */
+  environment?: RunEnvironment;
+}
+
+/**
+ * The audit record of a run: tool version, config, hashes of every model and image set, every
+ * score and every verdict. Deterministic: no timestamps, no absolute paths, fixed key order, so
+ * the same inputs give the same bytes. Returned as it reads back from {@link renderJsonReport}'s
+ * text (non-finite numbers as null).
+ */
+export function buildReportDocument(report: RunReport): ReportDocument {
   const vision = report.vision;
-  const document = {
+  const document: ReportDocument = {
     format: JSON_REPORT_FORMAT,
     tool: report.tool,
     verdict: report.verdict,
@@ -53,6 +125,16 @@ export function renderJsonReport(report: RunReport): string {
     cache: report.cache,
     ...(report.environment ? { environment: report.environment } : {}),
   };
+  return JSON.parse(serializeReportDocument(document)) as ReportDocument;
+}
+
+/** The JSON report's text: {@link buildReportDocument}, pretty-printed, non-finite numbers as null. */
+export function renderJsonReport(report: RunReport): string {
+  return serializeReportDocument(buildReportDocument(report));
+}
+
+/** A document as `report.json` holds it. */
+export function serializeReportDocument(document: ReportDocument): string {
   return `${JSON.stringify(document, finiteOrNull, 2)}\n`;
 }
 

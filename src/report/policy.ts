@@ -1,6 +1,7 @@
 import type { PolicyChange, PolicyChangeKind, PolicyRecord } from '../policy/types.ts';
 import { isLoosening } from '../policy/diff.ts';
 import type { Verdict } from '../gate/evaluate.ts';
+import { escapeMarkdownText, escapeTableCell } from './markdown-escape.ts';
 import { describeCounts } from './summary.ts';
 
 /** How each kind of policy change reads in a report. */
@@ -53,27 +54,18 @@ export function summarisePolicy(policy: PolicyRecord): PolicySummary {
   return { headline, warnings, changes, proposed };
 }
 
-/** Markdown text from the PR: no HTML, links, mentions, cell splits or code-span breaks. */
-function safeCell(text: string): string {
-  return text
-    .replace(/[\\`*_[\]<>|#!~]/g, (c) => `\\${c}`)
-    .replace(/@(?=\w)/g, '@\u2060')
-    .replace(/(https?|ftp|mailto):/gi, (scheme) => `${scheme.slice(0, -1)}\u2060:`)
-    .replace(/\r?\n/g, ' ');
-}
-
 /** The policy section of the PR comment (issue 9 §1): what applies, what the PR changes, what it would give. */
 export function renderPolicyMarkdown(policy: PolicyRecord, renderChecks: (verdicts: readonly Verdict[]) => string[]): string[] {
   const summary = summarisePolicy(policy);
-  const lines = ['### Policy', '', safeCell(summary.headline), ''];
-  for (const warning of summary.warnings) lines.push(`> ⚠️ ${safeCell(warning)}`, '');
+  const lines = ['### Policy', '', escapeMarkdownText(summary.headline), ''];
+  for (const warning of summary.warnings) lines.push(`> ⚠️ ${escapeMarkdownText(warning)}`, '');
   if (summary.changes.length > 0) {
     lines.push('| change | key | base branch | this pull request |', '|---|---|---|---|');
-    for (const cells of summary.changes) lines.push(`| ${cells.map(safeCell).join(' | ')} |`);
+    for (const cells of summary.changes) lines.push(`| ${cells.map(escapeTableCell).join(' | ')} |`);
     lines.push('');
   }
   if (summary.proposed) {
-    lines.push(`**Not in force:** ${safeCell(summary.proposed)}`, '');
+    lines.push(`**Not in force:** ${escapeMarkdownText(summary.proposed)}`, '');
     if (policy.proposed && 'verdicts' in policy.proposed && policy.proposed.verdicts.length > 0) {
       lines.push('<details><summary>Checks under the proposed policy (not in force)</summary>', '', ...renderChecks(policy.proposed.verdicts), '</details>', '');
     }

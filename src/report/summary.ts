@@ -28,7 +28,7 @@ export function describeRule(verdict: Verdict): string {
 }
 
 export function formatInterval(interval: Interval | null): string {
-  return interval ? `[${formatNumber(interval.low)}, ${formatNumber(interval.high)}]` : '—';
+  return interval ? `[${formatOptional(interval.low)}, ${formatOptional(interval.high)}]` : '—';
 }
 
 export function formatOptional(value: number | null | undefined): string {

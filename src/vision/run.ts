@@ -88,7 +88,8 @@ export async function runVision(vision: VisionConfig, options: VisionRunOptions)
     return options.scoring.obtain('vision-embeddings', key, images.length, (indices) => embedWithSession(model, label, indices), `embedding with ${label}`);
   };
   const embedWithSession = async (model: ModelArtifact, label: string, indices: readonly number[]): Promise<Float32Array[]> => {
-    const root = model.role === 'base' ? checkouts.baseRoot! : checkouts.headRoot;
+    // Each model is read inside the tree it came from: the base's, the PR's, or the policy's (pretrained).
+    const root = model.role === 'base' ? checkouts.baseRoot! : model.role === 'pretrained' ? (checkouts.policyRoot ?? checkouts.headRoot) : checkouts.headRoot;
     const session = await openModel(model.absolute, label, { ...options.session, root });
     try {
       const all = await preprocessed();

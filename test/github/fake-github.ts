@@ -15,7 +15,54 @@ import { repoPath } from '../helpers.ts';
 export const OPENAPI_PATH = repoPath('node_modules/@octokit/openapi/generated/api.github.com.json');
 
 /** The operations the fake answers, by their OpenAPI `operationId`. */
-export type FakeOperation = 'users/get-authenticated' | 'issues/list-comments' | 'issues/create-comment' | 'issues/update-comment' | 'issues/delete-comment';
+export type FakeOperation =
+  | 'users/get-authenticated'
+  | 'issues/list-comments'
+  | 'issues/create-comment'
+  | 'issues/update-comment'
+  | 'issues/delete-comment'
+  | 'issues/list-events'
+  | 'pulls/get'
+  | 'pulls/list'
+  | 'pulls/list-files'
+  | 'repos/get-collaborator-permission-level';
+
+/** A pull request as stored by the fake; answered in GitHub's `pull-request` / `pull-request-simple` shapes. */
+export interface FakePullRequest {
+  number: number;
+  state: 'open' | 'closed';
+  /** Head commit and branch, and the repository they are in (`owner/name`; another one for a fork PR). */
+  headSha: string;
+  headRef: string;
+  headRepository: string;
+  baseSha: string;
+  baseRef: string;
+  /** The author's login. */
+  author: string;
+  /** Label names. */
+  labels: string[];
+}
+
+/** A file a pull request changes, as `pulls/list-files` lists it. */
+export interface FakePullRequestFile {
+  filename: string;
+  status?: 'added' | 'removed' | 'modified' | 'renamed' | 'copied' | 'changed' | 'unchanged';
+  /** The old name of a renamed file. */
+  previousFilename?: string;
+}
+
+/** A `labeled` event on an issue or pull request, as `issues/list-events` lists it. */
+export interface FakeLabeledEvent {
+  id: number;
+  issueNumber: number;
+  label: string;
+  /** Who added the label. */
+  actor: string;
+  createdAt: string;
+}
+
+/** A user's permission on the repository, as `repos/get-collaborator-permission-level` answers it. */
+export type FakePermission = 'admin' | 'write' | 'read' | 'none';
 
 /** Who the token belongs to. */
 export type FakeIdentity =
@@ -65,6 +112,11 @@ const DOCS: Record<FakeOperation, string> = {
   'issues/create-comment': 'https://docs.github.com/rest/issues/comments#create-an-issue-comment',
   'issues/update-comment': 'https://docs.github.com/rest/issues/comments#update-an-issue-comment',
   'issues/delete-comment': 'https://docs.github.com/rest/issues/comments#delete-an-issue-comment',
+  'issues/list-events': 'https://docs.github.com/rest/issues/events#list-issue-events',
+  'pulls/get': 'https://docs.github.com/rest/pulls/pulls#get-a-pull-request',
+  'pulls/list': 'https://docs.github.com/rest/pulls/pulls#list-pull-requests',
+  'pulls/list-files': 'https://docs.github.com/rest/pulls/pulls#list-pull-requests-files',
+  'repos/get-collaborator-permission-level': 'https://docs.github.com/rest/collaborators/collaborators#get-repository-permissions-for-a-user',
 };
 
 const REPOSITORY_ID = 770_001;
@@ -88,6 +140,10 @@ export class FakeGitHub {
   afterCreate: ((created: FakeComment) => void) | undefined;
 
   private readonly comments: FakeComment[] = [];
+  private readonly pullRequests = new Map<number, FakePullRequest>();
+  private readonly pullRequestFiles = new Map<number, FakePullRequestFile[]>();
+  private readonly labeledEvents: FakeLabeledEvent[] = [];
+  private readonly permissions = new Map<string, { permission: FakePermission; roleName: string }>();
   private readonly failures: FailureRule[] = [];
   private nextId = 1_000_001;
   private clock = Date.parse('2024-05-01T12:00:00Z');
@@ -153,6 +209,45 @@ export class FakeGitHub {
    */
   fail(operation: FakeOperation, status: number, options: { times?: number; message?: string; headers?: Record<string, string> } = {}): void {
     this.failures.push({ operation, status, remaining: options.times ?? Infinity, body: errorBody(status, operation, options.message), headers: options.headers ?? {} });
+  }
+
+  /**
+   * Adds or changes a pull request of this repository. Defaults: open, head branch `feature` of
+   * this repository at a fixed sha, base `main`, author `octocat`, no labels.
+   */
+  setPullRequest(pullRequest: Partial<FakePullRequest> & { number: number }): FakePullRequest {
+    const stored: FakePullRequest = {
+      state: 'open',
+      headSha: 'a'.repeat(40),
+      headRef: 'feature',
+      headRepository: `${this.owner}/${this.repo}`,
+      baseSha: 'b'.repeat(40),
+      baseRef: 'main',
+      author: 'octocat',
+      labels: [],
+      ...this.pullRequests.get(pullRequest.number),
+      ...pullRequest,
+    };
+    this.pullRequests.set(stored.number, stored);
+    return stored;
+  }
+
+  /** The files `pulls/list-files` lists for a pull request (names, or entries with a status). */
+  setPullRequestFiles(pullRequestNumber: number, files: (string | FakePullRequestFile)[]): void {
+    this.pullRequestFiles.set(pullRequestNumber, files.map((file) => (typeof file === 'string' ? { filename: file } : file)));
+  }
+
+  /** Records that `actor` added `label` to an issue or pull request (listed by `issues/list-events`). */
+  addLabeledEvent(issueNumber: number, event: { label: string; actor: string; createdAt?: string }): FakeLabeledEvent {
+    const createdAt = event.createdAt ?? new Date((this.clock += 1_000)).toISOString().replace(/\.\d{3}Z$/, 'Z');
+    const stored: FakeLabeledEvent = { id: this.nextId++, issueNumber, label: event.label, actor: event.actor, createdAt };
+    this.labeledEvents.push(stored);
+    return stored;
+  }
+
+  /** A user's permission on the repository; a user never set answers 404 (not a collaborator, as far as the fake knows). */
+  setPermission(username: string, permission: FakePermission, roleName: string = { admin: 'admin', write: 'write', read: 'read', none: 'none' }[permission]): void {
+    this.permissions.set(username.toLowerCase(), { permission, roleName });
   }
 
   /** Requests for one operation. */
@@ -242,7 +337,96 @@ export class FakeGitHub {
         this.comments.splice(index, 1);
         return { status: 204 };
       }
+      case 'issues/list-events': {
+        const events = this.labeledEvents.filter((event) => event.issueNumber === Number(params.issue_number));
+        return { status: 200, data: page(events, query).map((event) => this.renderLabeledEvent(event)) };
+      }
+      case 'pulls/get': {
+        const pullRequest = this.pullRequests.get(Number(params.pull_number));
+        if (!pullRequest) return { status: 404, data: errorBody(404, operation) };
+        return { status: 200, data: this.renderPullRequest(pullRequest, 'full') };
+      }
+      case 'pulls/list': {
+        const state = query.state ?? 'open';
+        const [headOwner, headRef] = query.head?.includes(':') ? query.head.split(/:(.*)/s) : [undefined, query.head];
+        const listed = [...this.pullRequests.values()]
+          .filter((pr) => state === 'all' || pr.state === state)
+          .filter((pr) => headRef === undefined || (pr.headRef === headRef && (headOwner === undefined || pr.headRepository.split('/')[0] === headOwner)))
+          .filter((pr) => query.base === undefined || pr.baseRef === query.base)
+          .sort((a, b) => b.number - a.number);
+        return { status: 200, data: page(listed, query).map((pr) => this.renderPullRequest(pr, 'simple')) };
+      }
+      case 'pulls/list-files': {
+        const pullRequest = this.pullRequests.get(Number(params.pull_number));
+        if (!pullRequest) return { status: 404, data: errorBody(404, operation) };
+        const files = (this.pullRequestFiles.get(pullRequest.number) ?? []).slice(0, 3_000);
+        return { status: 200, data: page(files, query).map((file) => this.renderFile(pullRequest, file)) };
+      }
+      case 'repos/get-collaborator-permission-level': {
+        const granted = this.permissions.get(params.username!.toLowerCase());
+        if (!granted) return { status: 404, data: errorBody(404, operation) };
+        return { status: 200, data: { permission: granted.permission, role_name: granted.roleName, user: { ...simpleUser(params.username!, 'User'), role_name: granted.roleName } } };
+      }
     }
+  }
+
+  /** A pull request in the shape of GitHub's `pull-request` (`full`) or `pull-request-simple` schema, from GitHub's own example. */
+  private renderPullRequest(pullRequest: FakePullRequest, shape: 'full' | 'simple'): Record<string, unknown> {
+    const example = shape === 'full' ? this.checker.example('pull-request') : (this.checker.example('pull-request-simple-items') as unknown[])[0];
+    const data = structuredClone(example) as Record<string, unknown> & { head: Record<string, unknown>; base: Record<string, unknown> };
+    const api = `${this.url}/repos/${this.owner}/${this.repo}`;
+    const side = (template: Record<string, unknown>, repository: string, ref: string, sha: string) => {
+      const [owner = '', name = ''] = repository.split('/');
+      const repo = template.repo as Record<string, unknown>;
+      return { ...template, label: `${owner}:${ref}`, ref, sha, user: simpleUser(owner, 'User'), repo: { ...repo, name, full_name: repository, owner: simpleUser(owner, 'User'), html_url: `https://github.com/${repository}`, fork: repository !== `${this.owner}/${this.repo}` } };
+    };
+    Object.assign(data, {
+      url: `${api}/pulls/${pullRequest.number}`,
+      html_url: `https://github.com/${this.owner}/${this.repo}/pull/${pullRequest.number}`,
+      issue_url: `${api}/issues/${pullRequest.number}`,
+      number: pullRequest.number,
+      state: pullRequest.state,
+      user: simpleUser(pullRequest.author, 'User'),
+      labels: pullRequest.labels.map((name, index) => ({ id: 208_045_946 + index, node_id: `MDU6TGFiZWwyMDgwNDU5${index}`, url: `${api}/labels/${encodeURIComponent(name)}`, name, description: '', color: 'ededed', default: false })),
+      requested_reviewers: [],
+      requested_teams: [],
+      head: side(data.head, pullRequest.headRepository, pullRequest.headRef, pullRequest.headSha),
+      base: side(data.base, `${this.owner}/${this.repo}`, pullRequest.baseRef, pullRequest.baseSha),
+    });
+    return data;
+  }
+
+  /** A changed file in the shape of GitHub's `diff-entry` schema. */
+  private renderFile(pullRequest: FakePullRequest, file: FakePullRequestFile): Record<string, unknown> {
+    const blob = `https://github.com/${pullRequest.headRepository}`;
+    return {
+      sha: 'bbcd538c8e72b8c175046e27cc8f907076331401',
+      filename: file.filename,
+      status: file.status ?? (file.previousFilename ? 'renamed' : 'modified'),
+      additions: 1,
+      deletions: 1,
+      changes: 2,
+      blob_url: `${blob}/blob/${pullRequest.headSha}/${file.filename}`,
+      raw_url: `${blob}/raw/${pullRequest.headSha}/${file.filename}`,
+      contents_url: `${this.url}/repos/${this.owner}/${this.repo}/contents/${file.filename}?ref=${pullRequest.headSha}`,
+      ...(file.previousFilename ? { previous_filename: file.previousFilename } : {}),
+    };
+  }
+
+  /** A `labeled` event in the shape of GitHub's `labeled-issue-event` schema. */
+  private renderLabeledEvent(event: FakeLabeledEvent): Record<string, unknown> {
+    return {
+      id: event.id,
+      node_id: `LE_kwDO${event.id.toString(36)}`,
+      url: `${this.url}/repos/${this.owner}/${this.repo}/issues/events/${event.id}`,
+      actor: simpleUser(event.actor, event.actor.endsWith('[bot]') ? 'Bot' : 'User'),
+      event: 'labeled',
+      commit_id: null,
+      commit_url: null,
+      created_at: event.createdAt,
+      performed_via_github_app: null,
+      label: { name: event.label, color: 'ededed' },
+    };
   }
 
   /** A comment in the shape of GitHub's `issue-comment` schema. */
@@ -263,6 +447,13 @@ export class FakeGitHub {
       reactions: { url: `${api}/issues/comments/${comment.id}/reactions`, total_count: 0, '+1': 0, '-1': 0, laugh: 0, confused: 0, heart: 0, hooray: 0, eyes: 0, rocket: 0 },
     };
   }
+}
+
+/** One page of a list, by the `per_page` (default 30, at most 100) and `page` query parameters. */
+function page<T>(items: readonly T[], query: Record<string, string>): T[] {
+  const perPage = Math.min(100, Math.max(1, Number(query.per_page ?? 30)));
+  const number = Math.max(1, Number(query.page ?? 1));
+  return items.slice((number - 1) * perPage, number * perPage);
 }
 
 function simpleUser(login: string, type: 'User' | 'Bot'): Record<string, unknown> {
@@ -421,6 +612,11 @@ export class OpenApiChecker {
       if (fits) return { operationId: String(route.operation.operationId), template: route.template, method, params, parameters: route.parameters, operation: route.operation };
     }
     return undefined;
+  }
+
+  /** A named example of GitHub's description (`#/components/examples/<name>`), as a template for answers. */
+  example(name: string): unknown {
+    return structuredClone((((this.spec.components as JsonObject).examples as JsonObject)[name] as JsonObject).value);
   }
 
   /** Problems with a request to a matched operation: query parameters and JSON body. */

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { GateConfig } from '../../src/config/types.ts';
 import { evaluateGates, overallVerdict } from '../../src/gate/evaluate.ts';
-import { renderJsonReport } from '../../src/report/json.ts';
+import { buildReportDocument, renderJsonReport } from '../../src/report/json.ts';
 import { renderMarkdown } from '../../src/report/markdown.ts';
 import { renderText } from '../../src/report/text.ts';
 import type { RunReport } from '../../src/report/types.ts';
@@ -35,7 +35,7 @@ const report: RunReport = {
   verdict: overallVerdict(verdicts),
   config: { path: 'thresholds.yaml', sha256: 'c'.repeat(64), content: { version: 1 } },
   policy: {
-    source: 'base', reason: "the base branch's thresholds.yaml applies until the pull request is merged",
+    source: 'base', reason: "the base branch's config, which applies until this pull request is merged",
     base: { path: 'thresholds.yaml', sha256: 'c'.repeat(64), commit: '1'.repeat(40) }, head: { path: 'thresholds.yaml', sha256: 'c'.repeat(64) },
     changes: [], approval: null, proposed: null, workflowChanges: [], notices: [],
   },
@@ -54,7 +54,7 @@ const report: RunReport = {
 
 describe('reports', () => {
   it('Markdown: verdict first, tables, chart, folded details', async () => {
-    const markdown = renderMarkdown(report);
+    const markdown = renderMarkdown(buildReportDocument(report));
     expect(markdown.startsWith('## ❌ bias-gate: fail\n')).toBe(true);
     expect(markdown.indexOf('| status | metric |')).toBeLessThan(markdown.indexOf('### Vision'));
     expect(markdown).toContain('```mermaid\nxychart-beta');
