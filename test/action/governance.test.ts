@@ -207,6 +207,28 @@ describe('the base branch policy judges the pull request (issue 9 §1)', () => {
     expect(result.comment).toContain('This pull request changes .github/workflows/bias-gate.yml, a workflow that runs bias-gate');
   }, 120_000);
 
+  it('an approval label added by a user with write permission accepts the PR policy; who and when are recorded', async () => {
+    const headSha = await pullRequestWith((root) => editConfig(root, (text) => text.replace(/(gap\.surfboard\n\s+max_abs_increase:) 0\.02/, '$1 0.5')));
+    github.setPermission('maintainer-mona', 'write');
+    github.addLabeledEvent(pullRequest, { label: 'bias-policy-approved', actor: 'maintainer-mona', createdAt: '2026-12-01T09:30:00Z' });
+    const result = await run(headSha, { 'policy-approval-label': 'bias-policy-approved' });
+    expect(result.failed).toBe(false);
+    expect(result.report.policy).toMatchObject({ source: 'head', approval: { how: 'label', label: 'bias-policy-approved', by: 'maintainer-mona', permission: 'write', at: '2026-12-01T09:30:00Z' } });
+    expect(result.comment).toContain('label `bias-policy-approved` added by maintainer-mona (write permission) at 2026-12-01T09:30:00Z'.replace(/[`]/g, '\\`'));
+    expect(github.violations).toEqual([]);
+  }, 120_000);
+
+  it('the same label added by a user with read permission approves nothing: the base policy fails the PR', async () => {
+    const headSha = await pullRequestWith((root) => editConfig(root, (text) => text.replace(/(gap\.surfboard\n\s+max_abs_increase:) 0\.02/, '$1 0.5')));
+    github.setPermission('drive-by-dan', 'read');
+    github.addLabeledEvent(pullRequest, { label: 'bias-policy-approved', actor: 'drive-by-dan' });
+    const result = await run(headSha, { 'policy-approval-label': 'bias-policy-approved' });
+    expect(result.failed).toBe(true);
+    expect(result.report.policy).toMatchObject({ source: 'base', approval: null });
+    expect(result.log).toContain('"bias-policy-approved" was added by drive-by-dan, who has read permission');
+    expect(github.violations).toEqual([]);
+  }, 120_000);
+
   it('policy-source: head accepts the PR config, and the record says so', async () => {
     const result = await run(await pullRequestWith((root) => editConfig(root, (text) => text.replace(/(gap\.surfboard\n\s+max_abs_increase:) 0\.02/, '$1 0.5'))), { 'policy-source': 'head' });
     expect(result.failed).toBe(false);
