@@ -413,11 +413,11 @@ var require_codegen = __commonJS({
         const rhs = this.rhs === void 0 ? "" : ` = ${this.rhs}`;
         return `${varKind} ${this.name}${rhs};` + _n;
       }
-      optimizeNames(names, constants) {
+      optimizeNames(names, constants2) {
         if (!names[this.name.str])
           return;
         if (this.rhs)
-          this.rhs = optimizeExpr(this.rhs, names, constants);
+          this.rhs = optimizeExpr(this.rhs, names, constants2);
         return this;
       }
       get names() {
@@ -434,10 +434,10 @@ var require_codegen = __commonJS({
       render({ _n }) {
         return `${this.lhs} = ${this.rhs};` + _n;
       }
-      optimizeNames(names, constants) {
+      optimizeNames(names, constants2) {
         if (this.lhs instanceof code_1.Name && !names[this.lhs.str] && !this.sideEffects)
           return;
-        this.rhs = optimizeExpr(this.rhs, names, constants);
+        this.rhs = optimizeExpr(this.rhs, names, constants2);
         return this;
       }
       get names() {
@@ -498,8 +498,8 @@ var require_codegen = __commonJS({
       optimizeNodes() {
         return `${this.code}` ? this : void 0;
       }
-      optimizeNames(names, constants) {
-        this.code = optimizeExpr(this.code, names, constants);
+      optimizeNames(names, constants2) {
+        this.code = optimizeExpr(this.code, names, constants2);
         return this;
       }
       get names() {
@@ -528,12 +528,12 @@ var require_codegen = __commonJS({
         }
         return nodes.length > 0 ? this : void 0;
       }
-      optimizeNames(names, constants) {
+      optimizeNames(names, constants2) {
         const { nodes } = this;
         let i = nodes.length;
         while (i--) {
           const n = nodes[i];
-          if (n.optimizeNames(names, constants))
+          if (n.optimizeNames(names, constants2))
             continue;
           subtractNames(names, n.names);
           nodes.splice(i, 1);
@@ -586,12 +586,12 @@ var require_codegen = __commonJS({
           return void 0;
         return this;
       }
-      optimizeNames(names, constants) {
+      optimizeNames(names, constants2) {
         var _a;
-        this.else = (_a = this.else) === null || _a === void 0 ? void 0 : _a.optimizeNames(names, constants);
-        if (!(super.optimizeNames(names, constants) || this.else))
+        this.else = (_a = this.else) === null || _a === void 0 ? void 0 : _a.optimizeNames(names, constants2);
+        if (!(super.optimizeNames(names, constants2) || this.else))
           return;
-        this.condition = optimizeExpr(this.condition, names, constants);
+        this.condition = optimizeExpr(this.condition, names, constants2);
         return this;
       }
       get names() {
@@ -614,10 +614,10 @@ var require_codegen = __commonJS({
       render(opts) {
         return `for(${this.iteration})` + super.render(opts);
       }
-      optimizeNames(names, constants) {
-        if (!super.optimizeNames(names, constants))
+      optimizeNames(names, constants2) {
+        if (!super.optimizeNames(names, constants2))
           return;
-        this.iteration = optimizeExpr(this.iteration, names, constants);
+        this.iteration = optimizeExpr(this.iteration, names, constants2);
         return this;
       }
       get names() {
@@ -653,10 +653,10 @@ var require_codegen = __commonJS({
       render(opts) {
         return `for(${this.varKind} ${this.name} ${this.loop} ${this.iterable})` + super.render(opts);
       }
-      optimizeNames(names, constants) {
-        if (!super.optimizeNames(names, constants))
+      optimizeNames(names, constants2) {
+        if (!super.optimizeNames(names, constants2))
           return;
-        this.iterable = optimizeExpr(this.iterable, names, constants);
+        this.iterable = optimizeExpr(this.iterable, names, constants2);
         return this;
       }
       get names() {
@@ -698,11 +698,11 @@ var require_codegen = __commonJS({
         (_b = this.finally) === null || _b === void 0 ? void 0 : _b.optimizeNodes();
         return this;
       }
-      optimizeNames(names, constants) {
+      optimizeNames(names, constants2) {
         var _a, _b;
-        super.optimizeNames(names, constants);
-        (_a = this.catch) === null || _a === void 0 ? void 0 : _a.optimizeNames(names, constants);
-        (_b = this.finally) === null || _b === void 0 ? void 0 : _b.optimizeNames(names, constants);
+        super.optimizeNames(names, constants2);
+        (_a = this.catch) === null || _a === void 0 ? void 0 : _a.optimizeNames(names, constants2);
+        (_b = this.finally) === null || _b === void 0 ? void 0 : _b.optimizeNames(names, constants2);
         return this;
       }
       get names() {
@@ -1003,7 +1003,7 @@ var require_codegen = __commonJS({
     function addExprNames(names, from) {
       return from instanceof code_1._CodeOrName ? addNames(names, from.names) : names;
     }
-    function optimizeExpr(expr, names, constants) {
+    function optimizeExpr(expr, names, constants2) {
       if (expr instanceof code_1.Name)
         return replaceName(expr);
       if (!canOptimize(expr))
@@ -1018,14 +1018,14 @@ var require_codegen = __commonJS({
         return items;
       }, []));
       function replaceName(n) {
-        const c = constants[n.str];
+        const c = constants2[n.str];
         if (c === void 0 || names[n.str] !== 1)
           return n;
         delete names[n.str];
         return c;
       }
       function canOptimize(e) {
-        return e instanceof code_1._Code && e._items.some((c) => c instanceof code_1.Name && names[c.str] === 1 && constants[c.str] !== void 0);
+        return e instanceof code_1._Code && e._items.some((c) => c instanceof code_1.Name && names[c.str] === 1 && constants2[c.str] !== void 0);
       }
     }
     function subtractNames(names, from) {
@@ -2987,7 +2987,7 @@ var require_compile = __commonJS({
       const schOrFunc = root.refs[ref];
       if (schOrFunc)
         return schOrFunc;
-      let _sch = resolve.call(this, root, ref);
+      let _sch = resolve2.call(this, root, ref);
       if (_sch === void 0) {
         const schema = (_a = root.localRefs) === null || _a === void 0 ? void 0 : _a[ref];
         const { schemaId } = this.opts;
@@ -3014,7 +3014,7 @@ var require_compile = __commonJS({
     function sameSchemaEnv(s1, s2) {
       return s1.schema === s2.schema && s1.root === s2.root && s1.baseId === s2.baseId;
     }
-    function resolve(root, ref) {
+    function resolve2(root, ref) {
       let sch;
       while (typeof (sch = this.refs[ref]) == "string")
         ref = sch;
@@ -3265,8 +3265,8 @@ var require_utils = __commonJS({
       }
       return ind;
     }
-    function removeDotSegments(path10) {
-      let input = path10;
+    function removeDotSegments(path12) {
+      let input = path12;
       const output = [];
       let nextSlash = -1;
       let len2 = 0;
@@ -3340,11 +3340,11 @@ var require_utils = __commonJS({
       }
       return output.join("");
     }
-    function removeDotSegmentsRelative(path10) {
-      if (path10 === "" || path10[0] === "/") {
-        return removeDotSegments(path10);
+    function removeDotSegmentsRelative(path12) {
+      if (path12 === "" || path12[0] === "/") {
+        return removeDotSegments(path12);
       }
-      const segments = path10.split("/");
+      const segments = path12.split("/");
       const last = segments.length - 1;
       const output = [];
       let trailingDirectory = false;
@@ -3707,8 +3707,8 @@ var require_schemes = __commonJS({
       }
       if (wsComponent.resourceName) {
         const queryIndex = wsComponent.resourceName.indexOf("?");
-        const path10 = queryIndex === -1 ? wsComponent.resourceName : wsComponent.resourceName.slice(0, queryIndex);
-        wsComponent.path = path10 && path10 !== "/" ? path10 : void 0;
+        const path12 = queryIndex === -1 ? wsComponent.resourceName : wsComponent.resourceName.slice(0, queryIndex);
+        wsComponent.path = path12 && path12 !== "/" ? path12 : void 0;
         wsComponent.query = queryIndex === -1 ? void 0 : wsComponent.resourceName.slice(queryIndex + 1);
         wsComponent.resourceName = void 0;
       }
@@ -3878,7 +3878,7 @@ var require_fast_uri = __commonJS({
       }
       return uri;
     }
-    function resolve(baseURI, relativeURI, options) {
+    function resolve2(baseURI, relativeURI, options) {
       const schemelessOptions = options ? Object.assign({ scheme: "null" }, options) : { scheme: "null" };
       const {
         parsed: baseParsed,
@@ -4269,7 +4269,7 @@ var require_fast_uri = __commonJS({
     var fastUri = {
       SCHEMES,
       normalize,
-      resolve,
+      resolve: resolve2,
       resolveComponent,
       equal,
       serialize,
@@ -7006,7 +7006,7 @@ var require_visit = __commonJS({
     var BREAK = /* @__PURE__ */ Symbol("break visit");
     var SKIP = /* @__PURE__ */ Symbol("skip children");
     var REMOVE = /* @__PURE__ */ Symbol("remove node");
-    function visit(node, visitor) {
+    function visit2(node, visitor) {
       const visitor_ = initVisitor(visitor);
       if (identity.isDocument(node)) {
         const cd = visit_(null, node.contents, visitor_, Object.freeze([node]));
@@ -7015,20 +7015,20 @@ var require_visit = __commonJS({
       } else
         visit_(null, node, visitor_, Object.freeze([]));
     }
-    visit.BREAK = BREAK;
-    visit.SKIP = SKIP;
-    visit.REMOVE = REMOVE;
-    function visit_(key, node, visitor, path10) {
-      const ctrl = callVisitor(key, node, visitor, path10);
+    visit2.BREAK = BREAK;
+    visit2.SKIP = SKIP;
+    visit2.REMOVE = REMOVE;
+    function visit_(key, node, visitor, path12) {
+      const ctrl = callVisitor(key, node, visitor, path12);
       if (identity.isNode(ctrl) || identity.isPair(ctrl)) {
-        replaceNode(key, path10, ctrl);
-        return visit_(key, ctrl, visitor, path10);
+        replaceNode(key, path12, ctrl);
+        return visit_(key, ctrl, visitor, path12);
       }
       if (typeof ctrl !== "symbol") {
         if (identity.isCollection(node)) {
-          path10 = Object.freeze(path10.concat(node));
+          path12 = Object.freeze(path12.concat(node));
           for (let i = 0; i < node.items.length; ++i) {
-            const ci = visit_(i, node.items[i], visitor, path10);
+            const ci = visit_(i, node.items[i], visitor, path12);
             if (typeof ci === "number")
               i = ci - 1;
             else if (ci === BREAK)
@@ -7039,13 +7039,13 @@ var require_visit = __commonJS({
             }
           }
         } else if (identity.isPair(node)) {
-          path10 = Object.freeze(path10.concat(node));
-          const ck = visit_("key", node.key, visitor, path10);
+          path12 = Object.freeze(path12.concat(node));
+          const ck = visit_("key", node.key, visitor, path12);
           if (ck === BREAK)
             return BREAK;
           else if (ck === REMOVE)
             node.key = null;
-          const cv = visit_("value", node.value, visitor, path10);
+          const cv = visit_("value", node.value, visitor, path12);
           if (cv === BREAK)
             return BREAK;
           else if (cv === REMOVE)
@@ -7066,17 +7066,17 @@ var require_visit = __commonJS({
     visitAsync.BREAK = BREAK;
     visitAsync.SKIP = SKIP;
     visitAsync.REMOVE = REMOVE;
-    async function visitAsync_(key, node, visitor, path10) {
-      const ctrl = await callVisitor(key, node, visitor, path10);
+    async function visitAsync_(key, node, visitor, path12) {
+      const ctrl = await callVisitor(key, node, visitor, path12);
       if (identity.isNode(ctrl) || identity.isPair(ctrl)) {
-        replaceNode(key, path10, ctrl);
-        return visitAsync_(key, ctrl, visitor, path10);
+        replaceNode(key, path12, ctrl);
+        return visitAsync_(key, ctrl, visitor, path12);
       }
       if (typeof ctrl !== "symbol") {
         if (identity.isCollection(node)) {
-          path10 = Object.freeze(path10.concat(node));
+          path12 = Object.freeze(path12.concat(node));
           for (let i = 0; i < node.items.length; ++i) {
-            const ci = await visitAsync_(i, node.items[i], visitor, path10);
+            const ci = await visitAsync_(i, node.items[i], visitor, path12);
             if (typeof ci === "number")
               i = ci - 1;
             else if (ci === BREAK)
@@ -7087,13 +7087,13 @@ var require_visit = __commonJS({
             }
           }
         } else if (identity.isPair(node)) {
-          path10 = Object.freeze(path10.concat(node));
-          const ck = await visitAsync_("key", node.key, visitor, path10);
+          path12 = Object.freeze(path12.concat(node));
+          const ck = await visitAsync_("key", node.key, visitor, path12);
           if (ck === BREAK)
             return BREAK;
           else if (ck === REMOVE)
             node.key = null;
-          const cv = await visitAsync_("value", node.value, visitor, path10);
+          const cv = await visitAsync_("value", node.value, visitor, path12);
           if (cv === BREAK)
             return BREAK;
           else if (cv === REMOVE)
@@ -7120,23 +7120,23 @@ var require_visit = __commonJS({
       }
       return visitor;
     }
-    function callVisitor(key, node, visitor, path10) {
+    function callVisitor(key, node, visitor, path12) {
       if (typeof visitor === "function")
-        return visitor(key, node, path10);
+        return visitor(key, node, path12);
       if (identity.isMap(node))
-        return visitor.Map?.(key, node, path10);
+        return visitor.Map?.(key, node, path12);
       if (identity.isSeq(node))
-        return visitor.Seq?.(key, node, path10);
+        return visitor.Seq?.(key, node, path12);
       if (identity.isPair(node))
-        return visitor.Pair?.(key, node, path10);
+        return visitor.Pair?.(key, node, path12);
       if (identity.isScalar(node))
-        return visitor.Scalar?.(key, node, path10);
+        return visitor.Scalar?.(key, node, path12);
       if (identity.isAlias(node))
-        return visitor.Alias?.(key, node, path10);
+        return visitor.Alias?.(key, node, path12);
       return void 0;
     }
-    function replaceNode(key, path10, node) {
-      const parent = path10[path10.length - 1];
+    function replaceNode(key, path12, node) {
+      const parent = path12[path12.length - 1];
       if (identity.isCollection(parent)) {
         parent.items[key] = node;
       } else if (identity.isPair(parent)) {
@@ -7151,7 +7151,7 @@ var require_visit = __commonJS({
         throw new Error(`Cannot replace node with ${pt} parent`);
       }
     }
-    exports.visit = visit;
+    exports.visit = visit2;
     exports.visitAsync = visitAsync;
   }
 });
@@ -7161,7 +7161,7 @@ var require_directives = __commonJS({
   "node_modules/yaml/dist/doc/directives.js"(exports) {
     "use strict";
     var identity = require_identity();
-    var visit = require_visit();
+    var visit2 = require_visit();
     var escapeChars = {
       "!": "%21",
       ",": "%2C",
@@ -7305,7 +7305,7 @@ var require_directives = __commonJS({
         let tagNames;
         if (doc && tagEntries.length > 0 && identity.isNode(doc.contents)) {
           const tags = {};
-          visit.visit(doc.contents, (_key, node) => {
+          visit2.visit(doc.contents, (_key, node) => {
             if (identity.isNode(node) && node.tag)
               tags[node.tag] = true;
           });
@@ -7332,7 +7332,7 @@ var require_anchors = __commonJS({
   "node_modules/yaml/dist/doc/anchors.js"(exports) {
     "use strict";
     var identity = require_identity();
-    var visit = require_visit();
+    var visit2 = require_visit();
     function anchorIsValid(anchor) {
       if (/[\x00-\x19\s,[\]{}]/.test(anchor)) {
         const sa = JSON.stringify(anchor);
@@ -7343,7 +7343,7 @@ var require_anchors = __commonJS({
     }
     function anchorNames(root) {
       const anchors = /* @__PURE__ */ new Set();
-      visit.visit(root, {
+      visit2.visit(root, {
         Value(_key, node) {
           if (node.anchor)
             anchors.add(node.anchor);
@@ -7523,7 +7523,7 @@ var require_Alias = __commonJS({
   "node_modules/yaml/dist/nodes/Alias.js"(exports) {
     "use strict";
     var anchors = require_anchors();
-    var visit = require_visit();
+    var visit2 = require_visit();
     var identity = require_identity();
     var Node = require_Node();
     var toJS = require_toJS();
@@ -7549,7 +7549,7 @@ var require_Alias = __commonJS({
           nodes = ctx.aliasResolveCache;
         } else {
           nodes = [];
-          visit.visit(doc, {
+          visit2.visit(doc, {
             Node: (_key, node) => {
               if (identity.isAlias(node) || identity.hasAnchor(node))
                 nodes.push(node);
@@ -7748,10 +7748,10 @@ var require_Collection = __commonJS({
     var createNode = require_createNode();
     var identity = require_identity();
     var Node = require_Node();
-    function collectionFromPath(schema, path10, value) {
+    function collectionFromPath(schema, path12, value) {
       let v = value;
-      for (let i = path10.length - 1; i >= 0; --i) {
-        const k = path10[i];
+      for (let i = path12.length - 1; i >= 0; --i) {
+        const k = path12[i];
         if (typeof k === "number" && Number.isInteger(k) && k >= 0) {
           const a = [];
           a[k] = v;
@@ -7770,7 +7770,7 @@ var require_Collection = __commonJS({
         sourceObjects: /* @__PURE__ */ new Map()
       });
     }
-    var isEmptyPath = (path10) => path10 == null || typeof path10 === "object" && !!path10[Symbol.iterator]().next().done;
+    var isEmptyPath = (path12) => path12 == null || typeof path12 === "object" && !!path12[Symbol.iterator]().next().done;
     var Collection = class extends Node.NodeBase {
       constructor(type, schema) {
         super(type);
@@ -7800,11 +7800,11 @@ var require_Collection = __commonJS({
        * be a Pair instance or a `{ key, value }` object, which may not have a key
        * that already exists in the map.
        */
-      addIn(path10, value) {
-        if (isEmptyPath(path10))
+      addIn(path12, value) {
+        if (isEmptyPath(path12))
           this.add(value);
         else {
-          const [key, ...rest] = path10;
+          const [key, ...rest] = path12;
           const node = this.get(key, true);
           if (identity.isCollection(node))
             node.addIn(rest, value);
@@ -7818,8 +7818,8 @@ var require_Collection = __commonJS({
        * Removes a value from the collection.
        * @returns `true` if the item was found and removed.
        */
-      deleteIn(path10) {
-        const [key, ...rest] = path10;
+      deleteIn(path12) {
+        const [key, ...rest] = path12;
         if (rest.length === 0)
           return this.delete(key);
         const node = this.get(key, true);
@@ -7833,8 +7833,8 @@ var require_Collection = __commonJS({
        * scalar values from their surrounding node; to disable set `keepScalar` to
        * `true` (collections are always returned intact).
        */
-      getIn(path10, keepScalar) {
-        const [key, ...rest] = path10;
+      getIn(path12, keepScalar) {
+        const [key, ...rest] = path12;
         const node = this.get(key, true);
         if (rest.length === 0)
           return !keepScalar && identity.isScalar(node) ? node.value : node;
@@ -7852,8 +7852,8 @@ var require_Collection = __commonJS({
       /**
        * Checks if the collection includes a value with the key `key`.
        */
-      hasIn(path10) {
-        const [key, ...rest] = path10;
+      hasIn(path12) {
+        const [key, ...rest] = path12;
         if (rest.length === 0)
           return this.has(key);
         const node = this.get(key, true);
@@ -7863,8 +7863,8 @@ var require_Collection = __commonJS({
        * Sets a value in this collection. For `!!set`, `value` needs to be a
        * boolean to add/remove the item from the set.
        */
-      setIn(path10, value) {
-        const [key, ...rest] = path10;
+      setIn(path12, value) {
+        const [key, ...rest] = path12;
         if (rest.length === 0) {
           this.set(key, value);
         } else {
@@ -10379,9 +10379,9 @@ var require_Document = __commonJS({
           this.contents.add(value);
       }
       /** Adds a value to the document. */
-      addIn(path10, value) {
+      addIn(path12, value) {
         if (assertCollection(this.contents))
-          this.contents.addIn(path10, value);
+          this.contents.addIn(path12, value);
       }
       /**
        * Create a new `Alias` node, ensuring that the target `node` has the required anchor.
@@ -10456,14 +10456,14 @@ var require_Document = __commonJS({
        * Removes a value from the document.
        * @returns `true` if the item was found and removed.
        */
-      deleteIn(path10) {
-        if (Collection.isEmptyPath(path10)) {
+      deleteIn(path12) {
+        if (Collection.isEmptyPath(path12)) {
           if (this.contents == null)
             return false;
           this.contents = null;
           return true;
         }
-        return assertCollection(this.contents) ? this.contents.deleteIn(path10) : false;
+        return assertCollection(this.contents) ? this.contents.deleteIn(path12) : false;
       }
       /**
        * Returns item at `key`, or `undefined` if not found. By default unwraps
@@ -10478,10 +10478,10 @@ var require_Document = __commonJS({
        * scalar values from their surrounding node; to disable set `keepScalar` to
        * `true` (collections are always returned intact).
        */
-      getIn(path10, keepScalar) {
-        if (Collection.isEmptyPath(path10))
+      getIn(path12, keepScalar) {
+        if (Collection.isEmptyPath(path12))
           return !keepScalar && identity.isScalar(this.contents) ? this.contents.value : this.contents;
-        return identity.isCollection(this.contents) ? this.contents.getIn(path10, keepScalar) : void 0;
+        return identity.isCollection(this.contents) ? this.contents.getIn(path12, keepScalar) : void 0;
       }
       /**
        * Checks if the document includes a value with the key `key`.
@@ -10492,10 +10492,10 @@ var require_Document = __commonJS({
       /**
        * Checks if the document includes a value at `path`.
        */
-      hasIn(path10) {
-        if (Collection.isEmptyPath(path10))
+      hasIn(path12) {
+        if (Collection.isEmptyPath(path12))
           return this.contents !== void 0;
-        return identity.isCollection(this.contents) ? this.contents.hasIn(path10) : false;
+        return identity.isCollection(this.contents) ? this.contents.hasIn(path12) : false;
       }
       /**
        * Sets a value in this document. For `!!set`, `value` needs to be a
@@ -10512,13 +10512,13 @@ var require_Document = __commonJS({
        * Sets a value in this document. For `!!set`, `value` needs to be a
        * boolean to add/remove the item from the set.
        */
-      setIn(path10, value) {
-        if (Collection.isEmptyPath(path10)) {
+      setIn(path12, value) {
+        if (Collection.isEmptyPath(path12)) {
           this.contents = value;
         } else if (this.contents == null) {
-          this.contents = Collection.collectionFromPath(this.schema, Array.from(path10), value);
+          this.contents = Collection.collectionFromPath(this.schema, Array.from(path12), value);
         } else if (assertCollection(this.contents)) {
-          this.contents.setIn(path10, value);
+          this.contents.setIn(path12, value);
         }
       }
       /**
@@ -12471,17 +12471,17 @@ var require_cst_visit = __commonJS({
     var BREAK = /* @__PURE__ */ Symbol("break visit");
     var SKIP = /* @__PURE__ */ Symbol("skip children");
     var REMOVE = /* @__PURE__ */ Symbol("remove item");
-    function visit(cst, visitor) {
+    function visit2(cst, visitor) {
       if ("type" in cst && cst.type === "document")
         cst = { start: cst.start, value: cst.value };
       _visit(Object.freeze([]), cst, visitor);
     }
-    visit.BREAK = BREAK;
-    visit.SKIP = SKIP;
-    visit.REMOVE = REMOVE;
-    visit.itemAtPath = (cst, path10) => {
+    visit2.BREAK = BREAK;
+    visit2.SKIP = SKIP;
+    visit2.REMOVE = REMOVE;
+    visit2.itemAtPath = (cst, path12) => {
       let item = cst;
-      for (const [field, index] of path10) {
+      for (const [field, index] of path12) {
         const tok = item?.[field];
         if (tok && "items" in tok) {
           item = tok.items[index];
@@ -12490,23 +12490,23 @@ var require_cst_visit = __commonJS({
       }
       return item;
     };
-    visit.parentCollection = (cst, path10) => {
-      const parent = visit.itemAtPath(cst, path10.slice(0, -1));
-      const field = path10[path10.length - 1][0];
+    visit2.parentCollection = (cst, path12) => {
+      const parent = visit2.itemAtPath(cst, path12.slice(0, -1));
+      const field = path12[path12.length - 1][0];
       const coll = parent?.[field];
       if (coll && "items" in coll)
         return coll;
       throw new Error("Parent collection not found");
     };
-    function _visit(path10, item, visitor) {
-      let ctrl = visitor(item, path10);
+    function _visit(path12, item, visitor) {
+      let ctrl = visitor(item, path12);
       if (typeof ctrl === "symbol")
         return ctrl;
       for (const field of ["key", "value"]) {
         const token = item[field];
         if (token && "items" in token) {
           for (let i = 0; i < token.items.length; ++i) {
-            const ci = _visit(Object.freeze(path10.concat([[field, i]])), token.items[i], visitor);
+            const ci = _visit(Object.freeze(path12.concat([[field, i]])), token.items[i], visitor);
             if (typeof ci === "number")
               i = ci - 1;
             else if (ci === BREAK)
@@ -12517,12 +12517,12 @@ var require_cst_visit = __commonJS({
             }
           }
           if (typeof ctrl === "function" && field === "key")
-            ctrl = ctrl(item, path10);
+            ctrl = ctrl(item, path12);
         }
       }
-      return typeof ctrl === "function" ? ctrl(item, path10) : ctrl;
+      return typeof ctrl === "function" ? ctrl(item, path12) : ctrl;
     }
-    exports.visit = visit;
+    exports.visit = visit2;
   }
 });
 
@@ -14238,7 +14238,7 @@ var require_dist = __commonJS({
     var lineCounter = require_line_counter();
     var parser = require_parser();
     var publicApi = require_public_api();
-    var visit = require_visit();
+    var visit2 = require_visit();
     exports.Composer = composer.Composer;
     exports.Document = Document.Document;
     exports.Schema = Schema.Schema;
@@ -14266,8 +14266,8 @@ var require_dist = __commonJS({
     exports.parseAllDocuments = publicApi.parseAllDocuments;
     exports.parseDocument = publicApi.parseDocument;
     exports.stringify = publicApi.stringify;
-    exports.visit = visit.visit;
-    exports.visitAsync = visit.visitAsync;
+    exports.visit = visit2.visit;
+    exports.visitAsync = visit2.visitAsync;
   }
 });
 
@@ -14280,7 +14280,7 @@ var require_aspromise = __commonJS({
       var params = new Array(arguments.length - 1), offset = 0, index = 2, pending = true;
       while (index < arguments.length)
         params[offset++] = arguments[index++];
-      return new Promise(function executor(resolve, reject) {
+      return new Promise(function executor(resolve2, reject) {
         params[offset] = function callback(err) {
           if (pending) {
             pending = false;
@@ -14290,7 +14290,7 @@ var require_aspromise = __commonJS({
               var params2 = new Array(arguments.length - 1), offset2 = 0;
               while (offset2 < params2.length)
                 params2[offset2++] = arguments[offset2];
-              resolve.apply(null, params2);
+              resolve2.apply(null, params2);
             }
           }
         };
@@ -21560,7 +21560,7 @@ var require_main26 = __commonJS({
       }
       return true;
     }
-    function isPlainObject(value) {
+    function isPlainObject2(value) {
       var proto;
       if (!isObject(value)) {
         return false;
@@ -21578,7 +21578,7 @@ var require_main26 = __commonJS({
         ownProps(value))
       );
     }
-    module.exports = isPlainObject;
+    module.exports = isPlainObject2;
   }
 });
 
@@ -32259,35 +32259,35 @@ var require_gamma_delta_ratio_lanczos = __commonJS({
     var G = require_lib180();
     var FLOAT64_MAX_NTH_FACTORIAL = require_lib177();
     var FACTORIAL_169 = 4269068009004705e289;
-    function gammaDeltaRatioLanczos(z, delta2) {
+    function gammaDeltaRatioLanczos(z, delta) {
       var result;
       var ratio;
       var zgh;
       if (z < EPSILON) {
-        if (delta2 >= FLOAT64_MAX_NTH_FACTORIAL) {
-          ratio = gammaDeltaRatioLanczos(delta2, FLOAT64_MAX_NTH_FACTORIAL - delta2);
+        if (delta >= FLOAT64_MAX_NTH_FACTORIAL) {
+          ratio = gammaDeltaRatioLanczos(delta, FLOAT64_MAX_NTH_FACTORIAL - delta);
           ratio *= z;
           ratio *= FACTORIAL_169;
           return 1 / ratio;
         }
-        return 1 / (z * gamma(z + delta2));
+        return 1 / (z * gamma(z + delta));
       }
       zgh = z + G - 0.5;
-      if (z + delta2 === z) {
-        if (abs(delta2 / zgh) < EPSILON) {
-          result = exp(-delta2);
+      if (z + delta === z) {
+        if (abs(delta / zgh) < EPSILON) {
+          result = exp(-delta);
         } else {
           result = 1;
         }
       } else {
-        if (abs(delta2) < 10) {
-          result = exp((0.5 - z) * log1p(delta2 / zgh));
+        if (abs(delta) < 10) {
+          result = exp((0.5 - z) * log1p(delta / zgh));
         } else {
-          result = pow(zgh / (zgh + delta2), z - 0.5);
+          result = pow(zgh / (zgh + delta), z - 0.5);
         }
-        result *= lanczosSum(z) / lanczosSum(z + delta2);
+        result *= lanczosSum(z) / lanczosSum(z + delta);
       }
-      result *= pow(E / (zgh + delta2), delta2);
+      result *= pow(E / (zgh + delta), delta);
       return result;
     }
     module.exports = gammaDeltaRatioLanczos;
@@ -32304,47 +32304,47 @@ var require_main143 = __commonJS({
     var factorial = require_lib178();
     var FLOAT64_MAX_NTH_FACTORIAL = require_lib177();
     var gammaDeltaRatioLanczos = require_gamma_delta_ratio_lanczos();
-    function gammaDeltaRatio(z, delta2) {
+    function gammaDeltaRatio(z, delta) {
       var result;
       var idelta;
       var iz;
-      if (z <= 0 || z + delta2 <= 0) {
-        return gamma(z) / gamma(z + delta2);
+      if (z <= 0 || z + delta <= 0) {
+        return gamma(z) / gamma(z + delta);
       }
-      idelta = floor(delta2);
-      if (idelta === delta2) {
+      idelta = floor(delta);
+      if (idelta === delta) {
         iz = floor(z);
         if (iz === z) {
-          if (z <= FLOAT64_MAX_NTH_FACTORIAL && z + delta2 <= FLOAT64_MAX_NTH_FACTORIAL) {
+          if (z <= FLOAT64_MAX_NTH_FACTORIAL && z + delta <= FLOAT64_MAX_NTH_FACTORIAL) {
             return factorial(iz - 1) / factorial(idelta + iz - 1);
           }
         }
-        if (abs(delta2) < 20) {
-          if (delta2 === 0) {
+        if (abs(delta) < 20) {
+          if (delta === 0) {
             return 1;
           }
-          if (delta2 < 0) {
+          if (delta < 0) {
             z -= 1;
             result = z;
-            delta2 += 1;
-            while (delta2 !== 0) {
+            delta += 1;
+            while (delta !== 0) {
               z -= 1;
               result *= z;
-              delta2 += 1;
+              delta += 1;
             }
             return result;
           }
           result = 1 / z;
-          delta2 -= 1;
-          while (delta2 !== 0) {
+          delta -= 1;
+          while (delta !== 0) {
             z += 1;
             result /= z;
-            delta2 -= 1;
+            delta -= 1;
           }
           return result;
         }
       }
-      return gammaDeltaRatioLanczos(z, delta2);
+      return gammaDeltaRatioLanczos(z, delta);
     }
     module.exports = gammaDeltaRatio;
   }
@@ -34262,7 +34262,7 @@ var require_generators2 = __commonJS({
     var MAX_ITER = 1e6;
     function continuedFractionA(gen, factor, maxIter) {
       var isgenerator;
-      var delta2;
+      var delta;
       var a0;
       var f;
       var C;
@@ -34290,10 +34290,10 @@ var require_generators2 = __commonJS({
               C = FLOAT32_SMALLEST_NORMAL;
             }
             D = 1 / D;
-            delta2 = C * D;
-            f *= delta2;
+            delta = C * D;
+            f *= delta;
           }
-        } while (abs(delta2 - 1) > factor && --maxIter);
+        } while (abs(delta - 1) > factor && --maxIter);
       } else {
         do {
           v = gen();
@@ -34307,16 +34307,16 @@ var require_generators2 = __commonJS({
               C = FLOAT32_SMALLEST_NORMAL;
             }
             D = 1 / D;
-            delta2 = C * D;
-            f *= delta2;
+            delta = C * D;
+            f *= delta;
           }
-        } while (v && abs(delta2 - 1) > factor && --maxIter);
+        } while (v && abs(delta - 1) > factor && --maxIter);
       }
       return a0 / f;
     }
     function continuedFractionB(gen, factor, maxIter) {
       var isgenerator;
-      var delta2;
+      var delta;
       var f;
       var C;
       var D;
@@ -34342,10 +34342,10 @@ var require_generators2 = __commonJS({
               C = FLOAT32_SMALLEST_NORMAL;
             }
             D = 1 / D;
-            delta2 = C * D;
-            f *= delta2;
+            delta = C * D;
+            f *= delta;
           }
-        } while (v && abs(delta2 - 1) > factor && --maxIter);
+        } while (v && abs(delta - 1) > factor && --maxIter);
       } else {
         do {
           v = gen();
@@ -34359,10 +34359,10 @@ var require_generators2 = __commonJS({
               C = FLOAT32_SMALLEST_NORMAL;
             }
             D = 1 / D;
-            delta2 = C * D;
-            f *= delta2;
+            delta = C * D;
+            f *= delta;
           }
-        } while (v && abs(delta2 - 1) > factor && --maxIter);
+        } while (v && abs(delta - 1) > factor && --maxIter);
       }
       return f;
     }
@@ -34394,7 +34394,7 @@ var require_basic2 = __commonJS({
     var FLOAT32_SMALLEST_NORMAL = require_lib200();
     var MAX_ITER = 1e6;
     function continuedFractionA(gen, factor, maxIter) {
-      var delta2;
+      var delta;
       var a0;
       var C;
       var D;
@@ -34420,14 +34420,14 @@ var require_basic2 = __commonJS({
             C = FLOAT32_SMALLEST_NORMAL;
           }
           D = 1 / D;
-          delta2 = C * D;
-          f *= delta2;
+          delta = C * D;
+          f *= delta;
         }
-      } while (v && abs(delta2 - 1) > factor && --maxIter);
+      } while (v && abs(delta - 1) > factor && --maxIter);
       return a0 / f;
     }
     function continuedFractionB(gen, factor, maxIter) {
-      var delta2;
+      var delta;
       var C;
       var D;
       var f;
@@ -34451,10 +34451,10 @@ var require_basic2 = __commonJS({
             C = FLOAT32_SMALLEST_NORMAL;
           }
           D = 1 / D;
-          delta2 = C * D;
-          f *= delta2;
+          delta = C * D;
+          f *= delta;
         }
-      } while (v && abs(delta2 - 1) > factor && --maxIter);
+      } while (v && abs(delta - 1) > factor && --maxIter);
       return f;
     }
     function continuedFraction(generator, options) {
@@ -36066,10 +36066,10 @@ var require_lib210 = __commonJS({
 });
 
 // src/command.ts
-import { existsSync as existsSync4, statSync } from "node:fs";
-import { mkdir as mkdir4, mkdtemp, readFile as readFile8, writeFile as writeFile3 } from "node:fs/promises";
+import { existsSync as existsSync5, statSync } from "node:fs";
+import { mkdir as mkdir4, mkdtemp, readFile, writeFile as writeFile3 } from "node:fs/promises";
 import os4 from "node:os";
-import path9 from "node:path";
+import path11 from "node:path";
 import { parseArgs } from "node:util";
 
 // src/errors.ts
@@ -36101,594 +36101,16 @@ function defaultCacheDir() {
   return path.join(process.env.XDG_CACHE_HOME || path.join(os.homedir(), ".cache"), "bias-gate");
 }
 
-// src/artifacts/git.ts
-import { execFile, spawn } from "node:child_process";
-import { createWriteStream, existsSync } from "node:fs";
-import { mkdir, open, rename, rm, symlink, writeFile } from "node:fs/promises";
-import path2 from "node:path";
-import { pipeline } from "node:stream/promises";
+// src/artifacts/base-side.ts
+import path6 from "node:path";
 
-// src/artifacts/lfs.ts
-var GIT_LFS_POINTER_PREFIX = "version https://git-lfs.github.com/spec/v1";
-var GIT_LFS_POINTER_HEAD_BYTES = GIT_LFS_POINTER_PREFIX.length;
-function isGitLfsPointer(head) {
-  if (head.length < GIT_LFS_POINTER_HEAD_BYTES) return false;
-  return head.subarray(0, GIT_LFS_POINTER_HEAD_BYTES).toString("latin1") === GIT_LFS_POINTER_PREFIX;
-}
-
-// src/artifacts/git.ts
-var DEFAULT_DEEPEN_STEPS = [50, 200, 1e3, 5e3];
-var FULL_HISTORY_HINT = "Check out with full history: actions/checkout with `fetch-depth: 0` (or run `git fetch --unshallow origin`).";
-async function resolveBaseCommit(options) {
-  const { repoRoot, log } = options;
-  await requireRepository(repoRoot);
-  if (options.baseRef !== void 0 && options.baseRef.trim() !== "") {
-    return resolveExplicitRef(repoRoot, options.baseRef.trim(), log);
-  }
-  if (options.prBaseSha === void 0 || options.prBaseSha.trim() === "") {
-    throw new InputError("no base to compare with: neither a base ref nor the pull request's base commit was given", {
-      hint: "Run on a `pull_request` event, or set the `base-ref` input (CLI: `--base <branch|commit|dir>`)."
-    });
-  }
-  const prBaseSha = options.prBaseSha.trim();
-  checkRevisionText(prBaseSha, "pull request base commit");
-  return resolveMergeBase(repoRoot, prBaseSha, options.deepenSteps ?? DEFAULT_DEEPEN_STEPS, log);
-}
-async function isGitRef(repoRoot, text) {
-  if (text === "" || text.startsWith("-")) return false;
-  try {
-    return (await git(repoRoot, ["rev-parse", "--verify", "--quiet", `${text}^{commit}`])).code === 0;
-  } catch {
-    return false;
-  }
-}
-async function materializeBaseTree(options) {
-  const { repoRoot, commit, targetDir, log } = options;
-  await requireRepository(repoRoot);
-  checkRevisionText(commit, "base commit");
-  if ((await git(repoRoot, ["cat-file", "-e", `${commit}^{commit}`])).code !== 0) {
-    throw new InputError(`base commit ${commit} is not in the repository at ${repoRoot}`, { hint: FULL_HISTORY_HINT });
-  }
-  const result = { present: [], missing: [], lfsPointers: [] };
-  let lfs;
-  await mkdir(targetDir, { recursive: true });
-  for (const requested of options.paths) {
-    const normalized = normalizeRepoPath(requested);
-    const entries = await listTree(repoRoot, commit, normalized);
-    if (entries.length === 0) {
-      result.missing.push(requested);
-      continue;
-    }
-    result.present.push(requested);
-    for (const entry of entries) {
-      const destination = path2.join(targetDir, ...entry.path.split("/"));
-      if (entry.type !== "blob") {
-        log(`${entry.path} at ${shortSha(commit)} is a ${entry.type === "commit" ? "submodule" : entry.type}; not written`);
-        continue;
-      }
-      await mkdir(path2.dirname(destination), { recursive: true });
-      await rm(destination, { force: true, recursive: true });
-      if (entry.mode === "120000") {
-        await symlink((await git(repoRoot, ["cat-file", "blob", entry.object])).stdout.toString("utf8"), destination);
-        continue;
-      }
-      if (entry.size !== void 0 && entry.size < 1024) {
-        const bytes = (await gitOrThrow(repoRoot, ["cat-file", "blob", entry.object])).stdout;
-        if (bytes.length >= GIT_LFS_POINTER_HEAD_BYTES && isGitLfsPointer(bytes)) {
-          lfs ??= gitLfsAvailable(repoRoot);
-          const smudged = await lfs && await smudgeLfsPointer(repoRoot, entry.path, bytes, destination, log);
-          if (!smudged) {
-            await writeFile(destination, bytes);
-            result.lfsPointers.push(entry.path);
-          }
-          continue;
-        }
-        await writeFile(destination, bytes);
-        continue;
-      }
-      await streamBlob(repoRoot, entry.object, destination);
-    }
-    log(`base ${requested}: written from ${shortSha(commit)}`);
-  }
-  return result;
-}
-async function resolveExplicitRef(repoRoot, ref, log) {
-  checkRevisionText(ref, "base ref");
-  const local = await revParseCommit(repoRoot, ref);
-  if (local !== void 0) return { sha: local, how: `base-ref ${ref}` };
-  log(`base ref ${ref} is not in the local repository; fetching it from origin`);
-  const fetched = await git(repoRoot, ["fetch", "--no-tags", "origin", ref]);
-  if (fetched.code !== 0) {
-    throw new InputError(`base ref "${ref}" is neither in the local repository nor fetchable from origin: ${firstLine(fetched.stderr)}`, {
-      hint: `Name an existing branch, tag or commit, or check out with full history (actions/checkout with \`fetch-depth: 0\`).`
-    });
-  }
-  const after = await revParseCommit(repoRoot, ref) ?? await revParseCommit(repoRoot, "FETCH_HEAD");
-  if (after === void 0) {
-    throw new InputError(`base ref "${ref}" was fetched from origin but does not name a commit`, { hint: "Name a branch, tag or commit." });
-  }
-  return { sha: after, how: `base-ref ${ref}, fetched from origin` };
-}
-async function resolveMergeBase(repoRoot, prBaseSha, deepenSteps, log) {
-  const how = `merge-base of ${prBaseSha} and HEAD`;
-  const found = await mergeBase(repoRoot, prBaseSha);
-  if (found !== void 0) return { sha: found, how };
-  const shallow = (await gitOrThrow(repoRoot, ["rev-parse", "--is-shallow-repository"])).stdout.toString("utf8").trim() === "true";
-  if (!shallow) {
-    if (await revParseCommit(repoRoot, prBaseSha) === void 0) {
-      log(`pull request base ${shortSha(prBaseSha)} is not in the local repository; fetching it from origin`);
-      await fetchOrThrow(repoRoot, ["fetch", "--no-tags", "origin", prBaseSha], prBaseSha);
-      const afterFetch = await mergeBase(repoRoot, prBaseSha);
-      if (afterFetch !== void 0) return { sha: afterFetch, how };
-    }
-    throw new InputError(`no merge-base of the pull request base ${prBaseSha} and HEAD: the two histories share no commit`, {
-      hint: "Check that HEAD is the pull request's checkout, or set `base-ref` to the commit to compare with."
-    });
-  }
-  for (const depth of deepenSteps) {
-    log(`shallow clone: no merge-base of ${shortSha(prBaseSha)} and HEAD yet; git fetch --deepen=${depth}`);
-    await fetchOrThrow(repoRoot, ["fetch", "--no-tags", `--deepen=${depth}`, "origin", prBaseSha], prBaseSha);
-    const deepened = await mergeBase(repoRoot, prBaseSha);
-    if (deepened !== void 0) {
-      log(`merge-base found after deepening by ${depth}`);
-      return { sha: deepened, how };
-    }
-  }
-  log(`shallow clone: still no merge-base of ${shortSha(prBaseSha)} and HEAD; git fetch --unshallow`);
-  await fetchOrThrow(repoRoot, ["fetch", "--no-tags", "--unshallow", "origin", prBaseSha], prBaseSha);
-  const unshallowed = await mergeBase(repoRoot, prBaseSha);
-  if (unshallowed !== void 0) return { sha: unshallowed, how };
-  throw new InputError(`no merge-base of the pull request base ${prBaseSha} and HEAD, even with full history`, {
-    hint: "Check that HEAD is the pull request's checkout, or set `base-ref` to the commit to compare with."
-  });
-}
-async function mergeBase(repoRoot, sha) {
-  const result = await git(repoRoot, ["merge-base", sha, "HEAD"]);
-  return result.code === 0 ? result.stdout.toString("utf8").trim() : void 0;
-}
-async function revParseCommit(repoRoot, revision) {
-  const result = await git(repoRoot, ["rev-parse", "--verify", "--quiet", `${revision}^{commit}`]);
-  return result.code === 0 ? result.stdout.toString("utf8").trim() : void 0;
-}
-async function fetchOrThrow(repoRoot, args, sha) {
-  const result = await git(repoRoot, args);
-  if (result.code !== 0) {
-    throw new InputError(`could not fetch the pull request base ${sha} from origin (git ${args.join(" ")}): ${firstLine(result.stderr)}`, {
-      hint: FULL_HISTORY_HINT
-    });
-  }
-}
-async function listTree(repoRoot, commit, repoPath) {
-  const args = ["--literal-pathspecs", "ls-tree", "-r", "-l", "-z", commit];
-  if (repoPath !== "") args.push("--", repoPath);
-  const output = (await gitOrThrow(repoRoot, args)).stdout.toString("utf8");
-  const entries = [];
-  for (const record of output.split("\0")) {
-    if (record === "") continue;
-    const tab = record.indexOf("	");
-    const [mode, type, object, size] = record.slice(0, tab).trim().split(/\s+/);
-    const entryPath = record.slice(tab + 1);
-    if (repoPath !== "" && entryPath !== repoPath && !entryPath.startsWith(`${repoPath}/`)) continue;
-    if (entryPath.split("/").some((part) => part === ".." || part === "." || part === "")) continue;
-    entries.push({ mode, type, object, size: size === void 0 || size === "-" ? void 0 : Number(size), path: entryPath });
-  }
-  return entries;
-}
-async function streamBlob(repoRoot, object, destination) {
-  const child = spawn("git", ["cat-file", "blob", object], { cwd: repoRoot, env: gitEnvironment(), stdio: ["ignore", "pipe", "pipe"] });
-  const exited = waitForExit(child);
-  try {
-    await pipeline(child.stdout, createWriteStream(destination));
-  } catch (error) {
-    child.kill();
-    await exited.catch(() => void 0);
-    await rm(destination, { force: true });
-    throw new Error(`writing ${destination} from git object ${object} failed: ${messageOf(error)}`, { cause: error });
-  }
-  const { code, stderr } = await exited;
-  if (code !== 0) {
-    await rm(destination, { force: true });
-    throw new Error(`git cat-file blob ${object} failed (exit ${code}): ${firstLine(stderr)}`);
-  }
-}
-async function gitLfsAvailable(repoRoot) {
-  try {
-    return (await git(repoRoot, ["lfs", "version"])).code === 0;
-  } catch {
-    return false;
-  }
-}
-async function smudgeLfsPointer(repoRoot, repoPath, pointer, destination, log) {
-  const partial = `${destination}.lfs-partial`;
-  const env2 = gitEnvironment();
-  delete env2.GIT_LFS_SKIP_SMUDGE;
-  const child = spawn("git", ["lfs", "smudge", "--", repoPath], { cwd: repoRoot, env: env2, stdio: ["pipe", "pipe", "pipe"] });
-  const exited = waitForExit(child);
-  child.stdin.on("error", () => void 0);
-  child.stdin.end(pointer);
-  try {
-    await pipeline(child.stdout, createWriteStream(partial));
-    const { code, stderr } = await exited;
-    if (code !== 0) throw new Error(`exit ${code}: ${firstLine(stderr)}`);
-    const head = Buffer.alloc(GIT_LFS_POINTER_HEAD_BYTES);
-    const handle = await open(partial, "r");
-    try {
-      const { bytesRead } = await handle.read(head, 0, head.length, 0);
-      if (isGitLfsPointer(head.subarray(0, bytesRead))) throw new Error("it returned the pointer, not the object");
-    } finally {
-      await handle.close();
-    }
-    await rename(partial, destination);
-    log(`${repoPath}: Git LFS object fetched`);
-    return true;
-  } catch (error) {
-    child.kill();
-    await exited.catch(() => void 0);
-    await rm(partial, { force: true });
-    log(`${repoPath}: git lfs smudge failed (${messageOf(error)}); the base file stays a Git LFS pointer`);
-    return false;
-  }
-}
-var GIT_MAX_BUFFER = 256 * 1024 * 1024;
-function gitEnvironment() {
-  return { ...process.env, GIT_TERMINAL_PROMPT: "0", LC_ALL: "C" };
-}
-function git(cwd, args) {
-  return new Promise((resolve, reject) => {
-    execFile("git", args, { cwd, env: gitEnvironment(), encoding: "buffer", maxBuffer: GIT_MAX_BUFFER }, (error, stdout, stderr) => {
-      const code = error?.code;
-      if (error && typeof code !== "number") {
-        if (code === "ENOENT" && !existsSync(cwd)) {
-          reject(new InputError(`${cwd}: no such directory, so git cannot run there`, { hint: "Give the root of a checkout of the repository." }));
-        } else if (code === "ENOENT") {
-          reject(new InputError("git is not installed or not on PATH; it is needed to read the base side from the repository", {
-            hint: "Install git, or give the base side as a directory (CLI: `--base DIR`)."
-          }));
-        } else {
-          reject(new Error(`git ${args.join(" ")}: ${messageOf(error)}`, { cause: error }));
-        }
-        return;
-      }
-      resolve({ code: typeof code === "number" ? code : 0, stdout, stderr: stderr.toString("utf8") });
-    });
-  });
-}
-async function gitOrThrow(cwd, args) {
-  const result = await git(cwd, args);
-  if (result.code !== 0) throw new Error(`git ${args.join(" ")} failed (exit ${result.code}): ${firstLine(result.stderr)}`);
-  return result;
-}
-function waitForExit(child) {
-  const chunks = [];
-  child.stderr?.on("data", (chunk) => chunks.push(chunk));
-  return new Promise((resolve, reject) => {
-    child.once("error", reject);
-    child.once("close", (code, signal) => resolve({ code: code ?? (signal ? 128 : 1), stderr: Buffer.concat(chunks).toString("utf8") }));
-  });
-}
-async function requireRepository(repoRoot) {
-  const result = await git(repoRoot, ["rev-parse", "--is-inside-work-tree"]).catch((error) => {
-    if (error instanceof InputError) throw error;
-    return { code: 1, stdout: Buffer.alloc(0), stderr: messageOf(error) };
-  });
-  if (result.code !== 0 || result.stdout.toString("utf8").trim() !== "true") {
-    throw new InputError(`${repoRoot} is not inside a git work tree, so the base side cannot be read from git: ${firstLine(result.stderr)}`, {
-      hint: "Run in a checkout of the repository (actions/checkout), or give the base side as a directory (CLI: `--base DIR`)."
-    });
-  }
-}
-function checkRevisionText(text, what) {
-  if (text.startsWith("-") || /[\s\0]/.test(text)) {
-    throw new InputError(`${what} "${text}" is not a valid git revision`, { hint: "Name a branch, tag or commit sha." });
-  }
-}
-function normalizeRepoPath(requested) {
-  const posix = path2.posix.normalize(requested.replaceAll("\\", "/"));
-  const trimmed = posix.replace(/\/+$/, "");
-  if (trimmed === "." || trimmed === "") return "";
-  if (path2.posix.isAbsolute(trimmed) || trimmed === ".." || trimmed.startsWith("../")) {
-    throw new InputError(`"${requested}" is not a path inside the repository`, { hint: "Paths are relative to the repository root." });
-  }
-  return trimmed;
-}
-function shortSha(sha) {
-  return /^[0-9a-f]{40,64}$/.test(sha) ? sha.slice(0, 12) : sha;
-}
-function firstLine(text) {
-  return text.trim().split("\n").find((line) => line.trim() !== "")?.trim() ?? "(no message)";
-}
-
-// src/artifacts/item-scoring.ts
-function parseShard(text, where) {
-  const match = /^(\d+)\/(\d+)$/.exec(text.trim());
-  const index = Number(match?.[1]);
-  const count = Number(match?.[2]);
-  if (!match || count < 1 || index < 1 || index > count) throw new InputError(`${where}: "${text}" is not a shard; expected i/n with 1 \u2264 i \u2264 n, e.g. 2/4`);
-  return { index, count };
-}
-function shardIndices(count, shard) {
-  const indices = [];
-  for (let i = shard.index - 1; i < count; i += shard.count) indices.push(i);
-  return indices;
-}
-var allIndices = (count) => Array.from({ length: count }, (_, i) => i);
-function cachedScoring(cache, progress) {
-  return {
-    async obtain(kind, key, count, score, label) {
-      const cached = await cache.get(kind, key);
-      if (cached && cached.length === count) {
-        progress(`${label}: cache hit`);
-        return cached;
-      }
-      const results = await score(allIndices(count));
-      await cache.put(kind, key, results);
-      return results;
-    }
-  };
-}
-function shardScoring(shard) {
-  const entries = [];
-  return {
-    entries,
-    async obtain(kind, key, count, score) {
-      if (!entries.some((entry) => entry.kind === kind && entry.key === key)) {
-        const indices = shardIndices(count, shard);
-        entries.push({ kind, key, count, indices, values: await score(indices) });
-      }
-      return void 0;
-    }
-  };
-}
-function mergedScoring(entries) {
-  const assembled = /* @__PURE__ */ new Map();
-  const covered = /* @__PURE__ */ new Map();
-  for (const entry of entries) {
-    const id = `${entry.kind}/${entry.key}`;
-    const values = assembled.get(id) ?? new Array(entry.count);
-    entry.indices.forEach((index, k) => {
-      if (index in values) throw new InputError(`merge: item ${index} of ${entry.kind} is in two partial results; each shard must appear once`);
-      values[index] = entry.values[k];
-    });
-    assembled.set(id, values);
-    covered.set(id, (covered.get(id) ?? 0) + entry.indices.length);
-  }
-  return {
-    async obtain(kind, key, count, _score, label) {
-      const id = `${kind}/${key}`;
-      const values = assembled.get(id);
-      if (!values || values.length !== count || covered.get(id) !== count) {
-        throw new InputError(`merge: the partial results do not cover ${label} (${covered.get(id) ?? 0} of ${count} items)`, {
-          hint: "Merge every shard (1/n \u2026 n/n) of one run, in a checkout with the same config, models and data."
-        });
-      }
-      return values;
-    }
-  };
-}
-
-// src/artifacts/result-cache.ts
-import { randomBytes } from "node:crypto";
-import { mkdir as mkdir2, readFile, rename as rename2, rm as rm2, writeFile as writeFile2 } from "node:fs/promises";
-import os2 from "node:os";
-import path3 from "node:path";
-
-// src/artifacts/hash.ts
-import { createHash } from "node:crypto";
-import { createReadStream } from "node:fs";
-async function sha256File(path10) {
-  const hash = createHash("sha256");
-  for await (const chunk of createReadStream(path10)) hash.update(chunk);
-  return hash.digest("hex");
-}
-function sha256Text(text) {
-  return createHash("sha256").update(text, "utf8").digest("hex");
-}
-
-// src/artifacts/result-cache.ts
-var RESULT_CACHE_FORMAT = 1;
-function cacheKey(parts) {
-  return sha256Text(canonicalJson(parts));
-}
-function noResultCache() {
-  const events = [];
-  return {
-    events,
-    async get(kind, key) {
-      events.push({ kind, key, event: "miss" });
-      return void 0;
-    },
-    async put() {
-    }
-  };
-}
-function directoryResultCache(directory, log = () => {
-}) {
-  const events = [];
-  const entryPath = (kind, key) => path3.join(directory, kind, `${key}.json`);
-  const discard = async (kind, key, file, reason) => {
-    events.push({ kind, key, event: "corrupt" });
-    log(`result cache: ignoring ${file}: ${reason}; it is deleted and the result recomputed`);
-    await rm2(file, { force: true }).catch((error) => log(`result cache: could not delete ${file}: ${messageOf(error)}`));
-    return void 0;
-  };
-  return {
-    events,
-    async get(kind, key) {
-      checkName(kind, "kind");
-      checkName(key, "key");
-      const file = entryPath(kind, key);
-      let text;
-      try {
-        text = await readFile(file, "utf8");
-      } catch (error) {
-        if (error.code === "ENOENT") {
-          events.push({ kind, key, event: "miss" });
-          return void 0;
-        }
-        return discard(kind, key, file, `unreadable (${messageOf(error)})`);
-      }
-      let entry;
-      try {
-        entry = JSON.parse(text);
-      } catch (error) {
-        return discard(kind, key, file, `not valid JSON (${messageOf(error)})`);
-      }
-      if (entry === null || typeof entry !== "object" || Array.isArray(entry)) return discard(kind, key, file, "not a cache entry object");
-      if (entry.format !== RESULT_CACHE_FORMAT) return discard(kind, key, file, `format ${JSON.stringify(entry.format)}, expected ${RESULT_CACHE_FORMAT}`);
-      if (entry.kind !== kind || entry.key !== key) return discard(kind, key, file, `it holds ${JSON.stringify(entry.kind)}/${JSON.stringify(entry.key)}, not ${kind}/${key}`);
-      if (!("payload" in entry)) return discard(kind, key, file, "no payload");
-      if (sha256Text(JSON.stringify(entry.payload)) !== entry.sha256) return discard(kind, key, file, "checksum mismatch");
-      let value;
-      try {
-        value = decodeValue(entry.payload);
-      } catch (error) {
-        return discard(kind, key, file, `payload cannot be decoded (${messageOf(error)})`);
-      }
-      events.push({ kind, key, event: "hit" });
-      return value;
-    },
-    async put(kind, key, value) {
-      checkName(kind, "kind");
-      checkName(key, "key");
-      const payloadText = JSON.stringify(encodeValue(value, "value"));
-      const file = entryPath(kind, key);
-      const text = `{"format":${RESULT_CACHE_FORMAT},"kind":${JSON.stringify(kind)},"key":${JSON.stringify(key)},"sha256":"${sha256Text(payloadText)}","payload":${payloadText}}
-`;
-      const temp = path3.join(path3.dirname(file), `.${key}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`);
-      try {
-        await mkdir2(path3.dirname(file), { recursive: true });
-        await writeFile2(temp, text);
-        await rename2(temp, file);
-        events.push({ kind, key, event: "stored" });
-      } catch (error) {
-        await rm2(temp, { force: true }).catch(() => void 0);
-        log(`result cache: could not store ${file}: ${messageOf(error)}; the run goes on without caching it`);
-      }
-    }
-  };
-}
-function canonicalJson(value) {
-  return JSON.stringify(sortKeys(encodeValue(value, "parts")));
-}
-function sortKeys(value) {
-  if (Array.isArray(value)) return value.map(sortKeys);
-  if (value !== null && typeof value === "object") {
-    const sorted = {};
-    for (const name of Object.keys(value).sort()) sorted[name] = sortKeys(value[name]);
-    return sorted;
-  }
-  return value;
-}
-var TYPED_ARRAYS = {
-  $f32: Float32Array,
-  $f64: Float64Array,
-  $i32: Int32Array,
-  $u8: Uint8Array
-};
-var NUMBER_MARKER = "$num";
-var OBJECT_MARKER = "$obj";
-var MARKERS = /* @__PURE__ */ new Set([...Object.keys(TYPED_ARRAYS), NUMBER_MARKER, OBJECT_MARKER]);
-var LITTLE_ENDIAN = os2.endianness() === "LE";
-function stringifyResults(value, where = "value") {
-  return JSON.stringify(encodeValue(value, where));
-}
-function parseResultsJson(text) {
-  return decodeValue(JSON.parse(text));
-}
-function encodeValue(value, where) {
-  switch (typeof value) {
-    case "string":
-    case "boolean":
-      return value;
-    case "number":
-      if (Object.is(value, -0)) return { [NUMBER_MARKER]: "-0" };
-      return Number.isFinite(value) ? value : { [NUMBER_MARKER]: String(value) };
-    case "undefined":
-      throw new TypeError(`cannot cache undefined as ${where}`);
-    case "object":
-      break;
-    default:
-      throw new TypeError(`cannot cache ${where}: a ${typeof value} is not plain data`);
-  }
-  if (value === null) return null;
-  if (ArrayBuffer.isView(value)) {
-    const marker = typedMarker(value);
-    if (marker === void 0) throw new TypeError(`cannot cache ${where}: ${value.constructor.name} is not supported (use Float32Array, Float64Array, Int32Array or Uint8Array)`);
-    const bytes = Buffer.from(value.buffer, value.byteOffset, value.byteLength);
-    return { [marker]: (LITTLE_ENDIAN ? bytes : swapToLittleEndian(Buffer.from(bytes), value)).toString("base64") };
-  }
-  if (Array.isArray(value)) return value.map((element, index) => element === void 0 || typeof element === "function" || typeof element === "symbol" ? null : encodeValue(element, `${where}[${index}]`));
-  if (value instanceof Map || value instanceof Set) throw new TypeError(`cannot cache ${where}: a ${value.constructor.name} is not plain data (JSON would turn it into {})`);
-  const withJson = value;
-  if (typeof withJson.toJSON === "function") return encodeValue(withJson.toJSON(), where);
-  const encoded = {};
-  for (const [name, property] of Object.entries(value)) {
-    if (property === void 0) continue;
-    encoded[name] = encodeValue(property, `${where}.${name}`);
-  }
-  const names = Object.keys(encoded);
-  return names.length === 1 && MARKERS.has(names[0]) ? { [OBJECT_MARKER]: encoded } : encoded;
-}
-function decodeValue(value) {
-  if (Array.isArray(value)) return value.map(decodeValue);
-  if (value === null || typeof value !== "object") return value;
-  const record = value;
-  const names = Object.keys(record);
-  if (names.length === 1) {
-    const name = names[0];
-    const inner = record[name];
-    if (name === OBJECT_MARKER) {
-      if (inner === null || typeof inner !== "object" || Array.isArray(inner)) throw new Error(`${OBJECT_MARKER} must hold an object`);
-      return decodeObject(inner);
-    }
-    if (name === NUMBER_MARKER) {
-      if (inner === "NaN") return NaN;
-      if (inner === "Infinity") return Infinity;
-      if (inner === "-Infinity") return -Infinity;
-      if (inner === "-0") return -0;
-      throw new Error(`${NUMBER_MARKER} holds ${JSON.stringify(inner)}`);
-    }
-    if (name in TYPED_ARRAYS) {
-      const type = TYPED_ARRAYS[name];
-      if (typeof inner !== "string" || !/^[A-Za-z0-9+/]*={0,2}$/.test(inner)) throw new Error(`${name} must hold base64 text`);
-      const bytes = Buffer.from(inner, "base64");
-      if (bytes.length % type.BYTES_PER_ELEMENT !== 0) throw new Error(`${name} holds ${bytes.length} bytes, not a whole number of elements`);
-      const copy = new Uint8Array(bytes.length);
-      copy.set(bytes);
-      if (!LITTLE_ENDIAN) swapToLittleEndian(Buffer.from(copy.buffer), new type(0));
-      return new type(copy.buffer);
-    }
-  }
-  return decodeObject(record);
-}
-function decodeObject(record) {
-  const decoded = {};
-  for (const [name, property] of Object.entries(record)) decoded[name] = decodeValue(property);
-  return decoded;
-}
-function typedMarker(view) {
-  for (const [marker, type] of Object.entries(TYPED_ARRAYS)) {
-    if (view.constructor === type) return marker;
-  }
-  return void 0;
-}
-function swapToLittleEndian(bytes, like) {
-  const size = like.BYTES_PER_ELEMENT;
-  if (size === 4) bytes.swap32();
-  else if (size === 8) bytes.swap64();
-  return bytes;
-}
-function checkName(name, what) {
-  if (!/^[A-Za-z0-9_-][A-Za-z0-9._-]*$/.test(name) || name.length > 200) {
-    throw new TypeError(`result cache ${what} "${name}" is not usable as a file name (letters, digits, ".", "_", "-")`);
-  }
-}
+// src/policy/decide.ts
+import { existsSync as existsSync2 } from "node:fs";
 
 // src/config/load.ts
 var import_ajv = __toESM(require_ajv(), 1);
-import { readFile as readFile3 } from "node:fs/promises";
-import os3 from "node:os";
-import path5 from "node:path";
+import os2 from "node:os";
+import path3 from "node:path";
 
 // schema/thresholds.schema.json
 var thresholds_schema_default = {
@@ -37209,9 +36631,138 @@ var thresholds_schema_default = {
   }
 };
 
+// src/artifacts/confined-file.ts
+import { constants } from "node:fs";
+import { lstat, open, realpath, stat } from "node:fs/promises";
+
+// src/config/paths.ts
+import { existsSync, realpathSync } from "node:fs";
+import path2 from "node:path";
+function findRepositoryRoot(configFile) {
+  const start = path2.dirname(path2.resolve(configFile));
+  for (let dir = start; ; dir = path2.dirname(dir)) {
+    if (existsSync(path2.join(dir, ".git"))) return dir;
+    if (path2.dirname(dir) === dir) return start;
+  }
+}
+function isInside(root, target) {
+  const relative = path2.relative(root, target);
+  return relative === "" || !relative.startsWith("..") && !path2.isAbsolute(relative);
+}
+function resolveInside(root, baseDir, written) {
+  const absolute = path2.resolve(baseDir, written);
+  if (!isInside(root, absolute)) return void 0;
+  if (existsSync(absolute) && !isInside(realpathSync(root), realpathSync(absolute))) return void 0;
+  return absolute;
+}
+function toRepoRelative(root, absolute) {
+  return path2.relative(root, absolute).split(path2.sep).join("/");
+}
+
+// src/artifacts/confined-file.ts
+var CONFINED_HINT = "bias-gate reads only regular files inside the checkout; replace the link or special file with the file itself.";
+async function inspectConfined(root, absolute) {
+  let realRoot;
+  try {
+    realRoot = await realpath(root);
+  } catch (error) {
+    if (isMissing(error)) return { kind: "missing" };
+    throw error;
+  }
+  let real;
+  try {
+    real = await realpath(absolute);
+  } catch (error) {
+    if (error.code === "ELOOP") return { kind: "broken-link" };
+    if (!isMissing(error)) throw error;
+    const link = await lstat(absolute).catch(() => void 0);
+    return link?.isSymbolicLink() ? { kind: "broken-link" } : { kind: "missing" };
+  }
+  if (!isInside(realRoot, real)) return { kind: "outside" };
+  const info = await stat(real);
+  if (info.isFile()) return { kind: "file", real, size: info.size };
+  if (info.isDirectory()) return { kind: "directory", real };
+  return { kind: "special", type: specialType(info) };
+}
+async function confinedFile(root, absolute, what) {
+  const found = await inspectConfined(root, absolute);
+  if (found.kind === "file") return { real: found.real, size: found.size };
+  throw confinementError(found, what, "a regular file");
+}
+async function confinedFileIfPresent(root, absolute, what) {
+  const found = await inspectConfined(root, absolute);
+  if (found.kind === "missing") return void 0;
+  if (found.kind === "file") return { real: found.real, size: found.size };
+  throw confinementError(found, what, "a regular file");
+}
+async function confinedDirectory(root, absolute, what) {
+  const found = await inspectConfined(root, absolute);
+  if (found.kind === "directory") return found.real;
+  throw confinementError(found, what, "a directory");
+}
+function confinementError(found, what, expected) {
+  switch (found.kind) {
+    case "missing":
+      return new InputError(`${what} does not exist`);
+    case "broken-link":
+      return new InputError(`${what} is a broken symbolic link; expected ${expected}`, { hint: CONFINED_HINT });
+    case "outside":
+      return new InputError(`${what} is a symbolic link that leads outside the checkout; expected ${expected} inside it`, { hint: CONFINED_HINT });
+    case "special":
+      return new InputError(`${what} is a ${found.type}, not ${expected}`, { hint: CONFINED_HINT });
+    case "file":
+      return new InputError(`${what} is a file; expected ${expected}`);
+    case "directory":
+      return new InputError(`${what} is a directory; expected ${expected}`);
+  }
+}
+async function openRegularFile(path12, what) {
+  const handle = await open(path12, constants.O_RDONLY | constants.O_NONBLOCK);
+  try {
+    const info = await handle.stat();
+    if (!info.isFile()) throw confinementError(info.isDirectory() ? { kind: "directory", real: path12 } : { kind: "special", type: specialType(info) }, what, "a regular file");
+    return { handle, size: info.size };
+  } catch (error) {
+    await handle.close();
+    throw error;
+  }
+}
+async function readRegularFile(path12, what, encoding) {
+  const { handle } = await openRegularFile(path12, what);
+  try {
+    return encoding === void 0 ? await handle.readFile() : await handle.readFile(encoding);
+  } finally {
+    await handle.close();
+  }
+}
+async function readConfinedFile(root, absolute, what, encoding) {
+  const { real } = await confinedFile(root, absolute, what);
+  return encoding === void 0 ? readRegularFile(real, what) : readRegularFile(real, what, encoding);
+}
+function specialType(info) {
+  if (info.isFIFO()) return "FIFO (named pipe)";
+  if (info.isCharacterDevice()) return "character device";
+  if (info.isBlockDevice()) return "block device";
+  if (info.isSocket()) return "socket";
+  return "special file";
+}
+function isMissing(error) {
+  const code = error.code;
+  return code === "ENOENT" || code === "ENOTDIR";
+}
+
 // src/vision/preprocess.ts
-import { readFile as readFile2 } from "node:fs/promises";
 import sharp from "sharp";
+
+// src/artifacts/lfs.ts
+var GIT_LFS_POINTER_PREFIX = "version https://git-lfs.github.com/spec/v1";
+var GIT_LFS_POINTER_HEAD_BYTES = GIT_LFS_POINTER_PREFIX.length;
+function isGitLfsPointer(head) {
+  if (head.length < GIT_LFS_POINTER_HEAD_BYTES) return false;
+  return head.subarray(0, GIT_LFS_POINTER_HEAD_BYTES).toString("latin1") === GIT_LFS_POINTER_PREFIX;
+}
+
+// src/vision/preprocess.ts
 var DEFAULT_PREPROCESS = Object.freeze({
   resize: 256,
   crop: 224,
@@ -37229,11 +36780,13 @@ var SHARP_KERNELS = Object.freeze({
   lanczos3: "lanczos3"
 });
 var IMAGE_EXTENSIONS = [".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff", ".gif", ".avif"];
+var MAX_INPUT_PIXELS = 8192 * 8192;
+var MAX_RESIZED_PIXELS = 4096 * 4096;
 var ACCEPTED_SPACES = /* @__PURE__ */ new Set(["srgb", "rgb", "b-w"]);
-var SHARP_INPUT_OPTIONS = { autoOrient: true, ignoreIcc: true, failOn: "error" };
+var SHARP_INPUT_OPTIONS = { autoOrient: true, ignoreIcc: true, failOn: "error", limitInputPixels: MAX_INPUT_PIXELS };
 async function preprocessImage(image, options) {
   checkOptions(image, options);
-  const decoded = await decodeRgb(image);
+  const decoded = await decodeRgb(image, options.resize);
   const target = resizedSize(decoded.width, decoded.height, options.resize);
   const resized = target.width === decoded.width && target.height === decoded.height ? decoded : await resizeRgb(image, decoded, target.width, target.height, options.interpolation);
   const offsets = centreCropOffsets(resized.width, resized.height, options.crop);
@@ -37269,18 +36822,30 @@ function optionsProblem(options) {
     if (!Number.isInteger(value) || value < 1) return `${key} must be a positive integer, found ${value}`;
   }
   if (options.crop > options.resize) return `crop (${options.crop}) is larger than resize (${options.resize})`;
+  if (options.resize * options.resize > MAX_RESIZED_PIXELS) return `resize (${options.resize}) makes even a square image larger than ${MAX_RESIZED_PIXELS} pixels (MAX_RESIZED_PIXELS)`;
   if (options.mean.length !== 3 || !options.mean.every(Number.isFinite)) return `mean must be 3 finite numbers, found [${options.mean.join(", ")}]`;
   if (options.std.length !== 3 || !options.std.every((value) => Number.isFinite(value) && value !== 0)) {
     return `std must be 3 finite non-zero numbers, found [${options.std.join(", ")}]`;
   }
   return void 0;
 }
-async function decodeRgb(image) {
+function pixelBudgetProblem(width, height, resize) {
+  if (width * height > MAX_INPUT_PIXELS) {
+    return `is ${width}\xD7${height} (${width * height} pixels); bias-gate decodes at most ${MAX_INPUT_PIXELS} pixels (MAX_INPUT_PIXELS)`;
+  }
+  const target = resizedSize(width, height, resize);
+  if (target.width * target.height > MAX_RESIZED_PIXELS) {
+    return `is ${width}\xD7${height}, which resizing the shorter side to ${resize} makes ${target.width}\xD7${target.height} (${target.width * target.height} pixels); the limit is ${MAX_RESIZED_PIXELS} pixels (MAX_RESIZED_PIXELS)`;
+  }
+  return void 0;
+}
+async function decodeRgb(image, resize) {
   const file = image.relativePath;
   let bytes;
   try {
-    bytes = await readFile2(image.path);
+    bytes = await readRegularFile(image.path, `Reference image ${file}`);
   } catch (error) {
+    if (error instanceof InputError) throw error;
     throw new InputError(`Reference image ${file} could not be read: ${messageOf(error)}`, {
       hint: "Check that the file exists and is readable.",
       cause: error
@@ -37293,9 +36858,15 @@ async function decodeRgb(image) {
   }
   let metadata;
   try {
-    metadata = await sharp(bytes, SHARP_INPUT_OPTIONS).metadata();
+    metadata = await sharp(bytes, { ...SHARP_INPUT_OPTIONS, limitInputPixels: false }).metadata();
   } catch (error) {
     throw notDecodable(file, error);
+  }
+  const tooLarge = pixelBudgetProblem(metadata.width ?? 0, metadata.height ?? 0, resize);
+  if (tooLarge !== void 0) {
+    throw new InputError(`Reference image ${file} ${tooLarge}`, {
+      hint: "Crop or downscale the image (or remove it from the reference set); extreme aspect ratios cannot be resized within bounded memory."
+    });
   }
   if (metadata.space === "cmyk") {
     throw new InputError(`Reference image ${file} is a CMYK image`, {
@@ -37369,47 +36940,48 @@ function normalisedTensor(image, offsets, options) {
   return tensor;
 }
 
-// src/config/paths.ts
-import { existsSync as existsSync2, realpathSync } from "node:fs";
-import path4 from "node:path";
-function findRepositoryRoot(configFile) {
-  const start = path4.dirname(path4.resolve(configFile));
-  for (let dir = start; ; dir = path4.dirname(dir)) {
-    if (existsSync2(path4.join(dir, ".git"))) return dir;
-    if (path4.dirname(dir) === dir) return start;
-  }
-}
-function isInside(root, target) {
-  const relative = path4.relative(root, target);
-  return relative === "" || !relative.startsWith("..") && !path4.isAbsolute(relative);
-}
-function resolveInside(root, baseDir, written) {
-  const absolute = path4.resolve(baseDir, written);
-  if (!isInside(root, absolute)) return void 0;
-  if (existsSync2(absolute) && !isInside(realpathSync(root), realpathSync(absolute))) return void 0;
-  return absolute;
-}
-function toRepoRelative(root, absolute) {
-  return path4.relative(root, absolute).split(path4.sep).join("/");
-}
-
 // src/config/types.ts
 var GATE_RULE_NAMES = ["max", "min", "max_increase", "max_abs_increase", "max_decrease", "max_bias_increase", "max_increase_pct"];
 
 // src/config/yaml-source.ts
 var import_yaml = __toESM(require_dist(), 1);
+
+// src/parser-message.ts
+var MAX_PARSER_MESSAGE_CHARS = 200;
+function parserMessage(error) {
+  return shortened(messageOf(error).split("\n")[0] ?? "");
+}
+function shortened(text) {
+  const characters = [...text];
+  return characters.length <= MAX_PARSER_MESSAGE_CHARS ? text : `${characters.slice(0, MAX_PARSER_MESSAGE_CHARS - 1).join("")}\u2026`;
+}
+
+// src/config/yaml-source.ts
+var MAX_YAML_ALIAS_COUNT = 100;
 function parseYamlSource(text) {
   const lineCounter = new import_yaml.LineCounter();
-  const document = (0, import_yaml.parseDocument)(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  let document;
+  try {
+    document = (0, import_yaml.parseDocument)(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  } catch (error) {
+    return { line: 1, column: 1, message: parserMessage(error) };
+  }
   const first = document.errors[0];
   if (first) {
     const position = lineCounter.linePos(first.pos[0]);
-    return { line: position.line, column: position.col, message: first.message.split("\n")[0] ?? first.message };
+    return { line: position.line, column: position.col, message: parserMessage(first.message) };
+  }
+  let value;
+  try {
+    value = document.toJS({ maxAliasCount: MAX_YAML_ALIAS_COUNT });
+  } catch (error) {
+    const position = lineCounter.linePos(firstAliasOffset(document) ?? 0);
+    return { line: position.line, column: position.col, message: `${parserMessage(error)} (more than ${MAX_YAML_ALIAS_COUNT} alias expansions)` };
   }
   const lineAt = (offset) => offset === void 0 ? 1 : lineCounter.linePos(offset).line;
   return {
-    value: document.toJS(),
-    lineOf: (path10) => lineAt(nearestNode(document, path10)?.range?.[0]),
+    value,
+    lineOf: (path12) => lineAt(nearestNode(document, path12)?.range?.[0]),
     lineOfKey: (parent, key) => {
       const node = nearestNode(document, parent);
       if ((0, import_yaml.isMap)(node)) {
@@ -37420,9 +36992,19 @@ function parseYamlSource(text) {
     }
   };
 }
-function nearestNode(document, path10) {
-  for (let length = path10.length; length >= 0; length--) {
-    const node = length === 0 ? document.contents : document.getIn(path10.slice(0, length), true);
+function firstAliasOffset(document) {
+  let offset;
+  (0, import_yaml.visit)(document, {
+    Alias(_, node) {
+      offset = node.range?.[0];
+      return import_yaml.visit.BREAK;
+    }
+  });
+  return offset;
+}
+function nearestNode(document, path12) {
+  for (let length = path12.length; length >= 0; length--) {
+    const node = length === 0 ? document.contents : document.getIn(path12.slice(0, length), true);
     if (node && typeof node === "object") return node;
   }
   return void 0;
@@ -37435,16 +37017,16 @@ function isSyntaxProblem(parsed) {
 var CONFIG_SCHEMA_PATH = "schema/thresholds.schema.json";
 var validateSchema = new import_ajv.Ajv({ allErrors: true, strict: true, strictRequired: false, useDefaults: false, verbose: true }).compile(thresholds_schema_default);
 async function loadConfig(file, options = {}) {
-  const absolute = path5.resolve(file);
-  const repoRoot = path5.resolve(options.repoRoot ?? findRepositoryRoot(absolute));
-  const displayPath = toRepoRelative(repoRoot, absolute) || path5.basename(absolute);
+  const absolute = path3.resolve(file);
+  const repoRoot = path3.resolve(options.repoRoot ?? findRepositoryRoot(absolute));
+  const displayPath = toRepoRelative(repoRoot, absolute) || path3.basename(absolute);
+  const hint = "Pass the path of your thresholds.yaml with --config (Action input `config`).";
   let text;
   try {
-    text = await readFile3(absolute, "utf8");
+    text = await readConfinedFile(repoRoot, absolute, displayPath, "utf8");
   } catch (error) {
-    throw new InputError(`${displayPath}: cannot read the config file (${messageOf(error)})`, {
-      hint: "Pass the path of your thresholds.yaml with --config (Action input `config`)."
-    });
+    const problem = error instanceof InputError ? error.message.replace(`${displayPath} `, "") : messageOf(error);
+    throw new InputError(`${displayPath}: cannot read the config file (${problem})`, { hint: error instanceof InputError ? error.hint ?? hint : hint, cause: error });
   }
   const source = parseYamlSource(text);
   if (isSyntaxProblem(source)) {
@@ -37459,7 +37041,7 @@ async function loadConfig(file, options = {}) {
     });
   }
   const raw = source.value;
-  const context = { displayPath, source, repoRoot, configDir: path5.dirname(absolute) };
+  const context = { displayPath, source, repoRoot, configDir: path3.dirname(absolute) };
   return {
     version: 1,
     file: absolute,
@@ -37468,7 +37050,7 @@ async function loadConfig(file, options = {}) {
     raw: source.value,
     vision: raw.vision ? resolveVision(raw.vision, context) : void 0,
     language: raw.language ? resolveLanguage(raw.language, context) : void 0,
-    runtime: { providers: raw.runtime?.providers ?? ["cpu"], threads: raw.runtime?.threads ?? os3.availableParallelism() }
+    runtime: { providers: raw.runtime?.providers ?? ["cpu"], threads: raw.runtime?.threads ?? os2.availableParallelism() }
   };
 }
 function resolveVision(raw, context) {
@@ -37615,33 +37197,378 @@ function withArticle(type) {
   return names[type] ?? type;
 }
 
-// src/pipeline.ts
-import { readFile as readFile7 } from "node:fs/promises";
+// src/policy/decide.ts
+async function readConfigState(file, repoRoot, displayPath) {
+  if (!existsSync2(file)) return { status: "absent", displayPath };
+  try {
+    return { status: "found", config: await loadConfig(file, { repoRoot }) };
+  } catch (error) {
+    if (error instanceof InputError) return { status: "invalid", displayPath, message: error.describe() };
+    throw error;
+  }
+}
+function decidePolicy({ head, base, approval }) {
+  const notices = [];
+  if (base === void 0) {
+    return { config: requireHead(head, "no base side was given"), source: "head", reason: "the pull request's config (no base side: the head is scored alone)", notices };
+  }
+  if (base.status === "found") {
+    if (approval && head.status === "found") {
+      return { config: head.config, source: "head", reason: `the pull request's config, accepted before merging: ${describeApproval(approval)}`, notices };
+    }
+    if (approval) notices.push(`The pull request's policy was approved (${describeApproval(approval)}), but its config is ${head.status === "absent" ? "deleted" : "invalid"}; the base branch's policy applies.`);
+    return { config: base.config, source: "base", reason: "the base branch's config, which applies until this pull request is merged", notices };
+  }
+  const why = base.status === "absent" ? `the base side has no ${base.displayPath} (as when the pull request introduces bias-gate)` : `the base branch's ${base.displayPath} is invalid (${firstLine(base.message)})`;
+  notices.push(`No base policy: ${why}, so the pull request's own config applies.`);
+  return { config: requireHead(head, why), source: "head", reason: `the pull request's config, because ${why}`, notices };
+}
+function describeApproval(approval) {
+  if (approval.how === "input") return "`policy-source: head` was chosen (the config is protected another way, e.g. CODEOWNERS)";
+  return `label \`${approval.label}\` added by ${approval.by} (${approval.permission} permission) at ${approval.at}`;
+}
+function requireHead(head, why) {
+  if (head.status === "found") return head.config;
+  if (head.status === "invalid") throw new InputError(head.message);
+  throw new InputError(`${head.displayPath}: cannot read the config file (no such file), and there is no base policy: ${why}`, {
+    hint: "Pass the path of your thresholds.yaml with --config (Action input `config`)."
+  });
+}
+function firstLine(text) {
+  return text.split("\n")[0] ?? text;
+}
+
+// src/artifacts/git.ts
+import { execFile, spawn } from "node:child_process";
+import { createWriteStream, existsSync as existsSync3 } from "node:fs";
+import { mkdir, open as open2, rename, rm, symlink, writeFile } from "node:fs/promises";
+import path4 from "node:path";
+import { pipeline } from "node:stream/promises";
+var DEFAULT_DEEPEN_STEPS = [50, 200, 1e3, 5e3];
+var FULL_HISTORY_HINT = "Check out with full history: actions/checkout with `fetch-depth: 0` (or run `git fetch --unshallow origin`).";
+async function resolveBaseCommit(options) {
+  const { repoRoot, log } = options;
+  await requireRepository(repoRoot);
+  if (options.baseRef !== void 0 && options.baseRef.trim() !== "") {
+    return resolveExplicitRef(repoRoot, options.baseRef.trim(), log);
+  }
+  if (options.prBaseSha === void 0 || options.prBaseSha.trim() === "") {
+    throw new InputError("no base to compare with: neither a base ref nor the pull request's base commit was given", {
+      hint: "Run on a `pull_request` event, or set the `base-ref` input (CLI: `--base <branch|commit|dir>`)."
+    });
+  }
+  const prBaseSha = options.prBaseSha.trim();
+  checkRevisionText(prBaseSha, "pull request base commit");
+  return resolveMergeBase(repoRoot, prBaseSha, options.deepenSteps ?? DEFAULT_DEEPEN_STEPS, log);
+}
+async function isGitRef(repoRoot, text) {
+  if (text === "" || text.startsWith("-")) return false;
+  try {
+    return (await git(repoRoot, ["rev-parse", "--verify", "--quiet", `${text}^{commit}`])).code === 0;
+  } catch {
+    return false;
+  }
+}
+async function materializeBaseTree(options) {
+  const { repoRoot, commit, targetDir, log } = options;
+  await requireRepository(repoRoot);
+  checkRevisionText(commit, "base commit");
+  if ((await git(repoRoot, ["cat-file", "-e", `${commit}^{commit}`])).code !== 0) {
+    throw new InputError(`base commit ${commit} is not in the repository at ${repoRoot}`, { hint: FULL_HISTORY_HINT });
+  }
+  const result = { present: [], missing: [], lfsPointers: [] };
+  let lfs;
+  await mkdir(targetDir, { recursive: true });
+  for (const requested of options.paths) {
+    const normalized = normalizeRepoPath(requested);
+    const entries = await listTree(repoRoot, commit, normalized);
+    if (entries.length === 0) {
+      result.missing.push(requested);
+      continue;
+    }
+    result.present.push(requested);
+    for (const entry of entries) {
+      const destination = path4.join(targetDir, ...entry.path.split("/"));
+      if (entry.type !== "blob") {
+        log(`${entry.path} at ${shortSha(commit)} is a ${entry.type === "commit" ? "submodule" : entry.type}; not written`);
+        continue;
+      }
+      await mkdir(path4.dirname(destination), { recursive: true });
+      await rm(destination, { force: true, recursive: true });
+      if (entry.mode === "120000") {
+        await symlink((await git(repoRoot, ["cat-file", "blob", entry.object])).stdout.toString("utf8"), destination);
+        continue;
+      }
+      if (entry.size !== void 0 && entry.size < 1024) {
+        const bytes = (await gitOrThrow(repoRoot, ["cat-file", "blob", entry.object])).stdout;
+        if (bytes.length >= GIT_LFS_POINTER_HEAD_BYTES && isGitLfsPointer(bytes)) {
+          lfs ??= gitLfsAvailable(repoRoot);
+          const smudged = await lfs && await smudgeLfsPointer(repoRoot, entry.path, bytes, destination, log);
+          if (!smudged) {
+            await writeFile(destination, bytes);
+            result.lfsPointers.push(entry.path);
+          }
+          continue;
+        }
+        await writeFile(destination, bytes);
+        continue;
+      }
+      await streamBlob(repoRoot, entry.object, destination);
+    }
+    log(`base ${requested}: written from ${shortSha(commit)}`);
+  }
+  return result;
+}
+async function resolveExplicitRef(repoRoot, ref, log) {
+  checkRevisionText(ref, "base ref");
+  const local = await revParseCommit(repoRoot, ref);
+  if (local !== void 0) return { sha: local, how: `base-ref ${ref}` };
+  log(`base ref ${ref} is not in the local repository; fetching it from origin`);
+  const fetched = await git(repoRoot, ["fetch", "--no-tags", "origin", ref]);
+  if (fetched.code !== 0) {
+    throw new InputError(`base ref "${ref}" is neither in the local repository nor fetchable from origin: ${firstLine2(fetched.stderr)}`, {
+      hint: `Name an existing branch, tag or commit, or check out with full history (actions/checkout with \`fetch-depth: 0\`).`
+    });
+  }
+  const after = await revParseCommit(repoRoot, ref) ?? await revParseCommit(repoRoot, "FETCH_HEAD");
+  if (after === void 0) {
+    throw new InputError(`base ref "${ref}" was fetched from origin but does not name a commit`, { hint: "Name a branch, tag or commit." });
+  }
+  return { sha: after, how: `base-ref ${ref}, fetched from origin` };
+}
+async function resolveMergeBase(repoRoot, prBaseSha, deepenSteps, log) {
+  const how = `merge-base of ${prBaseSha} and HEAD`;
+  const found = await mergeBase(repoRoot, prBaseSha);
+  if (found !== void 0) return { sha: found, how };
+  const shallow = (await gitOrThrow(repoRoot, ["rev-parse", "--is-shallow-repository"])).stdout.toString("utf8").trim() === "true";
+  if (!shallow) {
+    if (await revParseCommit(repoRoot, prBaseSha) === void 0) {
+      log(`pull request base ${shortSha(prBaseSha)} is not in the local repository; fetching it from origin`);
+      await fetchOrThrow(repoRoot, ["fetch", "--no-tags", "origin", prBaseSha], prBaseSha);
+      const afterFetch = await mergeBase(repoRoot, prBaseSha);
+      if (afterFetch !== void 0) return { sha: afterFetch, how };
+    }
+    throw new InputError(`no merge-base of the pull request base ${prBaseSha} and HEAD: the two histories share no commit`, {
+      hint: "Check that HEAD is the pull request's checkout, or set `base-ref` to the commit to compare with."
+    });
+  }
+  for (const depth of deepenSteps) {
+    log(`shallow clone: no merge-base of ${shortSha(prBaseSha)} and HEAD yet; git fetch --deepen=${depth}`);
+    await fetchOrThrow(repoRoot, ["fetch", "--no-tags", `--deepen=${depth}`, "origin", prBaseSha], prBaseSha);
+    const deepened = await mergeBase(repoRoot, prBaseSha);
+    if (deepened !== void 0) {
+      log(`merge-base found after deepening by ${depth}`);
+      return { sha: deepened, how };
+    }
+  }
+  log(`shallow clone: still no merge-base of ${shortSha(prBaseSha)} and HEAD; git fetch --unshallow`);
+  await fetchOrThrow(repoRoot, ["fetch", "--no-tags", "--unshallow", "origin", prBaseSha], prBaseSha);
+  const unshallowed = await mergeBase(repoRoot, prBaseSha);
+  if (unshallowed !== void 0) return { sha: unshallowed, how };
+  throw new InputError(`no merge-base of the pull request base ${prBaseSha} and HEAD, even with full history`, {
+    hint: "Check that HEAD is the pull request's checkout, or set `base-ref` to the commit to compare with."
+  });
+}
+async function mergeBase(repoRoot, sha) {
+  const result = await git(repoRoot, ["merge-base", sha, "HEAD"]);
+  return result.code === 0 ? result.stdout.toString("utf8").trim() : void 0;
+}
+async function revParseCommit(repoRoot, revision) {
+  const result = await git(repoRoot, ["rev-parse", "--verify", "--quiet", `${revision}^{commit}`]);
+  return result.code === 0 ? result.stdout.toString("utf8").trim() : void 0;
+}
+async function fetchOrThrow(repoRoot, args, sha) {
+  const result = await git(repoRoot, args);
+  if (result.code !== 0) {
+    throw new InputError(`could not fetch the pull request base ${sha} from origin (git ${args.join(" ")}): ${firstLine2(result.stderr)}`, {
+      hint: FULL_HISTORY_HINT
+    });
+  }
+}
+async function listTree(repoRoot, commit, repoPath) {
+  const args = ["--literal-pathspecs", "ls-tree", "-r", "-l", "-z", commit];
+  if (repoPath !== "") args.push("--", repoPath);
+  const output = (await gitOrThrow(repoRoot, args)).stdout.toString("utf8");
+  const entries = [];
+  for (const record of output.split("\0")) {
+    if (record === "") continue;
+    const tab = record.indexOf("	");
+    const [mode, type, object, size] = record.slice(0, tab).trim().split(/\s+/);
+    const entryPath = record.slice(tab + 1);
+    if (repoPath !== "" && entryPath !== repoPath && !entryPath.startsWith(`${repoPath}/`)) continue;
+    if (entryPath.split("/").some((part) => part === ".." || part === "." || part === "")) continue;
+    entries.push({ mode, type, object, size: size === void 0 || size === "-" ? void 0 : Number(size), path: entryPath });
+  }
+  return entries;
+}
+async function streamBlob(repoRoot, object, destination) {
+  const child = spawn("git", ["cat-file", "blob", object], { cwd: repoRoot, env: gitEnvironment(), stdio: ["ignore", "pipe", "pipe"] });
+  const exited = waitForExit(child);
+  try {
+    await pipeline(child.stdout, createWriteStream(destination));
+  } catch (error) {
+    child.kill();
+    await exited.catch(() => void 0);
+    await rm(destination, { force: true });
+    throw new Error(`writing ${destination} from git object ${object} failed: ${messageOf(error)}`, { cause: error });
+  }
+  const { code, stderr } = await exited;
+  if (code !== 0) {
+    await rm(destination, { force: true });
+    throw new Error(`git cat-file blob ${object} failed (exit ${code}): ${firstLine2(stderr)}`);
+  }
+}
+async function gitLfsAvailable(repoRoot) {
+  try {
+    return (await git(repoRoot, ["lfs", "version"])).code === 0;
+  } catch {
+    return false;
+  }
+}
+async function smudgeLfsPointer(repoRoot, repoPath, pointer, destination, log) {
+  const partial = `${destination}.lfs-partial`;
+  const env2 = gitEnvironment();
+  delete env2.GIT_LFS_SKIP_SMUDGE;
+  const child = spawn("git", ["lfs", "smudge", "--", repoPath], { cwd: repoRoot, env: env2, stdio: ["pipe", "pipe", "pipe"] });
+  const exited = waitForExit(child);
+  child.stdin.on("error", () => void 0);
+  child.stdin.end(pointer);
+  try {
+    await pipeline(child.stdout, createWriteStream(partial));
+    const { code, stderr } = await exited;
+    if (code !== 0) throw new Error(`exit ${code}: ${firstLine2(stderr)}`);
+    const head = Buffer.alloc(GIT_LFS_POINTER_HEAD_BYTES);
+    const handle = await open2(partial, "r");
+    try {
+      const { bytesRead } = await handle.read(head, 0, head.length, 0);
+      if (isGitLfsPointer(head.subarray(0, bytesRead))) throw new Error("it returned the pointer, not the object");
+    } finally {
+      await handle.close();
+    }
+    await rename(partial, destination);
+    log(`${repoPath}: Git LFS object fetched`);
+    return true;
+  } catch (error) {
+    child.kill();
+    await exited.catch(() => void 0);
+    await rm(partial, { force: true });
+    log(`${repoPath}: git lfs smudge failed (${messageOf(error)}); the base file stays a Git LFS pointer`);
+    return false;
+  }
+}
+var GIT_MAX_BUFFER = 256 * 1024 * 1024;
+function gitEnvironment() {
+  return { ...process.env, GIT_TERMINAL_PROMPT: "0", LC_ALL: "C" };
+}
+function git(cwd, args) {
+  return new Promise((resolve2, reject) => {
+    execFile("git", args, { cwd, env: gitEnvironment(), encoding: "buffer", maxBuffer: GIT_MAX_BUFFER }, (error, stdout, stderr) => {
+      const code = error?.code;
+      if (error && typeof code !== "number") {
+        if (code === "ENOENT" && !existsSync3(cwd)) {
+          reject(new InputError(`${cwd}: no such directory, so git cannot run there`, { hint: "Give the root of a checkout of the repository." }));
+        } else if (code === "ENOENT") {
+          reject(new InputError("git is not installed or not on PATH; it is needed to read the base side from the repository", {
+            hint: "Install git, or give the base side as a directory (CLI: `--base DIR`)."
+          }));
+        } else {
+          reject(new Error(`git ${args.join(" ")}: ${messageOf(error)}`, { cause: error }));
+        }
+        return;
+      }
+      resolve2({ code: typeof code === "number" ? code : 0, stdout, stderr: stderr.toString("utf8") });
+    });
+  });
+}
+async function gitOrThrow(cwd, args) {
+  const result = await git(cwd, args);
+  if (result.code !== 0) throw new Error(`git ${args.join(" ")} failed (exit ${result.code}): ${firstLine2(result.stderr)}`);
+  return result;
+}
+function waitForExit(child) {
+  const chunks = [];
+  child.stderr?.on("data", (chunk) => chunks.push(chunk));
+  return new Promise((resolve2, reject) => {
+    child.once("error", reject);
+    child.once("close", (code, signal) => resolve2({ code: code ?? (signal ? 128 : 1), stderr: Buffer.concat(chunks).toString("utf8") }));
+  });
+}
+async function requireRepository(repoRoot) {
+  const result = await git(repoRoot, ["rev-parse", "--is-inside-work-tree"]).catch((error) => {
+    if (error instanceof InputError) throw error;
+    return { code: 1, stdout: Buffer.alloc(0), stderr: messageOf(error) };
+  });
+  if (result.code !== 0 || result.stdout.toString("utf8").trim() !== "true") {
+    throw new InputError(`${repoRoot} is not inside a git work tree, so the base side cannot be read from git: ${firstLine2(result.stderr)}`, {
+      hint: "Run in a checkout of the repository (actions/checkout), or give the base side as a directory (CLI: `--base DIR`)."
+    });
+  }
+}
+function checkRevisionText(text, what) {
+  if (text.startsWith("-") || /[\s\0]/.test(text)) {
+    throw new InputError(`${what} "${text}" is not a valid git revision`, { hint: "Name a branch, tag or commit sha." });
+  }
+}
+function normalizeRepoPath(requested) {
+  const posix = path4.posix.normalize(requested.replaceAll("\\", "/"));
+  const trimmed = posix.replace(/\/+$/, "");
+  if (trimmed === "." || trimmed === "") return "";
+  if (path4.posix.isAbsolute(trimmed) || trimmed === ".." || trimmed.startsWith("../")) {
+    throw new InputError(`"${requested}" is not a path inside the repository`, { hint: "Paths are relative to the repository root." });
+  }
+  return trimmed;
+}
+function shortSha(sha) {
+  return /^[0-9a-f]{40,64}$/.test(sha) ? sha.slice(0, 12) : sha;
+}
+function firstLine2(text) {
+  return text.trim().split("\n").find((line) => line.trim() !== "")?.trim() ?? "(no message)";
+}
 
 // src/artifacts/models.ts
-import { existsSync as existsSync3 } from "node:fs";
-import { stat } from "node:fs/promises";
-import path6 from "node:path";
-function locateBaseModel(model, checkouts) {
-  if (checkouts.baseRoot === void 0) return { status: "not-given", absolute: null };
-  const absolute = path6.join(checkouts.baseRoot, ...model.repoRelative.split("/"));
-  return existsSync3(absolute) ? { status: "scored", absolute } : { status: "new", absolute: null };
-}
-function inHeadCheckout(configured, checkouts) {
-  return path6.join(checkouts.headRoot, ...configured.repoRelative.split("/"));
-}
-async function describeModel(role, repoRelative, absolute) {
-  let bytes;
+import path5 from "node:path";
+
+// src/artifacts/hash.ts
+import { createHash } from "node:crypto";
+async function sha256File(path12, what = path12) {
+  const hash = createHash("sha256");
+  const { handle } = await openRegularFile(path12, what);
   try {
-    const info = await stat(absolute);
-    if (!info.isFile()) throw new Error("not a regular file");
-    bytes = info.size;
-  } catch {
-    throw new InputError(`${role} model ${repoRelative}: file not found (${absolute})`, {
+    for await (const chunk of handle.createReadStream({ autoClose: false })) hash.update(chunk);
+  } finally {
+    await handle.close();
+  }
+  return hash.digest("hex");
+}
+function sha256Text(text) {
+  return createHash("sha256").update(text, "utf8").digest("hex");
+}
+
+// src/artifacts/models.ts
+function modelPathOf(family, side, policyModel, checkouts) {
+  return checkouts.modelPaths?.[family]?.[side] ?? policyModel.repoRelative;
+}
+async function locateBaseModel(repoRelative, checkouts) {
+  if (checkouts.baseRoot === void 0) return { status: "not-given", absolute: null };
+  const absolute = inTree(checkouts.baseRoot, repoRelative);
+  return (await inspectConfined(checkouts.baseRoot, absolute)).kind === "missing" ? { status: "new", absolute: null } : { status: "scored", absolute };
+}
+function inTree(root, repoRelative) {
+  return path5.join(root, ...repoRelative.split("/"));
+}
+function inPolicyTree(configured, checkouts) {
+  return inTree(checkouts.policyRoot ?? checkouts.headRoot, configured.repoRelative);
+}
+async function describeModel(role, repoRelative, absolute, root) {
+  const what = `${role} model ${repoRelative}`;
+  const found = await inspectConfined(root, absolute);
+  if (found.kind === "missing") {
+    throw new InputError(`${what}: file not found (${absolute})`, {
       hint: role === "pretrained" ? "vision.pretrained must name the backbone ONNX file in the repository." : "Check vision.model in the config."
     });
   }
-  return { role, path: repoRelative, absolute, sha256: await sha256File(absolute), bytes };
+  const { real, size } = await confinedFile(root, absolute, what);
+  return { role, path: repoRelative, absolute, sha256: await sha256File(real, what), bytes: size };
 }
 function describeBaseStatus(status) {
   switch (status) {
@@ -37653,6 +37580,355 @@ function describeBaseStatus(status) {
       return "no base was given (CLI --base; in the Action a pull_request event or base-ref), so the head is scored alone";
   }
 }
+
+// src/artifacts/base-side.ts
+function configuredPaths(config) {
+  const { vision, language } = config;
+  const benchmarks = language ? [language.benchmarks.crowsPairs, language.benchmarks.stereoSet, language.benchmarks.perplexity] : [];
+  return [
+    vision?.model,
+    vision?.pretrained,
+    vision?.referenceSets,
+    language?.model,
+    ...benchmarks.map((benchmark) => benchmark?.path)
+  ].flatMap((configured) => configured ? [configured.repoRelative] : []);
+}
+function modelPaths(config) {
+  return [config.vision?.model, config.language?.model].flatMap((configured) => configured ? [configured.repoRelative] : []);
+}
+async function gitBaseSide(options) {
+  const { repoRoot, commit, configPath, head, targetDir, log } = options;
+  await materializeBaseTree({ repoRoot, commit, paths: [configPath], targetDir, log });
+  const config = await readConfigState(inTree(targetDir, configPath), targetDir, configPath);
+  const wanted = /* @__PURE__ */ new Set([...config.status === "found" ? configuredPaths(config.config) : [], ...head.status === "found" ? modelPaths(head.config) : []]);
+  wanted.delete(configPath);
+  if (wanted.size > 0) await materializeBaseTree({ repoRoot, commit, paths: [...wanted].sort(), targetDir, log });
+  return { root: targetDir, config, commit };
+}
+async function directoryBaseSide(root, configPath) {
+  return { root, config: await readConfigState(inTree(root, configPath), path6.resolve(root), configPath), commit: null };
+}
+
+// src/artifacts/workflow-changes.ts
+var WORKFLOW_DIRECTORY = ".github/workflows";
+var RUNS_BIAS_GATE = /bias-gate/i;
+async function changedGateWorkflows(repoRoot, baseCommit) {
+  const diff = await git(repoRoot, ["diff", "--name-only", "-z", baseCommit, "HEAD", "--", WORKFLOW_DIRECTORY]);
+  if (diff.code !== 0) return [];
+  const files = diff.stdout.toString("utf8").split("\0").filter((file) => /\.ya?ml$/.test(file));
+  const running = [];
+  for (const file of files) {
+    const versions = await Promise.all([baseCommit, "HEAD"].map(async (commit) => {
+      const shown = await git(repoRoot, ["show", `${commit}:${file}`]);
+      return shown.code === 0 ? shown.stdout.toString("utf8") : "";
+    }));
+    if (versions.some((text) => RUNS_BIAS_GATE.test(text))) running.push(file);
+  }
+  return running.sort();
+}
+
+// src/artifacts/item-scoring.ts
+function parseShard(text, where) {
+  const match = /^(\d+)\/(\d+)$/.exec(text.trim());
+  const index = Number(match?.[1]);
+  const count = Number(match?.[2]);
+  if (!match || count < 1 || index < 1 || index > count) throw new InputError(`${where}: "${text}" is not a shard; expected i/n with 1 \u2264 i \u2264 n, e.g. 2/4`);
+  return { index, count };
+}
+function shardIndices(count, shard) {
+  const indices = [];
+  for (let i = shard.index - 1; i < count; i += shard.count) indices.push(i);
+  return indices;
+}
+var allIndices = (count) => Array.from({ length: count }, (_, i) => i);
+function cachedScoring(cache, progress) {
+  return {
+    async obtain(kind, key, count, score, label) {
+      const cached = await cache.get(kind, key);
+      if (cached && cached.length === count) {
+        progress(`${label}: cache hit`);
+        return cached;
+      }
+      const results = await score(allIndices(count));
+      await cache.put(kind, key, results);
+      return results;
+    }
+  };
+}
+function memoizedScoring(inner, memory) {
+  return {
+    async obtain(kind, key, count, score, label) {
+      const id = `${kind}/${key}`;
+      const known = memory.get(id);
+      if (known && known.length === count) return known;
+      const results = await inner.obtain(kind, key, count, score, label);
+      if (results) memory.set(id, results);
+      return results;
+    }
+  };
+}
+function shardScoring(shard) {
+  const entries = [];
+  return {
+    entries,
+    async obtain(kind, key, count, score) {
+      if (!entries.some((entry) => entry.kind === kind && entry.key === key)) {
+        const indices = shardIndices(count, shard);
+        entries.push({ kind, key, count, indices, values: await score(indices) });
+      }
+      return void 0;
+    }
+  };
+}
+function mergedScoring(entries) {
+  const assembled = /* @__PURE__ */ new Map();
+  const covered = /* @__PURE__ */ new Map();
+  for (const entry of entries) {
+    const id = `${entry.kind}/${entry.key}`;
+    const values = assembled.get(id) ?? new Array(entry.count);
+    entry.indices.forEach((index, k) => {
+      if (index in values) throw new InputError(`merge: item ${index} of ${entry.kind} is in two partial results; each shard must appear once`);
+      values[index] = entry.values[k];
+    });
+    assembled.set(id, values);
+    covered.set(id, (covered.get(id) ?? 0) + entry.indices.length);
+  }
+  return {
+    async obtain(kind, key, count, _score, label) {
+      const id = `${kind}/${key}`;
+      const values = assembled.get(id);
+      if (!values || values.length !== count || covered.get(id) !== count) {
+        throw new InputError(`merge: the partial results do not cover ${label} (${covered.get(id) ?? 0} of ${count} items)`, {
+          hint: "Merge every shard (1/n \u2026 n/n) of one run, in a checkout with the same config, models and data."
+        });
+      }
+      return values;
+    }
+  };
+}
+
+// src/artifacts/result-cache.ts
+import { randomBytes } from "node:crypto";
+import { mkdir as mkdir2, rename as rename2, rm as rm2, writeFile as writeFile2 } from "node:fs/promises";
+import os3 from "node:os";
+import path7 from "node:path";
+
+// src/config/json-problem.ts
+function jsonSyntaxProblem(error, text) {
+  const message = messageOf(error);
+  const position = /at position (\d+)/.exec(message);
+  const kind = message.replace(/\s*(?:in JSON\s*)?at position \d+.*$/s, "").replace(/,\s*".*$/s, "").replace(/^Unexpected token '.*?'/s, "Unexpected token").replace(/"[^"]*"/g, "\u2026").slice(0, 80).trim();
+  if (position === null) return kind || "not valid JSON";
+  const offset = Math.min(Number(position[1]), text.length);
+  const before = text.slice(0, offset);
+  const line = before.split("\n").length;
+  const column = offset - before.lastIndexOf("\n");
+  return `${kind || "not valid JSON"} at line ${line}, column ${column}`;
+}
+
+// src/artifacts/result-cache.ts
+var RESULT_CACHE_FORMAT = 1;
+function cacheKey(parts) {
+  return sha256Text(canonicalJson(parts));
+}
+function noResultCache() {
+  const events = [];
+  return {
+    events,
+    async get(kind, key) {
+      events.push({ kind, key, event: "miss" });
+      return void 0;
+    },
+    async put() {
+    }
+  };
+}
+function directoryResultCache(directory, log = () => {
+}) {
+  const events = [];
+  const entryPath = (kind, key) => path7.join(directory, kind, `${key}.json`);
+  const discard = async (kind, key, file, reason) => {
+    events.push({ kind, key, event: "corrupt" });
+    log(`result cache: ignoring ${file}: ${reason}; it is deleted and the result recomputed`);
+    await rm2(file, { force: true }).catch((error) => log(`result cache: could not delete ${file}: ${messageOf(error)}`));
+    return void 0;
+  };
+  return {
+    events,
+    async get(kind, key) {
+      checkName(kind, "kind");
+      checkName(key, "key");
+      const file = entryPath(kind, key);
+      let text;
+      try {
+        text = await readRegularFile(file, file, "utf8");
+      } catch (error) {
+        if (error.code === "ENOENT") {
+          events.push({ kind, key, event: "miss" });
+          return void 0;
+        }
+        return discard(kind, key, file, `unreadable (${messageOf(error)})`);
+      }
+      let entry;
+      try {
+        entry = JSON.parse(text);
+      } catch (error) {
+        return discard(kind, key, file, `not valid JSON (${jsonSyntaxProblem(error, text)})`);
+      }
+      if (entry === null || typeof entry !== "object" || Array.isArray(entry)) return discard(kind, key, file, "not a cache entry object");
+      if (entry.format !== RESULT_CACHE_FORMAT) return discard(kind, key, file, `format ${JSON.stringify(entry.format)}, expected ${RESULT_CACHE_FORMAT}`);
+      if (entry.kind !== kind || entry.key !== key) return discard(kind, key, file, `it holds ${JSON.stringify(entry.kind)}/${JSON.stringify(entry.key)}, not ${kind}/${key}`);
+      if (!("payload" in entry)) return discard(kind, key, file, "no payload");
+      if (sha256Text(JSON.stringify(entry.payload)) !== entry.sha256) return discard(kind, key, file, "checksum mismatch");
+      let value;
+      try {
+        value = decodeValue(entry.payload);
+      } catch (error) {
+        return discard(kind, key, file, `payload cannot be decoded (${messageOf(error)})`);
+      }
+      events.push({ kind, key, event: "hit" });
+      return value;
+    },
+    async put(kind, key, value) {
+      checkName(kind, "kind");
+      checkName(key, "key");
+      const payloadText = JSON.stringify(encodeValue(value, "value"));
+      const file = entryPath(kind, key);
+      const text = `{"format":${RESULT_CACHE_FORMAT},"kind":${JSON.stringify(kind)},"key":${JSON.stringify(key)},"sha256":"${sha256Text(payloadText)}","payload":${payloadText}}
+`;
+      const temp = path7.join(path7.dirname(file), `.${key}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`);
+      try {
+        await mkdir2(path7.dirname(file), { recursive: true });
+        await writeFile2(temp, text);
+        await rename2(temp, file);
+        events.push({ kind, key, event: "stored" });
+      } catch (error) {
+        await rm2(temp, { force: true }).catch(() => void 0);
+        log(`result cache: could not store ${file}: ${messageOf(error)}; the run goes on without caching it`);
+      }
+    }
+  };
+}
+function canonicalJson(value) {
+  return JSON.stringify(sortKeys(encodeValue(value, "parts")));
+}
+function sortKeys(value) {
+  if (Array.isArray(value)) return value.map(sortKeys);
+  if (value !== null && typeof value === "object") {
+    const sorted = {};
+    for (const name of Object.keys(value).sort()) sorted[name] = sortKeys(value[name]);
+    return sorted;
+  }
+  return value;
+}
+var TYPED_ARRAYS = {
+  $f32: Float32Array,
+  $f64: Float64Array,
+  $i32: Int32Array,
+  $u8: Uint8Array
+};
+var NUMBER_MARKER = "$num";
+var OBJECT_MARKER = "$obj";
+var MARKERS = /* @__PURE__ */ new Set([...Object.keys(TYPED_ARRAYS), NUMBER_MARKER, OBJECT_MARKER]);
+var LITTLE_ENDIAN = os3.endianness() === "LE";
+function stringifyResults(value, where = "value") {
+  return JSON.stringify(encodeValue(value, where));
+}
+function parseResultsJson(text) {
+  return decodeValue(JSON.parse(text));
+}
+function encodeValue(value, where) {
+  switch (typeof value) {
+    case "string":
+    case "boolean":
+      return value;
+    case "number":
+      if (Object.is(value, -0)) return { [NUMBER_MARKER]: "-0" };
+      return Number.isFinite(value) ? value : { [NUMBER_MARKER]: String(value) };
+    case "undefined":
+      throw new TypeError(`cannot cache undefined as ${where}`);
+    case "object":
+      break;
+    default:
+      throw new TypeError(`cannot cache ${where}: a ${typeof value} is not plain data`);
+  }
+  if (value === null) return null;
+  if (ArrayBuffer.isView(value)) {
+    const marker = typedMarker(value);
+    if (marker === void 0) throw new TypeError(`cannot cache ${where}: ${value.constructor.name} is not supported (use Float32Array, Float64Array, Int32Array or Uint8Array)`);
+    const bytes = Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+    return { [marker]: (LITTLE_ENDIAN ? bytes : swapToLittleEndian(Buffer.from(bytes), value)).toString("base64") };
+  }
+  if (Array.isArray(value)) return value.map((element, index) => element === void 0 || typeof element === "function" || typeof element === "symbol" ? null : encodeValue(element, `${where}[${index}]`));
+  if (value instanceof Map || value instanceof Set) throw new TypeError(`cannot cache ${where}: a ${value.constructor.name} is not plain data (JSON would turn it into {})`);
+  const withJson = value;
+  if (typeof withJson.toJSON === "function") return encodeValue(withJson.toJSON(), where);
+  const encoded = {};
+  for (const [name, property] of Object.entries(value)) {
+    if (property === void 0) continue;
+    encoded[name] = encodeValue(property, `${where}.${name}`);
+  }
+  const names = Object.keys(encoded);
+  return names.length === 1 && MARKERS.has(names[0]) ? { [OBJECT_MARKER]: encoded } : encoded;
+}
+function decodeValue(value) {
+  if (Array.isArray(value)) return value.map(decodeValue);
+  if (value === null || typeof value !== "object") return value;
+  const record = value;
+  const names = Object.keys(record);
+  if (names.length === 1) {
+    const name = names[0];
+    const inner = record[name];
+    if (name === OBJECT_MARKER) {
+      if (inner === null || typeof inner !== "object" || Array.isArray(inner)) throw new Error(`${OBJECT_MARKER} must hold an object`);
+      return decodeObject(inner);
+    }
+    if (name === NUMBER_MARKER) {
+      if (inner === "NaN") return NaN;
+      if (inner === "Infinity") return Infinity;
+      if (inner === "-Infinity") return -Infinity;
+      if (inner === "-0") return -0;
+      throw new Error(`${NUMBER_MARKER} holds ${JSON.stringify(inner)}`);
+    }
+    if (name in TYPED_ARRAYS) {
+      const type = TYPED_ARRAYS[name];
+      if (typeof inner !== "string" || !/^[A-Za-z0-9+/]*={0,2}$/.test(inner)) throw new Error(`${name} must hold base64 text`);
+      const bytes = Buffer.from(inner, "base64");
+      if (bytes.length % type.BYTES_PER_ELEMENT !== 0) throw new Error(`${name} holds ${bytes.length} bytes, not a whole number of elements`);
+      const copy = new Uint8Array(bytes.length);
+      copy.set(bytes);
+      if (!LITTLE_ENDIAN) swapToLittleEndian(Buffer.from(copy.buffer), new type(0));
+      return new type(copy.buffer);
+    }
+  }
+  return decodeObject(record);
+}
+function decodeObject(record) {
+  const decoded = {};
+  for (const [name, property] of Object.entries(record)) decoded[name] = decodeValue(property);
+  return decoded;
+}
+function typedMarker(view) {
+  for (const [marker, type] of Object.entries(TYPED_ARRAYS)) {
+    if (view.constructor === type) return marker;
+  }
+  return void 0;
+}
+function swapToLittleEndian(bytes, like) {
+  const size = like.BYTES_PER_ELEMENT;
+  if (size === 4) bytes.swap32();
+  else if (size === 8) bytes.swap64();
+  return bytes;
+}
+function checkName(name, what) {
+  if (!/^[A-Za-z0-9_-][A-Za-z0-9._-]*$/.test(name) || name.length > 200) {
+    throw new TypeError(`result cache ${what} "${name}" is not usable as a file name (letters, digits, ".", "_", "-")`);
+  }
+}
+
+// src/pipeline.ts
+import { existsSync as existsSync4 } from "node:fs";
+import path10 from "node:path";
 
 // src/stats/bootstrap.ts
 function linearQuantile(sorted, q) {
@@ -37735,7 +38011,7 @@ function evaluateRule(gate, rule, threshold, metric2, options) {
   const withVerdict = { ...base, compared, interval };
   const failStatus = gate.level === "warn" ? "warn" : "fail";
   if (!Number.isFinite(compared)) {
-    return { ...withVerdict, status: failStatus, reason: `${quantity} could not be computed (undefined correlation or empty data)` };
+    return { ...withVerdict, status: failStatus, reason: `${quantity} could not be computed (undefined correlation, empty data or no item scored)` };
   }
   const violated = definition.bound === "upper" ? compared > threshold : compared < threshold;
   const relation = definition.bound === "upper" ? "\u2264" : "\u2265";
@@ -39552,7 +39828,7 @@ function parseCrowsPairs(text, displayPath) {
     });
   } catch (error) {
     const line = error.lines;
-    throw new InputError(`${displayPath}${line === void 0 ? "" : `:${line}`}: not valid CSV: ${messageOf(error)}`, {
+    throw new InputError(`${displayPath}${line === void 0 ? "" : `:${line}`}: not valid CSV: ${parserMessage(error)}`, {
       hint: `Check the quoting near that line. ${FORMAT_HINT}`,
       cause: error
     });
@@ -39637,14 +39913,20 @@ function recordLineLocator(text) {
 
 // src/language/item-scores.ts
 function geometricMeanProbability(firstTokenLogProb, laterTokenLogProbs) {
+  if (!Number.isFinite(firstTokenLogProb) || !allFinite(laterTokenLogProbs)) return Number.NaN;
   let sum = firstTokenLogProb;
   for (let i = 0; i < laterTokenLogProbs.length; i++) sum += laterTokenLogProbs[i];
   return Math.exp(sum / (laterTokenLogProbs.length + 1));
 }
 function summedLogProbability(tokenLogProbs) {
+  if (!allFinite(tokenLogProbs)) return Number.NaN;
   let sum = 0;
   for (let i = 0; i < tokenLogProbs.length; i++) sum += tokenLogProbs[i];
   return sum;
+}
+function allFinite(logProbs) {
+  for (let i = 0; i < logProbs.length; i++) if (!Number.isFinite(logProbs[i])) return false;
+  return true;
 }
 function roundToThousandths(value) {
   const scaled = value * 1e3;
@@ -39655,6 +39937,7 @@ function roundToThousandths(value) {
   return Number(value.toFixed(3));
 }
 function maskedPairSideScore(differingTokenLogProbs) {
+  if (!allFinite(differingTokenLogProbs)) return Number.NaN;
   return roundToThousandths(differingTokenLogProbs.reduce((sum, value) => sum + value, 0) / differingTokenLogProbs.length);
 }
 function crowsOutcome(moreScore, lessScore) {
@@ -39767,21 +40050,19 @@ import * as ort from "onnxruntime-node";
 
 // src/runtime/graph-extension.ts
 var import_onnx_proto = __toESM(require_onnx(), 1);
-import { open as open2 } from "node:fs/promises";
 var { onnx } = import_onnx_proto.default;
 function graphExtension(graph) {
   if (graph.name !== void 0 || graph.docString !== void 0) throw new RangeError("a graph extension must not set scalar fields");
   return onnx.ModelProto.encode(onnx.ModelProto.create({ graph })).finish();
 }
-async function readExtendedModel(path10, extension) {
-  const handle = await open2(path10, "r");
+async function readExtendedModel(path12, extension) {
+  const { handle, size } = await openRegularFile(path12, path12);
   try {
-    const { size } = await handle.stat();
     const bytes = Buffer.allocUnsafe(size + extension.length);
     let offset = 0;
     while (offset < size) {
       const { bytesRead } = await handle.read(bytes, offset, size - offset, offset);
-      if (bytesRead === 0) throw new Error(`${path10} shrank while it was read`);
+      if (bytesRead === 0) throw new Error(`${path12} shrank while it was read`);
       offset += bytesRead;
     }
     bytes.set(extension, size);
@@ -40055,8 +40336,9 @@ async function scoreBlankWordsMasked(model, candidates, batch) {
   const logProbs = await maskedTokenLogProbs(model, flat, batch);
   let next = 0;
   return plans.map(({ queries }) => {
-    const probabilities = logProbs.slice(next, next += queries.length).map(Math.exp);
-    return { tokens: queries.length, score: queries.length === 0 ? Number.NaN : probabilities.reduce((sum, p) => sum + p, 0) / queries.length };
+    const wordLogProbs = logProbs.slice(next, next += queries.length);
+    if (queries.length === 0 || !allFinite(wordLogProbs)) return { tokens: queries.length, score: Number.NaN };
+    return { tokens: queries.length, score: wordLogProbs.map(Math.exp).reduce((sum, p) => sum + p, 0) / queries.length };
   });
 }
 function withMask(ids, position, maskId) {
@@ -40067,6 +40349,11 @@ function withMask(ids, position, maskId) {
 
 // src/language/crows-pairs.ts
 var METRIC = (type) => `crows_pairs.${type}`;
+var NON_FINITE_REASON = "the model gave a NaN or infinite log-probability";
+function unscoredReason(moreTokens, more, lessTokens, less) {
+  if (moreTokens === 0 || lessTokens === 0) return "a sentence has no tokens";
+  return Number.isFinite(more) && Number.isFinite(less) ? void 0 : NON_FINITE_REASON;
+}
 function percentStereotypical(results) {
   const scored = results.filter((result) => result.outcome !== "skipped");
   return 100 * scored.filter((result) => result.outcome === "stereotypical").length / scored.length;
@@ -40082,7 +40369,8 @@ var crowsPairsBenchmark = {
       return items.map((_, k) => {
         const more = scores2[2 * k].score;
         const less = scores2[2 * k + 1].score;
-        if (Number.isNaN(more) || Number.isNaN(less)) return { outcome: "skipped", reason: "a sentence has no tokens" };
+        const unscored = unscoredReason(scores2[2 * k].tokens, more, scores2[2 * k + 1].tokens, less);
+        if (unscored !== void 0) return { outcome: "skipped", reason: unscored };
         return { more, less, outcome: crowsOutcome(more, less) };
       });
     }
@@ -40092,6 +40380,7 @@ var crowsPairsBenchmark = {
       const score = scores[k];
       if ("skipped" in score) return { outcome: "skipped", reason: score.skipped };
       const [more, less] = pair.direction === "stereo" ? [score.first, score.second] : [score.second, score.first];
+      if (!Number.isFinite(more) || !Number.isFinite(less)) return { outcome: "skipped", reason: NON_FINITE_REASON };
       return { more, less, outcome: crowsOutcome(more, less) };
     });
   },
@@ -40129,8 +40418,8 @@ var crowsPairsBenchmark = {
 };
 
 // src/language/run.ts
-import { readdir, stat as stat4 } from "node:fs/promises";
-import path7 from "node:path";
+import { readdir, stat as stat2 } from "node:fs/promises";
+import path8 from "node:path";
 
 // package.json
 var package_default = {
@@ -40177,6 +40466,9 @@ var package_default = {
     esbuild: "^0.28.2",
     eslint: "^9.39.5",
     "gpt-3-encoder": "^1.1.4",
+    "mdast-util-from-markdown": "^2.1.0",
+    "mdast-util-gfm": "^3.1.0",
+    "micromark-extension-gfm": "^3.0.0",
     "onnx-proto": "^8.0.1",
     tsx: "^4.23.15",
     typescript: "^5.9.3",
@@ -40358,13 +40650,10 @@ function describeMetric(name) {
   return `StereoSet ${label}, ${domain ?? "overall"}`;
 }
 
-// src/language/data.ts
-import { readFile as readFile4 } from "node:fs/promises";
-
 // src/language/datasets/fetch.ts
 import { createHash as createHash2, randomBytes as randomBytes2 } from "node:crypto";
-import { createReadStream as createReadStream2, createWriteStream as createWriteStream2 } from "node:fs";
-import { mkdir as mkdir3, open as open3, rename as rename3, rm as rm3, stat as stat2 } from "node:fs/promises";
+import { createWriteStream as createWriteStream2 } from "node:fs";
+import { mkdir as mkdir3, rename as rename3, rm as rm3 } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { Readable } from "node:stream";
 import { pipeline as pipeline2 } from "node:stream/promises";
@@ -40445,10 +40734,10 @@ async function obtainBenchmarkFile(source, options) {
     await rm3(partial, { force: true });
   }
 }
-async function verifyLocalFile(path10, expected = {}, displayPath = path10) {
+async function verifyLocalFile(path12, expected = {}, displayPath = path12) {
   let digests;
   try {
-    digests = await fileDigests(path10);
+    digests = await fileDigests(path12);
   } catch (error) {
     throw new InputError(`Benchmark file ${displayPath} cannot be read (${messageOf(error)})`, {
       hint: "Check the path: in the config, or remove it to download the pinned public file.",
@@ -40461,21 +40750,25 @@ async function verifyLocalFile(path10, expected = {}, displayPath = path10) {
       hint: "Replace the file with the pinned release, or update sha256: in the config if the change is intended."
     });
   }
-  return { path: path10, sha256: digests.sha256 };
+  return { path: path12, sha256: digests.sha256 };
 }
-async function fileDigests(path10) {
-  const { size } = await stat2(path10);
+async function fileDigests(path12) {
+  const { handle, size } = await openRegularFile(path12, path12);
   const sha256 = createHash2("sha256");
   const sha1 = createHash2("sha1").update(`blob ${size}\0`);
-  for await (const chunk of createReadStream2(path10)) {
-    sha256.update(chunk);
-    sha1.update(chunk);
+  try {
+    for await (const chunk of handle.createReadStream({ autoClose: false })) {
+      sha256.update(chunk);
+      sha1.update(chunk);
+    }
+  } finally {
+    await handle.close();
   }
   return { sha256: sha256.digest("hex"), gitBlobId: sha1.digest("hex") };
 }
-async function digestsIfPresent(path10) {
+async function digestsIfPresent(path12) {
   try {
-    return await fileDigests(path10);
+    return await fileDigests(path12);
   } catch (error) {
     if (error.code === "ENOENT") return void 0;
     throw error;
@@ -40491,7 +40784,7 @@ function checksumMismatch(expected, actual) {
   }
   return problems.length === 0 ? void 0 : problems.join("; ");
 }
-async function download(source, path10, options) {
+async function download(source, path12, options) {
   const fetchImpl = options.fetch ?? fetch;
   const failed = (what, cause) => new InputError(`Could not download ${source.name} from ${source.url}: ${what}`, { hint: localPathHint(source), cause });
   let response;
@@ -40504,7 +40797,7 @@ async function download(source, path10, options) {
     throw failed(`HTTP ${response.status}${response.statusText ? ` ${response.statusText}` : ""}`);
   }
   try {
-    await pipeline2(Readable.fromWeb(response.body), createWriteStream2(path10));
+    await pipeline2(Readable.fromWeb(response.body), createWriteStream2(path12));
   } catch (error) {
     throw failed(`the transfer broke off (${describeFetchError(error)})`, error);
   }
@@ -40516,8 +40809,8 @@ function describeFetchError(error) {
 function localPathHint(source) {
   return `Download ${fileNameOf(source.url)} yourself (${source.revision}) and set path: to it for this benchmark in the config; bias-gate then reads the local copy instead.`;
 }
-async function startsWithLfsPointer(path10) {
-  const handle = await open3(path10, "r");
+async function startsWithLfsPointer(path12) {
+  const { handle } = await openRegularFile(path12, path12);
   try {
     const head = Buffer.alloc(GIT_LFS_POINTER_HEAD_BYTES);
     const { bytesRead } = await handle.read(head, 0, head.length, 0);
@@ -40543,7 +40836,8 @@ function parseStereoSet(text, displayPath) {
   } catch (error) {
     const position = /at position (\d+)/.exec(messageOf(error))?.[1];
     const where = position === void 0 ? "" : `:${lineAndColumn(json, Number(position))}`;
-    throw new InputError(`${displayPath}${where}: not valid JSON: ${messageOf(error)}`, { hint: FORMAT_HINT2, cause: error });
+    const problem = jsonSyntaxProblem(error, json).replace(/ at line \d+, column \d+$/, "");
+    throw new InputError(`${displayPath}${where}: not valid JSON: ${problem}`, { hint: FORMAT_HINT2, cause: error });
   }
   const data = isRecord(document) ? document.data : void 0;
   const intrasentence = isRecord(data) ? data.intrasentence : void 0;
@@ -40671,16 +40965,17 @@ async function loadBenchmarkData(name, language, options) {
 }
 async function obtain(config, pinned, benchmark, options) {
   if (config.path) {
-    const absolute = inHeadCheckout(config.path, options.checkouts);
-    const verified = await verifyLocalFile(absolute, config.sha256 ? { sha256: config.sha256 } : {}, config.path.repoRelative);
+    const what = `Benchmark file ${config.path.repoRelative}`;
+    const { real } = await confinedFile(options.checkouts.policyRoot ?? options.checkouts.headRoot, inPolicyTree(config.path, options.checkouts), what);
+    const verified = await verifyLocalFile(real, config.sha256 ? { sha256: config.sha256 } : {}, config.path.repoRelative);
     const record2 = { benchmark, source: "local", location: config.path.repoRelative, revision: null, sha256: verified.sha256, fromCache: null };
-    return { text: await readFile4(absolute, "utf8"), location: config.path.repoRelative, record: record2 };
+    return { text: await readRegularFile(real, what, "utf8"), location: config.path.repoRelative, record: record2 };
   }
   const source = BENCHMARK_SOURCES[pinned];
   const obtained = await obtainBenchmarkFile(source, { cacheDir: options.cacheDir, onProgress: options.progress });
   if (obtained.fromCache) options.progress(`${source.name}: cache hit (${obtained.path})`);
   const record = { benchmark, source: "download", location: source.url, revision: source.revision, sha256: obtained.sha256, fromCache: obtained.fromCache };
-  return { text: await readFile4(obtained.path, "utf8"), location: source.url, record };
+  return { text: await readRegularFile(obtained.path, `Cached benchmark file ${obtained.path}`, "utf8"), location: source.url, record };
 }
 function reportSkipped(skipped, location, progress) {
   if (skipped.length === 0) return;
@@ -40689,7 +40984,6 @@ function reportSkipped(skipped, location, progress) {
 }
 
 // src/language/model.ts
-import { readFile as readFile5, stat as stat3 } from "node:fs/promises";
 import { join as join2 } from "node:path";
 
 // node_modules/@huggingface/tokenizers/dist/tokenizers.mjs
@@ -43649,14 +43943,92 @@ var Tokenizer = class {
 var Tokenizer_default = Tokenizer;
 
 // src/runtime/session.ts
-import { open as open4 } from "node:fs/promises";
-import { dirname as dirname2 } from "node:path";
+import { dirname as dirname2, resolve } from "node:path";
 import * as ort3 from "onnxruntime-node";
+
+// src/runtime/external-data.ts
+var CHILDREN = {
+  model: { 7: "graph", 20: "trainingInfo", 25: "function" },
+  trainingInfo: { 1: "graph", 2: "graph" },
+  graph: { 1: "node", 5: "tensor", 15: "sparseTensor" },
+  function: { 7: "node" },
+  node: { 5: "attribute" },
+  attribute: { 5: "tensor", 6: "graph", 10: "tensor", 11: "graph", 22: "sparseTensor", 23: "sparseTensor" },
+  sparseTensor: { 1: "tensor", 2: "tensor" },
+  tensor: { 13: "entry" },
+  entry: {}
+};
+var MAX_DEPTH = 64;
+function externalDataLocations(bytes) {
+  const found = /* @__PURE__ */ new Set();
+  try {
+    walk(bytes, 0, bytes.length, "model", 0, found);
+  } catch (error) {
+    if (!(error instanceof MalformedProtobuf)) throw error;
+  }
+  return [...found];
+}
+var MalformedProtobuf = class extends Error {
+};
+function walk(bytes, start, end, message, depth, found) {
+  if (depth > MAX_DEPTH) throw new MalformedProtobuf("nesting too deep");
+  let key;
+  let value;
+  let offset = start;
+  while (offset < end) {
+    const [tag, afterTag] = readVarint(bytes, offset, end);
+    const field = Math.floor(tag / 8);
+    offset = afterTag;
+    switch (tag % 8) {
+      case 0:
+        offset = readVarint(bytes, offset, end)[1];
+        break;
+      case 1:
+        offset += 8;
+        break;
+      case 5:
+        offset += 4;
+        break;
+      case 2: {
+        const [length, afterLength] = readVarint(bytes, offset, end);
+        const contentEnd = afterLength + length;
+        if (contentEnd > end) throw new MalformedProtobuf("length past the end");
+        const child = CHILDREN[message][field];
+        if (child !== void 0) walk(bytes, afterLength, contentEnd, child, depth + 1, found);
+        if (message === "entry" && (field === 1 || field === 2)) {
+          const text = Buffer.from(bytes.buffer, bytes.byteOffset + afterLength, length).toString("utf8");
+          if (field === 1) key = text;
+          else value = text;
+        }
+        offset = contentEnd;
+        break;
+      }
+      default:
+        throw new MalformedProtobuf(`wire type ${tag % 8}`);
+    }
+    if (offset > end) throw new MalformedProtobuf("field past the end");
+  }
+  if (message === "entry" && key === "location" && value !== void 0) found.add(value);
+}
+function readVarint(bytes, offset, end) {
+  let result = 0;
+  let scale = 1;
+  for (let at = offset; at < end && at < offset + 10; at++) {
+    const byte = bytes[at];
+    result += (byte & 127) * scale;
+    if (byte < 128) return [result, at + 1];
+    scale *= 128;
+  }
+  throw new MalformedProtobuf("truncated varint");
+}
+
+// src/runtime/session.ts
 var LOAD_HINT = `The file must be a complete ONNX model (.onnx), not truncated and not another format, using operators that onnxruntime ${ort3.env.versions.node ?? ort3.env.versions.common} supports; re-export it or check it with \`python -m onnx.checker\`.`;
 var RUN_HINT = "Check that the input name, image size, layout and channel count in the config match the model's input.";
-async function openModel(path10, displayPath, options = {}) {
+async function openModel(path12, displayPath, options = {}) {
   const ortOptions = toOrtOptions(options);
-  const head = await readHead(path10, displayPath);
+  const root = options.root ?? dirname2(path12);
+  const head = await readHead(root, path12, displayPath);
   if (isGitLfsPointer(head)) {
     throw new InputError(
       `${displayPath} is a Git LFS pointer, not the model; check out with \`lfs: true\` (actions/checkout) or run \`git lfs pull\``
@@ -43668,17 +44040,18 @@ async function openModel(path10, displayPath, options = {}) {
   const providers = [...options.providers ?? ["cpu"]];
   let session;
   let extensionError;
+  const bytes = options.extension ? await readExtendedModel(path12, options.extension.bytes) : await readRegularFile(path12, displayPath);
+  await checkExternalData(bytes, root, path12, displayPath);
   if (options.extension) {
-    const bytes = await readExtendedModel(path10, options.extension.bytes);
     try {
-      session = await createSession(bytes, withExternalDataFolder(ortOptions, path10), providers, displayPath, options.log);
+      session = await createSession(bytes, withExternalDataFolder(ortOptions, path12), providers, displayPath, options.log);
     } catch (error) {
       extensionError = error;
     }
   }
   if (!session) {
     try {
-      session = await createSession(path10, ortOptions, providers, displayPath, options.log);
+      session = await createSession(path12, ortOptions, providers, displayPath, options.log);
     } catch (error) {
       throw new InputError(`${displayPath} could not be loaded as an ONNX model: ${messageOf(error)}`, {
         hint: LOAD_HINT,
@@ -43686,19 +44059,28 @@ async function openModel(path10, displayPath, options = {}) {
       });
     }
     if (extensionError !== void 0) {
-      options.log?.(`${displayPath}: ${options.extension.purpose} could not be added to the graph (${firstLine2(extensionError)}); running the model without them`);
+      options.log?.(`${displayPath}: ${options.extension.purpose} could not be added to the graph (${firstLine3(extensionError)}); running the model without them`);
     }
   }
   return wrapSession(session, displayPath);
 }
-async function readHead(path10, displayPath) {
+async function readHead(root, path12, displayPath) {
+  const found = await inspectConfined(root, path12);
+  if (found.kind === "missing") {
+    throw new InputError(`Model file ${displayPath} does not exist`, {
+      hint: "Check the model path in the config; paths are relative to the repository root."
+    });
+  }
+  if (found.kind === "directory") throw new InputError(`${displayPath} is a directory; expected an ONNX model file (.onnx)`);
+  if (found.kind !== "file") throw confinementError(found, displayPath, "an ONNX model file");
   let handle;
   try {
-    handle = await open4(path10, "r");
+    ({ handle } = await openRegularFile(path12, displayPath));
     const buffer = Buffer.alloc(GIT_LFS_POINTER_HEAD_BYTES);
     const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
     return buffer.subarray(0, bytesRead);
   } catch (error) {
+    if (error instanceof InputError) throw error;
     const code = error.code;
     if (code === "ENOENT") {
       throw new InputError(`Model file ${displayPath} does not exist`, {
@@ -43713,6 +44095,12 @@ async function readHead(path10, displayPath) {
     await handle?.close();
   }
 }
+async function checkExternalData(bytes, root, path12, displayPath) {
+  for (const location of externalDataLocations(bytes)) {
+    const shown = JSON.stringify(location.length > 120 ? `${location.slice(0, 120)}\u2026` : location);
+    await confinedFile(root, resolve(dirname2(path12), location), `${displayPath}: external data file ${shown}`);
+  }
+}
 async function createSession(source, options, providers, displayPath, log) {
   for (; ; ) {
     try {
@@ -43723,16 +44111,16 @@ async function createSession(source, options, providers, displayPath, log) {
       if (!unavailable) throw error;
       providers.splice(providers.indexOf(unavailable), 1);
       if (providers.length === 0) providers.push("cpu");
-      log?.(`${displayPath}: execution provider ${unavailable} is not available here (${firstLine2(error)}); falling back to ${providers.join(", ")}`);
+      log?.(`${displayPath}: execution provider ${unavailable} is not available here (${firstLine3(error)}); falling back to ${providers.join(", ")}`);
     }
   }
 }
-function firstLine2(error) {
+function firstLine3(error) {
   return messageOf(error).split("\n")[0];
 }
-function withExternalDataFolder(options, path10) {
+function withExternalDataFolder(options, path12) {
   const session = options.extra?.session ?? {};
-  return { ...options, extra: { ...options.extra, session: { ...session, model_external_initializers_file_folder_path: dirname2(path10) } } };
+  return { ...options, extra: { ...options.extra, session: { ...session, model_external_initializers_file_folder_path: dirname2(path12) } } };
 }
 function toOrtOptions(options) {
   const { intraOpThreads } = options;
@@ -43788,33 +44176,34 @@ var EXPORT_HINT = {
 };
 var KNOWN_MASK_TOKENS = ["[MASK]", "<mask>"];
 var GPT2_BOS = "<|endoftext|>";
-async function loadLanguageTokenizer(directory, displayPath, kind) {
-  await requireDirectory(directory, displayPath);
-  const tokenizerJson = await readJson(directory, displayPath, "tokenizer.json");
+async function loadLanguageTokenizer(directory, displayPath, kind, root = directory) {
+  await requireDirectory(root, directory, displayPath);
+  const tokenizerJson = await readJson(root, directory, displayPath, "tokenizer.json");
   if (tokenizerJson === void 0) {
     throw new InputError(`${displayPath} has no tokenizer.json; bias-gate tokenizes with the model's own fast tokenizer`, { hint: EXPORT_HINT[kind] });
   }
-  return createTextTokenizer(tokenizerJson, await readJson(directory, displayPath, "tokenizer_config.json") ?? {}, displayPath).tokenizer;
+  return createTextTokenizer(tokenizerJson, await readJson(root, directory, displayPath, "tokenizer_config.json") ?? {}, displayPath).tokenizer;
 }
 async function loadLanguageModel(directory, displayPath, kind, options = {}) {
-  await requireDirectory(directory, displayPath);
+  const root = options.root ?? directory;
+  await requireDirectory(root, directory, displayPath);
   const modelPath = join2(directory, "model.onnx");
-  if (!await isFile(modelPath)) {
+  if (!await isFile(root, modelPath, `${displayPath}/model.onnx`)) {
     throw new InputError(`${displayPath} has no model.onnx; expected an ONNX export in the Hugging Face Optimum layout (model.onnx + tokenizer.json)`, {
       hint: EXPORT_HINT[kind]
     });
   }
-  const tokenizerJson = await readJson(directory, displayPath, "tokenizer.json");
+  const tokenizerJson = await readJson(root, directory, displayPath, "tokenizer.json");
   if (tokenizerJson === void 0) {
     throw new InputError(`${displayPath} has no tokenizer.json; bias-gate tokenizes with the model's own fast tokenizer`, {
       hint: `${EXPORT_HINT[kind]} optimum writes tokenizer.json beside model.onnx; or run \`AutoTokenizer.from_pretrained(<name>).save_pretrained(<dir>)\`.`
     });
   }
-  const tokenizerConfig = await readJson(directory, displayPath, "tokenizer_config.json") ?? {};
+  const tokenizerConfig = await readJson(root, directory, displayPath, "tokenizer_config.json") ?? {};
   const { tokenizer, library } = createTextTokenizer(tokenizerJson, tokenizerConfig, displayPath);
   const special = specialTokens(kind, library, tokenizerConfig, displayPath);
   const extension = { bytes: targetLogProbsExtension(LOGITS_OUTPUT), purpose: "bias-gate's log-softmax nodes" };
-  const session = await openModel(modelPath, `${displayPath}/model.onnx`, { ...options, extension });
+  const session = await openModel(modelPath, `${displayPath}/model.onnx`, { ...options, root, extension });
   try {
     const inputs = checkGraph(session, kind, displayPath);
     const vocabularySize = await logitsVocabularySize({ session, displayPath, padId: special.padId, inputs });
@@ -43944,36 +44333,35 @@ async function logitsVocabularySize(model) {
     });
   }
 }
-async function requireDirectory(directory, displayPath) {
-  let isDirectory2;
-  try {
-    isDirectory2 = (await stat3(directory)).isDirectory();
-  } catch (error) {
-    if (error.code === "ENOENT") {
-      throw new InputError(`${displayPath} does not exist; expected a model directory with model.onnx and tokenizer.json`, {
-        hint: "Check the language model path in the config; paths are relative to the repository root."
-      });
-    }
-    throw new InputError(`${displayPath} could not be read: ${messageOf(error)}`, { cause: error });
+async function requireDirectory(root, directory, displayPath) {
+  const found = await inspectConfined(root, directory);
+  if (found.kind === "directory") return;
+  if (found.kind === "missing") {
+    throw new InputError(`${displayPath} does not exist; expected a model directory with model.onnx and tokenizer.json`, {
+      hint: "Check the language model path in the config; paths are relative to the repository root."
+    });
   }
-  if (!isDirectory2) {
+  if (found.kind === "file") {
     throw new InputError(`${displayPath} is a file; a language model is a directory with model.onnx and tokenizer.json (Hugging Face Optimum layout)`);
   }
+  throw confinementError(found, displayPath, "a model directory");
 }
-async function isFile(path10) {
-  try {
-    return (await stat3(path10)).isFile();
-  } catch {
-    return false;
-  }
+async function isFile(root, path12, what) {
+  const found = await inspectConfined(root, path12);
+  if (found.kind === "file") return true;
+  if (found.kind === "missing" || found.kind === "directory") return false;
+  throw confinementError(found, what, "a regular file");
 }
-async function readJson(directory, displayPath, name) {
+async function readJson(root, directory, displayPath, name) {
+  const what = `${displayPath}/${name}`;
+  const found = await confinedFileIfPresent(root, join2(directory, name), what);
+  if (found === void 0) return void 0;
   let text;
   try {
-    text = await readFile5(join2(directory, name), "utf8");
+    text = await readRegularFile(found.real, what, "utf8");
   } catch (error) {
-    if (error.code === "ENOENT") return void 0;
-    throw new InputError(`${displayPath}/${name} could not be read: ${messageOf(error)}`, { cause: error });
+    if (error instanceof InputError) throw error;
+    throw new InputError(`${what} could not be read: ${messageOf(error)}`, { cause: error });
   }
   if (text.startsWith(GIT_LFS_POINTER_PREFIX)) {
     throw new InputError(`${displayPath}/${name} is a Git LFS pointer, not the file; check out with \`lfs: true\` (actions/checkout) or run \`git lfs pull\``);
@@ -43982,7 +44370,7 @@ async function readJson(directory, displayPath, name) {
   try {
     parsed = JSON.parse(text);
   } catch (error) {
-    throw new InputError(`${displayPath}/${name} is not valid JSON: ${messageOf(error)}`, {
+    throw new InputError(`${displayPath}/${name} is not valid JSON: ${jsonSyntaxProblem(error, text)}`, {
       hint: `Re-save it with save_pretrained; a truncated download or a merge conflict leaves files like this.`,
       cause: error
     });
@@ -44033,16 +44421,22 @@ var perplexityBenchmark = {
   stratum: () => "text",
   pairedOutcomes: [],
   dumpItem: (item, base, head) => ({ benchmark: "perplexity", id: item.id, begin: item.begin, end: item.end, targets: item.targets, base, head }),
-  skippedItems: () => []
+  // A window with a NaN or infinite loss is not dropped (that would change what the text measures):
+  // the perplexity is then NaN and fails its gates; the windows are listed so the report says why.
+  skippedItems: (items, results) => results.flatMap((result, k) => Number.isFinite(result.meanNll) ? [] : [{ id: items[k].id, reason: "the model gave a NaN or infinite log-probability" }])
 };
 
 // src/language/stereoset.ts
 var STEREOSET_DOMAINS = ["gender", "profession", "race", "religion"];
 var DOMAINS_AND_OVERALL = [...STEREOSET_DOMAINS, "overall"];
 var metric = (kind, domain) => `stereoset.${kind}.${domain}`;
+function isScoredCluster(result) {
+  return Number.isFinite(result.stereotype) && Number.isFinite(result.antiStereotype) && Number.isFinite(result.unrelated);
+}
 function stereoSetScores(clusters) {
   const terms = /* @__PURE__ */ new Map();
   for (const { target, result } of clusters) {
+    if (!isScoredCluster(result)) continue;
     const counts = terms.get(target) ?? { pro: 0, related: 0, total: 0 };
     if (result.stereotype > result.antiStereotype) counts.pro++;
     if (result.stereotype > result.unrelated) counts.related++;
@@ -44089,7 +44483,7 @@ var stereoSetBenchmark = {
   pairedOutcomes: [...DOMAINS_AND_OVERALL.map((domain) => ({
     metric: metric("ss", domain),
     includes: (cluster) => domain === "overall" || cluster.biasType === domain,
-    outcome: (result) => result.stereotype > result.antiStereotype
+    outcome: (result) => isScoredCluster(result) ? result.stereotype > result.antiStereotype : null
   }))],
   dumpItem: (cluster, base, head) => ({
     benchmark: "stereoset",
@@ -44102,7 +44496,7 @@ var stereoSetBenchmark = {
     head
   }),
   skippedItems: (clusters, results) => results.flatMap(
-    (result, k) => [result.stereotype, result.antiStereotype, result.unrelated].some(Number.isNaN) ? [{ id: clusters[k].id, reason: "a candidate has no word at the BLANK position or no tokens" }] : []
+    (result, k) => isScoredCluster(result) ? [] : [{ id: clusters[k].id, reason: "a candidate could not be scored (no word at the BLANK position, no tokens, or a NaN or infinite log-probability)" }]
   )
 };
 
@@ -44172,24 +44566,26 @@ function languageMetricNames(language) {
 }
 async function runLanguage(language, options) {
   const { checkouts, progress, scoring } = options;
-  const headDirectory = path7.join(checkouts.headRoot, ...language.model.repoRelative.split("/"));
-  const baseDirectory = checkouts.baseRoot === void 0 ? void 0 : path7.join(checkouts.baseRoot, ...language.model.repoRelative.split("/"));
-  const baseStatus = baseDirectory === void 0 ? "not-given" : await isDirectory(baseDirectory) ? "scored" : "new";
+  const headPath = modelPathOf("language", "head", language.model, checkouts);
+  const basePath = modelPathOf("language", "base", language.model, checkouts);
+  const headDirectory = inTree(checkouts.headRoot, headPath);
+  const baseDirectory = checkouts.baseRoot === void 0 ? void 0 : inTree(checkouts.baseRoot, basePath);
+  const baseStatus = baseDirectory === void 0 ? "not-given" : await isAbsent(checkouts.baseRoot, baseDirectory) ? "new" : "scored";
   if (baseStatus !== "scored") progress(`base language model: ${describeBaseStatus(baseStatus)}`);
   const opened = [];
-  const side = (directory, role) => {
-    const displayPath = `${role} language model ${language.model.repoRelative}`;
+  const side = (directory, role, root) => {
+    const displayPath = `${role} language model ${role === "head" ? headPath : basePath}`;
     let model;
     return {
-      model: () => model ??= (opened.push(loadLanguageModel(directory, displayPath, language.kind, options.session)), opened.at(-1)),
-      tokenizer: () => loadLanguageTokenizer(directory, displayPath, language.kind)
+      model: () => model ??= (opened.push(loadLanguageModel(directory, displayPath, language.kind, { ...options.session, root })), opened.at(-1)),
+      tokenizer: () => loadLanguageTokenizer(directory, displayPath, language.kind, root)
     };
   };
-  const head = side(headDirectory, "head");
-  const base = baseStatus === "scored" ? side(baseDirectory, "base") : null;
+  const head = side(headDirectory, "head", checkouts.headRoot);
+  const base = baseStatus === "scored" ? side(baseDirectory, "base", checkouts.baseRoot) : null;
   const models = {
-    head: await recordModel("head", language.model.repoRelative, headDirectory),
-    base: base ? await recordModel("base", language.model.repoRelative, baseDirectory) : null
+    head: await recordModel("head", headPath, headDirectory, checkouts.headRoot),
+    base: base ? await recordModel("base", basePath, baseDirectory, checkouts.baseRoot) : null
   };
   const runs = [];
   const metrics = [];
@@ -44238,9 +44634,13 @@ async function runLanguage(language, options) {
           break;
         case "perplexity": {
           const settings = language.benchmarks.perplexity;
-          const windows = async (tokenizer) => perplexityItems(tokenizer, loaded.text, settings.window, settings.stride, settings.maxTokens);
-          const headItems = await windows(await head.tokenizer());
-          const baseItems = base && !sameTokenizer(models.base, models.head) ? await windows(await base.tokenizer()) : headItems;
+          const windows = async (tokenizer, role) => {
+            const items = perplexityItems(tokenizer, loaded.text, settings.window, settings.stride, settings.maxTokens);
+            requirePredictedTokens(items, `perplexity text ${loaded.record.location} under the ${role} model's tokenizer`);
+            return items;
+          };
+          const headItems = await windows(await head.tokenizer(), "head");
+          const baseItems = base && !sameTokenizer(models.base, models.head) ? await windows(await base.tokenizer(), "base") : headItems;
           await scoreBenchmark(perplexityBenchmark, loaded.record, headItems, baseItems, {
             window: settings.window,
             stride: settings.stride,
@@ -44274,6 +44674,14 @@ function perplexityItems(tokenizer, text, window2, stride, maxTokens) {
   const ids = maxTokens === void 0 ? all : all.slice(0, maxTokens);
   return perplexityWindows(ids.length, window2, stride).map((w, k) => ({ ...w, id: `window-${k}`, ids: ids.slice(w.begin, w.end) }));
 }
+function requirePredictedTokens(items, what) {
+  const tokens = items.at(-1)?.end ?? 0;
+  if (tokens < 2) {
+    throw new InputError(`${what} has ${tokens} token${tokens === 1 ? "" : "s"}; perplexity needs at least 2 (one to condition on, one to predict)`, {
+      hint: "Point `language.benchmarks.perplexity.path` at a longer held-out text (the default is WikiText-2 test)."
+    });
+  }
+}
 function sameTokenizer(a, b) {
   const hashOf = (record) => record.files.find((file) => file.name === "tokenizer.json")?.sha256;
   return hashOf(a) !== void 0 && hashOf(a) === hashOf(b);
@@ -44281,15 +44689,35 @@ function sameTokenizer(a, b) {
 function normaliseDomain(domain) {
   return domain === "race-color" ? "race" : domain;
 }
-async function isDirectory(directory) {
-  return stat4(directory).then((info) => info.isDirectory(), () => false);
+async function requireModelDirectory(role, repoRelative, directory) {
+  const shown = `${role} language model ${repoRelative}`;
+  const info = await stat2(directory).catch((error) => error);
+  if (info instanceof Error) {
+    const missing = info.code === "ENOENT" || info.code === "ENOTDIR";
+    throw new InputError(missing ? `${shown} does not exist; expected a model directory with model.onnx and tokenizer.json` : `${shown} could not be read: ${info.message}`, {
+      hint: "Check `language.model` in the config; paths are relative to the repository root.",
+      cause: info
+    });
+  }
+  if (!info.isDirectory()) {
+    throw new InputError(`${shown} is a file; a language model is a directory with model.onnx and tokenizer.json (Hugging Face Optimum layout)`, {
+      hint: "Set `language.model` to the directory that holds model.onnx, not to the file."
+    });
+  }
 }
-async function recordModel(role, repoRelative, directory) {
-  const names = (await readdir(directory)).filter((name) => /\.(onnx|json|txt|model|data)$/.test(name)).sort();
+async function isAbsent(root, directory) {
+  const { kind } = await inspectConfined(root, directory);
+  return kind === "missing" || kind === "file";
+}
+async function recordModel(role, repoRelative, directory, root) {
+  await requireModelDirectory(role, repoRelative, directory);
+  const what = `${role} language model ${repoRelative}`;
+  const real = await confinedDirectory(root, directory, what);
+  const names = (await readdir(real)).filter((name) => /\.(onnx|json|txt|model|data)$/.test(name)).sort();
   const files = [];
   for (const name of names) {
-    const file = path7.join(directory, name);
-    files.push({ name, sha256: await sha256File(file), bytes: (await stat4(file)).size });
+    const file = await confinedFile(root, path8.join(directory, name), `${what}/${name}`);
+    files.push({ name, sha256: await sha256File(file.real, `${what}/${name}`), bytes: file.size });
   }
   return { role, path: repoRelative, files };
 }
@@ -44330,7 +44758,9 @@ async function embedImages(model, images, imageShape, request) {
     batch.forEach((image, offset) => stacked.set(image, offset * imageSize));
     const feed = new ort4.Tensor("float32", stacked, [batch.length, ...imageShape]);
     const results = await model.run({ [inputName]: feed }, [outputName]);
-    embeddings.push(...splitBatch(model, outputName, results[outputName], batch.length));
+    const split = splitBatch(model, outputName, results[outputName], batch.length);
+    split.forEach((embedding, offset) => checkEmbedding(model, outputName, embedding, request.imageLabel?.(start + offset) ?? `image ${start + offset}`));
+    embeddings.push(...split);
     request.onBatch?.(embeddings.length, images.length);
   }
   return embeddings;
@@ -44374,6 +44804,22 @@ function splitBatch(model, outputName, output, count) {
   const data = output.data;
   const size = data.length / count;
   return Array.from({ length: count }, (_, index) => data.slice(index * size, (index + 1) * size));
+}
+function checkEmbedding(model, outputName, embedding, image) {
+  let nonZero = false;
+  for (const value of embedding) {
+    if (!Number.isFinite(value)) {
+      throw new InputError(`${model.displayPath}: output "${outputName}" is ${Number.isNaN(value) ? "NaN" : "infinite"} in the embedding of ${image}`, {
+        hint: "Check the model on this image outside bias-gate (NaN or infinite weights, fp16 overflow) and that `vision.embedding_output` names the pooled features."
+      });
+    }
+    if (value !== 0) nonZero = true;
+  }
+  if (!nonZero) {
+    throw new InputError(`${model.displayPath}: output "${outputName}" is all zeros in the embedding of ${image}, so it has no direction to compare`, {
+      hint: "Check that `vision.embedding_output` names the pooled penultimate features and that the model is not broken (all-zero weights, dead activations)."
+    });
+  }
 }
 function listNames(names) {
   return names.length === 0 ? "(none)" : names.map((name) => `"${name}"`).join(", ");
@@ -44500,8 +44946,8 @@ function evaluateItems(items, matrix, members, estimator) {
 }
 
 // src/vision/reference-sets.ts
-import { readdir as readdir2, readFile as readFile6, realpath, stat as stat5 } from "node:fs/promises";
-import path8 from "node:path";
+import { readdir as readdir2, realpath as realpath2 } from "node:fs/promises";
+import path9 from "node:path";
 var LAYOUT_HINT = 'Give a directory with one sub-directory of images per set (man/, woman/, surfboard+man/), or a .csv (header set,path) or .jsonl ({"set": ..., "path": ...}) manifest with paths relative to it.';
 function parseSetName(name) {
   const spaced = name.replaceAll("_", " ").replace(/\s+/g, " ").trim();
@@ -44525,28 +44971,24 @@ function isGender(value) {
   return GENDERS.includes(value);
 }
 async function loadReferenceSets(source, repoRoot) {
-  const paths = new RepoPaths(path8.resolve(repoRoot), await realpath(repoRoot));
-  const sourcePath = path8.resolve(source);
+  const paths = new RepoPaths(path9.resolve(repoRoot), await realpath2(repoRoot));
+  const sourcePath = path9.resolve(source);
   const shown = paths.display(sourcePath);
-  let sourceStat;
-  try {
-    sourceStat = await stat5(sourcePath);
-  } catch (error) {
-    throw new InputError(`Reference sets ${shown} do not exist (${messageOf(error)})`, { hint: LAYOUT_HINT, cause: error });
-  }
-  const realSource = await realpath(sourcePath);
-  if (!isInside(paths.realRoot, realSource)) {
-    throw new InputError(`Reference sets ${shown} escape the repository root: they resolve to ${realSource}`, {
+  const found = await inspectConfined(paths.root, sourcePath);
+  if (found.kind === "missing") throw new InputError(`Reference sets ${shown} do not exist`, { hint: LAYOUT_HINT });
+  if (found.kind === "outside") {
+    throw new InputError(`Reference sets ${shown} escape the repository root through a symbolic link`, {
       hint: "Keep reference images inside the repository, so base and head are scored on the same files."
     });
   }
+  if (found.kind !== "file" && found.kind !== "directory") throw confinementError(found, `Reference sets ${shown}`, "a directory or a .csv/.jsonl manifest");
   let listed;
-  if (sourceStat.isDirectory()) {
+  if (found.kind === "directory") {
     listed = await listDirectory(sourcePath, paths);
   } else {
-    const extension = path8.extname(sourcePath).toLowerCase();
-    if (extension === ".csv") listed = { sets: [], images: await listCsvManifest(sourcePath, shown) };
-    else if (extension === ".jsonl") listed = { sets: [], images: await listJsonlManifest(sourcePath, shown) };
+    const extension = path9.extname(sourcePath).toLowerCase();
+    if (extension === ".csv") listed = { sets: [], images: await listCsvManifest(sourcePath, found.real, shown) };
+    else if (extension === ".jsonl") listed = { sets: [], images: await listJsonlManifest(sourcePath, found.real, shown) };
     else throw new InputError(`Reference sets ${shown} is neither a directory nor a .csv/.jsonl manifest`, { hint: LAYOUT_HINT });
     if (listed.images.length === 0) throw new InputError(`Reference-set manifest ${shown} lists no images`, { hint: LAYOUT_HINT });
   }
@@ -44568,14 +45010,14 @@ async function listDirectory(directory, paths) {
   const sets = [];
   const images = [];
   for (const entry of await visibleEntries(directory)) {
-    const setDirectory = path8.join(directory, entry.name);
+    const setDirectory = path9.join(directory, entry.name);
     if (await entryKind(entry, setDirectory, paths) !== "directory") continue;
     const where = paths.display(setDirectory);
     sets.push({ setName: entry.name, where });
     for (const file of await visibleEntries(setDirectory)) {
-      if (!IMAGE_EXTENSIONS.includes(path8.extname(file.name).toLowerCase())) continue;
-      const imagePath = path8.join(setDirectory, file.name);
-      if (await entryKind(file, imagePath, paths) !== "file") continue;
+      if (!IMAGE_EXTENSIONS.includes(path9.extname(file.name).toLowerCase())) continue;
+      const imagePath = path9.join(setDirectory, file.name);
+      if (await entryKind(file, imagePath, paths, true) !== "file") continue;
       images.push({ setName: entry.name, path: imagePath, where: paths.display(imagePath) });
     }
   }
@@ -44588,28 +45030,30 @@ async function visibleEntries(directory) {
   const entries = await readdir2(directory, { withFileTypes: true });
   return entries.filter((entry) => !entry.name.startsWith("."));
 }
-async function entryKind(entry, fullPath, paths) {
+async function entryKind(entry, fullPath, paths, image = false) {
   if (entry.isFile()) return "file";
   if (entry.isDirectory()) return "directory";
-  if (!entry.isSymbolicLink()) return "other";
-  try {
-    const target = await stat5(fullPath);
-    return target.isFile() ? "file" : target.isDirectory() ? "directory" : "other";
-  } catch (error) {
-    throw new InputError(`${paths.display(fullPath)} is a broken symbolic link (${messageOf(error)})`, {
-      hint: "Remove the link or point it at a file inside the repository.",
-      cause: error
+  const found = await inspectConfined(paths.root, fullPath);
+  if (found.kind === "file" || found.kind === "directory") return found.kind;
+  if (found.kind === "broken-link" || found.kind === "missing") {
+    throw new InputError(`${paths.display(fullPath)} is a broken symbolic link`, { hint: "Remove the link or point it at a file inside the repository." });
+  }
+  if (found.kind === "outside") {
+    throw new InputError(`${paths.display(fullPath)}: ${image ? "image" : "reference set"} escapes the repository root through a symbolic link`, {
+      hint: "Keep reference images inside the repository, so base and head are scored on the same files."
     });
   }
+  if (image) throw confinementError(found, `Reference image ${paths.display(fullPath)}`, "an image file");
+  return "other";
 }
-async function listCsvManifest(manifest, shown) {
-  const text = await readFile6(manifest, "utf8");
+async function listCsvManifest(manifest, real, shown) {
+  const text = await readRegularFile(real, `Reference-set manifest ${shown}`, "utf8");
   let rows;
   try {
     rows = parse(text, { bom: true, info: true, relax_column_count: true, skip_empty_lines: true });
   } catch (error) {
     const line = error.lines;
-    throw new InputError(`${shown}${line === void 0 ? "" : `:${line}`}: not valid CSV: ${messageOf(error)}`, {
+    throw new InputError(`${shown}${line === void 0 ? "" : `:${line}`}: not valid CSV: ${parserMessage(error)}`, {
       hint: "Write one set,path row per image, quoting fields that contain commas.",
       cause: error
     });
@@ -44633,8 +45077,8 @@ async function listCsvManifest(manifest, shown) {
     return manifestImage(manifest, shown, info.lines, setName, written);
   });
 }
-async function listJsonlManifest(manifest, shown) {
-  const text = await readFile6(manifest, "utf8");
+async function listJsonlManifest(manifest, real, shown) {
+  const text = await readRegularFile(real, `Reference-set manifest ${shown}`, "utf8");
   const images = [];
   const hint = 'Write one JSON object per line: {"set": "surfboard+man", "path": "images/001.jpg"}';
   text.replace(/^\uFEFF/, "").split(/\r?\n/).forEach((line, index) => {
@@ -44644,13 +45088,13 @@ async function listJsonlManifest(manifest, shown) {
     try {
       row2 = JSON.parse(line);
     } catch (error) {
-      throw new InputError(`${shown}:${lineNumber}: not valid JSON: ${messageOf(error)}`, { hint, cause: error });
+      throw new InputError(`${shown}:${lineNumber}: not valid JSON: ${jsonSyntaxProblem(error, line)}`, { hint, cause: error });
     }
     const fields = typeof row2 === "object" && row2 !== null && !Array.isArray(row2) ? row2 : {};
     const [setName, written] = ["set", "path"].map((key) => {
       const value = fields[key];
       if (typeof value !== "string" || value.trim() === "") {
-        throw new InputError(`${shown}:${lineNumber}: expected a non-empty string '${key}', found ${JSON.stringify(value ?? row2)}`, { hint });
+        throw new InputError(`${shown}:${lineNumber}: expected a non-empty string '${key}', found ${shortened(JSON.stringify(value ?? row2))}`, { hint });
       }
       return value.trim();
     });
@@ -44659,7 +45103,7 @@ async function listJsonlManifest(manifest, shown) {
   return images;
 }
 function manifestImage(manifest, shown, line, setName, written) {
-  return { setName, path: path8.resolve(path8.dirname(manifest), written), where: `${shown}:${line} ('${written}')` };
+  return { setName, path: path9.resolve(path9.dirname(manifest), written), where: `${shown}:${line} ('${written}')` };
 }
 async function assembleSets(listedSets, images, paths) {
   const sets = /* @__PURE__ */ new Map();
@@ -44722,20 +45166,22 @@ async function resolveImage(listed, paths) {
     hint: "Keep reference images inside the repository, so base and head are scored on the same files."
   });
   if (!isInside(paths.root, listed.path) && !isInside(paths.realRoot, listed.path)) throw escapes(listed.path);
-  let real;
-  try {
-    real = await realpath(listed.path);
-  } catch (error) {
-    throw new InputError(`${listed.where}: image ${paths.display(listed.path)} does not exist`, {
-      hint: "Manifest paths are relative to the manifest file.",
-      cause: error
-    });
+  const found = await inspectConfined(paths.root, listed.path);
+  switch (found.kind) {
+    case "file":
+      return found.real;
+    case "missing":
+    case "broken-link":
+      throw new InputError(`${listed.where}: image ${paths.display(listed.path)} does not exist`, { hint: "Manifest paths are relative to the manifest file." });
+    case "outside":
+      throw new InputError(`${listed.where}: image escapes the repository root through a symbolic link`, {
+        hint: "Keep reference images inside the repository, so base and head are scored on the same files."
+      });
+    case "directory":
+      throw new InputError(`${listed.where}: ${paths.display(listed.path)} is not a file`, { hint: "List image files, not directories." });
+    case "special":
+      throw confinementError(found, `${listed.where}: ${paths.display(listed.path)}`, "an image file");
   }
-  if (!isInside(paths.realRoot, real)) throw escapes(real);
-  if (!(await stat5(real)).isFile()) {
-    throw new InputError(`${listed.where}: ${paths.display(listed.path)} is not a file`, { hint: "List image files, not directories." });
-  }
-  return real;
 }
 function compareCodeUnits(a, b) {
   return a < b ? -1 : a > b ? 1 : 0;
@@ -44820,14 +45266,14 @@ function binomialCoefficient(n, k) {
   for (let i = 1; i <= smaller; i++) result = result * (n - smaller + i) / i;
   return result;
 }
-function forEachCombination(n, k, visit) {
+function forEachCombination(n, k, visit2) {
   if (!Number.isInteger(n) || !Number.isInteger(k) || n < 0 || k < 0) {
     throw new RangeError(`Combinations need non-negative integers, got n = ${n}, k = ${k}.`);
   }
   if (k > n) return;
   const chosen = Array.from({ length: k }, (_, i) => i);
   for (; ; ) {
-    visit(chosen);
+    visit2(chosen);
     let i = k - 1;
     while (i >= 0 && chosen[i] === n - k + i) i--;
     if (i < 0) return;
@@ -45105,16 +45551,18 @@ function toInterval([low, high]) {
 // src/vision/run.ts
 async function runVision(vision, options) {
   const { checkouts, progress } = options;
-  const sets = await loadReferenceSets(inHeadCheckout(vision.referenceSets, checkouts), checkouts.headRoot);
+  const sets = await loadReferenceSets(inPolicyTree(vision.referenceSets, checkouts), checkouts.policyRoot ?? checkouts.headRoot);
   const byName = new Map(sets.map((set) => [set.name, set]));
   const objects = vision.objects ?? deriveObjects(sets);
   checkReferenceSets(vision, objects, byName);
   checkGateMetrics(options.configPath, vision.gates, visionMetricNames(vision, objects));
-  const base = locateBaseModel(vision.model, checkouts);
+  const basePath = modelPathOf("vision", "base", vision.model, checkouts);
+  const headPath = modelPathOf("vision", "head", vision.model, checkouts);
+  const base = await locateBaseModel(basePath, checkouts);
   const models = {
-    pretrained: await describeModel("pretrained", vision.pretrained.repoRelative, inHeadCheckout(vision.pretrained, checkouts)),
-    base: base.absolute ? await describeModel("base", vision.model.repoRelative, base.absolute) : null,
-    head: await describeModel("head", vision.model.repoRelative, inHeadCheckout(vision.model, checkouts))
+    pretrained: await describeModel("pretrained", vision.pretrained.repoRelative, inPolicyTree(vision.pretrained, checkouts), checkouts.policyRoot ?? checkouts.headRoot),
+    base: base.absolute ? await describeModel("base", basePath, base.absolute, checkouts.baseRoot) : null,
+    head: await describeModel("head", headPath, inTree(checkouts.headRoot, headPath), checkouts.headRoot)
   };
   if (base.status !== "scored") progress(`base model: ${describeBaseStatus(base.status)}`);
   const imageIndex = /* @__PURE__ */ new Map();
@@ -45133,14 +45581,16 @@ async function runVision(vision, options) {
     return options.scoring.obtain("vision-embeddings", key, images.length, (indices) => embedWithSession(model, label, indices), `embedding with ${label}`);
   };
   const embedWithSession = async (model, label, indices) => {
-    const session = await openModel(model.absolute, label, options.session);
+    const root = model.role === "base" ? checkouts.baseRoot : model.role === "pretrained" ? checkouts.policyRoot ?? checkouts.headRoot : checkouts.headRoot;
+    const session = await openModel(model.absolute, label, { ...options.session, root });
     try {
       const all = await preprocessed();
       const raw = await embedImages(session, indices.map((i) => all[i]), imageShape, {
         inputName: vision.input,
         outputName: vision.embeddingOutput,
         batchSize: vision.batchSize,
-        onBatch: (done, total) => progress(`embedding with ${label}: ${done}/${total}`)
+        onBatch: (done, total) => progress(`embedding with ${label}: ${done}/${total}`),
+        imageLabel: (k) => `reference image ${images[indices[k]].relativePath}`
       });
       return raw.map(l2Normalize);
     } finally {
@@ -45208,7 +45658,7 @@ async function recordReferenceSets(source, sets) {
   const allLines = [];
   for (const set of sets) {
     const lines = [];
-    for (const image of set.images) lines.push(`${await sha256File(image.path)}  ${image.relativePath}
+    for (const image of set.images) lines.push(`${await sha256File(image.path, `reference image ${image.relativePath}`)}  ${image.relativePath}
 `);
     lines.sort();
     allLines.push(...lines.map((line) => `${set.name}	${line}`));
@@ -45217,24 +45667,155 @@ async function recordReferenceSets(source, sets) {
   return { source, sha256: sha256Text(allLines.sort().join("")), sets: records };
 }
 
+// src/policy/diff.ts
+var SECTIONS = ["vision", "language"];
+var MODEL_KEYS = { vision: ["model", "pretrained"], language: ["model"] };
+function diffPolicies(base, head) {
+  const changes = [];
+  const baseRaw = asRecord(base.raw);
+  const headRaw = asRecord(head.raw);
+  for (const section of SECTIONS) {
+    const before = base[section];
+    const after = head[section];
+    if (!before && !after) continue;
+    if (!after) {
+      changes.push({ kind: "section-removed", key: section, base: `${before.gates.length} gate(s)`, head: null });
+      continue;
+    }
+    if (!before) {
+      changes.push({ kind: "section-added", key: section, base: null, head: `${after.gates.length} gate(s)` });
+      continue;
+    }
+    changes.push(...diffGates(section, before.gates, after.gates));
+    for (const key of MODEL_KEYS[section]) {
+      const from = before[key].repoRelative;
+      const to = after[key].repoRelative;
+      if (from !== to) changes.push({ kind: "model-moved", key: `${section}.${key}`, base: from, head: to });
+    }
+    const skip = /* @__PURE__ */ new Set(["gates", ...MODEL_KEYS[section]]);
+    changes.push(...diffSettings(asRecord(baseRaw[section]), asRecord(headRaw[section]), section, skip));
+  }
+  changes.push(...diffSettings(asRecord(baseRaw.runtime), asRecord(headRaw.runtime), "runtime", /* @__PURE__ */ new Set()));
+  return changes;
+}
+function isLoosening(change) {
+  return change.kind === "gate-removed" || change.kind === "gate-loosened" || change.kind === "section-removed" || change.kind === "config-deleted";
+}
+function ruleEntries(section, gates) {
+  const entries = /* @__PURE__ */ new Map();
+  const seen = /* @__PURE__ */ new Map();
+  for (const gate of gates) {
+    for (const { rule, threshold } of gate.rules) {
+      const id = `${gate.metric}.${rule}`;
+      const occurrence = seen.get(id) ?? 0;
+      seen.set(id, occurrence + 1);
+      const key = `${section}.gates[${gate.metric}].${rule}${occurrence > 0 ? `#${occurrence + 1}` : ""}`;
+      entries.set(key, { key, rule, threshold, requireSignificant: gate.requireSignificant, level: gate.level });
+    }
+  }
+  return entries;
+}
+function describeEntry(entry) {
+  const relation = RULES[entry.rule].bound === "upper" ? "\u2264" : "\u2265";
+  return `${relation} ${entry.threshold}${entry.requireSignificant ? ", significant only" : ""}${entry.level === "warn" ? ", warn only" : ""}`;
+}
+function diffGates(section, before, after) {
+  const from = ruleEntries(section, before);
+  const to = ruleEntries(section, after);
+  const changes = [];
+  for (const [key, old] of from) {
+    const now = to.get(key);
+    if (!now) {
+      changes.push({ kind: "gate-removed", key, base: describeEntry(old), head: null });
+      continue;
+    }
+    if (now.threshold !== old.threshold) {
+      const looser = RULES[old.rule].bound === "upper" ? now.threshold > old.threshold : now.threshold < old.threshold;
+      changes.push({ kind: looser ? "gate-loosened" : "gate-tightened", key: `${key} threshold`, base: String(old.threshold), head: String(now.threshold) });
+    }
+    if (now.requireSignificant !== old.requireSignificant) {
+      changes.push({ kind: now.requireSignificant ? "gate-loosened" : "gate-tightened", key: `${key} require_significant`, base: String(old.requireSignificant), head: String(now.requireSignificant) });
+    }
+    if (now.level !== old.level) {
+      changes.push({ kind: now.level === "warn" ? "gate-loosened" : "gate-tightened", key: `${key} level`, base: old.level, head: now.level });
+    }
+  }
+  for (const [key, entry] of to) {
+    if (!from.has(key)) changes.push({ kind: "gate-added", key, base: null, head: describeEntry(entry) });
+  }
+  return changes;
+}
+function diffSettings(before, after, prefix, skip) {
+  const changes = [];
+  const keys = [.../* @__PURE__ */ new Set([...Object.keys(before), ...Object.keys(after)])].filter((key) => !skip.has(key));
+  for (const key of keys) {
+    const from = before[key];
+    const to = after[key];
+    const where = `${prefix}.${key}`;
+    if (isPlainObject(from) && isPlainObject(to)) {
+      changes.push(...diffSettings(from, to, where, /* @__PURE__ */ new Set()));
+      continue;
+    }
+    if (JSON.stringify(from) === JSON.stringify(to)) continue;
+    changes.push({ kind: "setting-changed", key: where, base: from === void 0 ? null : JSON.stringify(from), head: to === void 0 ? null : JSON.stringify(to) });
+  }
+  return changes;
+}
+function isPlainObject(value) {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+function asRecord(value) {
+  return isPlainObject(value) ? value : {};
+}
+
 // src/pipeline.ts
+var MODEL_FAMILIES = ["vision", "language"];
+function checkPartialResult(value, where) {
+  const problem = partialResultProblem(value);
+  if (problem !== void 0) {
+    throw new InputError(`merge: ${where} is not a bias-gate partial result: ${problem}`, {
+      hint: `Pass the files that \`${TOOL_NAME} run --shard I/N --partial FILE\` wrote.`
+    });
+  }
+  return value;
+}
+function partialResultProblem(value) {
+  const isObject = (v) => typeof v === "object" && v !== null && !Array.isArray(v);
+  const isCount = (v, min2) => Number.isSafeInteger(v) && v >= min2 && v < 2 ** 32;
+  if (!isObject(value)) return `expected a JSON object, found ${Array.isArray(value) ? "an array" : value === null ? "null" : typeof value}`;
+  if (value.format !== 1) return 'it has no "format": 1';
+  const { tool, shard, entries } = value;
+  if (!isObject(tool) || typeof tool.name !== "string" || typeof tool.version !== "string") return 'it has no "tool" with a name and a version';
+  if (typeof value.configSha256 !== "string") return 'it has no "configSha256"';
+  if (!isObject(shard) || !isCount(shard.count, 1) || !isCount(shard.index, 1) || shard.index > shard.count) return 'it has no "shard" with 1 \u2264 index \u2264 count';
+  if (!Array.isArray(entries)) return 'it has no "entries" list';
+  for (const [k, entry] of entries.entries()) {
+    const valid = isObject(entry) && typeof entry.kind === "string" && typeof entry.key === "string" && isCount(entry.count, 0) && Array.isArray(entry.indices) && Array.isArray(entry.values) && entry.values.length === entry.indices.length && entry.indices.every((index) => isCount(index, 0) && index < entry.count);
+    if (!valid) return `entries[${k}] is not a scored slice (kind, key, count, indices below count, one value per index)`;
+  }
+  return void 0;
+}
 async function runBiasGate(options) {
   const progress = options.progress ?? (() => {
   });
   const resultCache = options.resultCache ?? noResultCache();
-  const { config } = await prepare(options);
-  const report = await runWith(config, options, cachedScoring(resultCache, progress));
-  return { ...report, cache: resultCache.events.filter((event) => event.event !== "miss") };
+  const prepared = await prepare(options);
+  const memory = /* @__PURE__ */ new Map();
+  const scoring = memoizedScoring(cachedScoring(resultCache, progress), memory);
+  const report = await runWith(prepared, options, scoring);
+  const proposed = prepared.proposal ? await evaluateProposal(prepared.proposal, options, scoring) : null;
+  return { ...report, policy: { ...report.policy, proposed }, cache: resultCache.events.filter((event) => event.event !== "miss") };
 }
 async function scoreShard(options, shard) {
   const scoring = shardScoring(shard);
-  const { config } = await prepare(options);
-  await stages(config, options, scoring);
-  return { format: 1, tool: { name: TOOL_NAME, version: TOOL_VERSION }, configSha256: await configHash(config), shard, entries: scoring.entries };
+  const prepared = await prepare(options);
+  await stages(prepared.config, prepared.checkouts, options, scoring);
+  return { format: 1, tool: { name: TOOL_NAME, version: TOOL_VERSION }, configSha256: await configHash(prepared.config), shard, entries: scoring.entries };
 }
 async function mergeShards(options, partials) {
-  const { config } = await prepare(options);
-  const hash = await configHash(config);
+  partials.forEach((partial, k) => checkPartialResult(partial, `partial result ${k + 1}`));
+  const prepared = await prepare(options);
+  const hash = await configHash(prepared.config);
   const count = partials[0]?.shard.count;
   if (count === void 0) throw new InputError("merge: no partial results given");
   for (const partial of partials) {
@@ -45246,22 +45827,62 @@ async function mergeShards(options, partials) {
   const indices = partials.map((p) => p.shard.index).sort((a, b) => a - b);
   const expected = Array.from({ length: count }, (_, i) => i + 1);
   if (indices.join() !== expected.join()) throw new InputError(`merge: expected shards ${expected.map((i) => `${i}/${count}`).join(", ")}, got ${indices.map((i) => `${i}/${count}`).join(", ")}`);
-  return { ...await runWith(config, options, mergedScoring(partials.flatMap((p) => p.entries)), hash), cache: [] };
+  const report = await runWith(prepared, options, mergedScoring(partials.flatMap((p) => p.entries)), hash);
+  const proposed = prepared.proposal ? { error: "not evaluated in a sharded run (the shards score the policy in force only)" } : null;
+  return { ...report, policy: { ...report.policy, proposed }, cache: [] };
 }
-async function runWith(config, options, scoring, hash) {
-  const { vision, language, verdicts } = await stages(config, options, scoring);
+async function runWith(prepared, options, scoring, hash) {
+  const { config } = prepared;
+  const { vision, language, verdicts } = await stages(config, prepared.checkouts, options, scoring);
   return {
     tool: { name: TOOL_NAME, version: TOOL_VERSION },
     verdict: overallVerdict(verdicts),
     config: { path: config.displayPath, sha256: hash ?? await configHash(config), content: config.raw },
+    policy: prepared.policy,
     vision,
     language,
     verdicts,
     cache: []
   };
 }
+async function evaluateProposal(proposal, options, scoring) {
+  try {
+    validateConfig(proposal.config);
+    const { verdicts } = await stages(proposal.config, proposal.checkouts, { ...options, progress: options.progress && ((message) => options.progress(`proposed policy: ${message}`)) }, scoring);
+    return { verdict: overallVerdict(verdicts), verdicts };
+  } catch (error) {
+    if (error instanceof InputError) return { error: error.describe() };
+    throw error;
+  }
+}
 async function prepare(options) {
-  const config = options.config ?? await loadConfig(options.configFile);
+  const repoRoot = options.config?.repoRoot ?? findRepositoryRoot(options.configFile);
+  const configPath = options.config?.displayPath ?? (toRepoRelative(repoRoot, path10.resolve(options.configFile)) || path10.basename(options.configFile));
+  const head = options.config ? { status: "found", config: options.config } : await readConfigState(path10.resolve(options.configFile), repoRoot, configPath);
+  const base = options.base ?? (options.baseRoot === void 0 ? void 0 : await directoryBaseSide(options.baseRoot, configPath));
+  const approval = options.approval ?? null;
+  const decision = decidePolicy({ head, base: base?.config, approval });
+  validateConfig(decision.config);
+  const headRoot = options.headRoot ?? (head.status === "found" ? head.config.repoRoot : repoRoot);
+  const policyRoot = decision.source === "base" ? base.root : headRoot;
+  const checkouts = sideCheckouts(decision.config, head, base, headRoot, policyRoot);
+  const changes = policyChanges(head, base?.config);
+  const notices = [...decision.notices, ...deletedModelNotices(decision.config, checkouts)];
+  const policy = {
+    source: decision.source,
+    reason: decision.reason,
+    base: base?.config.status === "found" ? { path: base.config.config.displayPath, sha256: await configHash(base.config.config), commit: base.commit } : null,
+    head: head.status === "found" ? { path: head.config.displayPath, sha256: await configHash(head.config) } : null,
+    changes,
+    approval: decision.source === "head" ? approval : null,
+    proposed: null,
+    workflowChanges: options.workflowChanges ?? [],
+    notices
+  };
+  const proposal = decision.source === "base" && head.status === "found" && changes.length > 0 ? { config: head.config, checkouts: sideCheckouts(head.config, head, base, headRoot, headRoot) } : null;
+  return { config: decision.config, checkouts, policy, proposal };
+}
+function validateConfig(config) {
   if (!config.vision && !config.language) {
     throw new InputError(`${config.displayPath}: nothing to score; add a \`vision:\` or \`language:\` section`);
   }
@@ -45270,32 +45891,81 @@ async function prepare(options) {
     checkBiasRules(config.displayPath, config.language.gates, /* @__PURE__ */ new Set([...crowsPairsBenchmark.biasMetrics, ...stereoSetBenchmark.biasMetrics]));
   }
   if (config.vision) checkBiasRules(config.displayPath, config.vision.gates, /* @__PURE__ */ new Set());
-  return { config };
 }
-async function stages(config, options, scoring) {
+function sideCheckouts(policy, head, base, headRoot, policyRoot) {
+  const modelPaths2 = {};
+  for (const family of MODEL_FAMILIES) {
+    const policyModel = policy[family]?.model;
+    if (!policyModel) continue;
+    const own = (state) => state?.status === "found" ? state.config[family]?.model.repoRelative : void 0;
+    modelPaths2[family] = { head: own(head) ?? policyModel.repoRelative, base: own(base?.config) ?? policyModel.repoRelative };
+  }
+  return { headRoot, baseRoot: base?.root, policyRoot, modelPaths: modelPaths2 };
+}
+function policyChanges(head, base) {
+  if (base?.status !== "found") return [];
+  if (head.status === "absent") return [{ kind: "config-deleted", key: head.displayPath, base: "present", head: null }];
+  if (head.status === "invalid") return [{ kind: "config-invalid", key: head.displayPath, base: "valid", head: head.message.split("\n")[0] ?? head.message }];
+  return diffPolicies(base.config, head.config);
+}
+function deletedModels(config, checkouts) {
+  if (checkouts.baseRoot === void 0) return [];
+  return MODEL_FAMILIES.flatMap((family) => {
+    const model = config[family]?.model;
+    if (!model) return [];
+    const headPath = modelPathOf(family, "head", model, checkouts);
+    const basePath = modelPathOf(family, "base", model, checkouts);
+    return !existsSync4(inTree(checkouts.headRoot, headPath)) && existsSync4(inTree(checkouts.baseRoot, basePath)) ? [{ family, path: headPath }] : [];
+  });
+}
+function deletedModelNotices(config, checkouts) {
+  return deletedModels(config, checkouts).map(({ family, path: deleted }) => `The pull request deletes ${deleted} (\`${family}.model\`), which the policy in force scores; its gates fail.`);
+}
+function deletedModelVerdicts(gates, family, deleted) {
+  return gates.flatMap(
+    (gate) => gate.rules.map(({ rule, threshold }) => ({
+      metric: gate.metric,
+      rule,
+      threshold,
+      level: "fail",
+      requireSignificant: gate.requireSignificant,
+      status: "fail",
+      reason: `the pull request deletes ${deleted} (${family}.model), the model this gate scores; a deleted model cannot pass unscored`,
+      head: null,
+      base: null,
+      compared: null,
+      interval: null,
+      keyPath: gate.keyPath,
+      line: gate.line
+    }))
+  );
+}
+async function stages(config, checkouts, options, scoring) {
   const progress = options.progress ?? (() => {
   });
-  const checkouts = { headRoot: options.headRoot ?? config.repoRoot, baseRoot: options.baseRoot };
   const session = { intraOpThreads: options.intraOpThreads ?? config.runtime.threads, providers: config.runtime.providers, log: progress };
   const common = { checkouts, configPath: config.displayPath, progress, session, scoring };
-  const vision = config.vision ? await runVision(config.vision, common) : null;
-  const language = config.language ? await runLanguage(config.language, { ...common, cacheDir: options.cacheDir ?? defaultCacheDir() }) : null;
+  const deleted = new Map(deletedModels(config, checkouts).map((entry) => [entry.family, entry.path]));
+  const vision = config.vision && !deleted.has("vision") ? await runVision(config.vision, common) : null;
+  const language = config.language && !deleted.has("language") ? await runLanguage(config.language, { ...common, cacheDir: options.cacheDir ?? defaultCacheDir() }) : null;
   const verdicts = [];
-  if (config.vision && vision) {
-    verdicts.push(...evaluateGates(config.vision.gates, vision.scores.metrics, { confidence: config.vision.bootstrap.confidence, noBaseReason: describeBaseStatus(vision.baseStatus) }));
+  if (config.vision) {
+    if (deleted.has("vision")) verdicts.push(...deletedModelVerdicts(config.vision.gates, "vision", deleted.get("vision")));
+    else if (vision) verdicts.push(...evaluateGates(config.vision.gates, vision.scores.metrics, { confidence: config.vision.bootstrap.confidence, noBaseReason: describeBaseStatus(vision.baseStatus) }));
   }
-  if (config.language && language) {
-    verdicts.push(...evaluateGates(config.language.gates, language.metrics, { confidence: config.language.bootstrap.confidence, noBaseReason: describeBaseStatus(language.baseStatus) }));
+  if (config.language) {
+    if (deleted.has("language")) verdicts.push(...deletedModelVerdicts(config.language.gates, "language", deleted.get("language")));
+    else if (language) verdicts.push(...evaluateGates(config.language.gates, language.metrics, { confidence: config.language.bootstrap.confidence, noBaseReason: describeBaseStatus(language.baseStatus) }));
   }
   return { vision, language, verdicts };
 }
 async function configHash(config) {
-  return sha256Text(await readFile7(config.file, "utf8"));
+  return sha256Text(await readConfinedFile(config.repoRoot, config.file, config.displayPath, "utf8"));
 }
 
 // src/report/metric-rows.ts
 function metricRow(metric2, confidence) {
-  const delta2 = metric2.base === null ? null : metric2.head - metric2.base;
+  const delta = metric2.base === null ? null : metric2.head - metric2.base;
   const paired = metric2.baseReplicates && metric2.baseReplicates.length === metric2.headReplicates.length && metric2.headReplicates.length > 0;
   const samples = metric2.base === null ? metric2.headReplicates : paired ? metric2.headReplicates.map((h, r) => h - metric2.baseReplicates[r]) : [];
   const [low, high] = samples.length > 0 ? percentileInterval(samples, confidence) : [Number.NaN, Number.NaN];
@@ -45303,7 +45973,7 @@ function metricRow(metric2, confidence) {
     name: metric2.name,
     base: metric2.base,
     head: metric2.head,
-    delta: delta2,
+    delta,
     interval: Number.isFinite(low) && Number.isFinite(high) ? { low, high } : null,
     biasChange: metric2.unbiasedValue === void 0 || metric2.base === null ? null : Math.abs(metric2.head - metric2.unbiasedValue) - Math.abs(metric2.base - metric2.unbiasedValue),
     changePValue: metric2.changePValue ?? null
@@ -45322,13 +45992,14 @@ function languageMetricLabel(name) {
 
 // src/report/json.ts
 var JSON_REPORT_FORMAT = 1;
-function renderJsonReport(report) {
+function buildReportDocument(report) {
   const vision = report.vision;
   const document = {
     format: JSON_REPORT_FORMAT,
     tool: report.tool,
     verdict: report.verdict,
     config: report.config,
+    policy: report.policy,
     vision: vision && {
       baseStatus: vision.baseStatus,
       models: {
@@ -45361,8 +46032,15 @@ function renderJsonReport(report) {
       transfer: report.language.transfer
     },
     verdicts: report.verdicts,
-    cache: report.cache
+    cache: report.cache,
+    ...report.environment ? { environment: report.environment } : {}
   };
+  return JSON.parse(serializeReportDocument(document));
+}
+function renderJsonReport(report) {
+  return serializeReportDocument(buildReportDocument(report));
+}
+function serializeReportDocument(document) {
   return `${JSON.stringify(document, finiteOrNull, 2)}
 `;
 }
@@ -45371,6 +46049,45 @@ function modelRecord(model) {
 }
 function finiteOrNull(_key, value) {
   return typeof value === "number" && !Number.isFinite(value) ? null : value;
+}
+
+// src/report/markdown-escape.ts
+var WORD_JOINER = "\u2060";
+var MARKDOWN_PUNCTUATION = /[\\`*_[\]<>!|~&$#{}^]/g;
+var CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g;
+var BIDI_CONTROL = /[\u202a-\u202e\u2066-\u2069]/g;
+function oneLine(text) {
+  return String(text).replace(CONTROL, " ").replace(BIDI_CONTROL, "");
+}
+function breakAutolinks(text) {
+  return text.replace(/@/g, `@${WORD_JOINER}`).replace(/#(?=\d)/g, `#${WORD_JOINER}`).replace(/:(?=\/\/)/g, `:${WORD_JOINER}`).replace(/\b(www)(?=\.)/gi, `$1${WORD_JOINER}`);
+}
+function escapeMarkdownText(text) {
+  const escaped = breakAutolinks(oneLine(text)).replace(MARKDOWN_PUNCTUATION, (char) => `\\${char}`);
+  return escaped.replace(/^(\s*)([-+=])/, "$1\\$2").replace(/^(\s*\d{1,9})([.)])/, "$1\\$2");
+}
+function escapeTableCell(text) {
+  return escapeMarkdownText(text);
+}
+function codeSpan(text, context = "text") {
+  let content = oneLine(text);
+  if (context === "table-cell") {
+    content = content.replace(/\\(?=\|)/g, `\\${WORD_JOINER}`).replace(/\|/g, "\\|");
+  }
+  if (content === "") return "` `";
+  const longestRun = Math.max(0, ...(content.match(/`+/g) ?? []).map((run) => run.length));
+  const fence = "`".repeat(longestRun + 1);
+  const pad = content.startsWith("`") || content.endsWith("`") || content.startsWith(" ") && content.endsWith(" ") && content.trim() !== "";
+  return pad ? `${fence} ${content} ${fence}` : `${fence}${content}${fence}`;
+}
+function escapeHtmlText(text) {
+  const entities = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
+  return breakAutolinks(oneLine(text)).replace(/[&<>"']/g, (char) => entities[char]);
+}
+var MERMAID_REPLACEMENTS = { '"': "'", "`": "'", "<": "\u2039", ">": "\u203A", "[": "(", "]": ")", "{": "(", "}": ")", "|": "\xA6", "#": "\uFF03", ";": ",", "%": "\uFF05", "&": "\uFF06", "\\": "\u2216" };
+function mermaidLabel(text) {
+  const safe = oneLine(text).replace(/["`<>[\]{}|#;%&\\]/g, (char) => MERMAID_REPLACEMENTS[char]);
+  return `"${safe}"`;
 }
 
 // src/report/summary.ts
@@ -45392,13 +46109,10 @@ function describeRule(verdict) {
   return `${verdict.rule} ${relation} ${formatNumber(verdict.threshold)}${verdict.requireSignificant ? " (significant)" : ""}`;
 }
 function formatInterval(interval) {
-  return interval ? `[${formatNumber(interval.low)}, ${formatNumber(interval.high)}]` : "\u2014";
+  return interval ? `[${formatOptional(interval.low)}, ${formatOptional(interval.high)}]` : "\u2014";
 }
 function formatOptional(value) {
   return value === null || value === void 0 ? "\u2014" : formatNumber(value);
-}
-function delta(metric2) {
-  return metric2.base === null ? null : metric2.head - metric2.base;
 }
 function formatSigned(value) {
   if (value === null) return "\u2014";
@@ -45406,133 +46120,203 @@ function formatSigned(value) {
   return value > 0 ? `+${text}` : text.replace(/^-/, "\u2212");
 }
 
+// src/report/policy.ts
+var POLICY_CHANGE_LABELS = {
+  "config-deleted": "config deleted",
+  "config-invalid": "config invalid",
+  "section-added": "section added",
+  "section-removed": "section removed",
+  "gate-added": "gate added (tighter)",
+  "gate-removed": "gate removed (looser)",
+  "gate-loosened": "loosened",
+  "gate-tightened": "tightened",
+  "model-moved": "model path moved",
+  "setting-changed": "setting changed"
+};
+var POLICY_TAKES_EFFECT_WHEN_MERGED = "A policy change takes effect when it is merged; until then the base branch's policy judges this pull request.";
+function summarisePolicy(policy) {
+  const where = policy.source === "base" ? policy.base : policy.head;
+  const commit = policy.source === "base" ? policy.base?.commit : null;
+  const identity = where ? ` (${where.path}, sha256 ${where.sha256.slice(0, 12)}${commit ? `, commit ${commit.slice(0, 12)}` : ""})` : "";
+  const headline = `Policy in force: ${policy.reason}${identity}.`;
+  const warnings = [...policy.notices];
+  for (const file of policy.workflowChanges) {
+    warnings.push(`This pull request changes ${file}, a workflow that runs bias-gate: a pull request can edit the workflow that gates it. Review that change before merging; make the check required (branch protection or a ruleset) and protect the workflow with CODEOWNERS.`);
+  }
+  const loosening = policy.changes.filter(isLoosening).length;
+  if (policy.changes.length > 0) {
+    warnings.push(`This pull request changes the policy: ${policy.changes.length} change(s), ${loosening} of which loosen the gate. ${policy.source === "base" ? POLICY_TAKES_EFFECT_WHEN_MERGED : "The pull request's policy is in force (see above)."}`);
+  }
+  const changes = policy.changes.map((change) => [POLICY_CHANGE_LABELS[change.kind], change.key, change.base ?? "\u2014", change.head ?? "\u2014"]);
+  let proposed = null;
+  if (policy.proposed && "error" in policy.proposed) proposed = `Under the pull request's proposed policy (not in force): not evaluated: ${policy.proposed.error.split("\n")[0]}`;
+  else if (policy.proposed) proposed = `Under the pull request's proposed policy (not in force) the verdict would be ${policy.proposed.verdict} (${describeCounts(policy.proposed.verdicts)}).`;
+  return { headline, warnings, changes, proposed };
+}
+function renderPolicyMarkdown(policy, renderChecks2) {
+  const summary = summarisePolicy(policy);
+  const lines = ["### Policy", "", escapeMarkdownText(summary.headline), ""];
+  for (const warning of summary.warnings) lines.push(`> \u26A0\uFE0F ${escapeMarkdownText(warning)}`, "");
+  if (summary.changes.length > 0) {
+    lines.push("| change | key | base branch | this pull request |", "|---|---|---|---|");
+    for (const cells of summary.changes) lines.push(`| ${cells.map(escapeTableCell).join(" | ")} |`);
+    lines.push("");
+  }
+  if (summary.proposed) {
+    lines.push(`**Not in force:** ${escapeMarkdownText(summary.proposed)}`, "");
+    if (policy.proposed && "verdicts" in policy.proposed && policy.proposed.verdicts.length > 0) {
+      lines.push("<details><summary>Checks under the proposed policy (not in force)</summary>", "", ...renderChecks2(policy.proposed.verdicts), "</details>", "");
+    }
+  }
+  return lines;
+}
+function renderPolicyText(policy) {
+  const summary = summarisePolicy(policy);
+  const lines = ["Policy", `  ${summary.headline}`];
+  for (const warning of summary.warnings) lines.push(`  WARNING: ${warning}`);
+  for (const [kind, key, base, head] of summary.changes) lines.push(`  ${kind}: ${key}: ${base} -> ${head}`);
+  if (summary.proposed) lines.push(`  ${summary.proposed}`);
+  return [...lines, ""];
+}
+
 // src/report/markdown.ts
 var STATUS_ICON = { pass: "\u2705 pass", fail: "\u274C fail", warn: "\u26A0\uFE0F warn", skipped: "\u23ED\uFE0F skipped" };
 var VERDICT_HEADLINE = { pass: "\u2705 bias-gate: pass", warn: "\u26A0\uFE0F bias-gate: pass with warnings", fail: "\u274C bias-gate: fail" };
-function renderMarkdown(report) {
-  const parts = [
-    `## ${VERDICT_HEADLINE[report.verdict]}`,
-    "",
-    `${describeCounts(report.verdicts)} \u2014 config \`${report.config.path}\`, ${report.tool.name} ${report.tool.version}`,
-    "",
-    ...renderChecks(report),
-    ...report.vision ? renderVision(report.vision, report) : [],
-    ...report.language ? renderLanguage(report.language, report) : []
-  ];
-  return `${parts.join("\n").trimEnd()}
+var REPORT_SECTIONS = [
+  renderHeadline,
+  renderChecks,
+  (document) => renderPolicyMarkdown(document.policy, (verdicts) => renderChecks({ ...document, verdicts: [...verdicts] })),
+  (document) => document.vision ? renderVision(document.vision, document) : [],
+  (document) => document.language ? renderLanguage(document.language, document) : []
+];
+function renderMarkdown(document) {
+  return `${REPORT_SECTIONS.flatMap((section) => section(document)).join("\n").trimEnd()}
 `;
 }
-function renderChecks(report) {
-  if (report.verdicts.length === 0) return ["No gates are configured: scores are reported, nothing is enforced.", ""];
-  const rows = report.verdicts.map(
-    (v) => row([STATUS_ICON[v.status], `\`${v.metric}\``, describeRule(v), formatOptional(v.compared), formatInterval(v.interval), escapeCell(v.reason)])
+function renderHeadline(document) {
+  return [
+    `## ${VERDICT_HEADLINE[document.verdict]}`,
+    "",
+    `${describeCounts(document.verdicts)} \u2014 config ${codeSpan(document.config.path)}, ${escapeMarkdownText(`${document.tool.name} ${document.tool.version}`)}`,
+    ""
+  ];
+}
+function renderChecks(document) {
+  if (document.verdicts.length === 0) return ["No gates are configured: scores are reported, nothing is enforced.", ""];
+  const rows = document.verdicts.map(
+    (v) => row([STATUS_ICON[v.status], cellCode(v.metric), describeRule(v), formatOptional(v.compared), formatInterval(v.interval), escapeTableCell(v.reason)])
   );
   return ["| status | metric | rule | value | interval | why |", "|---|---|---|---:|---|---|", ...rows, ""];
 }
-function renderVision(vision, report) {
-  const { scores, models } = vision;
+function renderVision(vision, document) {
+  const { models } = vision;
   const confidence = `${Math.round(vision.settings.bootstrap.confidence * 100)}%`;
   const lines = [
     "### Vision: Bias Transfer Score",
     "",
-    `Pretrained \`${models.pretrained.path}\` \u2192 fine-tuned \`${models.head.path}\`; base: ${vision.baseStatus === "scored" ? "scored" : describeBaseStatus(vision.baseStatus)}. Estimator \`${scores.estimator}\`.`,
+    `Pretrained ${codeSpan(models.pretrained.path)} \u2192 fine-tuned ${codeSpan(models.head.path)}; base: ${vision.baseStatus === "scored" ? "scored" : describeBaseStatus(vision.baseStatus)}. Estimator ${codeSpan(vision.estimator)}.`,
     "",
     `| metric | base | head | \u0394 head \u2212 base | ${confidence} interval (head) | status |`,
     "|---|---:|---:|---:|---|---|"
   ];
-  for (const bts of scores.bts) {
-    const status = metricStatus(report.verdicts, `bts.${bts.list}`);
-    lines.push(row([`BTS \`${bts.list}\` (n=${bts.n})`, formatOptional(bts.base?.rho), formatNumber(bts.head.rho), formatSigned(bts.change?.value ?? null), formatInterval(bts.head.interval), status ? STATUS_ICON[status] : "\u2014"]));
+  for (const bts of vision.bts) {
+    const status = metricStatus(document.verdicts, `bts.${bts.list}`);
+    lines.push(row([`BTS ${cellCode(bts.list)} (n=${formatOptional(bts.n)})`, formatOptional(bts.base?.rho), formatOptional(bts.head.rho), formatSigned(bts.change?.value ?? null), formatInterval(bts.head.interval), status ? STATUS_ICON[status] : "\u2014"]));
   }
-  for (const gap of scores.gaps) {
-    const status = metricStatus(report.verdicts, `gap.${gap.object}`);
+  for (const gap of vision.gaps) {
+    const status = metricStatus(document.verdicts, `gap.${gap.object}`);
     const flag = gap.signFlip ? " \xB7 new association (sign flip)" : "";
-    lines.push(row([`gap \`${gap.object}\``, formatSigned(gap.base?.value ?? null), formatSigned(gap.head.value), formatSigned(delta({ head: gap.head.value, base: gap.base?.value ?? null })), formatInterval(gap.head.interval), `${status ? STATUS_ICON[status] : "\u2014"}${flag}`]));
+    lines.push(row([`gap ${cellCode(gap.object)}`, formatSigned(gap.base?.value ?? null), formatSigned(gap.head.value), formatSigned(difference(gap.head.value, gap.base?.value)), formatInterval(gap.head.interval), `${status ? STATUS_ICON[status] : "\u2014"}${flag}`]));
   }
-  for (const test of scores.ieat) {
-    const status = metricStatus(report.verdicts, `ieat.${test.name}`);
-    lines.push(row([`iEAT \`${test.name}\` d (p)`, test.base ? `${formatNumber(test.base.effectSize)} (${formatNumber(test.base.pValue)})` : "\u2014", `${formatNumber(test.head.effectSize)} (${formatNumber(test.head.pValue)})`, formatSigned(test.base ? test.head.effectSize - test.base.effectSize : null), "\u2014", status ? STATUS_ICON[status] : "\u2014"]));
+  for (const test of vision.ieat) {
+    const status = metricStatus(document.verdicts, `ieat.${test.name}`);
+    lines.push(row([`iEAT ${cellCode(test.name)} d (p)`, test.base ? `${formatOptional(test.base.effectSize)} (${formatOptional(test.base.pValue)})` : "\u2014", `${formatOptional(test.head.effectSize)} (${formatOptional(test.head.pValue)})`, formatSigned(difference(test.head.effectSize, test.base?.effectSize)), "\u2014", status ? STATUS_ICON[status] : "\u2014"]));
   }
   lines.push("", ...renderGapChart(vision), "", ...renderVisionDetails(vision));
   return lines;
 }
+function difference(a, b) {
+  return a === null || b === null || b === void 0 ? null : a - b;
+}
 function renderGapChart(vision) {
-  const gaps = vision.scores.gaps;
+  const gaps = vision.gaps;
   const reference = gaps.every((gap) => gap.base) ? "base" : "pretrained";
-  const referenceValues = gaps.map((gap) => reference === "base" ? gap.base.value : gap.pretrained.value);
-  const values = [...gaps.map((gap) => gap.head.value), ...referenceValues];
-  const bound = Math.max(0.01, ...values.map(Math.abs));
+  const finite = (value) => typeof value === "number" && Number.isFinite(value) ? value : 0;
+  const headValues = gaps.map((gap) => finite(gap.head.value));
+  const referenceValues = gaps.map((gap) => finite(reference === "base" ? gap.base.value : gap.pretrained.value));
+  const bound = Math.max(0.01, ...[...headValues, ...referenceValues].map(Math.abs));
   const axis = Number((bound * 1.1).toPrecision(2));
   const list = (numbers) => `[${numbers.map((n) => Number(n.toFixed(4))).join(", ")}]`;
   return [
     "```mermaid",
     "xychart-beta",
     `    title "Gender gap G(O) = inter(O, man) \u2212 inter(O, woman): bars head, line ${reference}"`,
-    `    x-axis [${gaps.map((gap) => JSON.stringify(gap.object)).join(", ")}]`,
+    `    x-axis [${gaps.map((gap) => mermaidLabel(gap.object)).join(", ")}]`,
     `    y-axis "G(O)" ${-axis} --> ${axis}`,
-    `    bar ${list(gaps.map((gap) => gap.head.value))}`,
+    `    bar ${list(headValues)}`,
     `    line ${list(referenceValues)}`,
     "```"
   ];
 }
 function renderVisionDetails(vision) {
   const lines = [];
-  for (const list of vision.scores.itemLists) {
-    lines.push(`<details><summary>Similarity items: <code>${list.list}</code> list (n=${list.n})</summary>`, "", "| item | pretrained | base | head |", "|---|---:|---:|---:|");
-    for (const item of list.items) lines.push(row([item.label, formatNumber(item.pretrained), formatOptional(item.base), formatNumber(item.head)]));
+  for (const list of vision.itemLists) {
+    lines.push(`<details><summary>Similarity items: <code>${escapeHtmlText(list.list)}</code> list (n=${formatOptional(list.n)})</summary>`, "", "| item | pretrained | base | head |", "|---|---:|---:|---:|");
+    for (const item of list.items) lines.push(row([escapeTableCell(item.label), formatOptional(item.pretrained), formatOptional(item.base), formatOptional(item.head)]));
     lines.push("", "</details>", "");
   }
   lines.push("<details><summary>Gender gaps per model, with bootstrap intervals</summary>", "", "| object | pretrained | base | head | |head| \u2212 |base| |", "|---|---:|---:|---:|---:|");
-  for (const gap of vision.scores.gaps) {
+  for (const gap of vision.gaps) {
     const cell = (estimate) => estimate ? `${formatSigned(estimate.value)} ${formatInterval(estimate.interval)}` : "\u2014";
-    lines.push(row([gap.object, cell(gap.pretrained), cell(gap.base), cell(gap.head), cell(gap.magnitudeChange)]));
+    lines.push(row([escapeTableCell(gap.object), cell(gap.pretrained), cell(gap.base), cell(gap.head), cell(gap.magnitudeChange)]));
   }
   lines.push("", "</details>", "");
   lines.push("<details><summary>Audit: models and reference data</summary>", "", "| artifact | path | sha256 |", "|---|---|---|");
-  for (const model of [vision.models.pretrained, vision.models.base, vision.models.head]) {
-    if (model) lines.push(row([`${model.role} model`, `\`${model.path}\``, `\`${model.sha256}\``]));
+  for (const role of ["pretrained", "base", "head"]) {
+    const model = vision.models[role];
+    if (model) lines.push(row([`${role} model`, cellCode(model.path), cellCode(model.sha256)]));
   }
-  lines.push(row(["reference sets", `\`${vision.referenceSets.source}\` (${vision.referenceSets.sets.map((set) => `${set.name}: ${set.images}`).join(", ")})`, `\`${vision.referenceSets.sha256}\``]));
+  const sets = vision.referenceSets.sets.map((set) => `${set.name}: ${set.images}`).join(", ");
+  lines.push(row(["reference sets", `${cellCode(vision.referenceSets.source)} (${escapeTableCell(sets)})`, cellCode(vision.referenceSets.sha256)]));
   lines.push("", "</details>");
   return lines;
 }
 function row(cells) {
   return `| ${cells.join(" | ")} |`;
 }
-function escapeCell(text) {
-  return text.replace(/\|/g, "\\|").replace(/\n/g, " ");
+function cellCode(text) {
+  return codeSpan(text, "table-cell");
 }
-function renderLanguage(language, report) {
+function renderLanguage(language, document) {
   const confidence = `${Math.round(language.settings.bootstrap.confidence * 100)}%`;
   const lines = [
     "",
     "### Language: bias benchmarks",
     "",
-    `Model \`${language.models.head.path}\` (${language.kind}, scoring \`${language.scoring}\`); base: ${language.baseStatus === "scored" ? "scored" : describeBaseStatus(language.baseStatus)}.`,
+    `Model ${codeSpan(language.models.head.path)} (${language.kind}, scoring ${codeSpan(language.scoring)}); base: ${language.baseStatus === "scored" ? "scored" : describeBaseStatus(language.baseStatus)}.`,
     "",
     `| metric | base | head | \u0394 head \u2212 base | \u0394 \\|score \u2212 50\\| | ${confidence} interval (\u0394) | McNemar p | status |`,
     "|---|---:|---:|---:|---:|---|---:|---|"
   ];
   for (const metric2 of language.metrics.filter((m) => isHeadlineLanguageMetric(m.name))) {
-    const values = metricRow(metric2, language.settings.bootstrap.confidence);
-    const status = metricStatus(report.verdicts, metric2.name);
-    lines.push(row([languageMetricLabel(metric2.name), formatOptional(values.base), formatNumber(values.head), formatSigned(values.delta), formatSigned(values.biasChange), formatInterval(values.interval), formatOptional(values.changePValue), status ? STATUS_ICON[status] : "\u2014"]));
+    const status = metricStatus(document.verdicts, metric2.name);
+    lines.push(row([escapeTableCell(languageMetricLabel(metric2.name)), formatOptional(metric2.base), formatOptional(metric2.head), formatSigned(metric2.delta), formatSigned(metric2.biasChange), formatInterval(metric2.deltaInterval), formatOptional(metric2.mcnemarP), status ? STATUS_ICON[status] : "\u2014"]));
   }
   if (language.transfer) {
-    lines.push("", `#### Cross-domain transfer (target: ${language.transfer.target})`, "", `> ${language.transfer.summary}`, "", `| domain | metric | base | head | \u0394 \\|score \u2212 50\\| | ${confidence} interval | McNemar p | moved |`, "|---|---|---:|---:|---:|---|---:|---|");
+    lines.push("", `#### Cross-domain transfer (target: ${escapeMarkdownText(language.transfer.target)})`, "", `> ${escapeMarkdownText(language.transfer.summary)}`, "", `| domain | metric | base | head | \u0394 \\|score \u2212 50\\| | ${confidence} interval | McNemar p | moved |`, "|---|---|---:|---:|---:|---|---:|---|");
     const moved = { target: "**target**", with: "with the target", against: "against the target", unclear: "no clear change" };
     for (const domain of language.transfer.rows) {
-      lines.push(row([domain.domain, languageMetricLabel(domain.metric), formatNumber(domain.base), formatNumber(domain.head), formatSigned(domain.biasChange.value), formatInterval(domain.biasChange.interval), formatOptional(domain.pValue), moved[domain.direction]]));
+      lines.push(row([escapeTableCell(domain.domain), escapeTableCell(languageMetricLabel(domain.metric)), formatOptional(domain.base), formatOptional(domain.head), formatSigned(domain.biasChange.value), formatInterval(domain.biasChange.interval), formatOptional(domain.pValue), moved[domain.direction]]));
     }
   }
   lines.push("", "<details><summary>Audit: language models, benchmark data and skipped items</summary>", "", "| artifact | path or source | sha256 | notes |", "|---|---|---|---|");
   for (const model of [language.models.base, language.models.head]) {
     if (!model) continue;
-    for (const file of model.files) lines.push(row([`${model.role} model`, `\`${model.path}/${file.name}\``, `\`${file.sha256}\``, `${file.bytes} bytes`]));
+    for (const file of model.files) lines.push(row([`${escapeTableCell(model.role)} model`, cellCode(`${model.path}/${file.name}`), cellCode(file.sha256), `${formatOptional(file.bytes)} bytes`]));
   }
   for (const run of language.benchmarks) {
     const notes = [`${run.data.items} items`, `${run.data.skippedRows.length} rows skipped`, `${run.skippedItems.head.length} items not scored`, ...Object.entries(run.settings).map(([key, value]) => `${key} ${String(value)}`)];
-    lines.push(row([run.name, `\`${run.data.location}\`${run.data.revision ? ` @ ${run.data.revision}` : ""}`, `\`${run.data.sha256}\``, notes.join(", ")]));
+    lines.push(row([escapeTableCell(run.name), `${cellCode(run.data.location)}${run.data.revision ? ` @ ${escapeTableCell(run.data.revision)}` : ""}`, cellCode(run.data.sha256), escapeTableCell(notes.join(", "))]));
   }
   lines.push("", "</details>");
   return lines;
@@ -45548,6 +46332,7 @@ function renderText(report) {
       report.verdicts.map((v) => [v.status.toUpperCase(), v.metric, describeRule(v), formatOptional(v.compared), formatInterval(v.interval), v.reason])
     ), "");
   }
+  lines.push(...renderPolicyText(report.policy));
   if (report.vision) lines.push(...renderVision2(report.vision, report));
   if (report.language) lines.push(...renderLanguage2(report.language, report));
   return `${lines.join("\n").trimEnd()}
@@ -45617,6 +46402,7 @@ function table(header, rows) {
 // src/command.ts
 var USAGE = `Usage: ${TOOL_NAME} run --config thresholds.yaml [--base DIR|REF] [--head DIR] [--json FILE] [--markdown FILE]
                      [--dump-items FILE] [--cache-dir DIR] [--no-cache] [--threads N] [--quiet]
+                     [--policy-source base|head]
        ${TOOL_NAME} run --shard I/N --partial FILE [same options]
        ${TOOL_NAME} merge --config thresholds.yaml [--base DIR|REF] [--json FILE] [--markdown FILE] PARTIAL...
 
@@ -45633,6 +46419,10 @@ applies the gates and prints the report.
   --cache-dir DIR  where downloaded benchmark files and scored results are kept
                    (default: $XDG_CACHE_HOME/bias-gate or ~/.cache/bias-gate)
   --no-cache       score every model afresh and store nothing
+  --policy-source base|head
+                   whose config sets the gates when a base side exists (default: base: the
+                   pull request cannot loosen the gate that judges it); head accepts the
+                   pull request's own config before it is merged
   --threads N      onnxruntime intra-op threads (default: onnxruntime's choice)
   --quiet          no progress on stderr
   --shard I/N      score only shard I of N (every N-th item of every list) and write the
@@ -45662,6 +46452,7 @@ async function runCommand(argv, io) {
         partial: { type: "string" },
         threads: { type: "string" },
         quiet: { type: "boolean", default: false },
+        "policy-source": { type: "string", default: "base" },
         help: { type: "boolean", short: "h", default: false },
         version: { type: "boolean", default: false }
       }
@@ -45677,38 +46468,43 @@ async function runCommand(argv, io) {
     }
     if (command === "run" && positionals.length > 1) throw new InputError(`unexpected arguments: ${positionals.slice(1).join(" ")}`, { hint: USAGE });
     if (command === "merge" && positionals.length < 2) throw new InputError("merge needs the partial result files of every shard", { hint: USAGE });
-    const resolve = (value) => path9.resolve(io.cwd, value);
+    const resolve2 = (value) => path11.resolve(io.cwd, value);
     const progress = values.quiet ? void 0 : (message) => io.stderr(`${TOOL_NAME}: ${message}
 `);
-    const configFile = resolve(values.config);
-    const config = await loadConfig(configFile);
-    const headRoot = values.head === void 0 ? config.repoRoot : existingDirectory(resolve(values.head), "--head");
-    const cacheDir = values["cache-dir"] === void 0 ? defaultCacheDir() : resolve(values["cache-dir"]);
+    const configFile = resolve2(values.config);
+    const repoRoot = findRepositoryRoot(configFile);
+    const configPath = toRepoRelative(repoRoot, configFile) || path11.basename(configFile);
+    const head = await readConfigState(configFile, repoRoot, configPath);
+    const headRoot = values.head === void 0 ? head.status === "found" ? head.config.repoRoot : repoRoot : existingDirectory(resolve2(values.head), "--head");
+    const cacheDir = values["cache-dir"] === void 0 ? defaultCacheDir() : resolve2(values["cache-dir"]);
+    const base = values.base === void 0 ? void 0 : await baseSide(values.base, resolve2(values.base), headRoot, configPath, head, progress);
     const runOptions = {
       configFile,
-      config,
+      config: head.status === "found" ? head.config : void 0,
       headRoot,
-      baseRoot: values.base === void 0 ? void 0 : await baseCheckout(values.base, resolve(values.base), headRoot, config, progress),
+      base: base?.side,
+      workflowChanges: base?.side.commit ? await changedGateWorkflows(headRoot, base.side.commit) : [],
+      approval: policySourceApproval(values["policy-source"]),
       intraOpThreads: values.threads === void 0 ? void 0 : positiveInteger(values.threads, "--threads"),
       progress,
-      cacheDir: path9.join(cacheDir, "benchmarks"),
-      resultCache: values["no-cache"] ? noResultCache() : directoryResultCache(path9.join(cacheDir, "results"), progress)
+      cacheDir: path11.join(cacheDir, "benchmarks"),
+      resultCache: values["no-cache"] ? noResultCache() : directoryResultCache(path11.join(cacheDir, "results"), progress)
     };
     if (command === "run" && values.shard !== void 0) {
       if (values.partial === void 0) throw new InputError("--shard needs --partial FILE: where to write the shard's partial result");
       const partial = await scoreShard(runOptions, parseShard(values.shard, "--shard"));
-      await writeReport(resolve(values.partial), `${stringifyResults(partial)}
+      await writeReport(resolve2(values.partial), `${stringifyResults(partial)}
 `);
       io.stdout(`shard ${partial.shard.index}/${partial.shard.count}: ${partial.entries.reduce((n, e) => n + e.indices.length, 0)} item results written to ${values.partial}; combine all shards with \`${TOOL_NAME} merge\`
 `);
       return EXIT_PASS;
     }
-    const report = command === "merge" ? await mergeShards(runOptions, await readPartials(positionals.slice(1).map(resolve))) : await runBiasGate(runOptions);
-    if (values.json) await writeReport(resolve(values.json), renderJsonReport(report));
-    if (values.markdown) await writeReport(resolve(values.markdown), renderMarkdown(report));
+    const report = command === "merge" ? await mergeShards(runOptions, await readPartials(positionals.slice(1).map(resolve2))) : await runBiasGate(runOptions);
+    if (values.json) await writeReport(resolve2(values.json), renderJsonReport(report));
+    if (values.markdown) await writeReport(resolve2(values.markdown), renderMarkdown(buildReportDocument(report)));
     if (values["dump-items"]) {
       if (!report.language) throw new InputError("--dump-items writes language benchmark items, and the config has no `language:` section");
-      await writeReport(resolve(values["dump-items"]), report.language.itemLines().map((line) => `${line}
+      await writeReport(resolve2(values["dump-items"]), report.language.itemLines().map((line) => `${line}
 `).join(""));
     }
     io.stdout(renderText(report));
@@ -45728,22 +46524,26 @@ ${USAGE}
     return INPUT_ERROR_EXIT_CODE;
   }
 }
-async function baseCheckout(text, asPath, headRoot, config, progress) {
-  if (existsSync4(asPath) && statSync(asPath).isDirectory()) return asPath;
+async function baseSide(text, asPath, headRoot, configPath, head, progress) {
+  if (existsSync5(asPath) && statSync(asPath).isDirectory()) return { side: await directoryBaseSide(asPath, configPath) };
   if (!await isGitRef(headRoot, text)) {
     throw new InputError(`--base ${text}: neither a directory nor a git ref of ${headRoot}`, { hint: "--base takes the root of a base checkout or a branch, tag or commit." });
   }
   const log = progress ?? (() => {
   });
   const commit = await resolveBaseCommit({ repoRoot: headRoot, baseRef: text, log });
-  const target = await mkdtemp(path9.join(os4.tmpdir(), "bias-gate-base-"));
-  const paths = [config.vision?.model.repoRelative, config.language?.model.repoRelative].filter((p) => !!p);
-  await materializeBaseTree({ repoRoot: headRoot, commit: commit.sha, paths, targetDir: target, log });
+  const target = await mkdtemp(path11.join(os4.tmpdir(), "bias-gate-base-"));
+  const side = await gitBaseSide({ repoRoot: headRoot, commit: commit.sha, configPath, head, targetDir: target, log });
   log(`base: ${commit.how} (${commit.sha})`);
-  return target;
+  return { side };
+}
+function policySourceApproval(value) {
+  if (value === void 0 || value === "base") return null;
+  if (value === "head") return { how: "input" };
+  throw new InputError(`--policy-source expects base or head, found "${value}"`);
 }
 function existingDirectory(directory, flag) {
-  if (!existsSync4(directory) || !statSync(directory).isDirectory()) {
+  if (!existsSync5(directory) || !statSync(directory).isDirectory()) {
     throw new InputError(`${flag} ${directory}: no such directory`, { hint: `${flag} takes the root of a checkout of the repository.` });
   }
   return directory;
@@ -45758,21 +46558,30 @@ async function readPartials(files) {
   for (const file of files) {
     let text;
     try {
-      text = await readFile8(file, "utf8");
+      text = await readFile(file, "utf8");
     } catch (error) {
       throw new InputError(`merge: cannot read ${file} (${messageOf(error)})`);
     }
+    let parsed;
     try {
-      partials.push(parseResultsJson(text));
+      parsed = parseResultsJson(text);
     } catch (error) {
-      throw new InputError(`merge: ${file} is not a partial result (${messageOf(error)})`);
+      throw new InputError(`merge: ${file} is not a partial result (${parserMessage(error)})`);
     }
+    partials.push(checkPartialResult(parsed, file));
   }
   return partials;
 }
 async function writeReport(file, content) {
-  await mkdir4(path9.dirname(file), { recursive: true });
-  await writeFile3(file, content);
+  try {
+    await mkdir4(path11.dirname(file), { recursive: true });
+    await writeFile3(file, content);
+  } catch (error) {
+    throw new InputError(`cannot write ${file}: ${messageOf(error)}`, {
+      hint: "Choose an output path whose parent is a directory you can write to (--json, --markdown, --dump-items, --partial).",
+      cause: error
+    });
+  }
 }
 function isArgumentError(error) {
   const code = error?.code;

@@ -145,7 +145,7 @@ describe('the base branch policy judges the pull request (issue 9 §1)', () => {
     expect(result.report.policy.changes).toEqual([{ kind: 'gate-loosened', key: 'vision.gates[gap.surfboard].max_abs_increase threshold', base: '0.02', head: '0.5' }]);
     expect(result.report.policy.proposed).toMatchObject({ verdict: 'warn' });
     expect(result.comment).toContain('This pull request changes the policy: 1 change(s), 1 of which loosen the gate.');
-    expect(result.comment).toContain('| loosened | vision.gates\\[gap.surfboard\\].max\\_abs\\_increase threshold | 0.02 | 0.5 |');
+    expect(result.comment).toContain('| loosened | vision.gates\\[gap.surfboard\\].max\\_abs\\_increase threshold | 0\\.02 | 0\\.5 |'); // a leading "0." is escaped as a list marker would be
     expect(result.comment).toMatch(/\*\*Not in force:\*\* Under the pull request's proposed policy \(not in force\) the verdict would be warn/);
   }, 120_000);
 
