@@ -8,7 +8,7 @@ import { checkRuntime } from './platform.mjs';
 
 const check = checkRuntime({ platform: process.platform, arch: process.arch, nodeVersion: process.versions.node, entry: 'cli' });
 if (!check.supported) {
-  process.stderr.write(`bias-gate: ${check.message}\n`);
+  process.stderr.write(`${check.message}\n`);
   process.exit(2);
 }
 await import(new URL('./cli-main.js', import.meta.url).href);
