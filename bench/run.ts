@@ -365,7 +365,10 @@ Language: GPT-2 small base and head, CrowS-Pairs (1,508 pairs), StereoSet (2,106
 | base and backbone cached, new head scored | ${f(baseCached.seconds)} s | ${f(baseCached.peakMiB, 0)} MiB |
 | unchanged re-run (every result cached) | ${f(rerun.seconds)} s | ${f(rerun.peakMiB, 0)} MiB |
 `;
-  writeFileSync(path.join(ROOT, 'bench/results.md'), text);
+  // The "Cold install" section is npm run bench:install's (bench/install.mjs): keep it.
+  const previous = existsSync(path.join(ROOT, 'bench/results.md')) ? readFileSync(path.join(ROOT, 'bench/results.md'), 'utf8') : '';
+  const coldInstall = /\n## Cold install\n[\s\S]*?(?=\n## |$)/.exec(previous)?.[0] ?? '';
+  writeFileSync(path.join(ROOT, 'bench/results.md'), `${text}${coldInstall}`);
   console.log(text);
 }
 

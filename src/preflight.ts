@@ -1,6 +1,14 @@
 // Run by action.yml before the Action: the native modules must load on this
 // runner, and when they do not the message says what to do instead of a
 // stack trace from deep inside the gate.
+import { checkRuntime, TESTED_TARGETS } from './platform.mjs';
+
+const check = checkRuntime({ platform: process.platform, arch: process.arch, nodeVersion: process.versions.node, entry: 'action' });
+if (!check.supported) {
+  console.log(`::error title=bias-gate::${check.message}`);
+  process.exit(1);
+}
+
 const failures: string[] = [];
 for (const name of ['onnxruntime-node', 'sharp']) {
   try {
@@ -10,7 +18,8 @@ for (const name of ['onnxruntime-node', 'sharp']) {
   }
 }
 if (failures.length > 0) {
-  console.log(`::error title=bias-gate::Native modules failed to load on ${process.platform}-${process.arch} (Node ${process.versions.node}): ${failures.join('; ')}. bias-gate supports Linux, macOS and Windows on x64 and arm64; delete the Actions cache entry "bias-gate-deps-*" if it was built for another runner.`);
+  const supported = TESTED_TARGETS.map((target) => target.replace('/', '-')).join(', ');
+  console.log(`::error title=bias-gate::Native modules failed to load on ${process.platform}-${process.arch} (Node ${process.versions.node}): ${failures.join('; ')}. bias-gate runs on ${supported} (not macOS x64); delete the Actions cache entry "bias-gate-deps-*" if it was built for another runner.`);
   process.exit(1);
 }
 console.log(`bias-gate: native modules load (Node ${process.versions.node}, ${process.platform}-${process.arch}).`);

