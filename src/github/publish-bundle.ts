@@ -56,7 +56,8 @@ const MAX_FILE_PAGES = 30;
 export async function publishBundle(inputs: Pick<ActionInputs, 'publishReport' | 'githubToken' | 'comment'>, context: RunContext): Promise<void> {
   const run = context.workflowRun;
   if (context.eventName !== 'workflow_run' || !run) {
-    throw new InputError(`publish-report runs only on workflow_run events; this run was started by a "${context.eventName || 'unknown'}" event`, {
+    const found = context.eventName === 'workflow_run' ? 'a "workflow_run" event whose payload has no workflow_run object' : `a "${context.eventName || 'unknown'}" event`;
+    throw new InputError(`publish-report runs only on workflow_run events; this run was started by ${found}`, {
       hint: 'Post the comment from a workflow `on: workflow_run` that downloads the scoring run\'s report-dir artifact (examples/fork-safe/bias-gate-comment.yml); in a pull_request workflow, leave publish-report empty.',
     });
   }

@@ -28,6 +28,16 @@ interface PullRequestEvent {
   pull_request: { number: number; base: { sha: string }; head: { sha: string } };
 }
 
+/** A real `workflow_run.completed` payload from @octokit/webhooks-examples: the scoring run of PR `number` at `headSha`. */
+function workflowRunEvent(number: number, headSha: string): unknown {
+  const example = webhookExamples.find((w) => w.name === 'workflow_run')!.examples.find((e) => (e as { action: string }).action === 'completed');
+  const event = structuredClone(example) as unknown as { workflow_run: { head_sha: string; event: string; pull_requests: { number: number }[] } };
+  event.workflow_run.head_sha = headSha;
+  event.workflow_run.event = 'pull_request';
+  event.workflow_run.pull_requests = [{ ...event.workflow_run.pull_requests[0], number } as { number: number }];
+  return event;
+}
+
 /** A real `pull_request.opened` payload from @octokit/webhooks-examples, pointed at this test's PR. */
 function pullRequestEvent(number: number, baseSha: string, headSha: string): PullRequestEvent {
   const example = webhookExamples.find((w) => w.name === 'pull_request')!.examples.find((e) => (e as { action: string }).action === 'opened');
@@ -147,7 +157,7 @@ describe.runIf(ACTION_NODE)('the Action, run as a runner would, from a fresh rel
   /** Runs the Action's main step in the PR repository; returns exit code, summary, outputs and log. */
   async function runAction(inputs: Record<string, string>, eventName = 'pull_request', actionPath = release) {
     const work = await createTempDir('bias-gate-runner-');
-    await writeFile(path.join(work, 'event.json'), JSON.stringify(pullRequestEvent(7, baseSha, headSha)));
+    await writeFile(path.join(work, 'event.json'), JSON.stringify(eventName === 'workflow_run' ? workflowRunEvent(7, headSha) : pullRequestEvent(7, baseSha, headSha)));
     for (const file of ['summary.md', 'output.txt']) await writeFile(path.join(work, file), '');
     const step = metadata.runs.steps.find((s) => s.name === 'Run bias-gate')!;
     const values: Record<string, string> = { 'github.action_path': actionPath };
