@@ -51,6 +51,7 @@ export function renderJsonReport(report: RunReport): string {
     },
     verdicts: report.verdicts,
     cache: report.cache,
+    ...(report.runtime ? { runtime: report.runtime } : {}),
     ...(report.environment ? { environment: report.environment } : {}),
   };
   return `${JSON.stringify(document, finiteOrNull, 2)}\n`;
