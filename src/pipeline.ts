@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { defaultCacheDir } from './artifacts/cache-dir.ts';
 import { sha256Text } from './artifacts/hash.ts';
-import { cachedScoring, memoizedScoring, mergedScoring, shardScoring, type ItemScoring, type PartialEntry, type Shard } from './artifacts/item-scoring.ts';
+import { cachedScoring, memoizedScoring, mergedScoring, shardScoring, storingScoring, type ItemScoring, type PartialEntry, type Shard } from './artifacts/item-scoring.ts';
 import { directoryBaseSide, type BaseSide } from './artifacts/base-side.ts';
 import { describeBaseStatus, inTree, modelPathOf, type Checkouts, type ModelFamily } from './artifacts/models.ts';
 import { noResultCache, type ResultCache } from './artifacts/result-cache.ts';
@@ -117,13 +117,14 @@ export async function runBiasGate(options: RunOptions): Promise<RunReport> {
   return { ...report, policy: { ...report.policy, proposed }, cache: resultCache.events.filter((event) => event.event !== 'miss'), runtime: runtimeRecord(prepared.config, sessions) };
 }
 
-/** Scores one shard's slice of every item list (models are run, nothing is gated). */
+/** Scores one shard's slice of every item list (models are run, nothing is gated); slices come from the result cache when it has them. */
 export async function scoreShard(options: RunOptions, shard: Shard): Promise<PartialResult> {
-  const scoring = shardScoring(shard);
+  const scoring = shardScoring(shard, options.resultCache, options.progress);
   const prepared = await prepare(options);
   const sessions: ProviderOutcome[] = [];
   await stages(prepared.config, prepared.checkouts, options, scoring, sessions);
-  return { format: 1, tool: { name: TOOL_NAME, version: TOOL_VERSION }, configSha256: await configHash(prepared.config), shard, entries: scoring.entries, sessions };
+  const shardSessions = sessions.map((session) => ({ ...session, shard: `${shard.index}/${shard.count}` }));
+  return { format: 1, tool: { name: TOOL_NAME, version: TOOL_VERSION }, configSha256: await configHash(prepared.config), shard, entries: scoring.entries, sessions: shardSessions };
 }
 
 /**
@@ -145,10 +146,12 @@ export async function mergeShards(options: RunOptions, partials: readonly Partia
   const indices = partials.map((p) => p.shard.index).sort((a, b) => a - b);
   const expected = Array.from({ length: count }, (_, i) => i + 1);
   if (indices.join() !== expected.join()) throw new InputError(`merge: expected shards ${expected.map((i) => `${i}/${count}`).join(', ')}, got ${indices.map((i) => `${i}/${count}`).join(', ')}`);
-  const report = await runWith(prepared, options, mergedScoring(partials.flatMap((p) => p.entries)), hash);
+  // The whole results go to the result cache, so the next run reuses them whether it is sharded or not.
+  const resultCache = options.resultCache ?? noResultCache();
+  const report = await runWith(prepared, options, storingScoring(mergedScoring(partials.flatMap((p) => p.entries)), resultCache), hash);
   // The shards scored the policy in force only; the proposed policy would need its own scoring.
   const proposed = prepared.proposal ? { error: 'not evaluated in a sharded run (the shards score the policy in force only)' } : null;
-  return { ...report, policy: { ...report.policy, proposed }, cache: [], runtime: runtimeRecord(prepared.config, partials.flatMap((p) => p.sessions ?? [])) };
+  return { ...report, policy: { ...report.policy, proposed }, cache: resultCache.events.filter((event) => event.event !== 'miss'), runtime: runtimeRecord(prepared.config, partials.flatMap((p) => p.sessions ?? [])) };
 }
 
 /** The providers the config asked for and those each opened session got (the report's `runtime`). */

@@ -7,6 +7,7 @@ import { resolveBaseCommit } from '../artifacts/git.ts';
 import { changedGateWorkflows } from '../artifacts/workflow-changes.ts';
 import { parseShard, type Shard } from '../artifacts/item-scoring.ts';
 import { directoryResultCache, parseResultsJson, stringifyResults } from '../artifacts/result-cache.ts';
+import { pruneResultCache } from '../artifacts/result-cache-prune.ts';
 import { findRepositoryRoot, toRepoRelative } from '../config/paths.ts';
 import { readConfigState } from '../policy/decide.ts';
 import type { PolicyApproval } from '../policy/types.ts';
@@ -105,7 +106,12 @@ export async function runAction(): Promise<void> {
     const approval = await policyApproval(inputs, context);
     const resultsDir = path.join(temp, 'results');
     const runnerOs = process.env.RUNNER_OS ?? process.platform;
-    const runId = process.env.GITHUB_RUN_ID ?? String(Date.now());
+    // Actions cache keys are immutable: every job that saves (each shard, the merge, a re-run) needs its own.
+    const runId = `${process.env.GITHUB_RUN_ID ?? String(Date.now())}-${process.env.GITHUB_RUN_ATTEMPT ?? '1'}`;
+    const saveResults = async (suffix: string) => {
+      await pruneResultCache(resultsDir, { log: core.info });
+      await saveResultCache(resultsDir, runnerOs, `${runId}${suffix}`);
+    };
     await restoreResultCache(resultsDir, runnerOs, runId);
     const runOptions = {
       configFile,
@@ -123,6 +129,7 @@ export async function runAction(): Promise<void> {
     if (inputs.shard) {
       // A shard scores its slice and hands it on; the merge job gates and publishes.
       const partial = await scoreShard(runOptions, inputs.shard);
+      await saveResults(`-shard-${inputs.shard.index}-of-${inputs.shard.count}`);
       const file = path.join(bundle, `partial-${partial.shard.index}-of-${partial.shard.count}.json`);
       await writeFile(file, `${stringifyResults(partial)}\n`);
       core.setOutput('partial', file);
@@ -133,7 +140,7 @@ export async function runAction(): Promise<void> {
     }
     const scored = inputs.mergePartials ? await mergeShards(runOptions, await readPartialDirectory(path.resolve(workspace, inputs.mergePartials))) : await runBiasGate(runOptions);
     const report = { ...scored, environment: runEnvironment() };
-    await saveResultCache(resultsDir, runnerOs, runId);
+    await saveResults('');
 
     // The report bundle: what the fork-safe comment job needs, and nothing else.
     const reportJson = path.join(bundle, 'report.json');

@@ -1,4 +1,5 @@
 import { metricRow } from './metric-rows.ts';
+import { runtimeAuditRecord } from './runtime.ts';
 import type { RunReport } from './types.ts';
 
 /** Version of the JSON report's layout; bump on any breaking change. */
@@ -51,7 +52,7 @@ export function renderJsonReport(report: RunReport): string {
     },
     verdicts: report.verdicts,
     cache: report.cache,
-    ...(report.runtime ? { runtime: report.runtime } : {}),
+    ...(report.runtime ? { runtime: runtimeAuditRecord(report.runtime) } : {}),
     ...(report.environment ? { environment: report.environment } : {}),
   };
   return `${JSON.stringify(document, finiteOrNull, 2)}\n`;

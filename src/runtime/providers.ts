@@ -28,6 +28,8 @@ export interface ProviderOutcome {
   used: string[];
   /** Requested providers that could not be used here, with onnxruntime's reason (first line). */
   unavailable: { provider: string; reason: string }[];
+  /** The shard (`2/4`) whose job opened the session, in a merged run. */
+  shard?: string;
 }
 
 /** The providers of every model session a run opened (a fully cached run opens none). */

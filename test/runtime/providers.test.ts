@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { InputError } from '../../src/errors.ts';
 import { runBiasGate } from '../../src/pipeline.ts';
 import { renderJsonReport } from '../../src/report/json.ts';
-import { describeRuntime } from '../../src/report/runtime.ts';
+import { describeRuntime, runtimeAuditRecord } from '../../src/report/runtime.ts';
 import { renderText } from '../../src/report/text.ts';
 import { noProviderError, unsupportedReason, type ProviderOutcome } from '../../src/runtime/providers.ts';
 import { openModel } from '../../src/runtime/session.ts';
@@ -84,8 +84,10 @@ describe.skipIf(CUDA_INSTALLED)('execution providers without CUDA', () => {
 
     it('the terminal report and the JSON record show the fallback', () => {
       expect(renderText(report)).toContain('runtime: cuda, cpu requested; pretrained model fixtures/vision/backbone.onnx: cpu (cuda unavailable);');
-      const json = JSON.parse(renderJsonReport(report)) as { runtime: { sessions: ProviderOutcome[] } };
-      expect(json.runtime.sessions[0]!.used).toEqual(['cpu']);
+      const json = JSON.parse(renderJsonReport(report)) as { runtime: { requested: string[]; models: ProviderOutcome[] } };
+      expect(json.runtime.requested).toEqual(['cuda', 'cpu']);
+      expect(json.runtime.models).toHaveLength(5);
+      expect(json.runtime.models[0]).toMatchObject({ model: 'pretrained model fixtures/vision/backbone.onnx', used: ['cpu'], unavailable: [{ provider: 'cuda' }] });
     });
   });
 
@@ -109,10 +111,20 @@ describe('provider helpers', () => {
     expect(error.hint).toContain('TensorRT 10');
   });
 
-  it('describeRuntime: nothing for a cpu run with every result cached; the fallbacks otherwise', () => {
+  it('describeRuntime: nothing for a cpu-only run; the fallbacks otherwise', () => {
     expect(describeRuntime(undefined)).toBeUndefined();
     expect(describeRuntime({ requested: ['cpu'], sessions: [] })).toBeUndefined();
+    expect(describeRuntime({ requested: ['cpu'], sessions: [{ model: 'a', requested: ['cpu'], used: ['cpu'], unavailable: [] }] })).toBeUndefined();
     expect(describeRuntime({ requested: ['cuda', 'cpu'], sessions: [] })).toBe('cuda, cpu requested; no model was run (all results cached)');
     expect(describeRuntime({ requested: ['cuda', 'cpu'], sessions: [{ model: 'a', requested: ['cuda', 'cpu'], used: ['cuda', 'cpu'], unavailable: [] }] })).toBe('cuda, cpu (every model)');
+    const fallback = { model: 'head model m.onnx', requested: ['cuda', 'cpu'], used: ['cpu'], unavailable: [{ provider: 'cuda', reason: 'r' }] };
+    expect(describeRuntime({ requested: ['cuda', 'cpu'], sessions: [{ ...fallback, shard: '2/4' }] })).toBe('cuda, cpu requested; shard 2/4 head model m.onnx: cpu (cuda unavailable)');
+  });
+
+  it('the audit record lists each model once per outcome, without shards, as an unsharded run does', () => {
+    const session = { model: 'head model m.onnx', requested: ['cuda', 'cpu'], used: ['cpu'], unavailable: [{ provider: 'cuda', reason: 'r' }] };
+    const merged = runtimeAuditRecord({ requested: ['cuda', 'cpu'], sessions: [{ ...session, shard: '1/2' }, { ...session, shard: '2/2' }] });
+    expect(merged).toEqual(runtimeAuditRecord({ requested: ['cuda', 'cpu'], sessions: [session] }));
+    expect(merged.models).toEqual([{ model: 'head model m.onnx', used: ['cpu'], unavailable: [{ provider: 'cuda', reason: 'r' }] }]);
   });
 });
