@@ -41,6 +41,8 @@ export interface RunOptions {
   workflowChanges?: string[];
   progress?: Progress;
   intraOpThreads?: number;
+  /** Execution providers, in place of the config's `runtime.providers` (Action input `providers`, e.g. `[cuda, cpu]` on a GPU runner). */
+  providers?: string[];
   /** Where downloaded benchmark files are cached; default {@link defaultCacheDir}. */
   cacheDir?: string;
   /** Scored results by content (DESIGN §1.3); default: none. */
@@ -114,7 +116,7 @@ export async function runBiasGate(options: RunOptions): Promise<RunReport> {
   const sessions: ProviderOutcome[] = [];
   const report = await runWith(prepared, options, scoring, undefined, sessions);
   const proposed = prepared.proposal ? await evaluateProposal(prepared.proposal, options, scoring, sessions) : null;
-  return { ...report, policy: { ...report.policy, proposed }, cache: resultCache.events.filter((event) => event.event !== 'miss'), runtime: runtimeRecord(prepared.config, sessions) };
+  return { ...report, policy: { ...report.policy, proposed }, cache: resultCache.events.filter((event) => event.event !== 'miss'), runtime: runtimeRecord(options.providers ?? prepared.config.runtime.providers, sessions) };
 }
 
 /** Scores one shard's slice of every item list (models are run, nothing is gated); slices come from the result cache when it has them. */
@@ -151,12 +153,12 @@ export async function mergeShards(options: RunOptions, partials: readonly Partia
   const report = await runWith(prepared, options, storingScoring(mergedScoring(partials.flatMap((p) => p.entries)), resultCache), hash);
   // The shards scored the policy in force only; the proposed policy would need its own scoring.
   const proposed = prepared.proposal ? { error: 'not evaluated in a sharded run (the shards score the policy in force only)' } : null;
-  return { ...report, policy: { ...report.policy, proposed }, cache: resultCache.events.filter((event) => event.event !== 'miss'), runtime: runtimeRecord(prepared.config, partials.flatMap((p) => p.sessions ?? [])) };
+  return { ...report, policy: { ...report.policy, proposed }, cache: resultCache.events.filter((event) => event.event !== 'miss'), runtime: runtimeRecord(options.providers ?? prepared.config.runtime.providers, partials.flatMap((p) => p.sessions ?? [])) };
 }
 
-/** The providers the config asked for and those each opened session got (the report's `runtime`). */
-function runtimeRecord(config: BiasGateConfig, sessions: readonly ProviderOutcome[]): RuntimeRecord {
-  return { requested: [...config.runtime.providers], sessions: [...sessions] };
+/** The providers the run asked for and those each opened session got (the report's `runtime`). */
+function runtimeRecord(requested: readonly string[], sessions: readonly ProviderOutcome[]): RuntimeRecord {
+  return { requested: [...requested], sessions: [...sessions] };
 }
 
 /** The config in force, where each side's files are, and the policy record without the proposed verdict. */
@@ -298,7 +300,7 @@ async function stages(config: BiasGateConfig, checkouts: Checkouts, options: Run
   // The CLI's --threads wins over the config's runtime.threads (default: all cores).
   const session = {
     intraOpThreads: options.intraOpThreads ?? config.runtime.threads,
-    providers: config.runtime.providers,
+    providers: options.providers ?? config.runtime.providers,
     log: progress,
     onProviders: (outcome: ProviderOutcome) => sessions?.push(outcome),
   };

@@ -8,6 +8,7 @@ import { changedGateWorkflows } from '../artifacts/workflow-changes.ts';
 import { parseShard, type Shard } from '../artifacts/item-scoring.ts';
 import { directoryResultCache, parseResultsJson, stringifyResults } from '../artifacts/result-cache.ts';
 import { pruneResultCache } from '../artifacts/result-cache-prune.ts';
+import { parseProviderList } from '../runtime/providers.ts';
 import { findRepositoryRoot, toRepoRelative } from '../config/paths.ts';
 import { readConfigState } from '../policy/decide.ts';
 import type { PolicyApproval } from '../policy/types.ts';
@@ -40,6 +41,8 @@ export interface ActionInputs {
   policySource: 'base' | 'head';
   /** A label that, added by a user with write or admin permission, accepts the PR's policy early. */
   policyApprovalLabel: string | undefined;
+  /** Execution providers in place of the config's `runtime.providers` (`cuda, cpu` on a GPU runner). */
+  providers: string[] | undefined;
 }
 
 /** What a scoring run leaves for the fork-safe comment job (meta.json beside report.md). */
@@ -69,6 +72,7 @@ export function readInputs(): ActionInputs {
     mergePartials: core.getInput('merge-partials') || undefined,
     policySource: choice('policy-source', ['base', 'head'], 'base'),
     policyApprovalLabel: core.getInput('policy-approval-label') || undefined,
+    providers: core.getInput('providers') ? parseProviderList(core.getInput('providers'), 'input providers') : undefined,
   };
 }
 
@@ -123,6 +127,7 @@ export async function runAction(): Promise<void> {
       cacheDir: path.join(temp, 'benchmarks'),
       resultCache: directoryResultCache(resultsDir, core.info),
       progress: core.info,
+      providers: inputs.providers,
     };
     const bundle = path.join(temp, 'report');
     await mkdir(bundle, { recursive: true });

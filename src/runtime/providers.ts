@@ -40,6 +40,22 @@ export interface RuntimeRecord {
   sessions: ProviderOutcome[];
 }
 
+/** The provider names `runtime.providers` accepts (the config schema's enum). */
+export const KNOWN_PROVIDERS = ['cuda', 'tensorrt', 'webgpu', 'cpu'] as const;
+
+/**
+ * A provider list as a workflow input writes it (`cuda, cpu` or `cuda cpu`), checked like the
+ * config's `runtime.providers`: known names, each once, at least one. `where` names the input.
+ */
+export function parseProviderList(text: string, where: string): string[] {
+  const names = text.split(/[\s,]+/).filter((name) => name !== '');
+  const unknown = names.filter((name) => !(KNOWN_PROVIDERS as readonly string[]).includes(name));
+  if (names.length === 0 || unknown.length > 0 || new Set(names).size !== names.length) {
+    throw new InputError(`${where}: "${text}" is not a list of execution providers; expected distinct names from ${KNOWN_PROVIDERS.join(', ')}, e.g. "cuda, cpu"`);
+  }
+  return names;
+}
+
 /** What to install for each accelerator, for the error when no fallback is listed. */
 export const PROVIDER_INSTALL_HINTS: Readonly<Record<string, string>> = {
   cuda:

@@ -7,7 +7,7 @@ import { runBiasGate } from '../../src/pipeline.ts';
 import { renderJsonReport } from '../../src/report/json.ts';
 import { describeRuntime, runtimeAuditRecord } from '../../src/report/runtime.ts';
 import { renderText } from '../../src/report/text.ts';
-import { noProviderError, unsupportedReason, type ProviderOutcome } from '../../src/runtime/providers.ts';
+import { noProviderError, parseProviderList, unsupportedReason, type ProviderOutcome } from '../../src/runtime/providers.ts';
 import { openModel } from '../../src/runtime/session.ts';
 import { createFixtureRepo, editConfig } from '../fixture-repo.ts';
 import { inputErrorOf, repoPath } from '../helpers.ts';
@@ -91,6 +91,13 @@ describe.skipIf(CUDA_INSTALLED)('execution providers without CUDA', () => {
     });
   });
 
+  it('the providers option (Action input `providers`) replaces runtime.providers and is what the report records', async () => {
+    const root = await createFixtureRepo();
+    const report = await runBiasGate({ configFile: path.join(root, 'thresholds.yaml'), providers: ['cuda', 'cpu'] });
+    expect(report.runtime!.requested).toEqual(['cuda', 'cpu']);
+    expect(report.runtime!.sessions.every((s) => s.used.join() === 'cpu' && s.unavailable[0]?.provider === 'cuda')).toBe(true);
+  });
+
   it('[cuda] alone stops the run with the InputError (no verdict on a silent CPU run)', async () => {
     const root = await createFixtureRepo();
     await editConfig(root, (text) => `${text}runtime:\n  providers: [cuda]\n`);
@@ -103,6 +110,15 @@ describe('provider helpers', () => {
   it('a provider this build lacks is refused before onnxruntime can drop it silently', () => {
     expect(unsupportedReason('cuda', ['cpu', 'cuda'])).toBeUndefined();
     expect(unsupportedReason('dml', ['cpu', 'webgpu'])).toMatch(/has no dml execution provider \(it has cpu, webgpu\)/);
+  });
+
+  it('parses a provider list as a workflow input writes it', () => {
+    expect(parseProviderList('cuda, cpu', 'input providers')).toEqual(['cuda', 'cpu']);
+    expect(parseProviderList(' cuda  cpu ', 'input providers')).toEqual(['cuda', 'cpu']);
+    for (const bad of ['', 'gpu', 'cuda, cuda', 'cuda,,dml']) {
+      expect(() => parseProviderList(bad, 'input providers')).toThrow(InputError);
+    }
+    expect(() => parseProviderList('gpu', 'input providers')).toThrow('input providers: "gpu" is not a list of execution providers; expected distinct names from cuda, tensorrt, webgpu, cpu');
   });
 
   it('the no-fallback error names every provider that failed and how to install it', () => {
