@@ -2876,20 +2876,20 @@ var require_compile = __commonJS({
     var util_1 = require_util();
     var validate_1 = require_validate();
     var SchemaEnv = class {
-      constructor(env2) {
+      constructor(env3) {
         var _a;
         this.refs = {};
         this.dynamicAnchors = {};
         let schema;
-        if (typeof env2.schema == "object")
-          schema = env2.schema;
-        this.schema = env2.schema;
-        this.schemaId = env2.schemaId;
-        this.root = env2.root || this;
-        this.baseId = (_a = env2.baseId) !== null && _a !== void 0 ? _a : (0, resolve_1.normalizeId)(schema === null || schema === void 0 ? void 0 : schema[env2.schemaId || "$id"]);
-        this.schemaPath = env2.schemaPath;
-        this.localRefs = env2.localRefs;
-        this.meta = env2.meta;
+        if (typeof env3.schema == "object")
+          schema = env3.schema;
+        this.schema = env3.schema;
+        this.schemaId = env3.schemaId;
+        this.root = env3.root || this;
+        this.baseId = (_a = env3.baseId) !== null && _a !== void 0 ? _a : (0, resolve_1.normalizeId)(schema === null || schema === void 0 ? void 0 : schema[env3.schemaId || "$id"]);
+        this.schemaPath = env3.schemaPath;
+        this.localRefs = env3.localRefs;
+        this.meta = env3.meta;
         this.$async = schema === null || schema === void 0 ? void 0 : schema.$async;
         this.refs = {};
       }
@@ -3073,15 +3073,15 @@ var require_compile = __commonJS({
           baseId = (0, resolve_1.resolveUrl)(this.opts.uriResolver, baseId, schId);
         }
       }
-      let env2;
+      let env3;
       if (typeof schema != "boolean" && schema.$ref && !(0, util_1.schemaHasRulesButRef)(schema, this.RULES)) {
         const $ref = (0, resolve_1.resolveUrl)(this.opts.uriResolver, baseId, schema.$ref);
-        env2 = resolveSchema.call(this, root, $ref);
+        env3 = resolveSchema.call(this, root, $ref);
       }
       const { schemaId } = this.opts;
-      env2 = env2 || new SchemaEnv({ schema, schemaId, root, baseId });
-      if (env2.schema !== env2.root.schema)
-        return env2;
+      env3 = env3 || new SchemaEnv({ schema, schemaId, root, baseId });
+      if (env3.schema !== env3.root.schema)
+        return env3;
       return void 0;
     }
   }
@@ -4935,8 +4935,8 @@ var require_ref = __commonJS({
       schemaType: "string",
       code(cxt) {
         const { gen, schema: $ref, it } = cxt;
-        const { baseId, schemaEnv: env2, validateName, opts, self: self2 } = it;
-        const { root } = env2;
+        const { baseId, schemaEnv: env3, validateName, opts, self: self2 } = it;
+        const { root } = env3;
         if (($ref === "#" || $ref === "#/") && baseId === root.baseId)
           return callRootRef();
         const schOrEnv = compile_1.resolveRef.call(self2, root, baseId, $ref);
@@ -4946,8 +4946,8 @@ var require_ref = __commonJS({
           return callValidate(schOrEnv);
         return inlineRefSchema(schOrEnv);
         function callRootRef() {
-          if (env2 === root)
-            return callRef(cxt, validateName, env2, env2.$async);
+          if (env3 === root)
+            return callRef(cxt, validateName, env3, env3.$async);
           const rootName = gen.scopeValue("root", { ref: root });
           return callRef(cxt, (0, codegen_1._)`${rootName}.validate`, root, root.$async);
         }
@@ -4977,14 +4977,14 @@ var require_ref = __commonJS({
     exports.getValidate = getValidate;
     function callRef(cxt, v, sch, $async) {
       const { gen, it } = cxt;
-      const { allErrors, schemaEnv: env2, opts } = it;
+      const { allErrors, schemaEnv: env3, opts } = it;
       const passCxt = opts.passContext ? names_1.default.this : codegen_1.nil;
       if ($async)
         callAsyncRef();
       else
         callSyncRef();
       function callAsyncRef() {
-        if (!env2.$async)
+        if (!env3.$async)
           throw new Error("async schema referenced by sync schema");
         const valid = gen.let("valid");
         gen.try(() => {
@@ -19175,19 +19175,19 @@ var require_onnx = __commonJS({
           return this.constructor.toObject(this, $protobuf.util.toJSONOptions);
         };
         TypeProto.Tensor = (function() {
-          function Tensor4(properties) {
+          function Tensor5(properties) {
             if (properties) {
               for (var keys = Object.keys(properties), i = 0; i < keys.length; ++i)
                 if (properties[keys[i]] != null)
                   this[keys[i]] = properties[keys[i]];
             }
           }
-          Tensor4.prototype.elemType = 0;
-          Tensor4.prototype.shape = null;
-          Tensor4.create = function create(properties) {
-            return new Tensor4(properties);
+          Tensor5.prototype.elemType = 0;
+          Tensor5.prototype.shape = null;
+          Tensor5.create = function create(properties) {
+            return new Tensor5(properties);
           };
-          Tensor4.encode = function encode(message, writer) {
+          Tensor5.encode = function encode(message, writer) {
             if (!writer)
               writer = $Writer.create();
             if (message.elemType != null && Object.hasOwnProperty.call(message, "elemType"))
@@ -19202,10 +19202,10 @@ var require_onnx = __commonJS({
               ).fork()).ldelim();
             return writer;
           };
-          Tensor4.encodeDelimited = function encodeDelimited(message, writer) {
+          Tensor5.encodeDelimited = function encodeDelimited(message, writer) {
             return this.encode(message, writer).ldelim();
           };
-          Tensor4.decode = function decode(reader, length) {
+          Tensor5.decode = function decode(reader, length) {
             if (!(reader instanceof $Reader))
               reader = $Reader.create(reader);
             var end = length === void 0 ? reader.len : reader.pos + length, message = new $root.onnx.TypeProto.Tensor();
@@ -19225,12 +19225,12 @@ var require_onnx = __commonJS({
             }
             return message;
           };
-          Tensor4.decodeDelimited = function decodeDelimited(reader) {
+          Tensor5.decodeDelimited = function decodeDelimited(reader) {
             if (!(reader instanceof $Reader))
               reader = new $Reader(reader);
             return this.decode(reader, reader.uint32());
           };
-          Tensor4.verify = function verify(message) {
+          Tensor5.verify = function verify(message) {
             if (typeof message !== "object" || message === null)
               return "object expected";
             if (message.elemType != null && message.hasOwnProperty("elemType")) {
@@ -19244,7 +19244,7 @@ var require_onnx = __commonJS({
             }
             return null;
           };
-          Tensor4.fromObject = function fromObject(object) {
+          Tensor5.fromObject = function fromObject(object) {
             if (object instanceof $root.onnx.TypeProto.Tensor)
               return object;
             var message = new $root.onnx.TypeProto.Tensor();
@@ -19257,7 +19257,7 @@ var require_onnx = __commonJS({
             }
             return message;
           };
-          Tensor4.toObject = function toObject(message, options) {
+          Tensor5.toObject = function toObject(message, options) {
             if (!options)
               options = {};
             var object = {};
@@ -19271,10 +19271,10 @@ var require_onnx = __commonJS({
               object.shape = $root.onnx.TensorShapeProto.toObject(message.shape, options);
             return object;
           };
-          Tensor4.prototype.toJSON = function toJSON() {
+          Tensor5.prototype.toJSON = function toJSON() {
             return this.constructor.toObject(this, $protobuf.util.toJSONOptions);
           };
-          return Tensor4;
+          return Tensor5;
         })();
         TypeProto.Sequence = (function() {
           function Sequence5(properties) {
@@ -36618,7 +36618,7 @@ var thresholds_schema_default = {
           default: [
             "cpu"
           ],
-          description: "onnxruntime execution providers, tried in order; one this runner lacks is skipped with a log line (e.g. [cuda, cpu]: CUDA when available)."
+          description: "onnxruntime execution providers, tried in order; one this runner cannot load is skipped for the next and the report records which each model got (e.g. [cuda, cpu]: CUDA when available). A list whose providers all fail here, such as [cuda] without CUDA, is an error. The Action input providers replaces it."
         },
         threads: {
           type: "integer",
@@ -37427,9 +37427,9 @@ async function gitLfsAvailable(repoRoot) {
 }
 async function smudgeLfsPointer(repoRoot, repoPath, pointer, destination, log) {
   const partial = `${destination}.lfs-partial`;
-  const env2 = gitEnvironment();
-  delete env2.GIT_LFS_SKIP_SMUDGE;
-  const child = spawn("git", ["lfs", "smudge", "--", repoPath], { cwd: repoRoot, env: env2, stdio: ["pipe", "pipe", "pipe"] });
+  const env3 = gitEnvironment();
+  delete env3.GIT_LFS_SKIP_SMUDGE;
+  const child = spawn("git", ["lfs", "smudge", "--", repoPath], { cwd: repoRoot, env: env3, stdio: ["pipe", "pipe", "pipe"] });
   const exited = waitForExit(child);
   child.stdin.on("error", () => void 0);
   child.stdin.end(pointer);
@@ -37667,16 +37667,43 @@ function memoizedScoring(inner, memory) {
     }
   };
 }
-function shardScoring(shard) {
+function shardScoring(shard, cache, progress = () => {
+}) {
   const entries = [];
+  const cachedSlice = async (kind, key, count, indices) => {
+    if (!cache) return void 0;
+    const whole = await cache.get(kind, key);
+    if (Array.isArray(whole) && whole.length === count) return indices.map((index) => whole[index]);
+    const slice = await cache.get(kind, shardSliceKey(key, shard));
+    return Array.isArray(slice) && slice.length === indices.length ? slice : void 0;
+  };
   return {
     entries,
-    async obtain(kind, key, count, score) {
+    async obtain(kind, key, count, score, label) {
       if (!entries.some((entry) => entry.kind === kind && entry.key === key)) {
         const indices = shardIndices(count, shard);
-        entries.push({ kind, key, count, indices, values: await score(indices) });
+        let values = await cachedSlice(kind, key, count, indices);
+        if (values) {
+          progress(`${label}: cache hit`);
+        } else {
+          values = await score(indices);
+          await cache?.put(kind, shardSliceKey(key, shard), values);
+        }
+        entries.push({ kind, key, count, indices, values });
       }
       return void 0;
+    }
+  };
+}
+function shardSliceKey(key, shard) {
+  return `${key}.shard-${shard.index}-of-${shard.count}`;
+}
+function storingScoring(inner, cache) {
+  return {
+    async obtain(kind, key, count, score, label) {
+      const results = await inner.obtain(kind, key, count, score, label);
+      if (results) await cache.put(kind, key, results);
+      return results;
     }
   };
 }
@@ -37709,7 +37736,7 @@ function mergedScoring(entries) {
 
 // src/artifacts/result-cache.ts
 import { randomBytes } from "node:crypto";
-import { mkdir as mkdir2, rename as rename2, rm as rm2, writeFile as writeFile2 } from "node:fs/promises";
+import { mkdir as mkdir2, rename as rename2, rm as rm2, utimes, writeFile as writeFile2 } from "node:fs/promises";
 import os3 from "node:os";
 import path7 from "node:path";
 
@@ -37787,6 +37814,8 @@ function directoryResultCache(directory, log = () => {
         return discard(kind, key, file, `payload cannot be decoded (${messageOf(error)})`);
       }
       events.push({ kind, key, event: "hit" });
+      const now = /* @__PURE__ */ new Date();
+      await utimes(file, now, now).catch(() => void 0);
       return value;
     },
     async put(kind, key, value) {
@@ -40042,7 +40071,7 @@ function longestMatch(a, b, b2j, alo, ahi, blo, bhi) {
 }
 
 // src/language/inference.ts
-import * as ort2 from "onnxruntime-node";
+import * as ort3 from "onnxruntime-node";
 
 // src/runtime/token-log-probs.ts
 var import_onnx_proto2 = __toESM(require_onnx(), 1);
@@ -40124,6 +40153,49 @@ var TokenLogProbabilities = class {
   }
 };
 
+// src/language/past-key-values.ts
+import * as ort2 from "onnxruntime-node";
+var PAST_KEY_VALUE_NAME = /^past_key_values\.\d+\.(key|value)$/;
+function isPastKeyValueInput(name) {
+  return PAST_KEY_VALUE_NAME.test(name);
+}
+function pastKeyValueInputs(metadata, config, displayPath) {
+  const fromConfig = configShape(config);
+  return metadata.filter(({ name }) => isPastKeyValueInput(name)).map((input) => {
+    const shape = "shape" in input && Array.isArray(input.shape) ? input.shape : [];
+    if (shape.length !== 0 && shape.length !== 4) {
+      throw new InputError(`${displayPath}/model.onnx: input ${input.name} has ${shape.length} dimensions; a KV-cache input is [batch, heads, past, head_dim]`, {
+        hint: "Export with Optimum (`optimum-cli export onnx --model <name> <dir>`), or without the cache (`--task text-generation`)."
+      });
+    }
+    const heads = positive(shape[1]) ?? fromConfig.heads;
+    const headDim = positive(shape[3]) ?? fromConfig.headDim;
+    if (heads === void 0 || headDim === void 0) {
+      throw new InputError(
+        `${displayPath}/model.onnx: input ${input.name} does not fix its head count and head size, and config.json does not give them (n_head or num_attention_heads, and n_embd or hidden_size)`,
+        { hint: "Keep the config.json the export wrote beside model.onnx, or export without the cache (`--task text-generation`)." }
+      );
+    }
+    return { name: input.name, heads, headDim };
+  });
+}
+function emptyPastFeeds(inputs, batch) {
+  const feeds = {};
+  for (const { name, heads, headDim } of inputs) feeds[name] = new ort2.Tensor("float32", new Float32Array(0), [batch, heads, 0, headDim]);
+  return feeds;
+}
+function configShape(config) {
+  if (!config) return {};
+  const attentionHeads = positive(config.n_head) ?? positive(config.num_attention_heads);
+  const heads = positive(config.num_key_value_heads) ?? attentionHeads;
+  const width = positive(config.n_embd) ?? positive(config.hidden_size);
+  const headDim = positive(config.head_dim) ?? (width !== void 0 && attentionHeads !== void 0 && width % attentionHeads === 0 ? width / attentionHeads : void 0);
+  return { heads, headDim };
+}
+function positive(value) {
+  return typeof value === "number" && Number.isInteger(value) && value > 0 ? value : void 0;
+}
+
 // src/language/inference.ts
 var LOGITS_OUTPUT = "logits";
 function languageModelFeeds(model, rows, targets) {
@@ -40138,15 +40210,16 @@ function languageModelFeeds(model, rows, targets) {
     });
   });
   const feeds = {
-    input_ids: new ort2.Tensor("int64", ids, dims),
-    attention_mask: new ort2.Tensor("int64", mask, dims)
+    input_ids: new ort3.Tensor("int64", ids, dims),
+    attention_mask: new ort3.Tensor("int64", mask, dims)
   };
   if (model.inputs.positionIds) {
     const positions = BigInt64Array.from({ length: rows.length * length }, (_, k) => BigInt(k % length));
-    feeds.position_ids = new ort2.Tensor("int64", positions, dims);
+    feeds.position_ids = new ort3.Tensor("int64", positions, dims);
   }
-  if (model.inputs.tokenTypeIds) feeds.token_type_ids = new ort2.Tensor("int64", new BigInt64Array(rows.length * length), dims);
-  if (model.inputs.targets) feeds[TARGETS_INPUT] = new ort2.Tensor("int64", targets ?? new BigInt64Array(rows.length * length), [...dims, 1]);
+  if (model.inputs.pastKeyValues) Object.assign(feeds, emptyPastFeeds(model.inputs.pastKeyValues, rows.length));
+  if (model.inputs.tokenTypeIds) feeds.token_type_ids = new ort3.Tensor("int64", new BigInt64Array(rows.length * length), dims);
+  if (model.inputs.targets) feeds[TARGETS_INPUT] = new ort3.Tensor("int64", targets ?? new BigInt64Array(rows.length * length), [...dims, 1]);
   return feeds;
 }
 async function runLogits(model, rows) {
@@ -43946,7 +44019,7 @@ var Tokenizer_default = Tokenizer;
 
 // src/runtime/session.ts
 import { dirname as dirname2, resolve } from "node:path";
-import * as ort3 from "onnxruntime-node";
+import * as ort5 from "onnxruntime-node";
 
 // src/runtime/external-data.ts
 var CHILDREN = {
@@ -44024,8 +44097,41 @@ function readVarint(bytes, offset, end) {
   throw new MalformedProtobuf("truncated varint");
 }
 
+// src/runtime/providers.ts
+import * as ort4 from "onnxruntime-node";
+var PROVIDER_INSTALL_HINTS = {
+  cuda: "CUDA needs an NVIDIA GPU with CUDA 12 and cuDNN 9 libraries, and onnxruntime-node's CUDA provider libraries, which its postinstall downloads from NuGet: `npm install onnxruntime-node --onnxruntime-node-install=cuda12` (or ONNXRUNTIME_NODE_INSTALL=cuda12); in the Action, set the `gpu` input on a GPU runner.",
+  tensorrt: "TensorRT needs an NVIDIA GPU with CUDA 12, cuDNN 9 and TensorRT 10 libraries, and onnxruntime-node installed with `--onnxruntime-node-install=cuda12` (it brings the TensorRT provider library too).",
+  webgpu: "WebGPU needs a GPU adapter that Dawn can open (Vulkan on Linux, with libvulkan.so.1 and a driver)."
+};
+function unsupportedReason(provider, supported = supportedProviders()) {
+  if (supported.includes(provider)) return void 0;
+  return `this onnxruntime-node ${ort4.env.versions.node ?? ""} build for ${process.platform}/${process.arch} has no ${provider} execution provider (it has ${supported.join(", ")})`;
+}
+var supportedCache;
+function supportedProviders() {
+  supportedCache ??= ort4.listSupportedBackends?.().map((backend) => backend.name) ?? ["cpu"];
+  return supportedCache;
+}
+function providerNamedIn(error, providers) {
+  const message = messageOf(error).toLowerCase();
+  return providers.find((provider) => provider !== "cpu" && message.includes(provider.toLowerCase()));
+}
+function noProviderError(displayPath, outcome) {
+  const reasons = outcome.unavailable.map(({ provider, reason }) => `${provider}: ${reason}`).join("; ");
+  const hints = outcome.unavailable.map(({ provider }) => PROVIDER_INSTALL_HINTS[provider]).filter((hint) => hint !== void 0);
+  return new InputError(
+    `${displayPath}: runtime.providers [${outcome.requested.join(", ")}] cannot be used here (${reasons}), and cpu is not listed as a fallback`,
+    { hint: [...hints, "Or list cpu after it (`providers: [cuda, cpu]`) to run on the CPU when it is missing; the report then records which was used."].join(" ") }
+  );
+}
+function describeProviderOutcome(outcome) {
+  const used = outcome.used.join(", ");
+  return outcome.unavailable.length === 0 ? used : `${used} (${outcome.unavailable.map(({ provider }) => provider).join(", ")} unavailable)`;
+}
+
 // src/runtime/session.ts
-var LOAD_HINT = `The file must be a complete ONNX model (.onnx), not truncated and not another format, using operators that onnxruntime ${ort3.env.versions.node ?? ort3.env.versions.common} supports; re-export it or check it with \`python -m onnx.checker\`.`;
+var LOAD_HINT = `The file must be a complete ONNX model (.onnx), not truncated and not another format, using operators that onnxruntime ${ort5.env.versions.node ?? ort5.env.versions.common} supports; re-export it or check it with \`python -m onnx.checker\`.`;
 var RUN_HINT = "Check that the input name, image size, layout and channel count in the config match the model's input.";
 async function openModel(path12, displayPath, options = {}) {
   const ortOptions = toOrtOptions(options);
@@ -44039,22 +44145,26 @@ async function openModel(path12, displayPath, options = {}) {
   if (head.length === 0) {
     throw new InputError(`${displayPath} is empty (0 bytes), not an ONNX model`, { hint: LOAD_HINT });
   }
-  const providers = [...options.providers ?? ["cpu"]];
+  const requested = [...options.providers ?? ["cpu"]];
+  const outcome = { model: displayPath, requested, used: [], unavailable: [] };
+  const providers = dropUnsupported(requested, outcome, displayPath, options.log);
   let session;
   let extensionError;
   const bytes = options.extension ? await readExtendedModel(path12, options.extension.bytes) : await readRegularFile(path12, displayPath);
   await checkExternalData(bytes, root, path12, displayPath);
   if (options.extension) {
     try {
-      session = await createSession(bytes, withExternalDataFolder(ortOptions, path12), providers, displayPath, options.log);
+      session = await createSession(bytes, withExternalDataFolder(ortOptions, path12), providers, outcome, options.log);
     } catch (error) {
+      if (error instanceof InputError) throw error;
       extensionError = error;
     }
   }
   if (!session) {
     try {
-      session = await createSession(path12, ortOptions, providers, displayPath, options.log);
+      session = await createSession(path12, ortOptions, providers, outcome, options.log);
     } catch (error) {
+      if (error instanceof InputError) throw error;
       throw new InputError(`${displayPath} could not be loaded as an ONNX model: ${messageOf(error)}`, {
         hint: LOAD_HINT,
         cause: error
@@ -44064,7 +44174,9 @@ async function openModel(path12, displayPath, options = {}) {
       options.log?.(`${displayPath}: ${options.extension.purpose} could not be added to the graph (${firstLine3(extensionError)}); running the model without them`);
     }
   }
-  return wrapSession(session, displayPath);
+  outcome.used = [...providers];
+  options.onProviders?.(outcome);
+  return wrapSession(session, displayPath, outcome.used);
 }
 async function readHead(root, path12, displayPath) {
   const found = await inspectConfined(root, path12);
@@ -44103,18 +44215,45 @@ async function checkExternalData(bytes, root, path12, displayPath) {
     await confinedFile(root, resolve(dirname2(path12), location), `${displayPath}: external data file ${shown}`);
   }
 }
-async function createSession(source, options, providers, displayPath, log) {
+function dropUnsupported(requested, outcome, displayPath, log) {
+  const providers = [];
+  for (const provider of requested) {
+    const reason = unsupportedReason(provider);
+    if (reason === void 0) providers.push(provider);
+    else outcome.unavailable.push({ provider, reason });
+  }
+  if (providers.length === 0) throw noProviderError(displayPath, outcome);
+  if (outcome.unavailable.length > 0) log?.(`${displayPath}: ${outcome.unavailable.map((u) => `${u.provider} is not available here (${u.reason})`).join("; ")}; using ${providers.join(", ")}`);
+  return providers;
+}
+async function createSession(source, options, providers, outcome, log) {
+  const create = (executionProviders) => {
+    const withProviders = { ...options, executionProviders };
+    return typeof source === "string" ? ort5.InferenceSession.create(source, withProviders) : ort5.InferenceSession.create(source, withProviders);
+  };
   for (; ; ) {
     try {
-      const withProviders = { ...options, executionProviders: providers };
-      return await (typeof source === "string" ? ort3.InferenceSession.create(source, withProviders) : ort3.InferenceSession.create(source, withProviders));
+      return await create(providers);
     } catch (error) {
-      const unavailable = providers.find((provider) => provider !== "cpu" && messageOf(error).toLowerCase().includes(provider.toLowerCase()));
-      if (!unavailable) throw error;
+      let unavailable = providerNamedIn(error, providers);
+      if (unavailable === void 0) {
+        const accelerator = providers.find((provider) => provider !== "cpu");
+        if (accelerator === void 0 || !await opensOnCpu(create)) throw error;
+        unavailable = accelerator;
+      }
       providers.splice(providers.indexOf(unavailable), 1);
-      if (providers.length === 0) providers.push("cpu");
-      log?.(`${displayPath}: execution provider ${unavailable} is not available here (${firstLine3(error)}); falling back to ${providers.join(", ")}`);
+      outcome.unavailable.push({ provider: unavailable, reason: firstLine3(error) });
+      if (providers.length === 0) throw noProviderError(outcome.model, outcome);
+      log?.(`${outcome.model}: execution provider ${unavailable} is not available here (${firstLine3(error)}); falling back to ${providers.join(", ")}`);
     }
+  }
+}
+async function opensOnCpu(create) {
+  try {
+    await (await create(["cpu"])).release();
+    return true;
+  } catch {
+    return false;
   }
 }
 function firstLine3(error) {
@@ -44140,12 +44279,14 @@ function toOrtOptions(options) {
     ...intraOpThreads === void 0 ? {} : { intraOpNumThreads: intraOpThreads }
   };
 }
-function wrapSession(session, displayPath) {
+function wrapSession(session, displayPath, providers) {
   let released = false;
   return {
     displayPath,
     inputNames: [...session.inputNames],
     outputNames: [...session.outputNames],
+    inputMetadata: [...session.inputMetadata],
+    providers,
     async run(feeds, outputNames) {
       let results;
       try {
@@ -44173,7 +44314,7 @@ function describeFeeds(feeds) {
 var REQUIRED_INPUTS = ["input_ids", "attention_mask"];
 var OPTIONAL_INPUT = { causal: "position_ids", masked: "token_type_ids" };
 var EXPORT_HINT = {
-  causal: "Export with `optimum-cli export onnx --model <name> --task text-generation <dir>` (not text-generation-with-past).",
+  causal: "Export with `optimum-cli export onnx --model <name> <dir>` (with the KV cache) or `--task text-generation` (without); an older Optimum writes decoder_model.onnx instead of model.onnx: rename that one (not decoder_model_merged.onnx).",
   masked: "Export with `optimum-cli export onnx --model <name> --task fill-mask <dir>`."
 };
 var KNOWN_MASK_TOKENS = ["[MASK]", "<mask>"];
@@ -44208,6 +44349,8 @@ async function loadLanguageModel(directory, displayPath, kind, options = {}) {
   const session = await openModel(modelPath, `${displayPath}/model.onnx`, { ...options, root, extension });
   try {
     const inputs = checkGraph(session, kind, displayPath);
+    const hasPast = session.inputNames.some(isPastKeyValueInput);
+    if (hasPast) inputs.pastKeyValues = pastKeyValueInputs(session.inputMetadata ?? [], await readJson(root, directory, displayPath, "config.json"), displayPath);
     const vocabularySize = await logitsVocabularySize({ session, displayPath, padId: special.padId, inputs });
     if (tokenizer.vocabularySize > vocabularySize) {
       throw new InputError(
@@ -44291,7 +44434,7 @@ function checkGraph(session, kind, displayPath) {
   const fed = [...REQUIRED_INPUTS, optional];
   const modelInputs = session.inputNames.filter((name) => name !== TARGETS_INPUT);
   const feedsText = `bias-gate feeds ${REQUIRED_INPUTS.join(", ")}[, ${optional}] to a ${kind} model`;
-  const unexpected = modelInputs.filter((name) => !fed.includes(name));
+  const unexpected = modelInputs.filter((name) => !fed.includes(name) && !(kind === "causal" && isPastKeyValueInput(name)));
   if (unexpected.length > 0) {
     throw new InputError(`${displayPath}/model.onnx has unexpected input(s) ${unexpected.join(", ")}; ${feedsText}`, {
       hint: unexpectedInputHint(kind, unexpected)
@@ -44317,9 +44460,10 @@ function checkGraph(session, kind, displayPath) {
   };
 }
 function unexpectedInputHint(kind, unexpected) {
-  if (unexpected.some((name) => name.startsWith("past_key_values") || name === "use_cache_branch")) {
-    return "This export takes a KV cache; export with `--task text-generation` (not text-generation-with-past).";
+  if (unexpected.includes("use_cache_branch")) {
+    return "This is an older Optimum merged decoder (decoder_model_merged.onnx); use the decoder_model.onnx of the same export, renamed to model.onnx, or re-export with a current Optimum.";
   }
+  if (kind === "masked" && unexpected.some(isPastKeyValueInput)) return "past_key_values are a causal model's KV cache; if this is a causal model, set kind: causal.";
   if (kind === "causal" && unexpected.includes("token_type_ids")) return "token_type_ids is a BERT-style input; if this is a masked model, set kind: masked.";
   if (kind === "masked" && unexpected.includes("position_ids")) return "position_ids is a GPT-style input; if this is a causal model, set kind: causal.";
   return EXPORT_HINT[kind];
@@ -44739,7 +44883,7 @@ async function mapConcurrently(items, limit, work) {
 }
 
 // src/vision/embed.ts
-import * as ort4 from "onnxruntime-node";
+import * as ort6 from "onnxruntime-node";
 async function embedImages(model, images, imageShape, request) {
   const { batchSize } = request;
   if (!Number.isInteger(batchSize) || batchSize < 1) {
@@ -44758,7 +44902,7 @@ async function embedImages(model, images, imageShape, request) {
     const batch = images.slice(start, start + batchSize);
     const stacked = new Float32Array(batch.length * imageSize);
     batch.forEach((image, offset) => stacked.set(image, offset * imageSize));
-    const feed = new ort4.Tensor("float32", stacked, [batch.length, ...imageShape]);
+    const feed = new ort6.Tensor("float32", stacked, [batch.length, ...imageShape]);
     const results = await model.run({ [inputName]: feed }, [outputName]);
     const split = splitBatch(model, outputName, results[outputName], batch.length);
     split.forEach((embedding, offset) => checkEmbedding(model, outputName, embedding, request.imageLabel?.(start + offset) ?? `image ${start + offset}`));
@@ -45795,6 +45939,12 @@ function partialResultProblem(value) {
     const valid = isObject(entry) && typeof entry.kind === "string" && typeof entry.key === "string" && isCount(entry.count, 0) && Array.isArray(entry.indices) && Array.isArray(entry.values) && entry.values.length === entry.indices.length && entry.indices.every((index) => isCount(index, 0) && index < entry.count);
     if (!valid) return `entries[${k}] is not a scored slice (kind, key, count, indices below count, one value per index)`;
   }
+  const isNames = (v) => Array.isArray(v) && v.every((name) => typeof name === "string");
+  if (value.sessions !== void 0) {
+    const sessions = value.sessions;
+    const valid = Array.isArray(sessions) && sessions.every((s) => isObject(s) && typeof s.model === "string" && isNames(s.requested) && isNames(s.used) && Array.isArray(s.unavailable));
+    if (!valid) return '"sessions" is not a list of execution-provider records (model, requested, used, unavailable)';
+  }
   return void 0;
 }
 async function runBiasGate(options) {
@@ -45804,15 +45954,18 @@ async function runBiasGate(options) {
   const prepared = await prepare(options);
   const memory = /* @__PURE__ */ new Map();
   const scoring = memoizedScoring(cachedScoring(resultCache, progress), memory);
-  const report = await runWith(prepared, options, scoring);
-  const proposed = prepared.proposal ? await evaluateProposal(prepared.proposal, options, scoring) : null;
-  return { ...report, policy: { ...report.policy, proposed }, cache: resultCache.events.filter((event) => event.event !== "miss") };
+  const sessions = [];
+  const report = await runWith(prepared, options, scoring, void 0, sessions);
+  const proposed = prepared.proposal ? await evaluateProposal(prepared.proposal, options, scoring, sessions) : null;
+  return { ...report, policy: { ...report.policy, proposed }, cache: resultCache.events.filter((event) => event.event !== "miss"), runtime: runtimeRecord(options.providers ?? prepared.config.runtime.providers, sessions) };
 }
 async function scoreShard(options, shard) {
-  const scoring = shardScoring(shard);
+  const scoring = shardScoring(shard, options.resultCache, options.progress);
   const prepared = await prepare(options);
-  await stages(prepared.config, prepared.checkouts, options, scoring);
-  return { format: 1, tool: { name: TOOL_NAME, version: TOOL_VERSION }, configSha256: await configHash(prepared.config), shard, entries: scoring.entries };
+  const sessions = [];
+  await stages(prepared.config, prepared.checkouts, options, scoring, sessions);
+  const shardSessions = sessions.map((session) => ({ ...session, shard: `${shard.index}/${shard.count}` }));
+  return { format: 1, tool: { name: TOOL_NAME, version: TOOL_VERSION }, configSha256: await configHash(prepared.config), shard, entries: scoring.entries, sessions: shardSessions };
 }
 async function mergeShards(options, partials) {
   partials.forEach((partial, k) => checkPartialResult(partial, `partial result ${k + 1}`));
@@ -45829,13 +45982,17 @@ async function mergeShards(options, partials) {
   const indices = partials.map((p) => p.shard.index).sort((a, b) => a - b);
   const expected = Array.from({ length: count }, (_, i) => i + 1);
   if (indices.join() !== expected.join()) throw new InputError(`merge: expected shards ${expected.map((i) => `${i}/${count}`).join(", ")}, got ${indices.map((i) => `${i}/${count}`).join(", ")}`);
-  const report = await runWith(prepared, options, mergedScoring(partials.flatMap((p) => p.entries)), hash);
+  const resultCache = options.resultCache ?? noResultCache();
+  const report = await runWith(prepared, options, storingScoring(mergedScoring(partials.flatMap((p) => p.entries)), resultCache), hash);
   const proposed = prepared.proposal ? { error: "not evaluated in a sharded run (the shards score the policy in force only)" } : null;
-  return { ...report, policy: { ...report.policy, proposed }, cache: [] };
+  return { ...report, policy: { ...report.policy, proposed }, cache: resultCache.events.filter((event) => event.event !== "miss"), runtime: runtimeRecord(options.providers ?? prepared.config.runtime.providers, partials.flatMap((p) => p.sessions ?? [])) };
 }
-async function runWith(prepared, options, scoring, hash) {
+function runtimeRecord(requested, sessions) {
+  return { requested: [...requested], sessions: [...sessions] };
+}
+async function runWith(prepared, options, scoring, hash, sessions) {
   const { config } = prepared;
-  const { vision, language, verdicts } = await stages(config, prepared.checkouts, options, scoring);
+  const { vision, language, verdicts } = await stages(config, prepared.checkouts, options, scoring, sessions);
   return {
     tool: { name: TOOL_NAME, version: TOOL_VERSION },
     verdict: overallVerdict(verdicts),
@@ -45847,10 +46004,10 @@ async function runWith(prepared, options, scoring, hash) {
     cache: []
   };
 }
-async function evaluateProposal(proposal, options, scoring) {
+async function evaluateProposal(proposal, options, scoring, sessions) {
   try {
     validateConfig(proposal.config);
-    const { verdicts } = await stages(proposal.config, proposal.checkouts, { ...options, progress: options.progress && ((message) => options.progress(`proposed policy: ${message}`)) }, scoring);
+    const { verdicts } = await stages(proposal.config, proposal.checkouts, { ...options, progress: options.progress && ((message) => options.progress(`proposed policy: ${message}`)) }, scoring, sessions);
     return { verdict: overallVerdict(verdicts), verdicts };
   } catch (error) {
     if (error instanceof InputError) return { error: error.describe() };
@@ -45942,10 +46099,15 @@ function deletedModelVerdicts(gates, family, deleted) {
     }))
   );
 }
-async function stages(config, checkouts, options, scoring) {
+async function stages(config, checkouts, options, scoring, sessions) {
   const progress = options.progress ?? (() => {
   });
-  const session = { intraOpThreads: options.intraOpThreads ?? config.runtime.threads, providers: config.runtime.providers, log: progress };
+  const session = {
+    intraOpThreads: options.intraOpThreads ?? config.runtime.threads,
+    providers: options.providers ?? config.runtime.providers,
+    log: progress,
+    onProviders: (outcome) => sessions?.push(outcome)
+  };
   const common = { checkouts, configPath: config.displayPath, progress, session, scoring };
   const deleted = new Map(deletedModels(config, checkouts).map((entry) => [entry.family, entry.path]));
   const vision = config.vision && !deleted.has("vision") ? await runVision(config.vision, common) : null;
@@ -45992,6 +46154,32 @@ function languageMetricLabel(name) {
   return name;
 }
 
+// src/report/runtime.ts
+function describeRuntime(runtime) {
+  if (!runtime || runtime.requested.join() === "cpu") return void 0;
+  const requested = runtime.requested.join(", ");
+  if (runtime.sessions.length === 0) return `${requested} requested; no model was run (all results cached)`;
+  const fellBack = runtime.sessions.filter((session) => session.unavailable.length > 0);
+  if (fellBack.length === 0) return `${requested} (every model)`;
+  const models = fellBack.map((session) => `${session.shard ? `shard ${session.shard} ` : ""}${session.model}: ${describeProviderOutcome(session)}`);
+  return `${requested} requested; ${models.join("; ")}`;
+}
+function describeRuntimeRecord(runtime) {
+  return runtime && describeRuntime({ requested: runtime.requested, sessions: runtime.models.map((model) => ({ ...model, requested: runtime.requested })) });
+}
+function runtimeAuditRecord(runtime) {
+  const seen = /* @__PURE__ */ new Set();
+  const models = [];
+  for (const { model, used, unavailable } of runtime.sessions) {
+    const entry = { model, used, unavailable };
+    const id = JSON.stringify(entry);
+    if (seen.has(id)) continue;
+    seen.add(id);
+    models.push(entry);
+  }
+  return { requested: runtime.requested, models };
+}
+
 // src/report/json.ts
 var JSON_REPORT_FORMAT = 1;
 function buildReportDocument(report) {
@@ -46035,6 +46223,7 @@ function buildReportDocument(report) {
     },
     verdicts: report.verdicts,
     cache: report.cache,
+    ...report.runtime ? { runtime: runtimeAuditRecord(report.runtime) } : {},
     ...report.environment ? { environment: report.environment } : {}
   };
   return JSON.parse(serializeReportDocument(document));
@@ -46196,11 +46385,13 @@ function renderMarkdown(document) {
 `;
 }
 function renderHeadline(document) {
+  const runtime = describeRuntimeRecord(document.runtime);
   return [
     `## ${VERDICT_HEADLINE[document.verdict]}`,
     "",
     `${describeCounts(document.verdicts)} \u2014 config ${codeSpan(document.config.path)}, ${escapeMarkdownText(`${document.tool.name} ${document.tool.version}`)}`,
-    ""
+    "",
+    ...runtime === void 0 ? [] : [`**Runtime:** ${escapeMarkdownText(runtime)}`, ""]
   ];
 }
 function renderChecks(document) {
@@ -46326,7 +46517,10 @@ function renderLanguage(language, document) {
 
 // src/report/text.ts
 function renderText(report) {
-  const lines = [`${report.tool.name} ${report.tool.version} \u2014 verdict: ${report.verdict.toUpperCase()} (${describeCounts(report.verdicts)})`, `config: ${report.config.path}`, ""];
+  const lines = [`${report.tool.name} ${report.tool.version} \u2014 verdict: ${report.verdict.toUpperCase()} (${describeCounts(report.verdicts)})`, `config: ${report.config.path}`];
+  const runtime = describeRuntime(report.runtime);
+  if (runtime !== void 0) lines.push(`runtime: ${runtime}`);
+  lines.push("");
   if (report.verdicts.length > 0) {
     lines.push("Checks");
     lines.push(...table(

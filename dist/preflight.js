@@ -70,3 +70,22 @@ if (failures.length > 0) {
   process.exit(1);
 }
 console.log(`bias-gate: native modules load (Node ${process.versions.node}, ${process.platform}-${process.arch}).`);
+if (process.env.BIAS_GATE_GPU === "true") {
+  const problem = await cudaProblem();
+  if (problem) {
+    console.log(`::error title=bias-gate::gpu: true, but onnxruntime's CUDA provider does not load on this runner: ${problem}. Use a GPU runner with CUDA 12 and cuDNN 9 installed, or remove gpu: true.`);
+    process.exit(1);
+  }
+  console.log("bias-gate: the CUDA execution provider loads.");
+}
+async function cudaProblem() {
+  const ort = await import("onnxruntime-node");
+  const identityModel = Buffer.from("CAgSCWJpYXMtZ2F0ZTo7ChAKAXgSAXkiCElkZW50aXR5EgVwcm9iZVoPCgF4EgoKCAgBEgQKAggBYg8KAXkSCgoICAESBAoCCAFCBAoAEA0=", "base64");
+  try {
+    const session = await ort.InferenceSession.create(identityModel, { executionProviders: ["cuda"] });
+    await session.release();
+    return void 0;
+  } catch (error) {
+    return error instanceof Error ? error.message.split("\n")[0] ?? error.message : String(error);
+  }
+}

@@ -22,6 +22,12 @@ if (!check.supported) {
   process.exit(1);
 }
 if (check.note) console.log(`::notice title=bias-gate::${check.note}`);
+// onnxruntime-node publishes its CUDA 12 provider for Linux x64 only (script/install-metadata.js).
+const gpu = native && process.env.INPUT_GPU === 'true';
+if (gpu && `${process.platform}-${process.arch}` !== 'linux-x64') {
+  console.log(`::error title=bias-gate::gpu: true needs a Linux x64 runner (onnxruntime-node's CUDA provider exists only for linux-x64), this is ${process.platform}-${process.arch}. Remove gpu: true or run on a Linux x64 GPU runner.`);
+  process.exit(1);
+}
 
 const digest = (file) => createHash('sha256').update(readFileSync(path.join(actionRoot, file))).digest('hex').slice(0, 16);
 const { version } = JSON.parse(readFileSync(path.join(actionRoot, 'package.json'), 'utf8'));
@@ -34,6 +40,7 @@ const key = [
   digest('package-lock.json'),
   digest('scripts/prune-native.mjs'),
   `node${process.versions.modules}`,
+  ...(gpu ? ['cuda12'] : []),
 ].join('-');
 
 if (process.env.GITHUB_OUTPUT) appendFileSync(process.env.GITHUB_OUTPUT, `key=${key}\n`);

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { readConfinedFile } from './artifacts/confined-file.ts';
 import { defaultCacheDir } from './artifacts/cache-dir.ts';
 import { sha256Text } from './artifacts/hash.ts';
-import { cachedScoring, memoizedScoring, mergedScoring, shardScoring, type ItemScoring, type PartialEntry, type Shard } from './artifacts/item-scoring.ts';
+import { cachedScoring, memoizedScoring, mergedScoring, shardScoring, storingScoring, type ItemScoring, type PartialEntry, type Shard } from './artifacts/item-scoring.ts';
 import { directoryBaseSide, type BaseSide } from './artifacts/base-side.ts';
 import { describeBaseStatus, inTree, modelPathOf, type Checkouts, type ModelFamily } from './artifacts/models.ts';
 import { noResultCache, type ResultCache } from './artifacts/result-cache.ts';
@@ -16,6 +16,7 @@ import { crowsPairsBenchmark } from './language/crows-pairs.ts';
 import { languageMetricNames, runLanguage, type LanguageRun } from './language/run.ts';
 import { stereoSetBenchmark } from './language/stereoset.ts';
 import type { RunReport } from './report/types.ts';
+import type { ProviderOutcome, RuntimeRecord } from './runtime/providers.ts';
 import { TOOL_NAME, TOOL_VERSION } from './version.ts';
 import { runVision, type Progress, type VisionRun } from './vision/run.ts';
 import { decidePolicy, readConfigState } from './policy/decide.ts';
@@ -40,6 +41,8 @@ export interface RunOptions {
   workflowChanges?: string[];
   progress?: Progress;
   intraOpThreads?: number;
+  /** Execution providers, in place of the config's `runtime.providers` (Action input `providers`, e.g. `[cuda, cpu]` on a GPU runner). */
+  providers?: string[];
   /** Where downloaded benchmark files are cached; default {@link defaultCacheDir}. */
   cacheDir?: string;
   /** Scored results by content (DESIGN §1.3); default: none. */
@@ -56,6 +59,8 @@ export interface PartialResult {
   configSha256: string;
   shard: Shard;
   entries: PartialEntry[];
+  /** The execution providers of the sessions this shard opened (the merge reports them). */
+  sessions?: ProviderOutcome[];
 }
 
 /**
@@ -89,6 +94,12 @@ function partialResultProblem(value: unknown): string | undefined {
       entry.indices.every((index) => isCount(index, 0) && index < (entry.count as number));
     if (!valid) return `entries[${k}] is not a scored slice (kind, key, count, indices below count, one value per index)`;
   }
+  const isNames = (v: unknown) => Array.isArray(v) && v.every((name) => typeof name === 'string');
+  if (value.sessions !== undefined) {
+    const sessions = value.sessions;
+    const valid = Array.isArray(sessions) && sessions.every((s) => isObject(s) && typeof s.model === 'string' && isNames(s.requested) && isNames(s.used) && Array.isArray(s.unavailable));
+    if (!valid) return '"sessions" is not a list of execution-provider records (model, requested, used, unavailable)';
+  }
   return undefined;
 }
 
@@ -102,17 +113,20 @@ export async function runBiasGate(options: RunOptions): Promise<RunReport> {
   const prepared = await prepare(options);
   const memory = new Map<string, unknown[]>();
   const scoring = memoizedScoring(cachedScoring(resultCache, progress), memory);
-  const report = await runWith(prepared, options, scoring);
-  const proposed = prepared.proposal ? await evaluateProposal(prepared.proposal, options, scoring) : null;
-  return { ...report, policy: { ...report.policy, proposed }, cache: resultCache.events.filter((event) => event.event !== 'miss') };
+  const sessions: ProviderOutcome[] = [];
+  const report = await runWith(prepared, options, scoring, undefined, sessions);
+  const proposed = prepared.proposal ? await evaluateProposal(prepared.proposal, options, scoring, sessions) : null;
+  return { ...report, policy: { ...report.policy, proposed }, cache: resultCache.events.filter((event) => event.event !== 'miss'), runtime: runtimeRecord(options.providers ?? prepared.config.runtime.providers, sessions) };
 }
 
-/** Scores one shard's slice of every item list (models are run, nothing is gated). */
+/** Scores one shard's slice of every item list (models are run, nothing is gated); slices come from the result cache when it has them. */
 export async function scoreShard(options: RunOptions, shard: Shard): Promise<PartialResult> {
-  const scoring = shardScoring(shard);
+  const scoring = shardScoring(shard, options.resultCache, options.progress);
   const prepared = await prepare(options);
-  await stages(prepared.config, prepared.checkouts, options, scoring);
-  return { format: 1, tool: { name: TOOL_NAME, version: TOOL_VERSION }, configSha256: await configHash(prepared.config), shard, entries: scoring.entries };
+  const sessions: ProviderOutcome[] = [];
+  await stages(prepared.config, prepared.checkouts, options, scoring, sessions);
+  const shardSessions = sessions.map((session) => ({ ...session, shard: `${shard.index}/${shard.count}` }));
+  return { format: 1, tool: { name: TOOL_NAME, version: TOOL_VERSION }, configSha256: await configHash(prepared.config), shard, entries: scoring.entries, sessions: shardSessions };
 }
 
 /**
@@ -134,10 +148,17 @@ export async function mergeShards(options: RunOptions, partials: readonly Partia
   const indices = partials.map((p) => p.shard.index).sort((a, b) => a - b);
   const expected = Array.from({ length: count }, (_, i) => i + 1);
   if (indices.join() !== expected.join()) throw new InputError(`merge: expected shards ${expected.map((i) => `${i}/${count}`).join(', ')}, got ${indices.map((i) => `${i}/${count}`).join(', ')}`);
-  const report = await runWith(prepared, options, mergedScoring(partials.flatMap((p) => p.entries)), hash);
+  // The whole results go to the result cache, so the next run reuses them whether it is sharded or not.
+  const resultCache = options.resultCache ?? noResultCache();
+  const report = await runWith(prepared, options, storingScoring(mergedScoring(partials.flatMap((p) => p.entries)), resultCache), hash);
   // The shards scored the policy in force only; the proposed policy would need its own scoring.
   const proposed = prepared.proposal ? { error: 'not evaluated in a sharded run (the shards score the policy in force only)' } : null;
-  return { ...report, policy: { ...report.policy, proposed }, cache: [] };
+  return { ...report, policy: { ...report.policy, proposed }, cache: resultCache.events.filter((event) => event.event !== 'miss'), runtime: runtimeRecord(options.providers ?? prepared.config.runtime.providers, partials.flatMap((p) => p.sessions ?? [])) };
+}
+
+/** The providers the run asked for and those each opened session got (the report's `runtime`). */
+function runtimeRecord(requested: readonly string[], sessions: readonly ProviderOutcome[]): RuntimeRecord {
+  return { requested: [...requested], sessions: [...sessions] };
 }
 
 /** The config in force, where each side's files are, and the policy record without the proposed verdict. */
@@ -150,9 +171,9 @@ interface Prepared {
 }
 
 /** Scores and gates under the policy in force; `hash` is the config's sha256 when the caller already has it. */
-async function runWith(prepared: Prepared, options: RunOptions, scoring: ItemScoring, hash?: string): Promise<RunReport> {
+async function runWith(prepared: Prepared, options: RunOptions, scoring: ItemScoring, hash?: string, sessions?: ProviderOutcome[]): Promise<RunReport> {
   const { config } = prepared;
-  const { vision, language, verdicts } = await stages(config, prepared.checkouts, options, scoring);
+  const { vision, language, verdicts } = await stages(config, prepared.checkouts, options, scoring, sessions);
   return {
     tool: { name: TOOL_NAME, version: TOOL_VERSION },
     verdict: overallVerdict(verdicts),
@@ -166,10 +187,10 @@ async function runWith(prepared: Prepared, options: RunOptions, scoring: ItemSco
 }
 
 /** The verdict the PR's own config would give on the same models (shown, never enforced). */
-async function evaluateProposal(proposal: NonNullable<Prepared['proposal']>, options: RunOptions, scoring: ItemScoring): Promise<NonNullable<PolicyRecord['proposed']>> {
+async function evaluateProposal(proposal: NonNullable<Prepared['proposal']>, options: RunOptions, scoring: ItemScoring, sessions?: ProviderOutcome[]): Promise<NonNullable<PolicyRecord['proposed']>> {
   try {
     validateConfig(proposal.config);
-    const { verdicts } = await stages(proposal.config, proposal.checkouts, { ...options, progress: options.progress && ((message) => options.progress!(`proposed policy: ${message}`)) }, scoring);
+    const { verdicts } = await stages(proposal.config, proposal.checkouts, { ...options, progress: options.progress && ((message) => options.progress!(`proposed policy: ${message}`)) }, scoring, sessions);
     return { verdict: overallVerdict(verdicts), verdicts };
   } catch (error) {
     if (error instanceof InputError) return { error: error.describe() };
@@ -274,10 +295,15 @@ function deletedModelVerdicts(gates: readonly GateConfig[], family: ModelFamily,
 }
 
 /** Scores what the config asks for and gates it; in a shard run the runs return null and nothing is gated. */
-async function stages(config: BiasGateConfig, checkouts: Checkouts, options: RunOptions, scoring: ItemScoring): Promise<{ vision: VisionRun | null; language: LanguageRun | null; verdicts: Verdict[] }> {
+async function stages(config: BiasGateConfig, checkouts: Checkouts, options: RunOptions, scoring: ItemScoring, sessions?: ProviderOutcome[]): Promise<{ vision: VisionRun | null; language: LanguageRun | null; verdicts: Verdict[] }> {
   const progress = options.progress ?? (() => {});
   // The CLI's --threads wins over the config's runtime.threads (default: all cores).
-  const session = { intraOpThreads: options.intraOpThreads ?? config.runtime.threads, providers: config.runtime.providers, log: progress };
+  const session = {
+    intraOpThreads: options.intraOpThreads ?? config.runtime.threads,
+    providers: options.providers ?? config.runtime.providers,
+    log: progress,
+    onProviders: (outcome: ProviderOutcome) => sessions?.push(outcome),
+  };
   const common = { checkouts, configPath: config.displayPath, progress, session, scoring };
   const deleted = new Map(deletedModels(config, checkouts).map((entry) => [entry.family, entry.path]));
   const vision = config.vision && !deleted.has('vision') ? await runVision(config.vision, common) : null;

@@ -23,3 +23,27 @@ if (failures.length > 0) {
   process.exit(1);
 }
 console.log(`bias-gate: native modules load (Node ${process.versions.node}, ${process.platform}-${process.arch}).`);
+
+// `gpu: true`: the CUDA execution provider must load, or the job stops here with the reason
+// (a GPU gate that silently runs on the CPU is not what the user asked for).
+if (process.env.BIAS_GATE_GPU === 'true') {
+  const problem = await cudaProblem();
+  if (problem) {
+    console.log(`::error title=bias-gate::gpu: true, but onnxruntime's CUDA provider does not load on this runner: ${problem}. Use a GPU runner with CUDA 12 and cuDNN 9 installed, or remove gpu: true.`);
+    process.exit(1);
+  }
+  console.log('bias-gate: the CUDA execution provider loads.');
+}
+
+/** Opens a one-node ONNX graph (y = Identity(x)) on the CUDA provider alone; the error's first line, or undefined. */
+async function cudaProblem(): Promise<string | undefined> {
+  const ort = await import('onnxruntime-node');
+  const identityModel = Buffer.from('CAgSCWJpYXMtZ2F0ZTo7ChAKAXgSAXkiCElkZW50aXR5EgVwcm9iZVoPCgF4EgoKCAgBEgQKAggBYg8KAXkSCgoICAESBAoCCAFCBAoAEA0=', 'base64');
+  try {
+    const session = await ort.InferenceSession.create(identityModel, { executionProviders: ['cuda'] });
+    await session.release();
+    return undefined;
+  } catch (error) {
+    return error instanceof Error ? (error.message.split('\n')[0] ?? error.message) : String(error);
+  }
+}

@@ -84,18 +84,57 @@ export function memoizedScoring(inner: ItemScoring, memory: Map<string, unknown[
   };
 }
 
-/** A shard run: scores its slice of every item list and records it; nothing is aggregated. */
-export function shardScoring(shard: Shard): ItemScoring & { entries: PartialEntry[] } {
+/**
+ * A shard run: scores its slice of every item list and records it; nothing is aggregated. With a
+ * result cache, a slice is taken from a whole cached result (an earlier unsharded run or merge
+ * stored it) or from this shard's own cached slice (the same split scored before), and a slice
+ * it scores is stored under the shard's key ({@link shardSliceKey}), so shard jobs reuse results
+ * across runs as unsharded ones do.
+ */
+export function shardScoring(shard: Shard, cache?: ResultCache, progress: (message: string) => void = () => {}): ItemScoring & { entries: PartialEntry[] } {
   const entries: PartialEntry[] = [];
+  const cachedSlice = async (kind: string, key: string, count: number, indices: readonly number[]): Promise<unknown[] | undefined> => {
+    if (!cache) return undefined;
+    const whole = await cache.get<unknown[]>(kind, key);
+    if (Array.isArray(whole) && whole.length === count) return indices.map((index) => whole[index]);
+    const slice = await cache.get<unknown[]>(kind, shardSliceKey(key, shard));
+    return Array.isArray(slice) && slice.length === indices.length ? slice : undefined;
+  };
   return {
     entries,
-    async obtain(kind, key, count, score) {
+    async obtain(kind, key, count, score, label) {
       // Two roles can share a model (an unchanged base is the pretrained backbone): score it once.
       if (!entries.some((entry) => entry.kind === kind && entry.key === key)) {
         const indices = shardIndices(count, shard);
-        entries.push({ kind, key, count, indices, values: await score(indices) });
+        let values = await cachedSlice(kind, key, count, indices);
+        if (values) {
+          progress(`${label}: cache hit`);
+        } else {
+          values = await score(indices);
+          await cache?.put(kind, shardSliceKey(key, shard), values);
+        }
+        entries.push({ kind, key, count, indices, values });
       }
       return undefined;
+    },
+  };
+}
+
+/** The cache key of one shard's slice of (kind, key): `<key>.shard-2-of-4`. */
+export function shardSliceKey(key: string, shard: Shard): string {
+  return `${key}.shard-${shard.index}-of-${shard.count}`;
+}
+
+/**
+ * Stores every result `inner` gives in `cache`: a merge assembles whole results from the shards,
+ * and storing them lets the next run (sharded or not) reuse them.
+ */
+export function storingScoring(inner: ItemScoring, cache: ResultCache): ItemScoring {
+  return {
+    async obtain(kind, key, count, score, label) {
+      const results = await inner.obtain(kind, key, count, score, label);
+      if (results) await cache.put(kind, key, results);
+      return results;
     },
   };
 }

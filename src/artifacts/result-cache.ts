@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, rename, rm, utimes, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { jsonSyntaxProblem } from '../config/json-problem.ts';
@@ -118,6 +118,9 @@ export function directoryResultCache(directory: string, log: (message: string) =
         return discard(kind, key, file, `payload cannot be decoded (${messageOf(error)})`);
       }
       events.push({ kind, key, event: 'hit' });
+      // The file's mtime is its last use, which pruning goes by (result-cache-prune.ts).
+      const now = new Date();
+      await utimes(file, now, now).catch(() => undefined);
       return value;
     },
 

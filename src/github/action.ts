@@ -7,6 +7,8 @@ import { resolveBaseCommit } from '../artifacts/git.ts';
 import { changedGateWorkflows } from '../artifacts/workflow-changes.ts';
 import { parseShard, type Shard } from '../artifacts/item-scoring.ts';
 import { directoryResultCache, parseResultsJson, stringifyResults } from '../artifacts/result-cache.ts';
+import { pruneResultCache } from '../artifacts/result-cache-prune.ts';
+import { parseProviderList } from '../runtime/providers.ts';
 import { findRepositoryRoot, toRepoRelative } from '../config/paths.ts';
 import { readConfigState } from '../policy/decide.ts';
 import type { PolicyApproval } from '../policy/types.ts';
@@ -40,6 +42,8 @@ export interface ActionInputs {
   policySource: 'base' | 'head';
   /** A label that, added by a user with write or admin permission, accepts the PR's policy early. */
   policyApprovalLabel: string | undefined;
+  /** Execution providers in place of the config's `runtime.providers` (`cuda, cpu` on a GPU runner). */
+  providers: string[] | undefined;
 }
 
 export function readInputs(): ActionInputs {
@@ -60,6 +64,7 @@ export function readInputs(): ActionInputs {
     mergePartials: core.getInput('merge-partials') || undefined,
     policySource: choice('policy-source', ['base', 'head'], 'base'),
     policyApprovalLabel: core.getInput('policy-approval-label') || undefined,
+    providers: core.getInput('providers') ? parseProviderList(core.getInput('providers'), 'input providers') : undefined,
   };
 }
 
@@ -97,7 +102,12 @@ export async function runAction(): Promise<void> {
     const approval = await policyApproval(inputs, context);
     const resultsDir = path.join(temp, 'results');
     const runnerOs = process.env.RUNNER_OS ?? process.platform;
-    const runId = process.env.GITHUB_RUN_ID ?? String(Date.now());
+    // Actions cache keys are immutable: every job that saves (each shard, the merge, a re-run) needs its own.
+    const runId = `${process.env.GITHUB_RUN_ID ?? String(Date.now())}-${process.env.GITHUB_RUN_ATTEMPT ?? '1'}`;
+    const saveResults = async (suffix: string) => {
+      await pruneResultCache(resultsDir, { log: core.info });
+      await saveResultCache(resultsDir, runnerOs, `${runId}${suffix}`);
+    };
     await restoreResultCache(resultsDir, runnerOs, runId);
     const runOptions = {
       configFile,
@@ -109,12 +119,14 @@ export async function runAction(): Promise<void> {
       cacheDir: path.join(temp, 'benchmarks'),
       resultCache: directoryResultCache(resultsDir, core.info),
       progress: core.info,
+      providers: inputs.providers,
     };
     const bundle = path.join(temp, 'report');
     await mkdir(bundle, { recursive: true });
     if (inputs.shard) {
       // A shard scores its slice and hands it on; the merge job gates and publishes.
       const partial = await scoreShard(runOptions, inputs.shard);
+      await saveResults(`-shard-${inputs.shard.index}-of-${inputs.shard.count}`);
       const file = path.join(bundle, `partial-${partial.shard.index}-of-${partial.shard.count}.json`);
       await writeFile(file, `${stringifyResults(partial)}\n`);
       core.setOutput('partial', file);
@@ -125,7 +137,7 @@ export async function runAction(): Promise<void> {
     }
     const scored = inputs.mergePartials ? await mergeShards(runOptions, await readPartialDirectory(path.resolve(workspace, inputs.mergePartials))) : await runBiasGate(runOptions);
     const report = { ...scored, environment: runEnvironment() };
-    await saveResultCache(resultsDir, runnerOs, runId);
+    await saveResults('');
 
     // The report bundle: what the fork-safe comment job needs, and nothing else.
     // The comment is rendered from the document, as the fork-safe job renders it from report.json.

@@ -1,6 +1,7 @@
 import * as ort from 'onnxruntime-node';
 import { TARGET_LOG_PROBS_OUTPUT, TARGETS_INPUT, TokenLogProbabilities } from '../runtime/token-log-probs.ts';
 import { InputError } from '../errors.ts';
+import { emptyPastFeeds } from './past-key-values.ts';
 import type { BatchOptions, LanguageModel, MaskedQuery } from './types.ts';
 
 /**
@@ -22,7 +23,8 @@ export type FeedShape = Pick<LanguageModel, 'padId' | 'inputs'>;
  * int64 feeds for `rows`, right-padded to the longest: `input_ids` (pad id after the end),
  * `attention_mask` (1 on tokens, 0 on padding), and when the graph takes them `position_ids`
  * (0..T−1 on every row: the real tokens' positions are what an unpadded pass uses),
- * `token_type_ids` (zeros: one segment) and bias-gate's `targets` ([B, T, 1]; zeros when absent).
+ * `token_type_ids` (zeros: one segment), an empty KV cache for a with-past export (past = 0, so
+ * attention_mask [B, T] covers past + sequence) and bias-gate's `targets` ([B, T, 1]; zeros when absent).
  */
 export function languageModelFeeds(model: FeedShape, rows: readonly (readonly number[])[], targets?: BigInt64Array): Record<string, ort.Tensor> {
   const length = Math.max(...rows.map((row) => row.length));
@@ -43,6 +45,7 @@ export function languageModelFeeds(model: FeedShape, rows: readonly (readonly nu
     const positions = BigInt64Array.from({ length: rows.length * length }, (_, k) => BigInt(k % length));
     feeds.position_ids = new ort.Tensor('int64', positions, dims);
   }
+  if (model.inputs.pastKeyValues) Object.assign(feeds, emptyPastFeeds(model.inputs.pastKeyValues, rows.length));
   if (model.inputs.tokenTypeIds) feeds.token_type_ids = new ort.Tensor('int64', new BigInt64Array(rows.length * length), dims);
   if (model.inputs.targets) feeds[TARGETS_INPUT] = new ort.Tensor('int64', targets ?? new BigInt64Array(rows.length * length), [...dims, 1]);
   return feeds;

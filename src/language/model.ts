@@ -7,13 +7,14 @@ import { InputError, messageOf } from '../errors.ts';
 import { openModel, type ModelSession, type SessionOptions } from '../runtime/session.ts';
 import { TARGET_LOG_PROBS_OUTPUT, TARGETS_INPUT, targetLogProbsExtension } from '../runtime/token-log-probs.ts';
 import { LOGITS_OUTPUT, runLogits } from './inference.ts';
+import { isPastKeyValueInput, pastKeyValueInputs } from './past-key-values.ts';
 import type { LanguageModel, LanguageModelKind, TextTokenizer } from './types.ts';
 
 /**
  * Loads a language model directory in the Hugging Face Optimum layout (DESIGN §3 "Models"):
  * `model.onnx` and `tokenizer.json`, optionally `tokenizer_config.json` (special tokens) and
- * `config.json` (not read). Everything a scorer relies on is checked here, so a wrong export fails
- * at load with a message naming the directory, what was found and what to do.
+ * `config.json` (read only for a KV-cache export whose inputs do not fix their head sizes).
+ * Everything a scorer relies on is checked here, so a wrong export fails at load with a message naming the directory, what was found and what to do.
  */
 
 /** Inputs bias-gate feeds, by model kind: the two required ones, then the optional one. */
@@ -21,7 +22,9 @@ const REQUIRED_INPUTS = ['input_ids', 'attention_mask'] as const;
 const OPTIONAL_INPUT: Record<LanguageModelKind, string> = { causal: 'position_ids', masked: 'token_type_ids' };
 
 const EXPORT_HINT: Record<LanguageModelKind, string> = {
-  causal: 'Export with `optimum-cli export onnx --model <name> --task text-generation <dir>` (not text-generation-with-past).',
+  causal:
+    'Export with `optimum-cli export onnx --model <name> <dir>` (with the KV cache) or `--task text-generation` (without); ' +
+    'an older Optimum writes decoder_model.onnx instead of model.onnx: rename that one (not decoder_model_merged.onnx).',
   masked: 'Export with `optimum-cli export onnx --model <name> --task fill-mask <dir>`.',
 };
 
@@ -79,6 +82,9 @@ export async function loadLanguageModel(
   const session = await openModel(modelPath, `${displayPath}/model.onnx`, { ...options, root, extension });
   try {
     const inputs = checkGraph(session, kind, displayPath);
+    // Optimum's default causal export takes a KV cache: it is fed empty (past-key-values.ts).
+    const hasPast = session.inputNames.some(isPastKeyValueInput);
+    if (hasPast) inputs.pastKeyValues = pastKeyValueInputs(session.inputMetadata ?? [], await readJson(root, directory, displayPath, 'config.json'), displayPath);
     const vocabularySize = await logitsVocabularySize({ session, displayPath, padId: special.padId, inputs });
     if (tokenizer.vocabularySize > vocabularySize) {
       throw new InputError(
@@ -182,7 +188,8 @@ function checkGraph(session: ModelSession, kind: LanguageModelKind, displayPath:
   const fed = [...REQUIRED_INPUTS, optional];
   const modelInputs = session.inputNames.filter((name) => name !== TARGETS_INPUT);
   const feedsText = `bias-gate feeds ${REQUIRED_INPUTS.join(', ')}[, ${optional}] to a ${kind} model`;
-  const unexpected = modelInputs.filter((name) => !fed.includes(name));
+  // A causal export with a KV cache is run with an empty past (past-key-values.ts).
+  const unexpected = modelInputs.filter((name) => !fed.includes(name) && !(kind === 'causal' && isPastKeyValueInput(name)));
   if (unexpected.length > 0) {
     throw new InputError(`${displayPath}/model.onnx has unexpected input(s) ${unexpected.join(', ')}; ${feedsText}`, {
       hint: unexpectedInputHint(kind, unexpected),
@@ -209,9 +216,10 @@ function checkGraph(session: ModelSession, kind: LanguageModelKind, displayPath:
 }
 
 function unexpectedInputHint(kind: LanguageModelKind, unexpected: readonly string[]): string {
-  if (unexpected.some((name) => name.startsWith('past_key_values') || name === 'use_cache_branch')) {
-    return 'This export takes a KV cache; export with `--task text-generation` (not text-generation-with-past).';
+  if (unexpected.includes('use_cache_branch')) {
+    return 'This is an older Optimum merged decoder (decoder_model_merged.onnx); use the decoder_model.onnx of the same export, renamed to model.onnx, or re-export with a current Optimum.';
   }
+  if (kind === 'masked' && unexpected.some(isPastKeyValueInput)) return 'past_key_values are a causal model\'s KV cache; if this is a causal model, set kind: causal.';
   if (kind === 'causal' && unexpected.includes('token_type_ids')) return 'token_type_ids is a BERT-style input; if this is a masked model, set kind: masked.';
   if (kind === 'masked' && unexpected.includes('position_ids')) return 'position_ids is a GPT-style input; if this is a causal model, set kind: causal.';
   return EXPORT_HINT[kind];

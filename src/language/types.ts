@@ -1,4 +1,5 @@
 import type { ModelSession } from '../runtime/session.ts';
+import type { PastKeyValueInput } from './past-key-values.ts';
 
 /** GPT-2 style (next-token) or BERT style (masked-token) language model (DESIGN §3 "Models"). */
 export type LanguageModelKind = 'causal' | 'masked';
@@ -43,7 +44,13 @@ export interface LanguageModel {
    * Which optional inputs the graph takes. `targets`: bias-gate's log-softmax nodes were added to
    * the graph at load (runtime/token-log-probs.ts), so it computes log P(target) itself.
    */
-  inputs: { positionIds: boolean; tokenTypeIds: boolean; targets: boolean };
+  inputs: {
+    positionIds: boolean;
+    tokenTypeIds: boolean;
+    targets: boolean;
+    /** A causal export with a KV cache (Optimum's default): its cache inputs, fed an empty past. Absent or empty: none. */
+    pastKeyValues?: PastKeyValueInput[];
+  };
 }
 
 /** How inference is batched. */

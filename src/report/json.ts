@@ -7,6 +7,7 @@ import type { VisionRun } from '../vision/run.ts';
 import type { BtsScore, GapScore, IeatScore, ItemListScores, VisionScores } from '../vision/score.ts';
 import { metricRow } from './metric-rows.ts';
 import type { PolicyRecord } from '../policy/types.ts';
+import { runtimeAuditRecord, type RuntimeAuditRecord } from './runtime.ts';
 import type { RunEnvironment, RunReport } from './types.ts';
 
 /** Version of the JSON report's layout; bump on any breaking change. */
@@ -72,6 +73,8 @@ export interface ReportDocument {
   } | null;
   verdicts: Verdict[];
   cache: CacheEvent[];
+  /** Where the models ran, when other providers than the CPU were asked for (see runtime.ts). */
+  runtime?: RuntimeAuditRecord;
   /** The Action's workflow; absent in CLI runs. */
   environment?: RunEnvironment;
 }
@@ -123,6 +126,7 @@ export function buildReportDocument(report: RunReport): ReportDocument {
     },
     verdicts: report.verdicts,
     cache: report.cache,
+    ...(report.runtime ? { runtime: runtimeAuditRecord(report.runtime) } : {}),
     ...(report.environment ? { environment: report.environment } : {}),
   };
   return JSON.parse(serializeReportDocument(document)) as ReportDocument;

@@ -2,6 +2,7 @@ import type { VerdictStatus } from '../gate/evaluate.ts';
 import { describeBaseStatus } from '../artifacts/models.ts';
 import type { ReportDocument } from './json.ts';
 import { renderPolicyMarkdown } from './policy.ts';
+import { describeRuntimeRecord } from './runtime.ts';
 import { codeSpan, escapeHtmlText, escapeMarkdownText, escapeTableCell, mermaidLabel } from './markdown-escape.ts';
 import { isHeadlineLanguageMetric, languageMetricLabel } from './metric-rows.ts';
 import { describeCounts, describeRule, formatInterval, formatOptional, formatSigned, metricStatus } from './summary.ts';
@@ -35,11 +36,13 @@ export function renderMarkdown(document: ReportDocument): string {
 }
 
 function renderHeadline(document: ReportDocument): string[] {
+  const runtime = describeRuntimeRecord(document.runtime);
   return [
     `## ${VERDICT_HEADLINE[document.verdict]}`,
     '',
     `${describeCounts(document.verdicts)} — config ${codeSpan(document.config.path)}, ${escapeMarkdownText(`${document.tool.name} ${document.tool.version}`)}`,
     '',
+    ...(runtime === undefined ? [] : [`**Runtime:** ${escapeMarkdownText(runtime)}`, '']),
   ];
 }
 

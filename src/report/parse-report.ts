@@ -63,6 +63,12 @@ const object =
     for (const [key, check] of Object.entries(fields)) check((value as Record<string, unknown>)[key], source, at ? `${at}.${key}` : key);
   };
 const anyObject = object({});
+/** A field the record may leave out. */
+const optional =
+  (check: Check): Check =>
+  (value, source, at) => {
+    if (value !== undefined) check(value, source, at);
+  };
 
 const INTERVAL = nullable(object({ low: number, high: number }));
 const ESTIMATE = object({ value: number, interval: INTERVAL });
@@ -150,6 +156,11 @@ const POLICY = object({
   notices: arrayOf(string),
 });
 
+const RUNTIME = object({
+  requested: arrayOf(string),
+  models: arrayOf(object({ model: string, used: arrayOf(string), unavailable: arrayOf(object({ provider: string, reason: string })) })),
+});
+
 const REPORT_DOCUMENT = object({
   format: oneOf(JSON_REPORT_FORMAT),
   tool: object({ name: string, version: string }),
@@ -159,4 +170,5 @@ const REPORT_DOCUMENT = object({
   vision: nullable(VISION),
   language: nullable(LANGUAGE),
   verdicts: arrayOf(VERDICT),
+  runtime: optional(RUNTIME),
 });

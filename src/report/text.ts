@@ -5,11 +5,15 @@ import type { VisionRun } from '../vision/run.ts';
 import { isHeadlineLanguageMetric, languageMetricLabel, metricRow } from './metric-rows.ts';
 import { describeCounts, formatInterval, formatOptional, formatSigned, metricStatus, describeRule } from './summary.ts';
 import { renderPolicyText } from './policy.ts';
+import { describeRuntime } from './runtime.ts';
 import type { RunReport } from './types.ts';
 
 /** The terminal report: the same content as the Markdown one, as aligned plain text. */
 export function renderText(report: RunReport): string {
-  const lines = [`${report.tool.name} ${report.tool.version} — verdict: ${report.verdict.toUpperCase()} (${describeCounts(report.verdicts)})`, `config: ${report.config.path}`, ''];
+  const lines = [`${report.tool.name} ${report.tool.version} — verdict: ${report.verdict.toUpperCase()} (${describeCounts(report.verdicts)})`, `config: ${report.config.path}`];
+  const runtime = describeRuntime(report.runtime);
+  if (runtime !== undefined) lines.push(`runtime: ${runtime}`);
+  lines.push('');
   if (report.verdicts.length > 0) {
     lines.push('Checks');
     lines.push(...table(

@@ -2,6 +2,7 @@ import type { CacheEvent } from '../artifacts/result-cache.ts';
 import type { OverallVerdict, Verdict } from '../gate/evaluate.ts';
 import type { LanguageRun } from '../language/run.ts';
 import type { PolicyRecord } from '../policy/types.ts';
+import type { RuntimeRecord } from '../runtime/providers.ts';
 import type { VisionRun } from '../vision/run.ts';
 
 /** Everything one run produced: the single source every report format renders. */
@@ -25,6 +26,13 @@ export interface RunReport {
    * of the report that depends on the cache's state rather than on the inputs.
    */
   cache: CacheEvent[];
+  /**
+   * The execution providers asked for (`runtime.providers`) and those each opened model session
+   * got, so a GPU run that fell back to the CPU shows it. Like {@link cache}, it depends on the
+   * machine and on what was cached (a fully cached run opens no session). Absent in reports built
+   * without a pipeline run.
+   */
+  runtime?: RuntimeRecord;
   /**
    * Where the run happened (the Action's workflow), apart from the scored content so that the
    * rest of the record stays byte-identical for identical inputs; absent in CLI runs.

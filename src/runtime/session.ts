@@ -5,6 +5,7 @@ import { GIT_LFS_POINTER_HEAD_BYTES, isGitLfsPointer } from '../artifacts/lfs.ts
 import { InputError, messageOf } from '../errors.ts';
 import { externalDataLocations } from './external-data.ts';
 import { readExtendedModel } from './graph-extension.ts';
+import { noProviderError, providerNamedIn, unsupportedReason, type ProviderOutcome } from './providers.ts';
 
 /** A loaded ONNX model, ready to run. Every error it throws names {@link displayPath}. */
 export interface ModelSession {
@@ -14,6 +15,10 @@ export interface ModelSession {
   readonly inputNames: readonly string[];
   /** The graph's output names, in the model's order. */
   readonly outputNames: readonly string[];
+  /** onnxruntime's metadata of each input (type and shape, symbolic dimensions as names), in the model's order (absent in test doubles). */
+  readonly inputMetadata?: readonly ort.InferenceSession.ValueMetadata[];
+  /** The execution providers the session was created with (config order, unavailable ones dropped). */
+  readonly providers?: readonly string[];
   /** Runs the model and returns only the requested outputs. */
   run(feeds: Record<string, ort.Tensor>, outputNames: readonly string[]): Promise<Record<string, ort.Tensor>>;
   /** Frees the native session; later calls are no-ops. */
@@ -26,9 +31,13 @@ export interface SessionOptions {
   intraOpThreads?: number;
   /**
    * Execution providers to try, in order (config `runtime.providers`, e.g. `['cuda', 'cpu']`).
-   * One that cannot load on this machine is dropped with a log line; `cpu` always works.
+   * One that cannot load on this machine is dropped with a log line when another follows; when
+   * none is left (`[cuda]` without CUDA) opening fails with an InputError: a GPU that was asked
+   * for without a fallback is never silently replaced by the CPU.
    */
   providers?: readonly string[];
+  /** Told which providers the session got, once per model opened (the report's `runtime` record). */
+  onProviders?: (outcome: ProviderOutcome) => void;
   /**
    * Nodes to add to the model's graph at load ({@link readExtendedModel}), with a few words on what
    * they are for. When the extended model cannot be loaded but the model itself can, the model is
@@ -68,7 +77,9 @@ export async function openModel(path: string, displayPath: string, options: Sess
     throw new InputError(`${displayPath} is empty (0 bytes), not an ONNX model`, { hint: LOAD_HINT });
   }
 
-  const providers = [...(options.providers ?? ['cpu'])];
+  const requested = [...(options.providers ?? ['cpu'])];
+  const outcome: ProviderOutcome = { model: displayPath, requested, used: [], unavailable: [] };
+  const providers = dropUnsupported(requested, outcome, displayPath, options.log);
   let session: ort.InferenceSession | undefined;
   let extensionError: unknown;
   const bytes = options.extension ? await readExtendedModel(path, options.extension.bytes) : await readRegularFile(path, displayPath);
@@ -76,15 +87,17 @@ export async function openModel(path: string, displayPath: string, options: Sess
   await checkExternalData(bytes, root, path, displayPath);
   if (options.extension) {
     try {
-      session = await createSession(bytes, withExternalDataFolder(ortOptions, path), providers, displayPath, options.log);
+      session = await createSession(bytes, withExternalDataFolder(ortOptions, path), providers, outcome, options.log);
     } catch (error) {
+      if (error instanceof InputError) throw error;
       extensionError = error;
     }
   }
   if (!session) {
     try {
-      session = await createSession(path, ortOptions, providers, displayPath, options.log);
+      session = await createSession(path, ortOptions, providers, outcome, options.log);
     } catch (error) {
+      if (error instanceof InputError) throw error;
       // The model itself does not load: that, not the extension, is what the user must fix.
       throw new InputError(`${displayPath} could not be loaded as an ONNX model: ${messageOf(error)}`, {
         hint: LOAD_HINT,
@@ -95,7 +108,9 @@ export async function openModel(path: string, displayPath: string, options: Sess
       options.log?.(`${displayPath}: ${options.extension!.purpose} could not be added to the graph (${firstLine(extensionError)}); running the model without them`);
     }
   }
-  return wrapSession(session, displayPath);
+  outcome.used = [...providers];
+  options.onProviders?.(outcome);
+  return wrapSession(session, displayPath, outcome.used);
 }
 
 async function readHead(root: string, path: string, displayPath: string): Promise<Buffer> {
@@ -139,29 +154,65 @@ async function checkExternalData(bytes: Uint8Array, root: string, path: string, 
 }
 
 /**
- * Creates a session with the first of `providers` that loads. A provider the runner lacks (CUDA
- * without its libraries) fails the whole create: it is dropped from `providers` (so a second call
- * does not try it again) with a log line, and the next is tried, so `[cuda, cpu]` means "CUDA when
- * there is one". Other errors are thrown as onnxruntime gave them.
+ * Providers this onnxruntime-node build does not have at all are dropped before any create:
+ * onnxruntime-node would remove them itself, silently, and the run would look accelerated.
+ */
+function dropUnsupported(requested: readonly string[], outcome: ProviderOutcome, displayPath: string, log: SessionOptions['log']): string[] {
+  const providers: string[] = [];
+  for (const provider of requested) {
+    const reason = unsupportedReason(provider);
+    if (reason === undefined) providers.push(provider);
+    else outcome.unavailable.push({ provider, reason });
+  }
+  if (providers.length === 0) throw noProviderError(displayPath, outcome);
+  if (outcome.unavailable.length > 0) log?.(`${displayPath}: ${outcome.unavailable.map((u) => `${u.provider} is not available here (${u.reason})`).join('; ')}; using ${providers.join(', ')}`);
+  return providers;
+}
+
+/**
+ * Creates a session with the providers in `providers`, in order. A provider this runner cannot
+ * load (CUDA without its libraries: onnxruntime-node throws rather than falling back) fails the
+ * whole create: it is dropped from `providers` (so a second call does not try it again), recorded
+ * in `outcome.unavailable` with a log line, and the rest are tried, so `[cuda, cpu]` means "CUDA
+ * when there is one". When nothing is left, the InputError of {@link noProviderError}. Errors that
+ * are the model's own (a CPU-only session fails too) are thrown as onnxruntime gave them.
  */
 async function createSession(
   source: string | Uint8Array,
   options: ort.InferenceSession.SessionOptions,
   providers: string[],
-  displayPath: string,
+  outcome: ProviderOutcome,
   log: SessionOptions['log'],
 ): Promise<ort.InferenceSession> {
+  const create = (executionProviders: string[]) => {
+    const withProviders = { ...options, executionProviders };
+    return typeof source === 'string' ? ort.InferenceSession.create(source, withProviders) : ort.InferenceSession.create(source, withProviders);
+  };
   for (;;) {
     try {
-      const withProviders = { ...options, executionProviders: providers };
-      return await (typeof source === 'string' ? ort.InferenceSession.create(source, withProviders) : ort.InferenceSession.create(source, withProviders));
+      return await create(providers);
     } catch (error) {
-      const unavailable = providers.find((provider) => provider !== 'cpu' && messageOf(error).toLowerCase().includes(provider.toLowerCase()));
-      if (!unavailable) throw error;
+      let unavailable = providerNamedIn(error, providers);
+      if (unavailable === undefined) {
+        // Unnamed: the accelerator is at fault only if the same model opens on the CPU alone.
+        const accelerator = providers.find((provider) => provider !== 'cpu');
+        if (accelerator === undefined || !(await opensOnCpu(create))) throw error;
+        unavailable = accelerator;
+      }
       providers.splice(providers.indexOf(unavailable), 1);
-      if (providers.length === 0) providers.push('cpu');
-      log?.(`${displayPath}: execution provider ${unavailable} is not available here (${firstLine(error)}); falling back to ${providers.join(', ')}`);
+      outcome.unavailable.push({ provider: unavailable, reason: firstLine(error) });
+      if (providers.length === 0) throw noProviderError(outcome.model, outcome);
+      log?.(`${outcome.model}: execution provider ${unavailable} is not available here (${firstLine(error)}); falling back to ${providers.join(', ')}`);
     }
+  }
+}
+
+async function opensOnCpu(create: (providers: string[]) => Promise<ort.InferenceSession>): Promise<boolean> {
+  try {
+    await (await create(['cpu'])).release();
+    return true;
+  } catch {
+    return false;
   }
 }
 
@@ -196,12 +247,14 @@ function toOrtOptions(options: SessionOptions): ort.InferenceSession.SessionOpti
   };
 }
 
-function wrapSession(session: ort.InferenceSession, displayPath: string): ModelSession {
+function wrapSession(session: ort.InferenceSession, displayPath: string, providers: readonly string[]): ModelSession {
   let released = false;
   return {
     displayPath,
     inputNames: [...session.inputNames],
     outputNames: [...session.outputNames],
+    inputMetadata: [...session.inputMetadata],
+    providers,
     async run(feeds, outputNames) {
       let results: ort.InferenceSession.ReturnType;
       try {

@@ -211,12 +211,29 @@ describe('loadLanguageModel', () => {
       expect(error.hint).toContain('kind: masked');
     });
 
-    it('a KV-cache export', async () => {
+    it('a KV-cache input that is not [batch, heads, past, head_dim]', async () => {
+      // Declared int64 [batch, sequence]: not the cache Optimum exports, so it cannot be fed an empty past.
       const inputNames = ['input_ids', 'attention_mask', 'past_key_values.0.key', 'past_key_values.0.value'];
       const dir = await modelDir(causalFiles({ 'model.onnx': causalModel({ inputNames }) }));
       const error = await inputErrorOf(loadLanguageModel(dir, 'models/gpt', 'causal'));
-      expect(error.message).toContain('unexpected input(s) past_key_values.0.key, past_key_values.0.value;');
-      expect(error.hint).toContain('not text-generation-with-past');
+      expect(error.message).toBe('models/gpt/model.onnx: input past_key_values.0.key has 2 dimensions; a KV-cache input is [batch, heads, past, head_dim]');
+      expect(error.hint).toContain('--task text-generation');
+    });
+
+    it('an older Optimum merged decoder (use_cache_branch)', async () => {
+      const inputNames = ['input_ids', 'attention_mask', 'use_cache_branch'];
+      const dir = await modelDir(causalFiles({ 'model.onnx': causalModel({ inputNames }) }));
+      const error = await inputErrorOf(loadLanguageModel(dir, 'models/gpt', 'causal'));
+      expect(error.message).toContain('unexpected input(s) use_cache_branch;');
+      expect(error.hint).toContain('decoder_model.onnx');
+    });
+
+    it('a KV cache on a masked model', async () => {
+      const inputNames = ['input_ids', 'attention_mask', 'past_key_values.0.key'];
+      const dir = await modelDir({ 'model.onnx': causalModel({ inputNames, vocabularySize: 260 }), 'tokenizer.json': maskedTokenizerJson() });
+      const error = await inputErrorOf(loadLanguageModel(dir, 'models/bert', 'masked'));
+      expect(error.message).toContain('unexpected input(s) past_key_values.0.key;');
+      expect(error.hint).toContain('kind: causal');
     });
 
     it('position_ids on a masked model', async () => {
