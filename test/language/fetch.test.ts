@@ -94,14 +94,14 @@ describe('obtainBenchmarkFile', () => {
     const before = requests.length;
 
     const first = await obtainBenchmarkFile(localSource(), options);
-    expect(first).toEqual({ path: join(cacheDir, STEREOSET_SHA256, 'dev.json'), sha256: STEREOSET_SHA256, fromCache: false });
+    expect(first).toEqual({ path: join(cacheDir, STEREOSET_SHA256, 'dev.json'), sha256: STEREOSET_SHA256, fromCache: false, from: `${origin}/data/dev.json` });
     expect(requests.length - before).toBe(1);
     expect(await readFile(first.path)).toEqual(STEREOSET_BYTES);
     expect(parseStereoSet(await readFile(first.path, 'utf8'), 'dev.json').clusters).toHaveLength(1);
     expect(progress[0]).toMatch(/^Downloading StereoSet dev\.json \(test copy\) from http:\/\/127\.0\.0\.1:\d+\/data\/dev\.json$/);
 
     const second = await obtainBenchmarkFile(localSource(), options);
-    expect(second).toEqual({ ...first, fromCache: true });
+    expect(second).toEqual({ ...first, fromCache: true, from: null });
     expect(requests.length - before).toBe(1);
 
     await writeFile(first.path, 'corrupted');
@@ -127,7 +127,7 @@ describe('obtainBenchmarkFile', () => {
     const cacheDir = await createTempDir();
     const source = localSource({ sha256: undefined, gitBlobId: STEREOSET_BLOB_ID });
     const obtained = await obtainBenchmarkFile(source, { cacheDir });
-    expect(obtained).toEqual({ path: join(cacheDir, STEREOSET_BLOB_ID, 'dev.json'), sha256: STEREOSET_SHA256, fromCache: false });
+    expect(obtained).toEqual({ path: join(cacheDir, STEREOSET_BLOB_ID, 'dev.json'), sha256: STEREOSET_SHA256, fromCache: false, from: `${origin}/data/dev.json` });
     expect((await obtainBenchmarkFile(source, { cacheDir })).fromCache).toBe(true);
 
     const wrongBlob = 'b'.repeat(40);
@@ -149,8 +149,8 @@ describe('obtainBenchmarkFile', () => {
     await new Promise<void>((resolve) => closed.close(() => resolve()));
 
     const url = `http://127.0.0.1:${port}/data/dev.json`;
-    const error = await inputErrorFrom(obtainBenchmarkFile(localSource({ url }), { cacheDir: await createTempDir() }));
-    expect(error.message).toMatch(new RegExp(`^Could not download .* from ${url.replace(/\./g, '\\.')}: .*ECONNREFUSED`));
+    const error = await inputErrorFrom(obtainBenchmarkFile(localSource({ url }), { cacheDir: await createTempDir(), retryDelayMs: 1 }));
+    expect(error.message).toMatch(new RegExp(`^Could not download .* from ${url.replace(/\./g, '\\.')}: .*ECONNREFUSED.* \\(after 4 attempts\\)$`));
     expect(error.hint).toMatch(/path:/);
   });
 
