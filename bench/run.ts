@@ -19,6 +19,7 @@ import { mapConcurrently } from '../src/concurrency.ts';
 import { DEFAULT_PREPROCESS, preprocessImage } from '../src/vision/preprocess.ts';
 import { PREPROCESS_CONCURRENCY } from '../src/vision/run.ts';
 import { gpt2TokenizerConfig, gpt2TokenizerJson } from './gpt2-tokenizer.ts';
+import { measureOpenImages, OPEN_IMAGES_BEGIN, OPEN_IMAGES_END, openImagesSection } from './open-images.ts';
 import { openForwardFloor, paddingWaste, recordingModel, recordingSession, replay, replayForward, replayReturningLogits, timed, transformerFlops, type RecordedBatch } from './measure.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
@@ -292,6 +293,8 @@ async function main(): Promise<void> {
   await closeReplays(bertReplays);
 
   const vision = await visionComponent(images);
+  const openImagesMachine = machineLine('`npm run bench`');
+  const openImages = await measureOpenImages(SHARED, MODELS, THREADS, log);
 
   log('peak memory: perplexity on 5,000 and 40,000 tokens in batches of 4, and 40,000 in batches of 1');
   const memorySmall = perplexityMemory(5_000, 4);
@@ -355,6 +358,8 @@ ${rows.join('\n')}
 
 The vision scorer's overhead is not bookkeeping but JPEG decoding and resizing, ${f((1000 * vision.preprocessSeconds) / vision.items)} ms of CPU work per image that has no core to hide on while onnxruntime uses both. A gate decodes each image once for all its models.
 
+${openImagesSection(openImages, openImagesMachine)}
+
 ## Whole gate (the built CLI, as a user runs it)
 
 Language: GPT-2 small base and head, CrowS-Pairs (1,508 pairs), StereoSet (2,106 clusters), perplexity on ${PERPLEXITY_TOKENS.toLocaleString('en')} WikiText-2 tokens; vision: ResNet-50 backbone, base and head on ${IMAGES} images, all four item lists, 1,000 bootstrap resamples each.
@@ -372,4 +377,25 @@ Language: GPT-2 small base and head, CrowS-Pairs (1,508 pairs), StereoSet (2,106
   console.log(text);
 }
 
-await main();
+/** The machine and its load when a measurement starts: on a shared machine the figures are indicative. */
+function machineLine(command: string): string {
+  const [load] = os.loadavg();
+  return `Measured by ${command} on ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'unknown CPU'}, ${THREADS} intra-op threads, Node ${process.versions.node}; 1-minute load average ${f(load ?? 0, 1)} at the start (${(load ?? 0) > os.cpus().length ? 'other work was running on the machine: the figures are indicative' : 'an otherwise idle machine'}).`;
+}
+
+/** `tsx bench/run.ts --only open-images`: measures the real-photo section alone and replaces it in results.md. */
+async function onlyOpenImages(): Promise<void> {
+  const machine = machineLine('`npx tsx bench/run.ts --only open-images`');
+  const section = openImagesSection(await measureOpenImages(SHARED, MODELS, THREADS, log), machine);
+  const file = path.join(ROOT, 'bench/results.md');
+  const text = readFileSync(file, 'utf8');
+  const [begin, end] = [text.indexOf(OPEN_IMAGES_BEGIN), text.indexOf(OPEN_IMAGES_END)];
+  const updated = begin >= 0 && end > begin ? text.slice(0, begin) + section + text.slice(end + OPEN_IMAGES_END.length) : text.replace('## Whole gate', `${section}\n\n## Whole gate`);
+  writeFileSync(file, updated);
+  console.log(section);
+}
+
+const only = process.argv.indexOf('--only');
+if (only >= 0 && process.argv[only + 1] === 'open-images') await onlyOpenImages();
+else if (only >= 0) throw new Error(`--only takes open-images, found ${process.argv[only + 1] ?? 'nothing'}`);
+else await main();

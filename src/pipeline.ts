@@ -19,6 +19,8 @@ import type { RunReport } from './report/types.ts';
 import type { ProviderOutcome, RuntimeRecord } from './runtime/providers.ts';
 import { TOOL_NAME, TOOL_VERSION } from './version.ts';
 import { runVision, type Progress, type VisionRun } from './vision/run.ts';
+import type { BuiltinFile } from './vision/builtin-sets.ts';
+import { MIRROR_ENV_VAR, resolveMirror } from './artifacts/mirror.ts';
 import { decidePolicy, readConfigState } from './policy/decide.ts';
 import { diffPolicies } from './policy/diff.ts';
 import type { ConfigState, PolicyApproval, PolicyChange, PolicyRecord } from './policy/types.ts';
@@ -49,6 +51,10 @@ export interface RunOptions {
   resultCache?: ResultCache;
   /** The PR's config, already loaded from `configFile` (the CLI loads it first to find its repository). */
   config?: BiasGateConfig;
+  /** The process environment, for `BIAS_GATE_MIRROR`; default `process.env`. */
+  env?: Readonly<Record<string, string | undefined>>;
+  /** Tests only: score a built-in reference set on the manifest files this accepts (the shared copy is a subset). */
+  restrictBuiltinManifest?: (file: BuiltinFile) => boolean;
 }
 
 /** What one shard of a run leaves for `bias-gate merge`. */
@@ -304,10 +310,13 @@ async function stages(config: BiasGateConfig, checkouts: Checkouts, options: Run
     log: progress,
     onProviders: (outcome: ProviderOutcome) => sessions?.push(outcome),
   };
-  const common = { checkouts, configPath: config.displayPath, progress, session, scoring };
+  const mirror = resolveMirror({ environment: (options.env ?? process.env)[MIRROR_ENV_VAR], config: config.sources.mirror, configDir: path.dirname(config.file) });
+  if (mirror) progress(`pinned files come from the mirror ${mirror.location} (${mirror.setBy})`);
+  const cacheDir = options.cacheDir ?? defaultCacheDir();
+  const common = { checkouts, configPath: config.displayPath, progress, session, scoring, cacheDir, mirror, restrictBuiltinManifest: options.restrictBuiltinManifest };
   const deleted = new Map(deletedModels(config, checkouts).map((entry) => [entry.family, entry.path]));
   const vision = config.vision && !deleted.has('vision') ? await runVision(config.vision, common) : null;
-  const language = config.language && !deleted.has('language') ? await runLanguage(config.language, { ...common, cacheDir: options.cacheDir ?? defaultCacheDir() }) : null;
+  const language = config.language && !deleted.has('language') ? await runLanguage(config.language, common) : null;
   const verdicts: Verdict[] = [];
   if (config.vision) {
     if (deleted.has('vision')) verdicts.push(...deletedModelVerdicts(config.vision.gates, 'vision', deleted.get('vision')!));

@@ -69,6 +69,7 @@ export async function loadConfig(file: string, options: LoadConfigOptions = {}):
     vision: raw.vision ? resolveVision(raw.vision, context) : undefined,
     language: raw.language ? resolveLanguage(raw.language, context) : undefined,
     runtime: { providers: raw.runtime?.providers ?? ['cpu'], threads: raw.runtime?.threads ?? os.availableParallelism() },
+    sources: { mirror: raw.sources?.mirror },
   };
 }
 
@@ -78,6 +79,7 @@ interface RawConfig {
   vision?: RawVision;
   language?: RawLanguage;
   runtime?: { providers?: string[]; threads?: number };
+  sources?: { mirror?: string };
 }
 type RawGate = Partial<Record<(typeof GATE_RULE_NAMES)[number], number>> & { metric: string; require_significant?: boolean; level?: 'fail' | 'warn' };
 interface RawBenchmarkFile {
@@ -105,7 +107,7 @@ interface RawVision {
   model: string;
   input?: string;
   embedding_output?: string;
-  reference_sets: string;
+  reference_sets: string | { builtin: 'openimages-analysis'; max_per_set?: number; seed?: number };
   objects?: string[];
   preprocess?: Partial<{
     resize: number; crop: number; channel_order: 'RGB' | 'BGR'; scale: '0-1' | '0-255';
@@ -150,7 +152,11 @@ function resolveVision(raw: RawVision, context: ResolveContext): VisionConfig {
     model: resolvePath(raw.model, ['vision', 'model'], context),
     input: raw.input,
     embeddingOutput: raw.embedding_output,
-    referenceSets: resolvePath(raw.reference_sets, ['vision', 'reference_sets'], context),
+    referenceSets: typeof raw.reference_sets === 'string' ? resolvePath(raw.reference_sets, ['vision', 'reference_sets'], context) : undefined,
+    builtinReferenceSets:
+      typeof raw.reference_sets === 'string'
+        ? undefined
+        : { name: raw.reference_sets.builtin, maxPerSet: raw.reference_sets.max_per_set, seed: raw.reference_sets.seed ?? 1 },
     objects: raw.objects,
     preprocess,
     batchSize: raw.batch_size ?? 16,
@@ -231,7 +237,7 @@ export function formatKeyPath(keyPath: readonly (string | number)[]): string {
 
 function formatSchemaErrors(displayPath: string, source: YamlSource, errors: ErrorObject[]): string {
   // anyOf's branches each report a missing key; the anyOf error itself says it better.
-  const relevant = errors.filter((error) => !error.schemaPath.includes('/anyOf/'));
+  const relevant = withoutLosingOneOfBranches(errors.filter((error) => !error.schemaPath.includes('/anyOf/')));
   const lines = [...new Set(relevant.map((error) => describeSchemaError(displayPath, source, error)))];
   return lines.length === 1 ? lines[0]! : `${displayPath}: ${lines.length} problems:\n${lines.map((line) => `  - ${line}`).join('\n')}`;
 }
@@ -251,6 +257,9 @@ function describeSchemaError(displayPath: string, source: YamlSource, error: Err
       return `${at(keyPath)}: missing required key "${String(params.missingProperty)}"`;
     case 'anyOf':
       return `${at(keyPath)}: a gate needs at least one rule; expected one of: ${GATE_RULE_NAMES.join(', ')}`;
+    case 'oneOf':
+      // The one oneOf in the schema: vision.reference_sets.
+      return `${at(keyPath)}: expected a path (directory or .csv/.jsonl manifest) or a mapping { builtin: openimages-analysis }, found ${found}`;
     case 'enum':
       return `${at(keyPath)}: expected one of ${(params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}, found ${found}`;
     case 'const':
@@ -260,6 +269,18 @@ function describeSchemaError(displayPath: string, source: YamlSource, error: Err
     default:
       return `${at(keyPath)}: ${error.message ?? 'is invalid'}, found ${found}`;
   }
+}
+
+/**
+ * A oneOf (path or mapping) reports the branch of the wrong type too ("must be string" for a
+ * mapping): those are dropped, and the oneOf itself is kept only when no branch got further.
+ */
+function withoutLosingOneOfBranches(errors: ErrorObject[]): ErrorObject[] {
+  const oneOfPaths = new Set(errors.filter((error) => error.keyword === 'oneOf').map((error) => error.instancePath));
+  const under = (error: ErrorObject, at: string) => error.instancePath === at || error.instancePath.startsWith(`${at}/`);
+  // Branches are $refs, so their errors carry the referenced schema's path: tell them by instance path.
+  const kept = errors.filter((error) => !(error.keyword === 'type' && oneOfPaths.has(error.instancePath)));
+  return kept.filter((error) => error.keyword !== 'oneOf' || !kept.some((other) => other.keyword !== 'oneOf' && under(other, error.instancePath)));
 }
 
 function jsonPointerToKeys(pointer: string): (string | number)[] {

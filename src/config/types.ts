@@ -40,7 +40,10 @@ export interface VisionConfig {
   model: ConfiguredPath;
   input: string | undefined;
   embeddingOutput: string | undefined;
-  referenceSets: ConfiguredPath;
+  /** A directory or manifest in the repository; undefined when `builtinReferenceSets` is set (exactly one of the two is). */
+  referenceSets: ConfiguredPath | undefined;
+  /** A built-in reference set downloaded at its pinned commit (`reference_sets: { builtin: … }`). */
+  builtinReferenceSets: BuiltinReferenceSetsConfig | undefined;
   /** Objects named in config; undefined means "derive from the reference sets". */
   objects: string[] | undefined;
   preprocess: PreprocessOptions;
@@ -51,6 +54,16 @@ export interface VisionConfig {
   bootstrap: { resamples: number; confidence: number };
   seed: number;
   gates: GateConfig[];
+}
+
+/** `vision.reference_sets: { builtin: openimages-analysis, max_per_set: 40, seed: 1 }`. */
+export interface BuiltinReferenceSetsConfig {
+  /** Which built-in set (src/vision/builtin-sets.ts). */
+  name: 'openimages-analysis';
+  /** At most this many images per set, the first of a seeded shuffle; undefined: all. */
+  maxPerSet: number | undefined;
+  /** Seed of that shuffle. */
+  seed: number;
 }
 
 /** Where a benchmark's data comes from: a local file, or the pinned public file. */
@@ -93,6 +106,14 @@ export interface BiasGateConfig {
   vision: VisionConfig | undefined;
   language: LanguageConfig | undefined;
   runtime: RuntimeConfig;
+  /** Where pinned public files come from (`sources:`). */
+  sources: SourcesConfig;
+}
+
+/** `sources: { mirror: … }`, as written; the environment's BIAS_GATE_MIRROR wins over it (artifacts/mirror.ts). */
+export interface SourcesConfig {
+  /** An http(s) URL, file URL or directory (relative to the config file); undefined: the public origins. */
+  mirror: string | undefined;
 }
 
 /** How models run: execution providers tried in order, and intra-op threads. */

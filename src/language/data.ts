@@ -1,6 +1,7 @@
 import { confinedFile, readRegularFile } from '../artifacts/confined-file.ts';
 import { inPolicyTree, type Checkouts } from '../artifacts/models.ts';
 import type { BenchmarkFileConfig, LanguageConfig } from '../config/types.ts';
+import type { Mirror } from '../artifacts/mirror.ts';
 import type { Progress } from '../vision/run.ts';
 import { parseCrowsPairs, type CrowsPair } from './datasets/crows-pairs.ts';
 import { BENCHMARK_SOURCES, obtainBenchmarkFile, verifyLocalFile, type BenchmarkFileId } from './datasets/fetch.ts';
@@ -14,6 +15,8 @@ export interface BenchmarkDataRecord {
   source: 'local' | 'download';
   /** Repository-relative path of a local copy, or the pinned URL. */
   location: string;
+  /** Downloads only: where the bytes were read this run (the pinned URL, or a mirror URL or directory path); null on a cache hit or for a local copy. */
+  fetchedFrom: string | null;
   /** Repository and commit of a download. */
   revision: string | null;
   sha256: string;
@@ -33,6 +36,8 @@ export type LoadedBenchmark =
 export interface DataOptions {
   checkouts: Checkouts;
   cacheDir: string;
+  /** Read pinned files from this mirror (artifacts/mirror.ts); default: their public origin. */
+  mirror?: Mirror | undefined;
   progress: Progress;
 }
 
@@ -66,13 +71,13 @@ async function obtain(config: BenchmarkFileConfig, pinned: BenchmarkFileId, benc
     const what = `Benchmark file ${config.path.repoRelative}`;
     const { real } = await confinedFile(options.checkouts.policyRoot ?? options.checkouts.headRoot, inPolicyTree(config.path, options.checkouts), what);
     const verified = await verifyLocalFile(real, config.sha256 ? { sha256: config.sha256 } : {}, config.path.repoRelative);
-    const record = { benchmark, source: 'local' as const, location: config.path.repoRelative, revision: null, sha256: verified.sha256, fromCache: null };
+    const record = { benchmark, source: 'local' as const, location: config.path.repoRelative, fetchedFrom: null, revision: null, sha256: verified.sha256, fromCache: null };
     return { text: await readRegularFile(real, what, 'utf8'), location: config.path.repoRelative, record };
   }
   const source = BENCHMARK_SOURCES[pinned];
-  const obtained = await obtainBenchmarkFile(source, { cacheDir: options.cacheDir, onProgress: options.progress });
+  const obtained = await obtainBenchmarkFile(source, { cacheDir: options.cacheDir, mirror: options.mirror, onProgress: options.progress });
   if (obtained.fromCache) options.progress(`${source.name}: cache hit (${obtained.path})`);
-  const record = { benchmark, source: 'download' as const, location: source.url, revision: source.revision, sha256: obtained.sha256, fromCache: obtained.fromCache };
+  const record = { benchmark, source: 'download' as const, location: source.url, fetchedFrom: obtained.from, revision: source.revision, sha256: obtained.sha256, fromCache: obtained.fromCache };
   // bias-gate's own cache, outside the checkout: still only ever a regular file.
   return { text: await readRegularFile(obtained.path, `Cached benchmark file ${obtained.path}`, 'utf8'), location: source.url, record };
 }

@@ -14,6 +14,7 @@ import type { LanguageBenchmark } from './benchmark.ts';
 import { compareBenchmark, type McNemarResult } from './compare.ts';
 import { crowsPairsBenchmark } from './crows-pairs.ts';
 import { loadBenchmarkData, type BenchmarkDataRecord } from './data.ts';
+import type { Mirror } from '../artifacts/mirror.ts';
 import { loadLanguageModel, loadLanguageTokenizer } from './model.ts';
 import { perplexityBenchmark, perplexityWindows, type PerplexityItem } from './perplexity.ts';
 import { stereoSetBenchmark } from './stereoset.ts';
@@ -59,6 +60,8 @@ export interface LanguageRunOptions {
   scoring: ItemScoring;
   configPath: string;
   cacheDir: string;
+  /** Where pinned benchmark files are read instead of their public origin (artifacts/mirror.ts). */
+  mirror?: Mirror | undefined;
   progress: Progress;
   session: SessionOptions;
 }
@@ -144,7 +147,7 @@ export async function runLanguage(language: LanguageConfig, options: LanguageRun
   };
   try {
     for (const name of selectedBenchmarks(language)) {
-      const loaded = await loadBenchmarkData(name, language, { checkouts, cacheDir: options.cacheDir, progress });
+      const loaded = await loadBenchmarkData(name, language, { checkouts, cacheDir: options.cacheDir, mirror: options.mirror, progress });
       switch (loaded.name) {
         case 'crows_pairs':
           await scoreBenchmark(crowsPairsBenchmark, loaded.record, loaded.items, loaded.items);

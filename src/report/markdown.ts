@@ -2,6 +2,7 @@ import type { VerdictStatus } from '../gate/evaluate.ts';
 import { describeBaseStatus } from '../artifacts/models.ts';
 import type { ReportDocument } from './json.ts';
 import { renderPolicyMarkdown } from './policy.ts';
+import { describeBuiltinSets } from './reference-sets.ts';
 import { describeRuntimeRecord } from './runtime.ts';
 import { codeSpan, escapeHtmlText, escapeMarkdownText, escapeTableCell, mermaidLabel } from './markdown-escape.ts';
 import { isHeadlineLanguageMetric, languageMetricLabel } from './metric-rows.ts';
@@ -132,7 +133,7 @@ function renderVisionDetails(vision: VisionDocument): string[] {
   }
   const sets = vision.referenceSets.sets.map((set) => `${set.name}: ${set.images}`).join(', ');
   lines.push(row(['reference sets', `${cellCode(vision.referenceSets.source)} (${escapeTableCell(sets)})`, cellCode(vision.referenceSets.sha256)]));
-  lines.push('', '</details>');
+  lines.push('', ...(vision.referenceSets.builtin ? describeBuiltinSets(vision.referenceSets.builtin).flatMap((line) => [escapeMarkdownText(line), '']) : []), '</details>');
   return lines;
 }
 

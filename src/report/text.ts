@@ -5,6 +5,7 @@ import type { VisionRun } from '../vision/run.ts';
 import { isHeadlineLanguageMetric, languageMetricLabel, metricRow } from './metric-rows.ts';
 import { describeCounts, formatInterval, formatOptional, formatSigned, metricStatus, describeRule } from './summary.ts';
 import { renderPolicyText } from './policy.ts';
+import { describeBuiltinSets } from './reference-sets.ts';
 import { describeRuntime } from './runtime.ts';
 import type { RunReport } from './types.ts';
 
@@ -46,6 +47,7 @@ function renderVision(vision: VisionRun, report: RunReport): string[] {
   return [
     'Vision: Bias Transfer Score',
     `  pretrained ${models.pretrained.path} -> fine-tuned ${models.head.path}; base: ${describeBaseStatus(vision.baseStatus)}; estimator ${scores.estimator}`,
+    ...(vision.referenceSets.builtin ? describeBuiltinSets(vision.referenceSets.builtin).map((line) => `  ${line}`) : []),
     ...table(['metric', 'base', 'head', 'delta', `${confidence} interval (head)`, 'status'], rows),
     '',
   ];

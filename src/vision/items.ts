@@ -22,6 +22,8 @@ export function itemLabel(item: SimilarityItem): string {
 export interface ItemContext {
   objects: readonly string[];
   setNames: ReadonlySet<string>;
+  /** Lists a built-in reference set declares in its authors' order (builtin-sets.ts); they replace the generic ones. */
+  declared?: Partial<Record<ItemListName, readonly SimilarityItem[]>> | undefined;
 }
 
 /**
@@ -33,7 +35,9 @@ export function buildItemList(list: ItemListName, context: ItemContext): Similar
   const intra = (set: string): SimilarityItem => ({ kind: 'intra', set });
   const combinations = context.objects.flatMap((object) => GENDERS.map((gender) => `${object}+${gender}`)).filter((name) => context.setNames.has(name));
   let items: SimilarityItem[];
-  switch (list) {
+  const declared = context.declared?.[list];
+  if (declared) items = [...declared];
+  else switch (list) {
     case 'object':
       // "class vs gender": each object against man, woman and random, then the controls.
       items = [

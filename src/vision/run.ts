@@ -10,9 +10,11 @@ import { checkGateMetrics, visionMetricNames } from '../gate/metric-names.ts';
 import type { BaseStatus } from '../scores.ts';
 import { openModel, type SessionOptions } from '../runtime/session.ts';
 import { embedImages } from './embed.ts';
-import { buildItemList, minimumSetSize, setsOf } from './items.ts';
+import { buildItemList, minimumSetSize, setsOf, type ItemContext } from './items.ts';
 import { preprocessImage } from './preprocess.ts';
 import { loadReferenceSets } from './reference-sets.ts';
+import { BUILTIN_REFERENCE_SETS, loadBuiltinReferenceSets, type BuiltinFile, type BuiltinReferenceSetsRecord } from './builtin-sets.ts';
+import type { Mirror } from '../artifacts/mirror.ts';
 import { scoreVision, type VisionScores } from './score.ts';
 import { CONTROL_SETS, GENDERS, type PreprocessOptions, type ReferenceSet } from './types.ts';
 import { l2Normalize } from './vector.ts';
@@ -32,7 +34,14 @@ export interface ReferenceSetRecord {
 export interface VisionRun {
   models: { pretrained: ModelArtifact; base: ModelArtifact | null; head: ModelArtifact };
   baseStatus: BaseStatus;
-  referenceSets: { source: string; sha256: string; sets: ReferenceSetRecord[] };
+  referenceSets: {
+    /** The configured directory or manifest (repository-relative), or `builtin:<name>`. */
+    source: string;
+    sha256: string;
+    sets: ReferenceSetRecord[];
+    /** A built-in set: pinned source, counts, files left out, and where each file was read; absent for a path. */
+    builtin?: BuiltinReferenceSetsRecord;
+  };
   objects: string[];
   /** Settings that shape the numbers, recorded beside them. */
   settings: { preprocess: PreprocessOptions; batchSize: number; bootstrap: { resamples: number; confidence: number }; seed: number };
@@ -46,16 +55,25 @@ export interface VisionRunOptions {
   configPath: string;
   progress: Progress;
   session: SessionOptions;
+  /** Verified downloads (built-in reference sets), shared with the benchmark files. */
+  cacheDir: string;
+  /** Where pinned files are read instead of their public origin (artifacts/mirror.ts). */
+  mirror: Mirror | undefined;
+  /** Tests only: see {@link BuiltinLoadOptions.restrictManifest}. */
+  restrictBuiltinManifest?: (file: BuiltinFile) => boolean;
 }
 
 /** Loads reference data and models, embeds every image with every model and scores them (DESIGN §2). */
 /** Scores the vision models; null when this run is a shard (its slice is recorded in `options.scoring`). */
 export async function runVision(vision: VisionConfig, options: VisionRunOptions): Promise<VisionRun | null> {
   const { checkouts, progress } = options;
-  const sets = await loadReferenceSets(inPolicyTree(vision.referenceSets, checkouts), checkouts.policyRoot ?? checkouts.headRoot);
+  const { sets, source, builtin } = await referenceSetsFor(vision, options);
   const byName = new Map(sets.map((set) => [set.name, set]));
-  const objects = vision.objects ?? deriveObjects(sets);
-  checkReferenceSets(vision, objects, byName);
+  // A built-in set brings its authors' objects and item lists (in their order) unless objects are configured.
+  const builtinDefinition = vision.builtinReferenceSets && BUILTIN_REFERENCE_SETS[vision.builtinReferenceSets.name];
+  const objects = vision.objects ?? builtinDefinition?.objects ?? deriveObjects(sets);
+  const declaredItemLists = vision.objects === undefined ? builtinDefinition?.itemLists : undefined;
+  checkReferenceSets(vision, objects, byName, declaredItemLists);
   checkGateMetrics(options.configPath, vision.gates, visionMetricNames(vision, objects));
 
   const basePath = modelPathOf('vision', 'base', vision.model, checkouts);
@@ -81,7 +99,7 @@ export async function runVision(vision: VisionConfig, options: VisionRunOptions)
 
   const { crop, layout } = vision.preprocess;
   const imageShape = layout === 'NCHW' ? [3, crop, crop] : [crop, crop, 3];
-  const referenceSets = await recordReferenceSets(vision.referenceSets.repoRelative, sets);
+  const referenceSets = { ...(await recordReferenceSets(source, sets)), ...(builtin ? { builtin } : {}) };
   const embed = async (model: ModelArtifact, label: string): Promise<Float32Array[] | undefined> => {
     // Embeddings depend only on the model bytes, the images, how they are read and the tool version.
     const key = cacheKey({ version: TOOL_VERSION, model: model.sha256, images: referenceSets.sha256, preprocess: vision.preprocess, input: vision.input ?? null, output: vision.embeddingOutput ?? null });
@@ -118,6 +136,7 @@ export async function runVision(vision: VisionConfig, options: VisionRunOptions)
     embeddings,
     objects,
     itemLists: vision.itemLists,
+    declaredItemLists,
     ieat: vision.ieat,
     estimator: vision.estimator,
     bootstrap: vision.bootstrap,
@@ -133,6 +152,22 @@ export async function runVision(vision: VisionConfig, options: VisionRunOptions)
   };
 }
 
+/** The configured reference sets: a directory or manifest in the repository, or a built-in set (downloaded, verified, cached). */
+async function referenceSetsFor(vision: VisionConfig, options: VisionRunOptions): Promise<{ sets: ReferenceSet[]; source: string; builtin?: BuiltinReferenceSetsRecord }> {
+  const { checkouts } = options;
+  if (vision.builtinReferenceSets) {
+    const loaded = await loadBuiltinReferenceSets(vision.builtinReferenceSets, {
+      cacheDir: options.cacheDir,
+      mirror: options.mirror,
+      progress: options.progress,
+      restrictManifest: options.restrictBuiltinManifest,
+    });
+    return { sets: loaded.sets, source: `builtin:${vision.builtinReferenceSets.name}`, builtin: loaded.record };
+  }
+  const configured = vision.referenceSets!;
+  return { sets: await loadReferenceSets(inPolicyTree(configured, checkouts), checkouts.policyRoot ?? checkouts.headRoot), source: configured.repoRelative };
+}
+
 /** Images decoded at once: libvips works on its own threads, so a few in flight keep the cores busy. */
 export const PREPROCESS_CONCURRENCY = 4;
 
@@ -143,7 +178,7 @@ export function deriveObjects(sets: readonly ReferenceSet[]): string[] {
 }
 
 /** Every set the configured scores need exists and is large enough, before any model runs. */
-function checkReferenceSets(vision: VisionConfig, objects: readonly string[], byName: ReadonlyMap<string, ReferenceSet>): void {
+function checkReferenceSets(vision: VisionConfig, objects: readonly string[], byName: ReadonlyMap<string, ReferenceSet>, declared: ItemContext['declared']): void {
   const require = (name: string, minimum: number, purpose: string) => {
     const set = byName.get(name);
     if (!set) {
@@ -158,7 +193,7 @@ function checkReferenceSets(vision: VisionConfig, objects: readonly string[], by
   if (objects.length === 0) throw new InputError('no objects to score: the reference sets hold only man, woman and control sets', { hint: 'Add object sets (e.g. surfboard) or list vision.objects.' });
   for (const object of objects) require(object, 1, `the gender gap of "${object}"`);
   for (const gender of GENDERS) require(gender, 1, 'the gender gaps');
-  const context = { objects, setNames: new Set(byName.keys()) };
+  const context = { objects, setNames: new Set(byName.keys()), declared };
   for (const list of vision.itemLists) {
     for (const item of buildItemList(list, context)) {
       for (const name of setsOf(item)) require(name, minimumSetSize(item.kind, vision.estimator), `the "${list}" item list (${vision.estimator} estimator)`);

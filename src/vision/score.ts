@@ -4,7 +4,7 @@ import { percentileInterval, resampleWithReplacement } from '../stats/bootstrap.
 import { seededRng } from '../stats/rng.ts';
 import { spearman } from '../stats/spearman.ts';
 import { imageEmbeddingAssociationTest, type IeatResult } from './ieat.ts';
-import { buildItemList, evaluateItems, itemLabel, type SimilarityItem } from './items.ts';
+import { buildItemList, evaluateItems, itemLabel, type ItemContext, type SimilarityItem } from './items.ts';
 import { cosineSimilarityMatrix, interClassSimilarity, type SimilarityMatrix } from './similarity.ts';
 
 /** Everything the pure vision scorer needs: embeddings by image index, and which images form which set. */
@@ -15,6 +15,8 @@ export interface VisionScoringInput {
   embeddings: { pretrained: readonly Float32Array[]; base: readonly Float32Array[] | null; head: readonly Float32Array[] };
   objects: readonly string[];
   itemLists: readonly ItemListName[];
+  /** Item lists a built-in reference set declares in its authors' order; the generic lists otherwise. */
+  declaredItemLists?: ItemContext['declared'];
   ieat: readonly IeatConfig[];
   estimator: 'exact' | 'paper';
   bootstrap: { resamples: number; confidence: number };
@@ -88,7 +90,7 @@ const streamSeed = (seed: number, stream: number) => ((seed + stream * 0x9e3779b
 export function scoreVision(input: VisionScoringInput): VisionScores {
   const sides: Side[] = input.embeddings.base ? ['pretrained', 'base', 'head'] : ['pretrained', 'head'];
   const matrices = new Map<Side, SimilarityMatrix>(sides.map((side) => [side, cosineSimilarityMatrix(input.embeddings[side]!)]));
-  const context = { objects: input.objects, setNames: new Set(input.members.keys()) };
+  const context = { objects: input.objects, setNames: new Set(input.members.keys()), declared: input.declaredItemLists };
   const lists = input.itemLists.map((list) => ({ list, items: buildItemList(list, context) }));
 
   const paperRng = seededRng(streamSeed(input.seed, STREAM_PAPER_ESTIMATOR));

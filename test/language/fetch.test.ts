@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { parseMirror, type Mirror } from '../../src/artifacts/mirror.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InputError } from '../../src/errors.ts';
 import {
@@ -94,14 +95,14 @@ describe('obtainBenchmarkFile', () => {
     const before = requests.length;
 
     const first = await obtainBenchmarkFile(localSource(), options);
-    expect(first).toEqual({ path: join(cacheDir, STEREOSET_SHA256, 'dev.json'), sha256: STEREOSET_SHA256, fromCache: false });
+    expect(first).toEqual({ path: join(cacheDir, STEREOSET_SHA256, 'dev.json'), sha256: STEREOSET_SHA256, fromCache: false, from: `${origin}/data/dev.json` });
     expect(requests.length - before).toBe(1);
     expect(await readFile(first.path)).toEqual(STEREOSET_BYTES);
     expect(parseStereoSet(await readFile(first.path, 'utf8'), 'dev.json').clusters).toHaveLength(1);
     expect(progress[0]).toMatch(/^Downloading StereoSet dev\.json \(test copy\) from http:\/\/127\.0\.0\.1:\d+\/data\/dev\.json$/);
 
     const second = await obtainBenchmarkFile(localSource(), options);
-    expect(second).toEqual({ ...first, fromCache: true });
+    expect(second).toEqual({ ...first, fromCache: true, from: null });
     expect(requests.length - before).toBe(1);
 
     await writeFile(first.path, 'corrupted');
@@ -127,7 +128,7 @@ describe('obtainBenchmarkFile', () => {
     const cacheDir = await createTempDir();
     const source = localSource({ sha256: undefined, gitBlobId: STEREOSET_BLOB_ID });
     const obtained = await obtainBenchmarkFile(source, { cacheDir });
-    expect(obtained).toEqual({ path: join(cacheDir, STEREOSET_BLOB_ID, 'dev.json'), sha256: STEREOSET_SHA256, fromCache: false });
+    expect(obtained).toEqual({ path: join(cacheDir, STEREOSET_BLOB_ID, 'dev.json'), sha256: STEREOSET_SHA256, fromCache: false, from: `${origin}/data/dev.json` });
     expect((await obtainBenchmarkFile(source, { cacheDir })).fromCache).toBe(true);
 
     const wrongBlob = 'b'.repeat(40);
@@ -149,8 +150,8 @@ describe('obtainBenchmarkFile', () => {
     await new Promise<void>((resolve) => closed.close(() => resolve()));
 
     const url = `http://127.0.0.1:${port}/data/dev.json`;
-    const error = await inputErrorFrom(obtainBenchmarkFile(localSource({ url }), { cacheDir: await createTempDir() }));
-    expect(error.message).toMatch(new RegExp(`^Could not download .* from ${url.replace(/\./g, '\\.')}: .*ECONNREFUSED`));
+    const error = await inputErrorFrom(obtainBenchmarkFile(localSource({ url }), { cacheDir: await createTempDir(), retryDelayMs: 1 }));
+    expect(error.message).toMatch(new RegExp(`^Could not download .* from ${url.replace(/\./g, '\\.')}: .*ECONNREFUSED.* \\(after 4 attempts\\)$`));
     expect(error.hint).toMatch(/path:/);
   });
 
@@ -222,5 +223,59 @@ describe('BENCHMARK_SOURCES', () => {
       expect(verified.sha256).toBe(source.sha256);
       expect((await readFile(verified.path)).length).toBe(source.bytes);
     }
+  });
+});
+
+describe('obtainBenchmarkFile through a mirror (BIAS_GATE_MIRROR / sources.mirror)', () => {
+  const pinned = (overrides: Partial<BenchmarkSource> = {}) =>
+    localSource({ url: 'https://raw.githubusercontent.com/moinnadeem/StereoSet/abc123/data/dev.json', revision: 'moinnadeem/StereoSet@abc123', ...overrides });
+
+  it('reads the file from the mirror URL under <owner>/<repo>/<commit>/<path>, never from the origin', async () => {
+    const mirrorServer = createServer((request, response) => {
+      requests.push(`mirror:${request.url}`);
+      if (request.url === '/raw/moinnadeem/StereoSet/abc123/data/dev.json') response.writeHead(200).end(STEREOSET_BYTES);
+      else response.writeHead(404).end();
+    });
+    await new Promise<void>((resolve) => mirrorServer.listen(0, '127.0.0.1', resolve));
+    try {
+      const base = `http://127.0.0.1:${(mirrorServer.address() as AddressInfo).port}/raw`;
+      const fetched: string[] = [];
+      const recordingFetch: typeof fetch = (input, init) => (fetched.push(String(input)), fetch(input, init));
+      const obtained = await obtainBenchmarkFile(pinned(), { cacheDir: await createTempDir(), fetch: recordingFetch, mirror: parseMirror(base, '/', 'BIAS_GATE_MIRROR') });
+      expect(obtained).toMatchObject({ sha256: STEREOSET_SHA256, fromCache: false, from: `${base}/moinnadeem/StereoSet/abc123/data/dev.json` });
+      expect(fetched).toEqual([`${base}/moinnadeem/StereoSet/abc123/data/dev.json`]);
+    } finally {
+      await new Promise<void>((resolve) => mirrorServer.close(() => resolve()));
+    }
+  });
+
+  it('copies from a mirror directory with the same checks, and a wrong file there is a checksum error naming its path', async () => {
+    const mirror = await createTempDir();
+    const file = join(mirror, 'moinnadeem/StereoSet/abc123/data/dev.json');
+    await mkdir(dirname(file), { recursive: true });
+    await writeFile(file, STEREOSET_BYTES);
+    const options = { cacheDir: await createTempDir(), mirror: parseMirror(mirror, '/', 'sources.mirror') as Mirror };
+    expect(await obtainBenchmarkFile(pinned(), options)).toMatchObject({ sha256: STEREOSET_SHA256, from: file });
+    const error = await inputErrorFrom(obtainBenchmarkFile(pinned({ sha256: '0'.repeat(64) }), { ...options, cacheDir: await createTempDir() }));
+    expect(error.message).toBe(`StereoSet dev.json (test copy) downloaded from ${file} does not match its pinned checksum: expected sha256 ${'0'.repeat(64)}, got ${STEREOSET_SHA256}`);
+    const missing = await inputErrorFrom(obtainBenchmarkFile(pinned({ url: 'https://raw.githubusercontent.com/o/r/c/absent.json' }), options));
+    expect(missing.message).toBe(`Could not download StereoSet dev.json (test copy) from ${join(mirror, 'o/r/c/absent.json')}: no such file`);
+    expect(missing.hint).toMatch(/The mirror in use is .* \(set by sources\.mirror\); its layout is <mirror>\/<owner>\/<repo>\/<commit>\/<path>\.$/);
+  });
+
+  it('retries a transient HTTP failure with backoff, and does not retry a 403', async () => {
+    let calls = 0;
+    const flaky: typeof fetch = async () => (++calls < 3 ? new Response('busy', { status: 503, statusText: 'Service Unavailable' }) : new Response(STEREOSET_BYTES));
+    const progress: string[] = [];
+    const obtained = await obtainBenchmarkFile(localSource(), { cacheDir: await createTempDir(), fetch: flaky, retryDelayMs: 1, onProgress: (m) => progress.push(m) });
+    expect(obtained.sha256).toBe(STEREOSET_SHA256);
+    expect(calls).toBe(3);
+    expect(progress.filter((m) => m.includes('retrying'))).toHaveLength(2);
+
+    let forbidden = 0;
+    const denying: typeof fetch = async () => (forbidden++, new Response('no', { status: 403, statusText: 'Forbidden' }));
+    const error = await inputErrorFrom(obtainBenchmarkFile(localSource(), { cacheDir: await createTempDir(), fetch: denying, retryDelayMs: 1 }));
+    expect(error.message).toMatch(/: HTTP 403 Forbidden$/);
+    expect(forbidden).toBe(1);
   });
 });

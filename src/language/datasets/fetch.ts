@@ -7,6 +7,7 @@ import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
 import { openRegularFile } from '../../artifacts/confined-file.ts';
 import { GIT_LFS_POINTER_HEAD_BYTES, isGitLfsPointer } from '../../artifacts/lfs.ts';
+import { describeLocation, MIRROR_ENV_VAR, pinnedFileLocations, withoutControlCharacters, type FileLocation, type Mirror } from '../../artifacts/mirror.ts';
 import { InputError, messageOf } from '../../errors.ts';
 
 /**
@@ -28,6 +29,10 @@ export interface BenchmarkSource {
   revision: string;
   /** The data licence (all three benchmarks are CC BY-SA, so they are fetched, not vendored). */
   license: string;
+  /** File name in the cache; default: the URL's last segment without control characters. */
+  cacheName?: string;
+  /** What a user can do when the file cannot be had; default: configure a local `path:`. */
+  hint?: string;
 }
 
 /** The benchmark files bias-gate can fetch itself; see SOURCE.md next to each under `$BIAS_GATE_SHARED/benchmarks/`. */
@@ -87,6 +92,12 @@ export interface ObtainOptions {
   onProgress?: (message: string) => void;
   /** Abort a download that takes longer than this; default 5 minutes. */
   timeoutMs?: number;
+  /** Read pinned files from this mirror instead of their public origin (mirror.ts); default none. */
+  mirror?: Mirror;
+  /** Further attempts after a transient failure (network error, HTTP 408/425/429/5xx, broken transfer); default 3. */
+  retries?: number;
+  /** Wait before the first retry, doubled before each next one; default 1 s. */
+  retryDelayMs?: number;
 }
 
 /** A verified benchmark file on disk. */
@@ -96,15 +107,23 @@ export interface ObtainedFile {
   sha256: string;
   /** True when the file was already in the cache (and verified again), false when downloaded now. */
   fromCache: boolean;
+  /** Where the bytes were read this time: the URL or mirror path downloaded from; null on a cache hit. */
+  from: string | null;
 }
 
 const DEFAULT_TIMEOUT_MS = 5 * 60_000;
+const DEFAULT_RETRIES = 3;
+const DEFAULT_RETRY_DELAY_MS = 1000;
 
 /**
  * A benchmark file from the cache, else downloaded from its pinned origin. The cache path is
  * `<cacheDir>/<sha256 or git blob id>/<file name>`. A cached file is verified again on every use,
  * and if it no longer matches it is deleted and downloaded anew; a download is written to a
  * temporary file, verified, then renamed into place, so the cache never holds an unverified file.
+ *
+ * With `options.mirror` the file is read from the mirror (an HTTP server or a directory) instead,
+ * under the same path (mirror.ts), and verified the same way. Transient failures are retried with
+ * exponential backoff (`retries`, `retryDelayMs`); a missing file or a checksum mismatch is not.
  *
  * Throws {@link InputError} when the download fails (network error or HTTP status: the message
  * names the URL and says to configure a local `path:` instead) or when the bytes do not match the
@@ -113,13 +132,13 @@ const DEFAULT_TIMEOUT_MS = 5 * 60_000;
 export async function obtainBenchmarkFile(source: BenchmarkSource, options: ObtainOptions): Promise<ObtainedFile> {
   const key = source.sha256 ?? source.gitBlobId;
   if (key === undefined) throw new Error(`Benchmark source ${source.name} has neither a sha256 nor a git blob id to verify it by.`);
-  const target = join(options.cacheDir, key, fileNameOf(source.url));
+  const target = join(options.cacheDir, key, source.cacheName ?? fileNameOf(source.url));
   const progress = options.onProgress ?? (() => undefined);
 
   const cached = await digestsIfPresent(target);
   if (cached !== undefined) {
     const mismatch = checksumMismatch(source, cached);
-    if (mismatch === undefined) return { path: target, sha256: cached.sha256, fromCache: true };
+    if (mismatch === undefined) return { path: target, sha256: cached.sha256, fromCache: true, from: null };
     progress(`Cached ${source.name} at ${target} is corrupt (${mismatch}); deleting it and downloading again.`);
     await rm(target, { force: true });
   }
@@ -128,21 +147,22 @@ export async function obtainBenchmarkFile(source: BenchmarkSource, options: Obta
   const partial = `${target}.${process.pid}-${randomBytes(4).toString('hex')}.part`;
   try {
     const size = source.bytes === undefined ? '' : ` (${(source.bytes / 1e6).toFixed(1)} MB)`;
-    progress(`Downloading ${source.name}${size} from ${source.url}`);
-    await download(source, partial, options);
+    const from = await transferFromFirstFound(source, partial, options, (location) =>
+      progress(`Downloading ${source.name}${size} from ${describeLocation(location)}`),
+    );
     const digests = await fileDigests(partial);
     if (await startsWithLfsPointer(partial)) {
-      throw new InputError(`${source.url} served a Git LFS pointer, not ${source.name}`, { hint: localPathHint(source) });
+      throw new InputError(`${from} served a Git LFS pointer, not ${source.name}`, { hint: hintFor(source, options) });
     }
     const mismatch = checksumMismatch(source, digests);
     if (mismatch !== undefined) {
-      throw new InputError(`${source.name} downloaded from ${source.url} does not match its pinned checksum: ${mismatch}`, {
-        hint: `The file at that address changed or the download was altered. ${localPathHint(source)}`,
+      throw new InputError(`${source.name} downloaded from ${from} does not match its pinned checksum: ${mismatch}`, {
+        hint: `The file at that address changed or the download was altered. ${hintFor(source, options)}`,
       });
     }
     await rename(partial, target);
     progress(`Verified ${source.name} (sha256 ${digests.sha256}), cached at ${target}`);
-    return { path: target, sha256: digests.sha256, fromCache: false };
+    return { path: target, sha256: digests.sha256, fromCache: false, from };
   } finally {
     await rm(partial, { force: true });
   }
@@ -226,26 +246,97 @@ function checksumMismatch(expected: { sha256?: string; gitBlobId?: string }, act
   return problems.length === 0 ? undefined : problems.join('; ');
 }
 
-/** Streams the response body to `path`; every network or HTTP failure becomes an InputError naming the URL. */
-async function download(source: BenchmarkSource, path: string, options: ObtainOptions): Promise<void> {
+/** Why one transfer failed: `missing` moves on to the next location, `transient` is retried, `fatal` is not. */
+class TransferFailure extends Error {
+  constructor(
+    message: string,
+    readonly kind: 'missing' | 'transient' | 'fatal',
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/**
+ * Copies the file to `partial` from the first of its locations (origin, or mirror paths) that has it,
+ * retrying transient failures with backoff; returns where it came from. Every failure that is left
+ * becomes an InputError naming the location(s).
+ */
+async function transferFromFirstFound(source: BenchmarkSource, partial: string, options: ObtainOptions, starting: (location: FileLocation) => void): Promise<string> {
+  const locations = pinnedFileLocations(source.url, options.mirror);
+  const retries = options.retries ?? DEFAULT_RETRIES;
+  const missing: { shown: string; why: string }[] = [];
+  for (const location of locations) {
+    const shown = describeLocation(location);
+    for (let attempt = 0; ; attempt++) {
+      try {
+        starting(location);
+        await transfer(location, partial, options);
+        return shown;
+      } catch (error) {
+        if (!(error instanceof TransferFailure)) throw error;
+        if (error.kind === 'missing') {
+          missing.push({ shown, why: error.message });
+          break;
+        }
+        if (error.kind === 'fatal' || attempt >= retries) {
+          const tries = attempt === 0 ? '' : ` (after ${attempt + 1} attempts)`;
+          throw new InputError(`Could not download ${source.name} from ${shown}: ${error.message}${tries}`, { hint: hintFor(source, options), cause: error.cause });
+        }
+        const delay = (options.retryDelayMs ?? DEFAULT_RETRY_DELAY_MS) * 2 ** attempt;
+        options.onProgress?.(`${source.name}: ${error.message} from ${shown}; retrying in ${(delay / 1000).toFixed(1)} s (${attempt + 1}/${retries})`);
+        await new Promise((resolve) => setTimeout(resolve, delay));
+      }
+    }
+  }
+  const [only] = missing;
+  const what = missing.length === 1 && only ? `from ${only.shown}: ${only.why}` : `: not found at ${missing.map((m) => `${m.shown} (${m.why})`).join(', nor at ')}`;
+  throw new InputError(`Could not download ${source.name} ${what}`.replace(' :', ':'), { hint: hintFor(source, options) });
+}
+
+/** One attempt: streams `location` to `path`, classifying every failure. */
+async function transfer(location: FileLocation, path: string, options: ObtainOptions): Promise<void> {
+  if (location.kind === 'file') {
+    // A mirror directory is the runner operator's, but still only a regular file is read (a FIFO would block).
+    let opened: Awaited<ReturnType<typeof openRegularFile>>;
+    try {
+      opened = await openRegularFile(location.path, location.path);
+    } catch (error) {
+      const code = (error as { cause?: NodeJS.ErrnoException }).cause?.code ?? (error as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ENOTDIR') throw new TransferFailure('no such file', 'missing', { cause: error });
+      throw new TransferFailure(messageOf(error), 'fatal', { cause: error });
+    }
+    try {
+      await pipeline(opened.handle.createReadStream({ autoClose: false }), createWriteStream(path));
+    } catch (error) {
+      throw new TransferFailure(`the copy broke off (${messageOf(error)})`, 'transient', { cause: error });
+    } finally {
+      await opened.handle.close();
+    }
+    return;
+  }
   const fetchImpl = options.fetch ?? fetch;
-  const failed = (what: string, cause?: unknown): InputError =>
-    new InputError(`Could not download ${source.name} from ${source.url}: ${what}`, { hint: localPathHint(source), cause });
   let response: Response;
   try {
-    response = await fetchImpl(source.url, { signal: AbortSignal.timeout(options.timeoutMs ?? DEFAULT_TIMEOUT_MS) });
+    response = await fetchImpl(location.url, { signal: AbortSignal.timeout(options.timeoutMs ?? DEFAULT_TIMEOUT_MS) });
   } catch (error) {
-    throw failed(describeFetchError(error), error);
+    throw new TransferFailure(describeFetchError(error), 'transient', { cause: error });
   }
   if (!response.ok || response.body === null) {
-    throw failed(`HTTP ${response.status}${response.statusText ? ` ${response.statusText}` : ''}`);
+    await response.body?.cancel().catch(() => undefined);
+    const status = `HTTP ${response.status}${response.statusText ? ` ${response.statusText}` : ''}`;
+    const kind = response.status === 404 || response.status === 410 ? 'missing' : TRANSIENT_STATUSES.has(response.status) || response.status >= 500 ? 'transient' : 'fatal';
+    throw new TransferFailure(status, kind);
   }
   try {
     await pipeline(Readable.fromWeb(response.body as NodeReadableStream<Uint8Array>), createWriteStream(path));
   } catch (error) {
-    throw failed(`the transfer broke off (${describeFetchError(error)})`, error);
+    throw new TransferFailure(`the transfer broke off (${describeFetchError(error)})`, 'transient', { cause: error });
   }
 }
+
+/** Statuses below 500 worth another try: timeout, too early, rate-limited. */
+const TRANSIENT_STATUSES = new Set([408, 425, 429]);
 
 /** undici hides the useful part ("ECONNREFUSED", "ENOTFOUND") in `cause`. */
 function describeFetchError(error: unknown): string {
@@ -253,8 +344,11 @@ function describeFetchError(error: unknown): string {
   return cause === undefined ? messageOf(error) : `${messageOf(error)}: ${messageOf(cause)}`;
 }
 
-function localPathHint(source: BenchmarkSource): string {
-  return `Download ${fileNameOf(source.url)} yourself (${source.revision}) and set path: to it for this benchmark in the config; bias-gate then reads the local copy instead.`;
+function hintFor(source: BenchmarkSource, options: ObtainOptions): string {
+  const mirror = options.mirror
+    ? ` The mirror in use is ${options.mirror.location} (set by ${options.mirror.setBy}); its layout is <mirror>/<owner>/<repo>/<commit>/<path>.`
+    : ` Without internet access, point ${MIRROR_ENV_VAR} (or sources.mirror in the config) at a mirror.`;
+  return (source.hint ?? `Download ${fileNameOf(source.url)} yourself (${source.revision}) and set path: to it for this benchmark in the config; bias-gate then reads the local copy instead.`) + mirror;
 }
 
 async function startsWithLfsPointer(path: string): Promise<boolean> {
@@ -268,7 +362,7 @@ async function startsWithLfsPointer(path: string): Promise<boolean> {
   }
 }
 
-/** The file name at the end of a URL's path ("test.json"). */
+/** The file name at the end of a URL's path ("test.json"), without control characters (`%0A`). */
 function fileNameOf(url: string): string {
-  return basename(decodeURIComponent(new URL(url).pathname)) || 'download';
+  return withoutControlCharacters(basename(decodeURIComponent(new URL(url).pathname))) || 'download';
 }
