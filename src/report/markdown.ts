@@ -1,6 +1,7 @@
 import type { VerdictStatus } from '../gate/evaluate.ts';
 import { describeBaseStatus } from '../artifacts/models.ts';
 import type { ReportDocument } from './json.ts';
+import { describeTransferDirection } from '../language/transfer.ts';
 import { renderPolicyMarkdown } from './policy.ts';
 import { codeSpan, escapeHtmlText, escapeMarkdownText, escapeTableCell, mermaidLabel } from './markdown-escape.ts';
 import { isHeadlineLanguageMetric, languageMetricLabel } from './metric-rows.ts';
@@ -159,9 +160,8 @@ function renderLanguage(language: LanguageDocument, document: ReportDocument): s
   }
   if (language.transfer) {
     lines.push('', `#### Cross-domain transfer (target: ${escapeMarkdownText(language.transfer.target)})`, '', `> ${escapeMarkdownText(language.transfer.summary)}`, '', `| domain | metric | base | head | Δ \\|score − 50\\| | ${confidence} interval | McNemar p | moved |`, '|---|---|---:|---:|---:|---|---:|---|');
-    const moved = { target: '**target**', with: 'with the target', against: 'against the target', unclear: 'no clear change' } as const;
     for (const domain of language.transfer.rows) {
-      lines.push(row([escapeTableCell(domain.domain), escapeTableCell(languageMetricLabel(domain.metric)), formatOptional(domain.base), formatOptional(domain.head), formatSigned(domain.biasChange.value), formatInterval(domain.biasChange.interval), formatOptional(domain.pValue), moved[domain.direction]]));
+      lines.push(row([escapeTableCell(domain.domain), escapeTableCell(languageMetricLabel(domain.metric)), formatOptional(domain.base), formatOptional(domain.head), formatSigned(domain.biasChange.value), formatInterval(domain.biasChange.interval), formatOptional(domain.pValue), domain.direction === 'target' ? '**target**' : describeTransferDirection(domain)]));
     }
   }
   lines.push('', '<details><summary>Audit: language models, benchmark data and skipped items</summary>', '', '| artifact | path or source | sha256 | notes |', '|---|---|---|---|');

@@ -115,7 +115,7 @@ const LANGUAGE = object({
     object({
       target: string,
       summary: string,
-      rows: arrayOf(object({ domain: string, metric: string, base: number, head: number, biasChange: ESTIMATE, pValue: number, direction: oneOf('target', 'with', 'against', 'unclear') })),
+      rows: arrayOf(object({ domain: string, metric: string, base: number, head: number, biasChange: ESTIMATE, pValue: number, direction: oneOf('target', 'with', 'against', 'moved', 'unclear') })),
     }),
   ),
   benchmarks: arrayOf(

@@ -1,6 +1,7 @@
 import { formatNumber } from '../gate/evaluate.ts';
 import { describeBaseStatus } from '../artifacts/models.ts';
 import type { LanguageRun } from '../language/run.ts';
+import { describeTransferDirection } from '../language/transfer.ts';
 import type { VisionRun } from '../vision/run.ts';
 import { isHeadlineLanguageMetric, languageMetricLabel, metricRow } from './metric-rows.ts';
 import { describeCounts, formatInterval, formatOptional, formatSigned, metricStatus, describeRule } from './summary.ts';
@@ -64,7 +65,7 @@ function renderLanguage(language: LanguageRun, report: RunReport): string[] {
   if (language.transfer) {
     lines.push(`Cross-domain transfer (target: ${language.transfer.target})`, `  ${language.transfer.summary}`);
     lines.push(...table(['domain', 'metric', 'base', 'head', 'delta |s-50|', 'interval', 'McNemar p', 'moved'], language.transfer.rows.map((row) => [
-      row.domain, languageMetricLabel(row.metric), formatNumber(row.base), formatNumber(row.head), formatSigned(row.biasChange.value), formatInterval(row.biasChange.interval), formatOptional(row.pValue), row.direction,
+      row.domain, languageMetricLabel(row.metric), formatNumber(row.base), formatNumber(row.head), formatSigned(row.biasChange.value), formatInterval(row.biasChange.interval), formatOptional(row.pValue), describeTransferDirection(row),
     ])), '');
   }
   for (const run of language.benchmarks) {
