@@ -37,7 +37,7 @@ describe('bias-gate calibrate', () => {
     expect(proposed.language.gates.find((gate) => gate.metric === 'crows_pairs.gender')).toEqual({ metric: 'crows_pairs.gender', max_bias_increase: 0, require_significant: true });
     expect(proposed.language.gates.find((gate) => gate.metric === 'perplexity')).toEqual({ metric: 'perplexity', max_increase_pct: 3.2, require_significant: true, level: 'warn' });
     // The proposal is a valid config section: pasted into the config, validate accepts it.
-    await editConfig(root, (config) => config.replace(/(\n  gates:\n)(?=    - metric: crows_pairs\.gender)/, `$1    - metric: crows_pairs.overall\n      max_bias_increase: 0\n      require_significant: true\n`));
+    await editConfig(root, (config) => config.replace(/(\n {2}gates:\n)(?= {4}- metric: crows_pairs\.gender)/, `$1    - metric: crows_pairs.overall\n      max_bias_increase: 0\n      require_significant: true\n`));
     expect((await run(['validate', '--config', 'thresholds.yaml'], root)).code).toBe(0);
   }, 120_000);
 });
@@ -88,9 +88,9 @@ describe('bias-gate metrics', () => {
     const root = await createFixtureRepo();
     const outcome = await run(['metrics', '--config', 'thresholds.yaml'], root);
     expect(outcome.code).toBe(0);
-    expect(outcome.stdout).toMatch(/^vision:\n  bts\.object +Bias Transfer Score/);
-    expect(outcome.stdout).toMatch(/\n  gap\.surfboard +gender gap G\(surfboard\)/);
-    expect(outcome.stdout).toMatch(/\nlanguage:\n  crows_pairs\.race-color +CrowS-Pairs % stereotypical/);
-    expect(outcome.stdout).toMatch(/\n  perplexity +perplexity on held-out text/);
+    expect(outcome.stdout).toMatch(/^vision:\n {2}bts\.object +Bias Transfer Score/);
+    expect(outcome.stdout).toMatch(/\n {2}gap\.surfboard +gender gap G\(surfboard\)/);
+    expect(outcome.stdout).toMatch(/\nlanguage:\n {2}crows_pairs\.race-color +CrowS-Pairs % stereotypical/);
+    expect(outcome.stdout).toMatch(/\n {2}perplexity +perplexity on held-out text/);
   });
 });
