@@ -2800,16 +2800,16 @@ var require_validate = __commonJS({
         const matches = RELATIVE_JSON_POINTER.exec($data);
         if (!matches)
           throw new Error(`Invalid JSON-pointer: ${$data}`);
-        const up = +matches[1];
+        const up2 = +matches[1];
         jsonPointer = matches[2];
         if (jsonPointer === "#") {
-          if (up >= dataLevel)
-            throw new Error(errorMsg("property/index", up));
-          return dataPathArr[dataLevel - up];
+          if (up2 >= dataLevel)
+            throw new Error(errorMsg("property/index", up2));
+          return dataPathArr[dataLevel - up2];
         }
-        if (up > dataLevel)
-          throw new Error(errorMsg("data", up));
-        data = dataNames[dataLevel - up];
+        if (up2 > dataLevel)
+          throw new Error(errorMsg("data", up2));
+        data = dataNames[dataLevel - up2];
         if (!jsonPointer)
           return data;
       }
@@ -2822,8 +2822,8 @@ var require_validate = __commonJS({
         }
       }
       return expr;
-      function errorMsg(pointerType, up) {
-        return `Cannot access ${pointerType} ${up} levels up, current level is ${dataLevel}`;
+      function errorMsg(pointerType, up2) {
+        return `Cannot access ${pointerType} ${up2} levels up, current level is ${dataLevel}`;
       }
     }
     exports.getData = getData;
@@ -3265,8 +3265,8 @@ var require_utils = __commonJS({
       }
       return ind;
     }
-    function removeDotSegments(path12) {
-      let input = path12;
+    function removeDotSegments(path13) {
+      let input = path13;
       const output = [];
       let nextSlash = -1;
       let len2 = 0;
@@ -3340,11 +3340,11 @@ var require_utils = __commonJS({
       }
       return output.join("");
     }
-    function removeDotSegmentsRelative(path12) {
-      if (path12 === "" || path12[0] === "/") {
-        return removeDotSegments(path12);
+    function removeDotSegmentsRelative(path13) {
+      if (path13 === "" || path13[0] === "/") {
+        return removeDotSegments(path13);
       }
-      const segments = path12.split("/");
+      const segments = path13.split("/");
       const last = segments.length - 1;
       const output = [];
       let trailingDirectory = false;
@@ -3707,8 +3707,8 @@ var require_schemes = __commonJS({
       }
       if (wsComponent.resourceName) {
         const queryIndex = wsComponent.resourceName.indexOf("?");
-        const path12 = queryIndex === -1 ? wsComponent.resourceName : wsComponent.resourceName.slice(0, queryIndex);
-        wsComponent.path = path12 && path12 !== "/" ? path12 : void 0;
+        const path13 = queryIndex === -1 ? wsComponent.resourceName : wsComponent.resourceName.slice(0, queryIndex);
+        wsComponent.path = path13 && path13 !== "/" ? path13 : void 0;
         wsComponent.query = queryIndex === -1 ? void 0 : wsComponent.resourceName.slice(queryIndex + 1);
         wsComponent.resourceName = void 0;
       }
@@ -7018,17 +7018,17 @@ var require_visit = __commonJS({
     visit2.BREAK = BREAK;
     visit2.SKIP = SKIP;
     visit2.REMOVE = REMOVE;
-    function visit_(key, node, visitor, path12) {
-      const ctrl = callVisitor(key, node, visitor, path12);
+    function visit_(key, node, visitor, path13) {
+      const ctrl = callVisitor(key, node, visitor, path13);
       if (identity.isNode(ctrl) || identity.isPair(ctrl)) {
-        replaceNode(key, path12, ctrl);
-        return visit_(key, ctrl, visitor, path12);
+        replaceNode(key, path13, ctrl);
+        return visit_(key, ctrl, visitor, path13);
       }
       if (typeof ctrl !== "symbol") {
         if (identity.isCollection(node)) {
-          path12 = Object.freeze(path12.concat(node));
+          path13 = Object.freeze(path13.concat(node));
           for (let i = 0; i < node.items.length; ++i) {
-            const ci = visit_(i, node.items[i], visitor, path12);
+            const ci = visit_(i, node.items[i], visitor, path13);
             if (typeof ci === "number")
               i = ci - 1;
             else if (ci === BREAK)
@@ -7039,13 +7039,13 @@ var require_visit = __commonJS({
             }
           }
         } else if (identity.isPair(node)) {
-          path12 = Object.freeze(path12.concat(node));
-          const ck = visit_("key", node.key, visitor, path12);
+          path13 = Object.freeze(path13.concat(node));
+          const ck = visit_("key", node.key, visitor, path13);
           if (ck === BREAK)
             return BREAK;
           else if (ck === REMOVE)
             node.key = null;
-          const cv = visit_("value", node.value, visitor, path12);
+          const cv = visit_("value", node.value, visitor, path13);
           if (cv === BREAK)
             return BREAK;
           else if (cv === REMOVE)
@@ -7066,17 +7066,17 @@ var require_visit = __commonJS({
     visitAsync.BREAK = BREAK;
     visitAsync.SKIP = SKIP;
     visitAsync.REMOVE = REMOVE;
-    async function visitAsync_(key, node, visitor, path12) {
-      const ctrl = await callVisitor(key, node, visitor, path12);
+    async function visitAsync_(key, node, visitor, path13) {
+      const ctrl = await callVisitor(key, node, visitor, path13);
       if (identity.isNode(ctrl) || identity.isPair(ctrl)) {
-        replaceNode(key, path12, ctrl);
-        return visitAsync_(key, ctrl, visitor, path12);
+        replaceNode(key, path13, ctrl);
+        return visitAsync_(key, ctrl, visitor, path13);
       }
       if (typeof ctrl !== "symbol") {
         if (identity.isCollection(node)) {
-          path12 = Object.freeze(path12.concat(node));
+          path13 = Object.freeze(path13.concat(node));
           for (let i = 0; i < node.items.length; ++i) {
-            const ci = await visitAsync_(i, node.items[i], visitor, path12);
+            const ci = await visitAsync_(i, node.items[i], visitor, path13);
             if (typeof ci === "number")
               i = ci - 1;
             else if (ci === BREAK)
@@ -7087,13 +7087,13 @@ var require_visit = __commonJS({
             }
           }
         } else if (identity.isPair(node)) {
-          path12 = Object.freeze(path12.concat(node));
-          const ck = await visitAsync_("key", node.key, visitor, path12);
+          path13 = Object.freeze(path13.concat(node));
+          const ck = await visitAsync_("key", node.key, visitor, path13);
           if (ck === BREAK)
             return BREAK;
           else if (ck === REMOVE)
             node.key = null;
-          const cv = await visitAsync_("value", node.value, visitor, path12);
+          const cv = await visitAsync_("value", node.value, visitor, path13);
           if (cv === BREAK)
             return BREAK;
           else if (cv === REMOVE)
@@ -7120,23 +7120,23 @@ var require_visit = __commonJS({
       }
       return visitor;
     }
-    function callVisitor(key, node, visitor, path12) {
+    function callVisitor(key, node, visitor, path13) {
       if (typeof visitor === "function")
-        return visitor(key, node, path12);
+        return visitor(key, node, path13);
       if (identity.isMap(node))
-        return visitor.Map?.(key, node, path12);
+        return visitor.Map?.(key, node, path13);
       if (identity.isSeq(node))
-        return visitor.Seq?.(key, node, path12);
+        return visitor.Seq?.(key, node, path13);
       if (identity.isPair(node))
-        return visitor.Pair?.(key, node, path12);
+        return visitor.Pair?.(key, node, path13);
       if (identity.isScalar(node))
-        return visitor.Scalar?.(key, node, path12);
+        return visitor.Scalar?.(key, node, path13);
       if (identity.isAlias(node))
-        return visitor.Alias?.(key, node, path12);
+        return visitor.Alias?.(key, node, path13);
       return void 0;
     }
-    function replaceNode(key, path12, node) {
-      const parent = path12[path12.length - 1];
+    function replaceNode(key, path13, node) {
+      const parent = path13[path13.length - 1];
       if (identity.isCollection(parent)) {
         parent.items[key] = node;
       } else if (identity.isPair(parent)) {
@@ -7748,10 +7748,10 @@ var require_Collection = __commonJS({
     var createNode = require_createNode();
     var identity = require_identity();
     var Node = require_Node();
-    function collectionFromPath(schema, path12, value) {
+    function collectionFromPath(schema, path13, value) {
       let v = value;
-      for (let i = path12.length - 1; i >= 0; --i) {
-        const k = path12[i];
+      for (let i = path13.length - 1; i >= 0; --i) {
+        const k = path13[i];
         if (typeof k === "number" && Number.isInteger(k) && k >= 0) {
           const a = [];
           a[k] = v;
@@ -7770,7 +7770,7 @@ var require_Collection = __commonJS({
         sourceObjects: /* @__PURE__ */ new Map()
       });
     }
-    var isEmptyPath = (path12) => path12 == null || typeof path12 === "object" && !!path12[Symbol.iterator]().next().done;
+    var isEmptyPath = (path13) => path13 == null || typeof path13 === "object" && !!path13[Symbol.iterator]().next().done;
     var Collection = class extends Node.NodeBase {
       constructor(type, schema) {
         super(type);
@@ -7800,11 +7800,11 @@ var require_Collection = __commonJS({
        * be a Pair instance or a `{ key, value }` object, which may not have a key
        * that already exists in the map.
        */
-      addIn(path12, value) {
-        if (isEmptyPath(path12))
+      addIn(path13, value) {
+        if (isEmptyPath(path13))
           this.add(value);
         else {
-          const [key, ...rest] = path12;
+          const [key, ...rest] = path13;
           const node = this.get(key, true);
           if (identity.isCollection(node))
             node.addIn(rest, value);
@@ -7818,8 +7818,8 @@ var require_Collection = __commonJS({
        * Removes a value from the collection.
        * @returns `true` if the item was found and removed.
        */
-      deleteIn(path12) {
-        const [key, ...rest] = path12;
+      deleteIn(path13) {
+        const [key, ...rest] = path13;
         if (rest.length === 0)
           return this.delete(key);
         const node = this.get(key, true);
@@ -7833,8 +7833,8 @@ var require_Collection = __commonJS({
        * scalar values from their surrounding node; to disable set `keepScalar` to
        * `true` (collections are always returned intact).
        */
-      getIn(path12, keepScalar) {
-        const [key, ...rest] = path12;
+      getIn(path13, keepScalar) {
+        const [key, ...rest] = path13;
         const node = this.get(key, true);
         if (rest.length === 0)
           return !keepScalar && identity.isScalar(node) ? node.value : node;
@@ -7852,8 +7852,8 @@ var require_Collection = __commonJS({
       /**
        * Checks if the collection includes a value with the key `key`.
        */
-      hasIn(path12) {
-        const [key, ...rest] = path12;
+      hasIn(path13) {
+        const [key, ...rest] = path13;
         if (rest.length === 0)
           return this.has(key);
         const node = this.get(key, true);
@@ -7863,8 +7863,8 @@ var require_Collection = __commonJS({
        * Sets a value in this collection. For `!!set`, `value` needs to be a
        * boolean to add/remove the item from the set.
        */
-      setIn(path12, value) {
-        const [key, ...rest] = path12;
+      setIn(path13, value) {
+        const [key, ...rest] = path13;
         if (rest.length === 0) {
           this.set(key, value);
         } else {
@@ -10379,9 +10379,9 @@ var require_Document = __commonJS({
           this.contents.add(value);
       }
       /** Adds a value to the document. */
-      addIn(path12, value) {
+      addIn(path13, value) {
         if (assertCollection(this.contents))
-          this.contents.addIn(path12, value);
+          this.contents.addIn(path13, value);
       }
       /**
        * Create a new `Alias` node, ensuring that the target `node` has the required anchor.
@@ -10456,14 +10456,14 @@ var require_Document = __commonJS({
        * Removes a value from the document.
        * @returns `true` if the item was found and removed.
        */
-      deleteIn(path12) {
-        if (Collection.isEmptyPath(path12)) {
+      deleteIn(path13) {
+        if (Collection.isEmptyPath(path13)) {
           if (this.contents == null)
             return false;
           this.contents = null;
           return true;
         }
-        return assertCollection(this.contents) ? this.contents.deleteIn(path12) : false;
+        return assertCollection(this.contents) ? this.contents.deleteIn(path13) : false;
       }
       /**
        * Returns item at `key`, or `undefined` if not found. By default unwraps
@@ -10478,10 +10478,10 @@ var require_Document = __commonJS({
        * scalar values from their surrounding node; to disable set `keepScalar` to
        * `true` (collections are always returned intact).
        */
-      getIn(path12, keepScalar) {
-        if (Collection.isEmptyPath(path12))
+      getIn(path13, keepScalar) {
+        if (Collection.isEmptyPath(path13))
           return !keepScalar && identity.isScalar(this.contents) ? this.contents.value : this.contents;
-        return identity.isCollection(this.contents) ? this.contents.getIn(path12, keepScalar) : void 0;
+        return identity.isCollection(this.contents) ? this.contents.getIn(path13, keepScalar) : void 0;
       }
       /**
        * Checks if the document includes a value with the key `key`.
@@ -10492,10 +10492,10 @@ var require_Document = __commonJS({
       /**
        * Checks if the document includes a value at `path`.
        */
-      hasIn(path12) {
-        if (Collection.isEmptyPath(path12))
+      hasIn(path13) {
+        if (Collection.isEmptyPath(path13))
           return this.contents !== void 0;
-        return identity.isCollection(this.contents) ? this.contents.hasIn(path12) : false;
+        return identity.isCollection(this.contents) ? this.contents.hasIn(path13) : false;
       }
       /**
        * Sets a value in this document. For `!!set`, `value` needs to be a
@@ -10512,13 +10512,13 @@ var require_Document = __commonJS({
        * Sets a value in this document. For `!!set`, `value` needs to be a
        * boolean to add/remove the item from the set.
        */
-      setIn(path12, value) {
-        if (Collection.isEmptyPath(path12)) {
+      setIn(path13, value) {
+        if (Collection.isEmptyPath(path13)) {
           this.contents = value;
         } else if (this.contents == null) {
-          this.contents = Collection.collectionFromPath(this.schema, Array.from(path12), value);
+          this.contents = Collection.collectionFromPath(this.schema, Array.from(path13), value);
         } else if (assertCollection(this.contents)) {
-          this.contents.setIn(path12, value);
+          this.contents.setIn(path13, value);
         }
       }
       /**
@@ -12479,9 +12479,9 @@ var require_cst_visit = __commonJS({
     visit2.BREAK = BREAK;
     visit2.SKIP = SKIP;
     visit2.REMOVE = REMOVE;
-    visit2.itemAtPath = (cst, path12) => {
+    visit2.itemAtPath = (cst, path13) => {
       let item = cst;
-      for (const [field, index] of path12) {
+      for (const [field, index] of path13) {
         const tok = item?.[field];
         if (tok && "items" in tok) {
           item = tok.items[index];
@@ -12490,23 +12490,23 @@ var require_cst_visit = __commonJS({
       }
       return item;
     };
-    visit2.parentCollection = (cst, path12) => {
-      const parent = visit2.itemAtPath(cst, path12.slice(0, -1));
-      const field = path12[path12.length - 1][0];
+    visit2.parentCollection = (cst, path13) => {
+      const parent = visit2.itemAtPath(cst, path13.slice(0, -1));
+      const field = path13[path13.length - 1][0];
       const coll = parent?.[field];
       if (coll && "items" in coll)
         return coll;
       throw new Error("Parent collection not found");
     };
-    function _visit(path12, item, visitor) {
-      let ctrl = visitor(item, path12);
+    function _visit(path13, item, visitor) {
+      let ctrl = visitor(item, path13);
       if (typeof ctrl === "symbol")
         return ctrl;
       for (const field of ["key", "value"]) {
         const token = item[field];
         if (token && "items" in token) {
           for (let i = 0; i < token.items.length; ++i) {
-            const ci = _visit(Object.freeze(path12.concat([[field, i]])), token.items[i], visitor);
+            const ci = _visit(Object.freeze(path13.concat([[field, i]])), token.items[i], visitor);
             if (typeof ci === "number")
               i = ci - 1;
             else if (ci === BREAK)
@@ -12517,10 +12517,10 @@ var require_cst_visit = __commonJS({
             }
           }
           if (typeof ctrl === "function" && field === "key")
-            ctrl = ctrl(item, path12);
+            ctrl = ctrl(item, path13);
         }
       }
-      return typeof ctrl === "function" ? ctrl(item, path12) : ctrl;
+      return typeof ctrl === "function" ? ctrl(item, path13) : ctrl;
     }
     exports.visit = visit2;
   }
@@ -35996,13 +35996,13 @@ var require_main163 = __commonJS({
 var require_main164 = __commonJS({
   "node_modules/@stdlib/utils-constant-function/lib/main.js"(exports, module) {
     "use strict";
-    function wrap(value) {
+    function wrap2(value) {
       return constantFunction;
       function constantFunction() {
         return value;
       }
     }
-    module.exports = wrap;
+    module.exports = wrap2;
   }
 });
 
@@ -36066,10 +36066,10 @@ var require_lib210 = __commonJS({
 });
 
 // src/command.ts
-import { existsSync as existsSync5, statSync } from "node:fs";
+import { existsSync as existsSync6, statSync as statSync2 } from "node:fs";
 import { mkdir as mkdir4, mkdtemp, readFile, writeFile as writeFile3 } from "node:fs/promises";
 import os4 from "node:os";
-import path11 from "node:path";
+import path12 from "node:path";
 import { parseArgs } from "node:util";
 
 // src/errors.ts
@@ -36136,6 +36136,9 @@ var thresholds_schema_default = {
     },
     runtime: {
       $ref: "#/definitions/runtime"
+    },
+    sources: {
+      $ref: "#/definitions/sources"
     }
   },
   definitions: {
@@ -36173,8 +36176,15 @@ var thresholds_schema_default = {
           description: "Name of the output holding the embedding (pooled penultimate features). Default: the model's only output."
         },
         reference_sets: {
-          $ref: "#/definitions/path",
-          description: "A directory with one sub-directory per set, or a CSV/JSONL manifest (set,path)."
+          description: "A directory with one sub-directory per set, or a CSV/JSONL manifest (set,path); or a built-in set, downloaded at a pinned commit and verified: { builtin: openimages-analysis }.",
+          oneOf: [
+            {
+              $ref: "#/definitions/path"
+            },
+            {
+              $ref: "#/definitions/builtinReferenceSets"
+            }
+          ]
         },
         objects: {
           type: "array",
@@ -36598,6 +36608,46 @@ var thresholds_schema_default = {
       },
       description: "Bootstrap resampling for confidence intervals (seeded)."
     },
+    builtinReferenceSets: {
+      type: "object",
+      additionalProperties: false,
+      required: [
+        "builtin"
+      ],
+      description: "A reference set that ships as a manifest of checksums: its images are downloaded from the pinned source (or the mirror), verified by git blob id and sha256, and cached. See docs/reference-sets.md.",
+      properties: {
+        builtin: {
+          enum: [
+            "openimages-analysis"
+          ],
+          description: "openimages-analysis: the Open Images analysis sets of Ranjit et al. (2023), uvavision/bias-pretrained-vision-models@e3c9e71, 1,922 images in 16 sets."
+        },
+        max_per_set: {
+          type: "integer",
+          minimum: 2,
+          description: "Use at most this many images per set: the first N of a seeded shuffle of the set (faster gates). Default: every image."
+        },
+        seed: {
+          type: "integer",
+          minimum: 1,
+          maximum: 4294967295,
+          default: 1,
+          description: "Seed of the shuffle that max_per_set takes its images from."
+        }
+      }
+    },
+    sources: {
+      type: "object",
+      additionalProperties: false,
+      description: "Where pinned public files (benchmark data, built-in reference sets) come from.",
+      properties: {
+        mirror: {
+          type: "string",
+          minLength: 1,
+          description: "An http(s):// URL or a directory (relative to this file, or absolute) laid out as <mirror>/<owner>/<repo>/<commit>/<path>, like raw.githubusercontent.com; read instead of the public origin, with the same checksums. The environment variable BIAS_GATE_MIRROR wins over this key."
+        }
+      }
+    },
     runtime: {
       type: "object",
       additionalProperties: false,
@@ -36716,19 +36766,19 @@ function confinementError(found, what, expected) {
       return new InputError(`${what} is a directory; expected ${expected}`);
   }
 }
-async function openRegularFile(path12, what) {
-  const handle = await open(path12, constants.O_RDONLY | constants.O_NONBLOCK);
+async function openRegularFile(path13, what) {
+  const handle = await open(path13, constants.O_RDONLY | constants.O_NONBLOCK);
   try {
     const info = await handle.stat();
-    if (!info.isFile()) throw confinementError(info.isDirectory() ? { kind: "directory", real: path12 } : { kind: "special", type: specialType(info) }, what, "a regular file");
+    if (!info.isFile()) throw confinementError(info.isDirectory() ? { kind: "directory", real: path13 } : { kind: "special", type: specialType(info) }, what, "a regular file");
     return { handle, size: info.size };
   } catch (error) {
     await handle.close();
     throw error;
   }
 }
-async function readRegularFile(path12, what, encoding) {
-  const { handle } = await openRegularFile(path12, what);
+async function readRegularFile(path13, what, encoding) {
+  const { handle } = await openRegularFile(path13, what);
   try {
     return encoding === void 0 ? await handle.readFile() : await handle.readFile(encoding);
   } finally {
@@ -36940,6 +36990,29 @@ function normalisedTensor(image, offsets, options) {
   return tensor;
 }
 
+// src/config/suggest.ts
+function editDistance(a, b) {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) current.push(Math.min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1)));
+    previous = current;
+  }
+  return previous[b.length];
+}
+function closestName(name, candidates) {
+  let best;
+  for (const candidate of candidates) {
+    const distance = editDistance(name.toLowerCase(), candidate.toLowerCase());
+    if (best === void 0 || distance < best.distance) best = { candidate, distance };
+  }
+  return best && best.distance <= Math.max(2, Math.floor(name.length / 3)) ? best.candidate : void 0;
+}
+function didYouMean(name, candidates) {
+  const closest = closestName(name, candidates);
+  return closest === void 0 ? "" : `Did you mean "${closest}"? `;
+}
+
 // src/config/types.ts
 var GATE_RULE_NAMES = ["max", "min", "max_increase", "max_abs_increase", "max_decrease", "max_bias_increase", "max_increase_pct"];
 
@@ -36981,7 +37054,7 @@ function parseYamlSource(text) {
   const lineAt = (offset) => offset === void 0 ? 1 : lineCounter.linePos(offset).line;
   return {
     value,
-    lineOf: (path12) => lineAt(nearestNode(document, path12)?.range?.[0]),
+    lineOf: (path13) => lineAt(nearestNode(document, path13)?.range?.[0]),
     lineOfKey: (parent, key) => {
       const node = nearestNode(document, parent);
       if ((0, import_yaml.isMap)(node)) {
@@ -37002,9 +37075,9 @@ function firstAliasOffset(document) {
   });
   return offset;
 }
-function nearestNode(document, path12) {
-  for (let length = path12.length; length >= 0; length--) {
-    const node = length === 0 ? document.contents : document.getIn(path12.slice(0, length), true);
+function nearestNode(document, path13) {
+  for (let length = path13.length; length >= 0; length--) {
+    const node = length === 0 ? document.contents : document.getIn(path13.slice(0, length), true);
     if (node && typeof node === "object") return node;
   }
   return void 0;
@@ -37019,38 +37092,39 @@ var validateSchema = new import_ajv.Ajv({ allErrors: true, strict: true, strictR
 async function loadConfig(file, options = {}) {
   const absolute = path3.resolve(file);
   const repoRoot = path3.resolve(options.repoRoot ?? findRepositoryRoot(absolute));
-  const displayPath = toRepoRelative(repoRoot, absolute) || path3.basename(absolute);
+  const displayPath2 = toRepoRelative(repoRoot, absolute) || path3.basename(absolute);
   const hint = "Pass the path of your thresholds.yaml with --config (Action input `config`).";
   let text;
   try {
-    text = await readConfinedFile(repoRoot, absolute, displayPath, "utf8");
+    text = await readConfinedFile(repoRoot, absolute, displayPath2, "utf8");
   } catch (error) {
-    const problem = error instanceof InputError ? error.message.replace(`${displayPath} `, "") : messageOf(error);
-    throw new InputError(`${displayPath}: cannot read the config file (${problem})`, { hint: error instanceof InputError ? error.hint ?? hint : hint, cause: error });
+    const problem = error instanceof InputError ? error.message.replace(`${displayPath2} `, "") : messageOf(error);
+    throw new InputError(`${displayPath2}: cannot read the config file (${problem})`, { hint: error instanceof InputError ? error.hint ?? hint : hint, cause: error });
   }
   const source = parseYamlSource(text);
   if (isSyntaxProblem(source)) {
-    throw new InputError(`${displayPath}:${source.line}:${source.column}: malformed YAML: ${source.message}`);
+    throw new InputError(`${displayPath2}:${source.line}:${source.column}: malformed YAML: ${source.message}`);
   }
   if (source.value === null || typeof source.value !== "object" || Array.isArray(source.value)) {
-    throw new InputError(`${displayPath}: expected a mapping with \`version: 1\` at the top, found ${describeValue(source.value)}`);
+    throw new InputError(`${displayPath2}: expected a mapping with \`version: 1\` at the top, found ${describeValue(source.value)}`);
   }
   if (!validateSchema(source.value)) {
-    throw new InputError(formatSchemaErrors(displayPath, source, validateSchema.errors ?? []), {
+    throw new InputError(formatSchemaErrors(displayPath2, source, validateSchema.errors ?? []), {
       hint: `The format is described in ${CONFIG_SCHEMA_PATH}.`
     });
   }
   const raw = source.value;
-  const context = { displayPath, source, repoRoot, configDir: path3.dirname(absolute) };
+  const context = { displayPath: displayPath2, source, repoRoot, configDir: path3.dirname(absolute) };
   return {
     version: 1,
     file: absolute,
-    displayPath,
+    displayPath: displayPath2,
     repoRoot,
     raw: source.value,
     vision: raw.vision ? resolveVision(raw.vision, context) : void 0,
     language: raw.language ? resolveLanguage(raw.language, context) : void 0,
-    runtime: { providers: raw.runtime?.providers ?? ["cpu"], threads: raw.runtime?.threads ?? os2.availableParallelism() }
+    runtime: { providers: raw.runtime?.providers ?? ["cpu"], threads: raw.runtime?.threads ?? os2.availableParallelism() },
+    sources: { mirror: raw.sources?.mirror }
   };
 }
 function resolveVision(raw, context) {
@@ -37075,7 +37149,8 @@ function resolveVision(raw, context) {
     model: resolvePath(raw.model, ["vision", "model"], context),
     input: raw.input,
     embeddingOutput: raw.embedding_output,
-    referenceSets: resolvePath(raw.reference_sets, ["vision", "reference_sets"], context),
+    referenceSets: typeof raw.reference_sets === "string" ? resolvePath(raw.reference_sets, ["vision", "reference_sets"], context) : void 0,
+    builtinReferenceSets: typeof raw.reference_sets === "string" ? void 0 : { name: raw.reference_sets.builtin, maxPerSet: raw.reference_sets.max_per_set, seed: raw.reference_sets.seed ?? 1 },
     objects: raw.objects,
     preprocess,
     batchSize: raw.batch_size ?? 16,
@@ -37147,27 +37222,30 @@ function resolvePath(written, keyPath, context) {
 function formatKeyPath(keyPath) {
   return keyPath.reduce((text, key) => typeof key === "number" ? `${text}[${key}]` : text ? `${text}.${key}` : key, "");
 }
-function formatSchemaErrors(displayPath, source, errors) {
-  const relevant = errors.filter((error) => !error.schemaPath.includes("/anyOf/"));
-  const lines = [...new Set(relevant.map((error) => describeSchemaError(displayPath, source, error)))];
-  return lines.length === 1 ? lines[0] : `${displayPath}: ${lines.length} problems:
+function formatSchemaErrors(displayPath2, source, errors) {
+  const relevant = withoutLosingOneOfBranches(errors.filter((error) => !error.schemaPath.includes("/anyOf/")));
+  const lines = [...new Set(relevant.map((error) => describeSchemaError(displayPath2, source, error)))];
+  return lines.length === 1 ? lines[0] : `${displayPath2}: ${lines.length} problems:
 ${lines.map((line) => `  - ${line}`).join("\n")}`;
 }
-function describeSchemaError(displayPath, source, error) {
+function describeSchemaError(displayPath2, source, error) {
   const keyPath = jsonPointerToKeys(error.instancePath);
-  const at = (keys, line = source.lineOf(keys)) => `${displayPath}:${line}: ${formatKeyPath(keys) || "(top level)"}`;
+  const at = (keys, line = source.lineOf(keys)) => `${displayPath2}:${line}: ${formatKeyPath(keys) || "(top level)"}`;
   const found = describeValue(valueAt(source.value, keyPath));
   const params = error.params;
   const propertiesOf = () => Object.keys(error.parentSchema?.properties ?? {});
   switch (error.keyword) {
     case "additionalProperties": {
       const key = String(params.additionalProperty);
-      return `${at([...keyPath, key], source.lineOfKey(keyPath, key))}: unknown key "${key}"; expected one of: ${propertiesOf().join(", ")}`;
+      const closest = closestName(key, propertiesOf());
+      return `${at([...keyPath, key], source.lineOfKey(keyPath, key))}: unknown key "${key}"${closest ? ` (did you mean "${closest}"?)` : ""}; expected one of: ${propertiesOf().join(", ")}`;
     }
     case "required":
       return `${at(keyPath)}: missing required key "${String(params.missingProperty)}"`;
     case "anyOf":
       return `${at(keyPath)}: a gate needs at least one rule; expected one of: ${GATE_RULE_NAMES.join(", ")}`;
+    case "oneOf":
+      return `${at(keyPath)}: expected a path (directory or .csv/.jsonl manifest) or a mapping { builtin: openimages-analysis }, found ${found}`;
     case "enum":
       return `${at(keyPath)}: expected one of ${params.allowedValues.map((v) => JSON.stringify(v)).join(", ")}, found ${found}`;
     case "const":
@@ -37177,6 +37255,12 @@ function describeSchemaError(displayPath, source, error) {
     default:
       return `${at(keyPath)}: ${error.message ?? "is invalid"}, found ${found}`;
   }
+}
+function withoutLosingOneOfBranches(errors) {
+  const oneOfPaths = new Set(errors.filter((error) => error.keyword === "oneOf").map((error) => error.instancePath));
+  const under = (error, at) => error.instancePath === at || error.instancePath.startsWith(`${at}/`);
+  const kept = errors.filter((error) => !(error.keyword === "type" && oneOfPaths.has(error.instancePath)));
+  return kept.filter((error) => error.keyword !== "oneOf" || !kept.some((other) => other.keyword !== "oneOf" && under(other, error.instancePath)));
 }
 function jsonPointerToKeys(pointer) {
   if (!pointer) return [];
@@ -37198,12 +37282,12 @@ function withArticle(type) {
 }
 
 // src/policy/decide.ts
-async function readConfigState(file, repoRoot, displayPath) {
-  if (!existsSync2(file)) return { status: "absent", displayPath };
+async function readConfigState(file, repoRoot, displayPath2) {
+  if (!existsSync2(file)) return { status: "absent", displayPath: displayPath2 };
   try {
     return { status: "found", config: await loadConfig(file, { repoRoot }) };
   } catch (error) {
-    if (error instanceof InputError) return { status: "invalid", displayPath, message: error.describe() };
+    if (error instanceof InputError) return { status: "invalid", displayPath: displayPath2, message: error.describe() };
     throw error;
   }
 }
@@ -37530,9 +37614,9 @@ import path5 from "node:path";
 
 // src/artifacts/hash.ts
 import { createHash } from "node:crypto";
-async function sha256File(path12, what = path12) {
+async function sha256File(path13, what = path13) {
   const hash = createHash("sha256");
-  const { handle } = await openRegularFile(path12, what);
+  const { handle } = await openRegularFile(path13, what);
   try {
     for await (const chunk of handle.createReadStream({ autoClose: false })) hash.update(chunk);
   } finally {
@@ -37957,7 +38041,7 @@ function checkName(name, what) {
 
 // src/pipeline.ts
 import { existsSync as existsSync4 } from "node:fs";
-import path10 from "node:path";
+import path11 from "node:path";
 
 // src/stats/bootstrap.ts
 function linearQuantile(sorted, q) {
@@ -38026,6 +38110,7 @@ function evaluateRule(gate, rule, threshold, metric2, options) {
     reason: "",
     head: metric2.head,
     base: metric2.base,
+    quantity: definition.quantity(metric2),
     compared: null,
     interval: null,
     keyPath: gate.keyPath,
@@ -38106,11 +38191,18 @@ function visionMetricNames(vision, objects) {
 function checkGateMetrics(configPath, gates, valid) {
   for (const gate of gates) {
     if (valid.includes(gate.metric)) continue;
-    const list = /^bts\.(object|pairs|indiv|comps)$/.exec(gate.metric);
     throw new InputError(`${configPath}:${gate.line}: ${gate.keyPath}.metric: unknown metric "${gate.metric}"; valid metrics: ${valid.join(", ")}`, {
-      hint: list ? `Add "${list[1]}" to vision.item_lists to compute ${gate.metric}.` : "gap.<object> needs a reference set named after the object; ieat.<name> an entry in vision.ieat."
+      hint: `${didYouMean(gate.metric, valid)}${unknownMetricHint(gate)}`
     });
   }
+}
+function unknownMetricHint(gate) {
+  if (gate.keyPath.startsWith("language.")) {
+    return "Language metrics come from language.benchmarks: crows_pairs.<bias type> (e.g. crows_pairs.race-color), stereoset.ss|lms|icat.<gender|profession|race|religion|overall>, perplexity. `bias-gate metrics` lists them.";
+  }
+  const list = /^bts\.(object|pairs|indiv|comps)$/.exec(gate.metric);
+  if (list) return `Add "${list[1]}" to vision.item_lists to compute ${gate.metric}.`;
+  return "gap.<object> needs a reference set named after the object; ieat.<name> an entry in vision.ieat. `bias-gate metrics` lists them.";
 }
 function checkBiasRules(configPath, gates, biasMetrics) {
   for (const gate of gates) {
@@ -39842,9 +39934,9 @@ var REQUIRED_COLUMNS = ["", "sent_more", "sent_less", "stereo_antistereo", "bias
 var DIRECTIONS = ["stereo", "antistereo"];
 var BIAS_TYPES = CROWS_BIAS_TYPES;
 var FORMAT_HINT = "Use crows_pairs_anonymized.csv from nyu-mll/crows-pairs or McGill-NLP/bias-bench (header: ,sent_more,sent_less,stereo_antistereo,bias_type,...).";
-function parseCrowsPairs(text, displayPath) {
+function parseCrowsPairs(text, displayPath2) {
   if (text.trim() === "") {
-    throw new InputError(`CrowS-Pairs file ${displayPath} is empty`, { hint: FORMAT_HINT });
+    throw new InputError(`CrowS-Pairs file ${displayPath2} is empty`, { hint: FORMAT_HINT });
   }
   let rows;
   try {
@@ -39857,7 +39949,7 @@ function parseCrowsPairs(text, displayPath) {
     });
   } catch (error) {
     const line = error.lines;
-    throw new InputError(`${displayPath}${line === void 0 ? "" : `:${line}`}: not valid CSV: ${parserMessage(error)}`, {
+    throw new InputError(`${displayPath2}${line === void 0 ? "" : `:${line}`}: not valid CSV: ${parserMessage(error)}`, {
       hint: `Check the quoting near that line. ${FORMAT_HINT}`,
       cause: error
     });
@@ -39867,7 +39959,7 @@ function parseCrowsPairs(text, displayPath) {
   const missing = REQUIRED_COLUMNS.filter((name) => !columns.includes(name));
   if (missing.length > 0) {
     const named = missing.map((name) => name === "" ? "the unnamed index column" : `'${name}'`).join(", ");
-    throw new InputError(`${displayPath}:1: the CrowS-Pairs header lacks ${named}; found '${columns.join(",")}'`, {
+    throw new InputError(`${displayPath2}:1: the CrowS-Pairs header lacks ${named}; found '${columns.join(",")}'`, {
       hint: FORMAT_HINT
     });
   }
@@ -39915,7 +40007,7 @@ function parseCrowsPairs(text, displayPath) {
   if (items.length === 0) {
     const first = skipped[0];
     throw new InputError(
-      `${displayPath} has no usable CrowS-Pairs rows` + (first === void 0 ? " (only a header)" : ` (${skipped.length} skipped; line ${first.line}: ${first.reason})`),
+      `${displayPath2} has no usable CrowS-Pairs rows` + (first === void 0 ? " (only a header)" : ` (${skipped.length} skipped; line ${first.line}: ${first.reason})`),
       { hint: FORMAT_HINT }
     );
   }
@@ -40084,14 +40176,14 @@ function graphExtension(graph) {
   if (graph.name !== void 0 || graph.docString !== void 0) throw new RangeError("a graph extension must not set scalar fields");
   return onnx.ModelProto.encode(onnx.ModelProto.create({ graph })).finish();
 }
-async function readExtendedModel(path12, extension) {
-  const { handle, size } = await openRegularFile(path12, path12);
+async function readExtendedModel(path13, extension) {
+  const { handle, size } = await openRegularFile(path13, path13);
   try {
     const bytes = Buffer.allocUnsafe(size + extension.length);
     let offset = 0;
     while (offset < size) {
       const { bytesRead } = await handle.read(bytes, offset, size - offset, offset);
-      if (bytesRead === 0) throw new Error(`${path12} shrank while it was read`);
+      if (bytesRead === 0) throw new Error(`${path13} shrank while it was read`);
       offset += bytesRead;
     }
     bytes.set(extension, size);
@@ -40159,12 +40251,12 @@ var PAST_KEY_VALUE_NAME = /^past_key_values\.\d+\.(key|value)$/;
 function isPastKeyValueInput(name) {
   return PAST_KEY_VALUE_NAME.test(name);
 }
-function pastKeyValueInputs(metadata, config, displayPath) {
+function pastKeyValueInputs(metadata, config, displayPath2) {
   const fromConfig = configShape(config);
   return metadata.filter(({ name }) => isPastKeyValueInput(name)).map((input) => {
     const shape = "shape" in input && Array.isArray(input.shape) ? input.shape : [];
     if (shape.length !== 0 && shape.length !== 4) {
-      throw new InputError(`${displayPath}/model.onnx: input ${input.name} has ${shape.length} dimensions; a KV-cache input is [batch, heads, past, head_dim]`, {
+      throw new InputError(`${displayPath2}/model.onnx: input ${input.name} has ${shape.length} dimensions; a KV-cache input is [batch, heads, past, head_dim]`, {
         hint: "Export with Optimum (`optimum-cli export onnx --model <name> <dir>`), or without the cache (`--task text-generation`)."
       });
     }
@@ -40172,7 +40264,7 @@ function pastKeyValueInputs(metadata, config, displayPath) {
     const headDim = positive(shape[3]) ?? fromConfig.headDim;
     if (heads === void 0 || headDim === void 0) {
       throw new InputError(
-        `${displayPath}/model.onnx: input ${input.name} does not fix its head count and head size, and config.json does not give them (n_head or num_attention_heads, and n_embd or hidden_size)`,
+        `${displayPath2}/model.onnx: input ${input.name} does not fix its head count and head size, and config.json does not give them (n_head or num_attention_heads, and n_embd or hidden_size)`,
         { hint: "Keep the config.json the export wrote beside model.onnx, or export without the cache (`--task text-generation`)." }
       );
     }
@@ -40471,6 +40563,14 @@ var crowsPairsBenchmark = {
     metrics.set(METRIC("overall"), percentStereotypical(all));
     return metrics;
   },
+  sizes(items, results) {
+    const sizes = /* @__PURE__ */ new Map();
+    for (const type of [...CROWS_BIAS_TYPES, "overall"]) {
+      const n = items.filter((pair, k) => (type === "overall" || pair.biasType === type) && results[k].outcome !== "skipped").length;
+      sizes.set(METRIC(type), { n, unit: "pairs" });
+    }
+    return sizes;
+  },
   stratum: (pair) => pair.biasType,
   pairedOutcomes: [...CROWS_BIAS_TYPES, "overall"].map((type) => ({
     metric: METRIC(type),
@@ -40492,7 +40592,7 @@ var crowsPairsBenchmark = {
 
 // src/language/run.ts
 import { readdir, stat as stat2 } from "node:fs/promises";
-import path8 from "node:path";
+import path9 from "node:path";
 
 // package.json
 var package_default = {
@@ -40682,6 +40782,7 @@ function compareBenchmark(benchmark, head, base, options) {
       mcnemar.push({ metric: group.metric, ...mcnemarExact(counts.b, counts.c) });
     }
   }
+  const sizes = benchmark.sizes(head.items, head.results);
   const metrics = benchmark.metricNames.map((name) => ({
     name,
     description: describeMetric(name),
@@ -40691,7 +40792,8 @@ function compareBenchmark(benchmark, head, base, options) {
     base: basePoint ? basePoint.get(name) ?? Number.NaN : null,
     headReplicates: headReplicates.get(name) ?? [],
     baseReplicates: base ? baseReplicates.get(name) ?? [] : null,
-    ...withChangePValue(mcnemar, name)
+    ...withChangePValue(mcnemar, name),
+    ...sizes.has(name) ? { size: sizes.get(name) } : {}
   }));
   return { metrics, mcnemar, paired };
 }
@@ -40732,6 +40834,57 @@ import { mkdir as mkdir3, rename as rename3, rm as rm3 } from "node:fs/promises"
 import { basename, dirname, join } from "node:path";
 import { Readable } from "node:stream";
 import { pipeline as pipeline2 } from "node:stream/promises";
+
+// src/artifacts/mirror.ts
+import path8 from "node:path";
+import { fileURLToPath } from "node:url";
+var MIRROR_ENV_VAR = "BIAS_GATE_MIRROR";
+var PUBLIC_ORIGIN = "https://raw.githubusercontent.com/";
+function describeLocation(location) {
+  return location.kind === "url" ? location.url : location.path;
+}
+function resolveMirror(settings) {
+  const fromEnvironment = settings.environment?.trim();
+  if (fromEnvironment) return parseMirror(fromEnvironment, settings.cwd ?? process.cwd(), MIRROR_ENV_VAR);
+  if (settings.config !== void 0) return parseMirror(settings.config, settings.configDir, "sources.mirror");
+  return void 0;
+}
+function parseMirror(value, baseDir, setBy) {
+  const written = value.trim();
+  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(written)?.[1]?.toLowerCase();
+  if (scheme === "http" || scheme === "https") {
+    let parsed;
+    try {
+      parsed = new URL(written);
+    } catch (error) {
+      throw new InputError(`${setBy}: "${written}" is not a valid URL`, { hint: MIRROR_HINT, cause: error });
+    }
+    if (parsed.search !== "" || parsed.hash !== "") throw new InputError(`${setBy}: the mirror URL "${written}" may not have a query or fragment`, { hint: MIRROR_HINT });
+    return { kind: "url", location: parsed.href.replace(/\/+$/, ""), setBy };
+  }
+  if (scheme === "file") return { kind: "directory", location: path8.resolve(fileURLToPath(written)), setBy };
+  if (scheme !== void 0) throw new InputError(`${setBy}: unsupported mirror scheme "${scheme}://" in "${written}"`, { hint: MIRROR_HINT });
+  return { kind: "directory", location: path8.resolve(baseDir, written), setBy };
+}
+var MIRROR_HINT = `Give an http(s):// URL or a directory laid out as <mirror>/<owner>/<repo>/<commit>/<path>, like ${PUBLIC_ORIGIN}.`;
+function pinnedFileLocations(url, mirror) {
+  if (mirror === void 0) return [{ kind: "url", url }];
+  if (!url.startsWith(PUBLIC_ORIGIN)) throw new Error(`pinned file ${url} is not under ${PUBLIC_ORIGIN}, so it has no place in a mirror`);
+  const encodedSegments = url.slice(PUBLIC_ORIGIN.length).split("/");
+  const segments = encodedSegments.map((segment) => decodeURIComponent(segment));
+  const variants = [segments];
+  const last = segments.at(-1);
+  const cleaned = withoutControlCharacters(last);
+  if (cleaned !== last) variants.push([...segments.slice(0, -1), cleaned]);
+  return variants.map(
+    (parts) => mirror.kind === "url" ? { kind: "url", url: `${mirror.location}/${parts.map(encodeURIComponent).join("/")}` } : { kind: "file", path: path8.join(mirror.location, ...parts) }
+  );
+}
+function withoutControlCharacters(name) {
+  return name.replace(/[\u0000-\u001f\u007f]/g, "");
+}
+
+// src/language/datasets/fetch.ts
 var BIAS_BENCH_COMMIT = "291426aab926f78ecfc7bd040b531429ee8123e0";
 var STEREOSET_COMMIT = "ead7d086a64a192a1eca88e0dd2fd163de375218";
 var PYTORCH_EXAMPLES_COMMIT = "77f55b912142e11fcfdf5b530231fb9c52f181e8";
@@ -40774,15 +40927,17 @@ var BENCHMARK_SOURCES = {
   }
 };
 var DEFAULT_TIMEOUT_MS = 5 * 6e4;
+var DEFAULT_RETRIES = 3;
+var DEFAULT_RETRY_DELAY_MS = 1e3;
 async function obtainBenchmarkFile(source, options) {
   const key = source.sha256 ?? source.gitBlobId;
   if (key === void 0) throw new Error(`Benchmark source ${source.name} has neither a sha256 nor a git blob id to verify it by.`);
-  const target = join(options.cacheDir, key, fileNameOf(source.url));
+  const target = join(options.cacheDir, key, source.cacheName ?? fileNameOf(source.url));
   const progress = options.onProgress ?? (() => void 0);
   const cached = await digestsIfPresent(target);
   if (cached !== void 0) {
     const mismatch = checksumMismatch(source, cached);
-    if (mismatch === void 0) return { path: target, sha256: cached.sha256, fromCache: true };
+    if (mismatch === void 0) return { path: target, sha256: cached.sha256, fromCache: true, from: null };
     progress(`Cached ${source.name} at ${target} is corrupt (${mismatch}); deleting it and downloading again.`);
     await rm3(target, { force: true });
   }
@@ -40790,45 +40945,49 @@ async function obtainBenchmarkFile(source, options) {
   const partial = `${target}.${process.pid}-${randomBytes2(4).toString("hex")}.part`;
   try {
     const size = source.bytes === void 0 ? "" : ` (${(source.bytes / 1e6).toFixed(1)} MB)`;
-    progress(`Downloading ${source.name}${size} from ${source.url}`);
-    await download(source, partial, options);
+    const from = await transferFromFirstFound(
+      source,
+      partial,
+      options,
+      (location) => progress(`Downloading ${source.name}${size} from ${describeLocation(location)}`)
+    );
     const digests = await fileDigests(partial);
     if (await startsWithLfsPointer(partial)) {
-      throw new InputError(`${source.url} served a Git LFS pointer, not ${source.name}`, { hint: localPathHint(source) });
+      throw new InputError(`${from} served a Git LFS pointer, not ${source.name}`, { hint: hintFor(source, options) });
     }
     const mismatch = checksumMismatch(source, digests);
     if (mismatch !== void 0) {
-      throw new InputError(`${source.name} downloaded from ${source.url} does not match its pinned checksum: ${mismatch}`, {
-        hint: `The file at that address changed or the download was altered. ${localPathHint(source)}`
+      throw new InputError(`${source.name} downloaded from ${from} does not match its pinned checksum: ${mismatch}`, {
+        hint: `The file at that address changed or the download was altered. ${hintFor(source, options)}`
       });
     }
     await rename3(partial, target);
     progress(`Verified ${source.name} (sha256 ${digests.sha256}), cached at ${target}`);
-    return { path: target, sha256: digests.sha256, fromCache: false };
+    return { path: target, sha256: digests.sha256, fromCache: false, from };
   } finally {
     await rm3(partial, { force: true });
   }
 }
-async function verifyLocalFile(path12, expected = {}, displayPath = path12) {
+async function verifyLocalFile(path13, expected = {}, displayPath2 = path13) {
   let digests;
   try {
-    digests = await fileDigests(path12);
+    digests = await fileDigests(path13);
   } catch (error) {
-    throw new InputError(`Benchmark file ${displayPath} cannot be read (${messageOf(error)})`, {
+    throw new InputError(`Benchmark file ${displayPath2} cannot be read (${messageOf(error)})`, {
       hint: "Check the path: in the config, or remove it to download the pinned public file.",
       cause: error
     });
   }
   const mismatch = checksumMismatch(expected, digests);
   if (mismatch !== void 0) {
-    throw new InputError(`Benchmark file ${displayPath} does not match the configured checksum: ${mismatch}`, {
+    throw new InputError(`Benchmark file ${displayPath2} does not match the configured checksum: ${mismatch}`, {
       hint: "Replace the file with the pinned release, or update sha256: in the config if the change is intended."
     });
   }
-  return { path: path12, sha256: digests.sha256 };
+  return { path: path13, sha256: digests.sha256 };
 }
-async function fileDigests(path12) {
-  const { handle, size } = await openRegularFile(path12, path12);
+async function fileDigests(path13) {
+  const { handle, size } = await openRegularFile(path13, path13);
   const sha256 = createHash2("sha256");
   const sha1 = createHash2("sha1").update(`blob ${size}\0`);
   try {
@@ -40841,9 +41000,9 @@ async function fileDigests(path12) {
   }
   return { sha256: sha256.digest("hex"), gitBlobId: sha1.digest("hex") };
 }
-async function digestsIfPresent(path12) {
+async function digestsIfPresent(path13) {
   try {
-    return await fileDigests(path12);
+    return await fileDigests(path13);
   } catch (error) {
     if (error.code === "ENOENT") return void 0;
     throw error;
@@ -40859,33 +41018,93 @@ function checksumMismatch(expected, actual) {
   }
   return problems.length === 0 ? void 0 : problems.join("; ");
 }
-async function download(source, path12, options) {
+var TransferFailure = class extends Error {
+  constructor(message, kind, options) {
+    super(message, options);
+    this.kind = kind;
+  }
+  kind;
+};
+async function transferFromFirstFound(source, partial, options, starting) {
+  const locations = pinnedFileLocations(source.url, options.mirror);
+  const retries = options.retries ?? DEFAULT_RETRIES;
+  const missing = [];
+  for (const location of locations) {
+    const shown = describeLocation(location);
+    for (let attempt = 0; ; attempt++) {
+      try {
+        starting(location);
+        await transfer(location, partial, options);
+        return shown;
+      } catch (error) {
+        if (!(error instanceof TransferFailure)) throw error;
+        if (error.kind === "missing") {
+          missing.push({ shown, why: error.message });
+          break;
+        }
+        if (error.kind === "fatal" || attempt >= retries) {
+          const tries = attempt === 0 ? "" : ` (after ${attempt + 1} attempts)`;
+          throw new InputError(`Could not download ${source.name} from ${shown}: ${error.message}${tries}`, { hint: hintFor(source, options), cause: error.cause });
+        }
+        const delay = (options.retryDelayMs ?? DEFAULT_RETRY_DELAY_MS) * 2 ** attempt;
+        options.onProgress?.(`${source.name}: ${error.message} from ${shown}; retrying in ${(delay / 1e3).toFixed(1)} s (${attempt + 1}/${retries})`);
+        await new Promise((resolve2) => setTimeout(resolve2, delay));
+      }
+    }
+  }
+  const [only] = missing;
+  const what = missing.length === 1 && only ? `from ${only.shown}: ${only.why}` : `: not found at ${missing.map((m) => `${m.shown} (${m.why})`).join(", nor at ")}`;
+  throw new InputError(`Could not download ${source.name} ${what}`.replace(" :", ":"), { hint: hintFor(source, options) });
+}
+async function transfer(location, path13, options) {
+  if (location.kind === "file") {
+    let opened;
+    try {
+      opened = await openRegularFile(location.path, location.path);
+    } catch (error) {
+      const code = error.cause?.code ?? error.code;
+      if (code === "ENOENT" || code === "ENOTDIR") throw new TransferFailure("no such file", "missing", { cause: error });
+      throw new TransferFailure(messageOf(error), "fatal", { cause: error });
+    }
+    try {
+      await pipeline2(opened.handle.createReadStream({ autoClose: false }), createWriteStream2(path13));
+    } catch (error) {
+      throw new TransferFailure(`the copy broke off (${messageOf(error)})`, "transient", { cause: error });
+    } finally {
+      await opened.handle.close();
+    }
+    return;
+  }
   const fetchImpl = options.fetch ?? fetch;
-  const failed = (what, cause) => new InputError(`Could not download ${source.name} from ${source.url}: ${what}`, { hint: localPathHint(source), cause });
   let response;
   try {
-    response = await fetchImpl(source.url, { signal: AbortSignal.timeout(options.timeoutMs ?? DEFAULT_TIMEOUT_MS) });
+    response = await fetchImpl(location.url, { signal: AbortSignal.timeout(options.timeoutMs ?? DEFAULT_TIMEOUT_MS) });
   } catch (error) {
-    throw failed(describeFetchError(error), error);
+    throw new TransferFailure(describeFetchError(error), "transient", { cause: error });
   }
   if (!response.ok || response.body === null) {
-    throw failed(`HTTP ${response.status}${response.statusText ? ` ${response.statusText}` : ""}`);
+    await response.body?.cancel().catch(() => void 0);
+    const status = `HTTP ${response.status}${response.statusText ? ` ${response.statusText}` : ""}`;
+    const kind = response.status === 404 || response.status === 410 ? "missing" : TRANSIENT_STATUSES.has(response.status) || response.status >= 500 ? "transient" : "fatal";
+    throw new TransferFailure(status, kind);
   }
   try {
-    await pipeline2(Readable.fromWeb(response.body), createWriteStream2(path12));
+    await pipeline2(Readable.fromWeb(response.body), createWriteStream2(path13));
   } catch (error) {
-    throw failed(`the transfer broke off (${describeFetchError(error)})`, error);
+    throw new TransferFailure(`the transfer broke off (${describeFetchError(error)})`, "transient", { cause: error });
   }
 }
+var TRANSIENT_STATUSES = /* @__PURE__ */ new Set([408, 425, 429]);
 function describeFetchError(error) {
   const cause = error.cause;
   return cause === void 0 ? messageOf(error) : `${messageOf(error)}: ${messageOf(cause)}`;
 }
-function localPathHint(source) {
-  return `Download ${fileNameOf(source.url)} yourself (${source.revision}) and set path: to it for this benchmark in the config; bias-gate then reads the local copy instead.`;
+function hintFor(source, options) {
+  const mirror = options.mirror ? ` The mirror in use is ${options.mirror.location} (set by ${options.mirror.setBy}); its layout is <mirror>/<owner>/<repo>/<commit>/<path>.` : ` Without internet access, point ${MIRROR_ENV_VAR} (or sources.mirror in the config) at a mirror.`;
+  return (source.hint ?? `Download ${fileNameOf(source.url)} yourself (${source.revision}) and set path: to it for this benchmark in the config; bias-gate then reads the local copy instead.`) + mirror;
 }
-async function startsWithLfsPointer(path12) {
-  const { handle } = await openRegularFile(path12, path12);
+async function startsWithLfsPointer(path13) {
+  const { handle } = await openRegularFile(path13, path13);
   try {
     const head = Buffer.alloc(GIT_LFS_POINTER_HEAD_BYTES);
     const { bytesRead } = await handle.read(head, 0, head.length, 0);
@@ -40895,15 +41114,15 @@ async function startsWithLfsPointer(path12) {
   }
 }
 function fileNameOf(url) {
-  return basename(decodeURIComponent(new URL(url).pathname)) || "download";
+  return withoutControlCharacters(basename(decodeURIComponent(new URL(url).pathname))) || "download";
 }
 
 // src/language/datasets/stereoset.ts
 var STEREOSET_BIAS_TYPES = ["gender", "profession", "race", "religion"];
 var STEREOSET_GOLD_LABELS = ["stereotype", "anti-stereotype", "unrelated"];
 var FORMAT_HINT2 = 'Use StereoSet dev.json (moinnadeem/StereoSet) or test.json (McGill-NLP/bias-bench): {"version": ..., "data": {"intrasentence": [...]}}.';
-function parseStereoSet(text, displayPath) {
-  if (text.trim() === "") throw new InputError(`StereoSet file ${displayPath} is empty`, { hint: FORMAT_HINT2 });
+function parseStereoSet(text, displayPath2) {
+  if (text.trim() === "") throw new InputError(`StereoSet file ${displayPath2} is empty`, { hint: FORMAT_HINT2 });
   const json = text.startsWith("\uFEFF") ? text.slice(1) : text;
   let document;
   try {
@@ -40912,12 +41131,12 @@ function parseStereoSet(text, displayPath) {
     const position = /at position (\d+)/.exec(messageOf(error))?.[1];
     const where = position === void 0 ? "" : `:${lineAndColumn(json, Number(position))}`;
     const problem = jsonSyntaxProblem(error, json).replace(/ at line \d+, column \d+$/, "");
-    throw new InputError(`${displayPath}${where}: not valid JSON: ${problem}`, { hint: FORMAT_HINT2, cause: error });
+    throw new InputError(`${displayPath2}${where}: not valid JSON: ${problem}`, { hint: FORMAT_HINT2, cause: error });
   }
   const data = isRecord(document) ? document.data : void 0;
   const intrasentence = isRecord(data) ? data.intrasentence : void 0;
   if (!Array.isArray(intrasentence)) {
-    throw new InputError(`${displayPath} has no data.intrasentence list, so it is not a StereoSet file`, { hint: FORMAT_HINT2 });
+    throw new InputError(`${displayPath2} has no data.intrasentence list, so it is not a StereoSet file`, { hint: FORMAT_HINT2 });
   }
   const version = isRecord(document) && typeof document.version === "string" ? document.version : "unknown";
   const clusters = [];
@@ -40940,7 +41159,7 @@ function parseStereoSet(text, displayPath) {
   if (clusters.length === 0) {
     const first = skipped[0];
     throw new InputError(
-      `${displayPath} has no usable StereoSet intrasentence clusters` + (first === void 0 ? " (data.intrasentence is empty)" : ` (${skipped.length} skipped; ${first.reason})`),
+      `${displayPath2} has no usable StereoSet intrasentence clusters` + (first === void 0 ? " (data.intrasentence is empty)" : ` (${skipped.length} skipped; ${first.reason})`),
       { hint: FORMAT_HINT2 }
     );
   }
@@ -41004,9 +41223,9 @@ function idLocator(text) {
 }
 
 // src/language/datasets/text.ts
-function readTextCorpus(text, displayPath) {
+function readTextCorpus(text, displayPath2) {
   if (text.trim() === "") {
-    throw new InputError(`Perplexity text ${displayPath} is ${text === "" ? "empty" : "only whitespace"}`, {
+    throw new InputError(`Perplexity text ${displayPath2} is ${text === "" ? "empty" : "only whitespace"}`, {
       hint: "Point the perplexity benchmark at a held-out text such as WikiText-2 test.txt."
     });
   }
@@ -41043,13 +41262,13 @@ async function obtain(config, pinned, benchmark, options) {
     const what = `Benchmark file ${config.path.repoRelative}`;
     const { real } = await confinedFile(options.checkouts.policyRoot ?? options.checkouts.headRoot, inPolicyTree(config.path, options.checkouts), what);
     const verified = await verifyLocalFile(real, config.sha256 ? { sha256: config.sha256 } : {}, config.path.repoRelative);
-    const record2 = { benchmark, source: "local", location: config.path.repoRelative, revision: null, sha256: verified.sha256, fromCache: null };
+    const record2 = { benchmark, source: "local", location: config.path.repoRelative, fetchedFrom: null, revision: null, sha256: verified.sha256, fromCache: null };
     return { text: await readRegularFile(real, what, "utf8"), location: config.path.repoRelative, record: record2 };
   }
   const source = BENCHMARK_SOURCES[pinned];
-  const obtained = await obtainBenchmarkFile(source, { cacheDir: options.cacheDir, onProgress: options.progress });
+  const obtained = await obtainBenchmarkFile(source, { cacheDir: options.cacheDir, mirror: options.mirror, onProgress: options.progress });
   if (obtained.fromCache) options.progress(`${source.name}: cache hit (${obtained.path})`);
-  const record = { benchmark, source: "download", location: source.url, revision: source.revision, sha256: obtained.sha256, fromCache: obtained.fromCache };
+  const record = { benchmark, source: "download", location: source.url, fetchedFrom: obtained.from, revision: source.revision, sha256: obtained.sha256, fromCache: obtained.fromCache };
   return { text: await readRegularFile(obtained.path, `Cached benchmark file ${obtained.path}`, "utf8"), location: source.url, record };
 }
 function reportSkipped(skipped, location, progress) {
@@ -44117,11 +44336,11 @@ function providerNamedIn(error, providers) {
   const message = messageOf(error).toLowerCase();
   return providers.find((provider) => provider !== "cpu" && message.includes(provider.toLowerCase()));
 }
-function noProviderError(displayPath, outcome) {
+function noProviderError(displayPath2, outcome) {
   const reasons = outcome.unavailable.map(({ provider, reason }) => `${provider}: ${reason}`).join("; ");
   const hints = outcome.unavailable.map(({ provider }) => PROVIDER_INSTALL_HINTS[provider]).filter((hint) => hint !== void 0);
   return new InputError(
-    `${displayPath}: runtime.providers [${outcome.requested.join(", ")}] cannot be used here (${reasons}), and cpu is not listed as a fallback`,
+    `${displayPath2}: runtime.providers [${outcome.requested.join(", ")}] cannot be used here (${reasons}), and cpu is not listed as a fallback`,
     { hint: [...hints, "Or list cpu after it (`providers: [cuda, cpu]`) to run on the CPU when it is missing; the report then records which was used."].join(" ") }
   );
 }
@@ -44133,28 +44352,28 @@ function describeProviderOutcome(outcome) {
 // src/runtime/session.ts
 var LOAD_HINT = `The file must be a complete ONNX model (.onnx), not truncated and not another format, using operators that onnxruntime ${ort5.env.versions.node ?? ort5.env.versions.common} supports; re-export it or check it with \`python -m onnx.checker\`.`;
 var RUN_HINT = "Check that the input name, image size, layout and channel count in the config match the model's input.";
-async function openModel(path12, displayPath, options = {}) {
+async function openModel(path13, displayPath2, options = {}) {
   const ortOptions = toOrtOptions(options);
-  const root = options.root ?? dirname2(path12);
-  const head = await readHead(root, path12, displayPath);
+  const root = options.root ?? dirname2(path13);
+  const head = await readHead(root, path13, displayPath2);
   if (isGitLfsPointer(head)) {
     throw new InputError(
-      `${displayPath} is a Git LFS pointer, not the model; check out with \`lfs: true\` (actions/checkout) or run \`git lfs pull\``
+      `${displayPath2} is a Git LFS pointer, not the model; check out with \`lfs: true\` (actions/checkout) or run \`git lfs pull\``
     );
   }
   if (head.length === 0) {
-    throw new InputError(`${displayPath} is empty (0 bytes), not an ONNX model`, { hint: LOAD_HINT });
+    throw new InputError(`${displayPath2} is empty (0 bytes), not an ONNX model`, { hint: LOAD_HINT });
   }
   const requested = [...options.providers ?? ["cpu"]];
-  const outcome = { model: displayPath, requested, used: [], unavailable: [] };
-  const providers = dropUnsupported(requested, outcome, displayPath, options.log);
+  const outcome = { model: displayPath2, requested, used: [], unavailable: [] };
+  const providers = dropUnsupported(requested, outcome, displayPath2, options.log);
   let session;
   let extensionError;
-  const bytes = options.extension ? await readExtendedModel(path12, options.extension.bytes) : await readRegularFile(path12, displayPath);
-  await checkExternalData(bytes, root, path12, displayPath);
+  const bytes = options.extension ? await readExtendedModel(path13, options.extension.bytes) : await readRegularFile(path13, displayPath2);
+  await checkExternalData(bytes, root, path13, displayPath2);
   if (options.extension) {
     try {
-      session = await createSession(bytes, withExternalDataFolder(ortOptions, path12), providers, outcome, options.log);
+      session = await createSession(bytes, withExternalDataFolder(ortOptions, path13), providers, outcome, options.log);
     } catch (error) {
       if (error instanceof InputError) throw error;
       extensionError = error;
@@ -44162,34 +44381,34 @@ async function openModel(path12, displayPath, options = {}) {
   }
   if (!session) {
     try {
-      session = await createSession(path12, ortOptions, providers, outcome, options.log);
+      session = await createSession(path13, ortOptions, providers, outcome, options.log);
     } catch (error) {
       if (error instanceof InputError) throw error;
-      throw new InputError(`${displayPath} could not be loaded as an ONNX model: ${messageOf(error)}`, {
+      throw new InputError(`${displayPath2} could not be loaded as an ONNX model: ${messageOf(error)}`, {
         hint: LOAD_HINT,
         cause: error
       });
     }
     if (extensionError !== void 0) {
-      options.log?.(`${displayPath}: ${options.extension.purpose} could not be added to the graph (${firstLine3(extensionError)}); running the model without them`);
+      options.log?.(`${displayPath2}: ${options.extension.purpose} could not be added to the graph (${firstLine3(extensionError)}); running the model without them`);
     }
   }
   outcome.used = [...providers];
   options.onProviders?.(outcome);
-  return wrapSession(session, displayPath, outcome.used);
+  return wrapSession(session, displayPath2, outcome.used);
 }
-async function readHead(root, path12, displayPath) {
-  const found = await inspectConfined(root, path12);
+async function readHead(root, path13, displayPath2) {
+  const found = await inspectConfined(root, path13);
   if (found.kind === "missing") {
-    throw new InputError(`Model file ${displayPath} does not exist`, {
+    throw new InputError(`Model file ${displayPath2} does not exist`, {
       hint: "Check the model path in the config; paths are relative to the repository root."
     });
   }
-  if (found.kind === "directory") throw new InputError(`${displayPath} is a directory; expected an ONNX model file (.onnx)`);
-  if (found.kind !== "file") throw confinementError(found, displayPath, "an ONNX model file");
+  if (found.kind === "directory") throw new InputError(`${displayPath2} is a directory; expected an ONNX model file (.onnx)`);
+  if (found.kind !== "file") throw confinementError(found, displayPath2, "an ONNX model file");
   let handle;
   try {
-    ({ handle } = await openRegularFile(path12, displayPath));
+    ({ handle } = await openRegularFile(path13, displayPath2));
     const buffer = Buffer.alloc(GIT_LFS_POINTER_HEAD_BYTES);
     const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
     return buffer.subarray(0, bytesRead);
@@ -44197,33 +44416,33 @@ async function readHead(root, path12, displayPath) {
     if (error instanceof InputError) throw error;
     const code = error.code;
     if (code === "ENOENT") {
-      throw new InputError(`Model file ${displayPath} does not exist`, {
+      throw new InputError(`Model file ${displayPath2} does not exist`, {
         hint: "Check the model path in the config; paths are relative to the repository root."
       });
     }
     if (code === "EISDIR") {
-      throw new InputError(`${displayPath} is a directory; expected an ONNX model file (.onnx)`);
+      throw new InputError(`${displayPath2} is a directory; expected an ONNX model file (.onnx)`);
     }
-    throw new InputError(`Model file ${displayPath} could not be read: ${messageOf(error)}`, { cause: error });
+    throw new InputError(`Model file ${displayPath2} could not be read: ${messageOf(error)}`, { cause: error });
   } finally {
     await handle?.close();
   }
 }
-async function checkExternalData(bytes, root, path12, displayPath) {
+async function checkExternalData(bytes, root, path13, displayPath2) {
   for (const location of externalDataLocations(bytes)) {
     const shown = JSON.stringify(location.length > 120 ? `${location.slice(0, 120)}\u2026` : location);
-    await confinedFile(root, resolve(dirname2(path12), location), `${displayPath}: external data file ${shown}`);
+    await confinedFile(root, resolve(dirname2(path13), location), `${displayPath2}: external data file ${shown}`);
   }
 }
-function dropUnsupported(requested, outcome, displayPath, log) {
+function dropUnsupported(requested, outcome, displayPath2, log) {
   const providers = [];
   for (const provider of requested) {
     const reason = unsupportedReason(provider);
     if (reason === void 0) providers.push(provider);
     else outcome.unavailable.push({ provider, reason });
   }
-  if (providers.length === 0) throw noProviderError(displayPath, outcome);
-  if (outcome.unavailable.length > 0) log?.(`${displayPath}: ${outcome.unavailable.map((u) => `${u.provider} is not available here (${u.reason})`).join("; ")}; using ${providers.join(", ")}`);
+  if (providers.length === 0) throw noProviderError(displayPath2, outcome);
+  if (outcome.unavailable.length > 0) log?.(`${displayPath2}: ${outcome.unavailable.map((u) => `${u.provider} is not available here (${u.reason})`).join("; ")}; using ${providers.join(", ")}`);
   return providers;
 }
 async function createSession(source, options, providers, outcome, log) {
@@ -44259,9 +44478,9 @@ async function opensOnCpu(create) {
 function firstLine3(error) {
   return messageOf(error).split("\n")[0];
 }
-function withExternalDataFolder(options, path12) {
+function withExternalDataFolder(options, path13) {
   const session = options.extra?.session ?? {};
-  return { ...options, extra: { ...options.extra, session: { ...session, model_external_initializers_file_folder_path: dirname2(path12) } } };
+  return { ...options, extra: { ...options.extra, session: { ...session, model_external_initializers_file_folder_path: dirname2(path13) } } };
 }
 function toOrtOptions(options) {
   const { intraOpThreads } = options;
@@ -44279,10 +44498,10 @@ function toOrtOptions(options) {
     ...intraOpThreads === void 0 ? {} : { intraOpNumThreads: intraOpThreads }
   };
 }
-function wrapSession(session, displayPath, providers) {
+function wrapSession(session, displayPath2, providers) {
   let released = false;
   return {
-    displayPath,
+    displayPath: displayPath2,
     inputNames: [...session.inputNames],
     outputNames: [...session.outputNames],
     inputMetadata: [...session.inputMetadata],
@@ -44293,7 +44512,7 @@ function wrapSession(session, displayPath, providers) {
         results = await session.run(feeds, outputNames);
       } catch (error) {
         throw new InputError(
-          `${displayPath}: onnxruntime could not run the model on ${describeFeeds(feeds)}: ${messageOf(error)}`,
+          `${displayPath2}: onnxruntime could not run the model on ${describeFeeds(feeds)}: ${messageOf(error)}`,
           { hint: RUN_HINT, cause: error }
         );
       }
@@ -44319,57 +44538,57 @@ var EXPORT_HINT = {
 };
 var KNOWN_MASK_TOKENS = ["[MASK]", "<mask>"];
 var GPT2_BOS = "<|endoftext|>";
-async function loadLanguageTokenizer(directory, displayPath, kind, root = directory) {
-  await requireDirectory(root, directory, displayPath);
-  const tokenizerJson = await readJson(root, directory, displayPath, "tokenizer.json");
+async function loadLanguageTokenizer(directory, displayPath2, kind, root = directory) {
+  await requireDirectory(root, directory, displayPath2);
+  const tokenizerJson = await readJson(root, directory, displayPath2, "tokenizer.json");
   if (tokenizerJson === void 0) {
-    throw new InputError(`${displayPath} has no tokenizer.json; bias-gate tokenizes with the model's own fast tokenizer`, { hint: EXPORT_HINT[kind] });
+    throw new InputError(`${displayPath2} has no tokenizer.json; bias-gate tokenizes with the model's own fast tokenizer`, { hint: EXPORT_HINT[kind] });
   }
-  return createTextTokenizer(tokenizerJson, await readJson(root, directory, displayPath, "tokenizer_config.json") ?? {}, displayPath).tokenizer;
+  return createTextTokenizer(tokenizerJson, await readJson(root, directory, displayPath2, "tokenizer_config.json") ?? {}, displayPath2).tokenizer;
 }
-async function loadLanguageModel(directory, displayPath, kind, options = {}) {
+async function loadLanguageModel(directory, displayPath2, kind, options = {}) {
   const root = options.root ?? directory;
-  await requireDirectory(root, directory, displayPath);
+  await requireDirectory(root, directory, displayPath2);
   const modelPath = join2(directory, "model.onnx");
-  if (!await isFile(root, modelPath, `${displayPath}/model.onnx`)) {
-    throw new InputError(`${displayPath} has no model.onnx; expected an ONNX export in the Hugging Face Optimum layout (model.onnx + tokenizer.json)`, {
+  if (!await isFile(root, modelPath, `${displayPath2}/model.onnx`)) {
+    throw new InputError(`${displayPath2} has no model.onnx; expected an ONNX export in the Hugging Face Optimum layout (model.onnx + tokenizer.json)`, {
       hint: EXPORT_HINT[kind]
     });
   }
-  const tokenizerJson = await readJson(root, directory, displayPath, "tokenizer.json");
+  const tokenizerJson = await readJson(root, directory, displayPath2, "tokenizer.json");
   if (tokenizerJson === void 0) {
-    throw new InputError(`${displayPath} has no tokenizer.json; bias-gate tokenizes with the model's own fast tokenizer`, {
+    throw new InputError(`${displayPath2} has no tokenizer.json; bias-gate tokenizes with the model's own fast tokenizer`, {
       hint: `${EXPORT_HINT[kind]} optimum writes tokenizer.json beside model.onnx; or run \`AutoTokenizer.from_pretrained(<name>).save_pretrained(<dir>)\`.`
     });
   }
-  const tokenizerConfig = await readJson(root, directory, displayPath, "tokenizer_config.json") ?? {};
-  const { tokenizer, library } = createTextTokenizer(tokenizerJson, tokenizerConfig, displayPath);
-  const special = specialTokens(kind, library, tokenizerConfig, displayPath);
+  const tokenizerConfig = await readJson(root, directory, displayPath2, "tokenizer_config.json") ?? {};
+  const { tokenizer, library } = createTextTokenizer(tokenizerJson, tokenizerConfig, displayPath2);
+  const special = specialTokens(kind, library, tokenizerConfig, displayPath2);
   const extension = { bytes: targetLogProbsExtension(LOGITS_OUTPUT), purpose: "bias-gate's log-softmax nodes" };
-  const session = await openModel(modelPath, `${displayPath}/model.onnx`, { ...options, root, extension });
+  const session = await openModel(modelPath, `${displayPath2}/model.onnx`, { ...options, root, extension });
   try {
-    const inputs = checkGraph(session, kind, displayPath);
+    const inputs = checkGraph(session, kind, displayPath2);
     const hasPast = session.inputNames.some(isPastKeyValueInput);
-    if (hasPast) inputs.pastKeyValues = pastKeyValueInputs(session.inputMetadata ?? [], await readJson(root, directory, displayPath, "config.json"), displayPath);
-    const vocabularySize = await logitsVocabularySize({ session, displayPath, padId: special.padId, inputs });
+    if (hasPast) inputs.pastKeyValues = pastKeyValueInputs(session.inputMetadata ?? [], await readJson(root, directory, displayPath2, "config.json"), displayPath2);
+    const vocabularySize = await logitsVocabularySize({ session, displayPath: displayPath2, padId: special.padId, inputs });
     if (tokenizer.vocabularySize > vocabularySize) {
       throw new InputError(
-        `${displayPath}: tokenizer.json has ${tokenizer.vocabularySize} token ids but the model's logits have only ${vocabularySize}; the tokenizer does not belong to this model`,
+        `${displayPath2}: tokenizer.json has ${tokenizer.vocabularySize} token ids but the model's logits have only ${vocabularySize}; the tokenizer does not belong to this model`,
         { hint: "Put the tokenizer the model was trained with beside model.onnx (optimum-cli export onnx copies it)." }
       );
     }
-    return { kind, displayPath, session, tokenizer, vocabularySize, inputs, ...special };
+    return { kind, displayPath: displayPath2, session, tokenizer, vocabularySize, inputs, ...special };
   } catch (error) {
     await session.release();
     throw error;
   }
 }
-function createTextTokenizer(tokenizerJson, tokenizerConfig, displayPath) {
+function createTextTokenizer(tokenizerJson, tokenizerConfig, displayPath2) {
   let library;
   try {
     library = new Tokenizer_default(tokenizerJson, tokenizerConfig);
   } catch (error) {
-    throw new InputError(`${displayPath}: tokenizer.json could not be loaded: ${messageOf(error)}`, {
+    throw new InputError(`${displayPath2}: tokenizer.json could not be loaded: ${messageOf(error)}`, {
       hint: "bias-gate reads the tokenizer.json that Hugging Face `tokenizers` writes (save_pretrained of a fast tokenizer, or optimum-cli export).",
       cause: error
     });
@@ -44385,13 +44604,13 @@ function createTextTokenizer(tokenizerJson, tokenizerConfig, displayPath) {
   };
   return { tokenizer, library };
 }
-function specialTokens(kind, library, config, displayPath) {
+function specialTokens(kind, library, config, displayPath2) {
   const configured = (key) => {
     const text = specialTokenText(config[key]);
     if (text === void 0) return void 0;
     const id = library.token_to_id(text);
     if (id === void 0) {
-      throw new InputError(`${displayPath}: tokenizer_config.json names ${key} ${JSON.stringify(text)}, which tokenizer.json does not have`, {
+      throw new InputError(`${displayPath2}: tokenizer_config.json names ${key} ${JSON.stringify(text)}, which tokenizer.json does not have`, {
         hint: "The two files must come from the same tokenizer; save both with save_pretrained."
       });
     }
@@ -44402,7 +44621,7 @@ function specialTokens(kind, library, config, displayPath) {
   if (kind === "causal") {
     const bosId = configured("bos_token") ?? library.token_to_id(GPT2_BOS);
     if (bosId === void 0) {
-      throw new InputError(`${displayPath}: no BOS token; tokenizer_config.json has no bos_token and tokenizer.json has no ${GPT2_BOS}`, {
+      throw new InputError(`${displayPath2}: no BOS token; tokenizer_config.json has no bos_token and tokenizer.json has no ${GPT2_BOS}`, {
         hint: `bias-bench conditions a sentence's first token on BOS alone (REFERENCE.md \xA72a); add "bos_token" to tokenizer_config.json (GPT-2's is <|endoftext|>). If this is a masked model, set kind: masked.`
       });
     }
@@ -44416,7 +44635,7 @@ function specialTokens(kind, library, config, displayPath) {
   }
   if (maskId === void 0 || maskToken === void 0) {
     throw new InputError(
-      `${displayPath}: no mask token; tokenizer_config.json has no mask_token and tokenizer.json has no ${KNOWN_MASK_TOKENS.join(" or ")} special token`,
+      `${displayPath2}: no mask token; tokenizer_config.json has no mask_token and tokenizer.json has no ${KNOWN_MASK_TOKENS.join(" or ")} special token`,
       { hint: 'A masked model needs its mask token: add "mask_token" to tokenizer_config.json. If this is a causal model, set kind: causal.' }
     );
   }
@@ -44429,27 +44648,27 @@ function specialTokenText(value) {
   }
   return void 0;
 }
-function checkGraph(session, kind, displayPath) {
+function checkGraph(session, kind, displayPath2) {
   const optional = OPTIONAL_INPUT[kind];
   const fed = [...REQUIRED_INPUTS, optional];
   const modelInputs = session.inputNames.filter((name) => name !== TARGETS_INPUT);
   const feedsText = `bias-gate feeds ${REQUIRED_INPUTS.join(", ")}[, ${optional}] to a ${kind} model`;
   const unexpected = modelInputs.filter((name) => !fed.includes(name) && !(kind === "causal" && isPastKeyValueInput(name)));
   if (unexpected.length > 0) {
-    throw new InputError(`${displayPath}/model.onnx has unexpected input(s) ${unexpected.join(", ")}; ${feedsText}`, {
+    throw new InputError(`${displayPath2}/model.onnx has unexpected input(s) ${unexpected.join(", ")}; ${feedsText}`, {
       hint: unexpectedInputHint(kind, unexpected)
     });
   }
   const missing = REQUIRED_INPUTS.filter((name) => !modelInputs.includes(name));
   if (missing.length > 0) {
     throw new InputError(
-      `${displayPath}/model.onnx has no input(s) ${missing.join(", ")} (its inputs: ${modelInputs.join(", ") || "none"}); ${feedsText}`,
+      `${displayPath2}/model.onnx has no input(s) ${missing.join(", ")} (its inputs: ${modelInputs.join(", ") || "none"}); ${feedsText}`,
       { hint: EXPORT_HINT[kind] }
     );
   }
   if (!session.outputNames.includes(LOGITS_OUTPUT)) {
     throw new InputError(
-      `${displayPath}/model.onnx has no output \`${LOGITS_OUTPUT}\` (its outputs: ${session.outputNames.join(", ") || "none"}); bias-gate scores the language-model head's logits`,
+      `${displayPath2}/model.onnx has no output \`${LOGITS_OUTPUT}\` (its outputs: ${session.outputNames.join(", ") || "none"}); bias-gate scores the language-model head's logits`,
       { hint: `${EXPORT_HINT[kind]} Exports for that task name the vocabulary scores \`logits\`.` }
     );
   }
@@ -44479,27 +44698,27 @@ async function logitsVocabularySize(model) {
     });
   }
 }
-async function requireDirectory(root, directory, displayPath) {
+async function requireDirectory(root, directory, displayPath2) {
   const found = await inspectConfined(root, directory);
   if (found.kind === "directory") return;
   if (found.kind === "missing") {
-    throw new InputError(`${displayPath} does not exist; expected a model directory with model.onnx and tokenizer.json`, {
+    throw new InputError(`${displayPath2} does not exist; expected a model directory with model.onnx and tokenizer.json`, {
       hint: "Check the language model path in the config; paths are relative to the repository root."
     });
   }
   if (found.kind === "file") {
-    throw new InputError(`${displayPath} is a file; a language model is a directory with model.onnx and tokenizer.json (Hugging Face Optimum layout)`);
+    throw new InputError(`${displayPath2} is a file; a language model is a directory with model.onnx and tokenizer.json (Hugging Face Optimum layout)`);
   }
-  throw confinementError(found, displayPath, "a model directory");
+  throw confinementError(found, displayPath2, "a model directory");
 }
-async function isFile(root, path12, what) {
-  const found = await inspectConfined(root, path12);
+async function isFile(root, path13, what) {
+  const found = await inspectConfined(root, path13);
   if (found.kind === "file") return true;
   if (found.kind === "missing" || found.kind === "directory") return false;
   throw confinementError(found, what, "a regular file");
 }
-async function readJson(root, directory, displayPath, name) {
-  const what = `${displayPath}/${name}`;
+async function readJson(root, directory, displayPath2, name) {
+  const what = `${displayPath2}/${name}`;
   const found = await confinedFileIfPresent(root, join2(directory, name), what);
   if (found === void 0) return void 0;
   let text;
@@ -44510,19 +44729,19 @@ async function readJson(root, directory, displayPath, name) {
     throw new InputError(`${what} could not be read: ${messageOf(error)}`, { cause: error });
   }
   if (text.startsWith(GIT_LFS_POINTER_PREFIX)) {
-    throw new InputError(`${displayPath}/${name} is a Git LFS pointer, not the file; check out with \`lfs: true\` (actions/checkout) or run \`git lfs pull\``);
+    throw new InputError(`${displayPath2}/${name} is a Git LFS pointer, not the file; check out with \`lfs: true\` (actions/checkout) or run \`git lfs pull\``);
   }
   let parsed;
   try {
     parsed = JSON.parse(text);
   } catch (error) {
-    throw new InputError(`${displayPath}/${name} is not valid JSON: ${jsonSyntaxProblem(error, text)}`, {
+    throw new InputError(`${displayPath2}/${name} is not valid JSON: ${jsonSyntaxProblem(error, text)}`, {
       hint: `Re-save it with save_pretrained; a truncated download or a merge conflict leaves files like this.`,
       cause: error
     });
   }
   if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
-    throw new InputError(`${displayPath}/${name} holds ${Array.isArray(parsed) ? "an array" : typeof parsed}; expected a JSON object`);
+    throw new InputError(`${displayPath2}/${name} holds ${Array.isArray(parsed) ? "an array" : typeof parsed}; expected a JSON object`);
   }
   return parsed;
 }
@@ -44564,6 +44783,7 @@ var perplexityBenchmark = {
     });
   },
   metrics: (items, results, picks) => /* @__PURE__ */ new Map([["perplexity", perplexityFrom(results, items, picks)]]),
+  sizes: (items, results) => /* @__PURE__ */ new Map([["perplexity", { n: items.length, unit: "windows", detail: `${results.reduce((sum, result) => sum + result.predicted, 0)} tokens predicted` }]]),
   stratum: () => "text",
   pairedOutcomes: [],
   dumpItem: (item, base, head) => ({ benchmark: "perplexity", id: item.id, begin: item.begin, end: item.end, targets: item.targets, base, head }),
@@ -44625,6 +44845,16 @@ var stereoSetBenchmark = {
     for (const kind of ["ss", "lms", "icat"]) metrics.set(`stereoset.${kind}`, metrics.get(metric(kind, "overall")));
     return metrics;
   },
+  sizes(clusters, results) {
+    const sizes = /* @__PURE__ */ new Map();
+    for (const domain of DOMAINS_AND_OVERALL) {
+      const scored = clusters.filter((cluster, k) => (domain === "overall" || cluster.biasType === domain) && isScoredCluster(results[k]));
+      const size = { n: new Set(scored.map((cluster) => cluster.target)).size, unit: "target terms", detail: `${scored.length} clusters` };
+      for (const kind of ["ss", "lms", "icat"]) sizes.set(metric(kind, domain), size);
+    }
+    for (const kind of ["ss", "lms", "icat"]) sizes.set(`stereoset.${kind}`, sizes.get(metric(kind, "overall")));
+    return sizes;
+  },
   stratum: (cluster) => cluster.biasType,
   pairedOutcomes: [...DOMAINS_AND_OVERALL.map((domain) => ({
     metric: metric("ss", domain),
@@ -44668,12 +44898,16 @@ function transferTable(target, metrics, confidence) {
   }
   const targetRows = rows.filter((row2) => row2.domain === target);
   if (targetRows.length === 0) return null;
+  const alpha = 1 - confidence;
+  const targetClear = clearChange(targetRows[0], alpha);
   const targetSign = Math.sign(targetRows[0].biasChange.value);
   for (const row2 of rows) {
     if (row2.domain === target) row2.direction = "target";
-    else if (clearChange(row2.biasChange) && targetSign !== 0) row2.direction = Math.sign(row2.biasChange.value) === targetSign ? "with" : "against";
+    else if (!clearChange(row2, alpha)) row2.direction = "unclear";
+    else if (!targetClear || targetSign === 0) row2.direction = "moved";
+    else row2.direction = Math.sign(row2.biasChange.value) === targetSign ? "with" : "against";
   }
-  return { target, rows, summary: summarise(target, targetRows[0], rows) };
+  return { target, rows, summary: summarise(target, targetRows[0], rows, alpha) };
 }
 function domainOf(metricName) {
   const crows = /^crows_pairs\.(.+)$/.exec(metricName);
@@ -44681,22 +44915,44 @@ function domainOf(metricName) {
   const stereoSet = /^stereoset\.ss\.(gender|profession|race|religion)$/.exec(metricName);
   return stereoSet ? stereoSet[1] : void 0;
 }
-function clearChange(change) {
+function clearChange(row2, alpha) {
+  const change = row2.biasChange;
   if (!Number.isFinite(change.value)) return false;
+  if (row2.pValue !== null && !(row2.pValue < alpha)) return false;
   if (change.interval) return change.interval.low > 0 || change.interval.high < 0;
   return change.value !== 0;
 }
-function summarise(target, targetRow, rows) {
+function describeTransferDirection(row2) {
+  const way = row2.biasChange.value < 0 ? "less biased" : "more biased";
+  switch (row2.direction) {
+    case "target":
+      return "target";
+    case "with":
+      return `with the target (${way})`;
+    case "against":
+      return `against the target (${way})`;
+    case "moved":
+      return `moved (${way}); target: no clear change`;
+    case "unclear":
+      return "no clear change";
+  }
+}
+function summarise(target, targetRow, rows, alpha) {
   const change = targetRow.biasChange.value;
   const source = targetRow.metric.startsWith("crows") ? "CrowS-Pairs" : "StereoSet";
   const movement = !Number.isFinite(change) || change === 0 ? "did not change" : `${change < 0 ? "fell" : "rose"} by ${formatNumber(Math.abs(change))} points of |score \u2212 50| (${source})`;
   const list = (direction) => [...new Set(rows.filter((row2) => row2.direction === direction).map((row2) => row2.domain))];
-  const parts = [`Targeted domain ${target}: bias ${movement}${clearChange(targetRow.biasChange) ? "" : ", within noise"}.`];
+  const parts = [`Targeted domain ${target}: bias ${movement}${clearChange(targetRow, alpha) || movement === "did not change" ? "" : ", within noise"}.`];
   const withTarget = list("with");
   const against = list("against");
-  const unclear = list("unclear").filter((domain) => !withTarget.includes(domain) && !against.includes(domain));
+  const moved = list("moved");
+  const unclear = list("unclear").filter((domain) => !withTarget.includes(domain) && !against.includes(domain) && !moved.includes(domain));
   if (withTarget.length > 0) parts.push(`Moved with it (cross-domain transfer): ${withTarget.join(", ")}.`);
   if (against.length > 0) parts.push(`Moved against it: ${against.join(", ")}.`);
+  if (moved.length > 0) {
+    const way = (domain) => rows.find((row2) => row2.domain === domain && row2.direction === "moved").biasChange.value < 0 ? "less biased" : "more biased";
+    parts.push(`Moved although the target did not clearly change: ${moved.map((domain) => `${domain} (${way(domain)})`).join(", ")}.`);
+  }
   if (unclear.length > 0) parts.push(`No clear change: ${unclear.join(", ")}.`);
   return parts.join(" ");
 }
@@ -44720,11 +44976,11 @@ async function runLanguage(language, options) {
   if (baseStatus !== "scored") progress(`base language model: ${describeBaseStatus(baseStatus)}`);
   const opened = [];
   const side = (directory, role, root) => {
-    const displayPath = `${role} language model ${role === "head" ? headPath : basePath}`;
+    const displayPath2 = `${role} language model ${role === "head" ? headPath : basePath}`;
     let model;
     return {
-      model: () => model ??= (opened.push(loadLanguageModel(directory, displayPath, language.kind, { ...options.session, root })), opened.at(-1)),
-      tokenizer: () => loadLanguageTokenizer(directory, displayPath, language.kind, root)
+      model: () => model ??= (opened.push(loadLanguageModel(directory, displayPath2, language.kind, { ...options.session, root })), opened.at(-1)),
+      tokenizer: () => loadLanguageTokenizer(directory, displayPath2, language.kind, root)
     };
   };
   const head = side(headDirectory, "head", checkouts.headRoot);
@@ -44770,7 +45026,7 @@ async function runLanguage(language, options) {
   };
   try {
     for (const name of selectedBenchmarks(language)) {
-      const loaded = await loadBenchmarkData(name, language, { checkouts, cacheDir: options.cacheDir, progress });
+      const loaded = await loadBenchmarkData(name, language, { checkouts, cacheDir: options.cacheDir, mirror: options.mirror, progress });
       switch (loaded.name) {
         case "crows_pairs":
           await scoreBenchmark(crowsPairsBenchmark, loaded.record, loaded.items, loaded.items);
@@ -44862,7 +45118,7 @@ async function recordModel(role, repoRelative, directory, root) {
   const names = (await readdir(real)).filter((name) => /\.(onnx|json|txt|model|data)$/.test(name)).sort();
   const files = [];
   for (const name of names) {
-    const file = await confinedFile(root, path8.join(directory, name), `${what}/${name}`);
+    const file = await confinedFile(root, path9.join(directory, name), `${what}/${name}`);
     files.push({ name, sha256: await sha256File(file.real, `${what}/${name}`), bytes: file.size });
   }
   return { role, path: repoRelative, files };
@@ -45035,31 +45291,33 @@ function itemLabel(item) {
   return item.kind === "intra" ? `intra(${item.set})` : `inter(${item.first}, ${item.second})`;
 }
 function buildItemList(list, context) {
-  const inter = (first, second) => ({ kind: "inter", first, second });
-  const intra = (set) => ({ kind: "intra", set });
+  const inter2 = (first, second) => ({ kind: "inter", first, second });
+  const intra2 = (set) => ({ kind: "intra", set });
   const combinations = context.objects.flatMap((object) => GENDERS.map((gender) => `${object}+${gender}`)).filter((name) => context.setNames.has(name));
   let items;
-  switch (list) {
+  const declared = context.declared?.[list];
+  if (declared) items = [...declared];
+  else switch (list) {
     case "object":
       items = [
-        ...context.objects.flatMap((object) => [inter(object, "man"), inter(object, "woman"), inter(object, "random")]),
-        inter("stop sign", "man"),
-        inter("stop sign", "woman"),
-        inter("random", "man"),
-        inter("random", "woman")
+        ...context.objects.flatMap((object) => [inter2(object, "man"), inter2(object, "woman"), inter2(object, "random")]),
+        inter2("stop sign", "man"),
+        inter2("stop sign", "woman"),
+        inter2("random", "man"),
+        inter2("random", "woman")
       ];
       break;
     case "pairs":
-      items = [...combinations.map(intra), intra("random")];
+      items = [...combinations.map(intra2), intra2("random")];
       break;
     case "indiv":
-      items = [...context.objects, ...GENDERS, ...CONTROL_SETS].map(intra);
+      items = [...context.objects, ...GENDERS, ...CONTROL_SETS].map(intra2);
       break;
     case "comps":
       items = [
-        ...combinations.map((name) => inter(name, name.slice(0, name.lastIndexOf("+")))),
-        ...context.objects.map((object) => inter(object, "random")),
-        intra("random")
+        ...combinations.map((name) => inter2(name, name.slice(0, name.lastIndexOf("+")))),
+        ...context.objects.map((object) => inter2(object, "random")),
+        intra2("random")
       ];
       break;
   }
@@ -45093,7 +45351,7 @@ function evaluateItems(items, matrix, members, estimator) {
 
 // src/vision/reference-sets.ts
 import { readdir as readdir2, realpath as realpath2 } from "node:fs/promises";
-import path9 from "node:path";
+import path10 from "node:path";
 var LAYOUT_HINT = 'Give a directory with one sub-directory of images per set (man/, woman/, surfboard+man/), or a .csv (header set,path) or .jsonl ({"set": ..., "path": ...}) manifest with paths relative to it.';
 function parseSetName(name) {
   const spaced = name.replaceAll("_", " ").replace(/\s+/g, " ").trim();
@@ -45117,8 +45375,8 @@ function isGender(value) {
   return GENDERS.includes(value);
 }
 async function loadReferenceSets(source, repoRoot) {
-  const paths = new RepoPaths(path9.resolve(repoRoot), await realpath2(repoRoot));
-  const sourcePath = path9.resolve(source);
+  const paths = new RepoPaths(path10.resolve(repoRoot), await realpath2(repoRoot));
+  const sourcePath = path10.resolve(source);
   const shown = paths.display(sourcePath);
   const found = await inspectConfined(paths.root, sourcePath);
   if (found.kind === "missing") throw new InputError(`Reference sets ${shown} do not exist`, { hint: LAYOUT_HINT });
@@ -45132,7 +45390,7 @@ async function loadReferenceSets(source, repoRoot) {
   if (found.kind === "directory") {
     listed = await listDirectory(sourcePath, paths);
   } else {
-    const extension = path9.extname(sourcePath).toLowerCase();
+    const extension = path10.extname(sourcePath).toLowerCase();
     if (extension === ".csv") listed = { sets: [], images: await listCsvManifest(sourcePath, found.real, shown) };
     else if (extension === ".jsonl") listed = { sets: [], images: await listJsonlManifest(sourcePath, found.real, shown) };
     else throw new InputError(`Reference sets ${shown} is neither a directory nor a .csv/.jsonl manifest`, { hint: LAYOUT_HINT });
@@ -45156,13 +45414,13 @@ async function listDirectory(directory, paths) {
   const sets = [];
   const images = [];
   for (const entry of await visibleEntries(directory)) {
-    const setDirectory = path9.join(directory, entry.name);
+    const setDirectory = path10.join(directory, entry.name);
     if (await entryKind(entry, setDirectory, paths) !== "directory") continue;
     const where = paths.display(setDirectory);
     sets.push({ setName: entry.name, where });
     for (const file of await visibleEntries(setDirectory)) {
-      if (!IMAGE_EXTENSIONS.includes(path9.extname(file.name).toLowerCase())) continue;
-      const imagePath = path9.join(setDirectory, file.name);
+      if (!IMAGE_EXTENSIONS.includes(path10.extname(file.name).toLowerCase())) continue;
+      const imagePath = path10.join(setDirectory, file.name);
       if (await entryKind(file, imagePath, paths, true) !== "file") continue;
       images.push({ setName: entry.name, path: imagePath, where: paths.display(imagePath) });
     }
@@ -45249,7 +45507,7 @@ async function listJsonlManifest(manifest, real, shown) {
   return images;
 }
 function manifestImage(manifest, shown, line, setName, written) {
-  return { setName, path: path9.resolve(path9.dirname(manifest), written), where: `${shown}:${line} ('${written}')` };
+  return { setName, path: path10.resolve(path10.dirname(manifest), written), where: `${shown}:${line} ('${written}')` };
 }
 async function assembleSets(listedSets, images, paths) {
   const sets = /* @__PURE__ */ new Map();
@@ -45331,6 +45589,2074 @@ async function resolveImage(listed, paths) {
 }
 function compareCodeUnits(a, b) {
   return a < b ? -1 : a > b ? 1 : 0;
+}
+
+// src/vision/builtin/openimages-analysis.json
+var openimages_analysis_default = {
+  name: "openimages-analysis",
+  description: "Open Images analysis sets of Ranjit, Wang, Ray and Ordonez (2023), as published with their code",
+  repository: "uvavision/bias-pretrained-vision-models",
+  commit: "e3c9e715dc630a5caf5581a6b8d57aaf3f8d4a3f",
+  folder: "analysis_sets/oi_png",
+  fileNameSuffix: "\n.png",
+  columns: [
+    "set_dir",
+    "id",
+    "git_blob",
+    "sha256",
+    "bytes"
+  ],
+  files: [
+    ["car", "0119db1a3ebc3f65", "e1300a0eb67d9fdadaca7499188eb59bb4b8db58", "8740c35c8e364be169d7c190319dc6cc88f7f7f815e9691a530cd80031493b92", 236279],
+    ["car", "03c35bdfffbea53f", "00aa4b28048aa1f2a1a88f052c5c74ec0f093e01", "aebb0c32f1c1d5490a428ed3a3ceb099d776c622d0a21308603fbfe704b77a04", 138132],
+    ["car", "0464eb56ce511db6", "58194c7dcbfb514b47a8b706f98378ec97c3a552", "cb95322015dd610a1178b7bf270fb1a5b0a7a01c65d02f2cfd604163d24b9aad", 138756],
+    ["car", "0673b967f8c68eec", "0819b3cc66d314f039e21cf31e878188c94b4d3d", "955361f6ac4eab7b41a5549756025404b161b5d6e61285b5a78fddc558f4f76f", 99105],
+    ["car", "0767c4864bd40703", "94d4b6c299b7905c7f7b431673bdf43f846aed16", "231deb5cda469c74e461c2f918704f5ee5958f62a581b2686e140b077b59714f", 133382],
+    ["car", "07a6c12a35199acc", "a0dd7b24f72453feb45750f709e34e0982258ebe", "6013d3a69ce290d0a1e049aa78a2cea061596f68513e1c0d391b4b834e697a8a", 161284],
+    ["car", "0b2167c3a726f68a", "06478aa9beb28adb2f5cc3323758d5a8086fa22e", "d5ec57a2f67d0aeee1c1f80397e91e6f6dac0b3ba374012a26d18a2b307c8821", 115057],
+    ["car", "0bb2bc6be4bb2d34", "482d743dd7462e29fd0739a24ac24873b7ec56da", "6cbb6a1e49df70b94f0d95b9be6dcff2ec8c0c12e9836955d180b45b60fd5ebe", 133959],
+    ["car", "0bc78b88c42941fd", "d3f5d92eb21fd86832c26cd89bfc9d44e7dd6914", "20a58d4e113d4cc1dae174ec5502a4bf493bb445f34710121644699aef131310", 111380],
+    ["car", "0c970313bdc2eccd", "509787817ab736b3a34f78e95cbdf5ebe09f6591", "b51d0f22ddba18893a68cd6950b070e095a3acc6cf4681eff628ac68ad953bd4", 120891],
+    ["car", "0dc818e5384e5289", "22517f4c796fcd59230598f03bbf5557291c1a1f", "389600a3b012782be6065699f728c2b80f93e842fdb00e8c7402b48dd1a1b151", 121670],
+    ["car", "0e083d0338e3c1a6", "3ff5d476440665e4425679ba2ef9c8f50da3d255", "6ba327b7e88ed51c06595c47519285cfea8e6bcdeb0bc913e8ae9e20ff582757", 119105],
+    ["car", "0f4bfc46402a9f52", "76da315e4d78fc814d5b226da78b7a0ac9ac029b", "bf59ae311eef7ee7ef7b6656c5822754a79ebb621ed1ed519e5a099f7a179d39", 93691],
+    ["car", "108e76527380c206", "4827807706bff5a3d71261e402f31cbd451fb73b", "888f6fafa3409f3daf11680b9bf3a4d48bb1fe23d88ce57fe23118dbfb440bb2", 107843],
+    ["car", "110952639b5ac4c7", "845d5296016bd0dcee5b51f615be5eaaf44de942", "f9f9926189623cfd896293d8cd1638cfbca6856e2f94fc174d689f6575e575f5", 119270],
+    ["car", "1438271bd8961b80", "4c0b77de587b74b7d9004457cf067acd3f9ca254", "d70968ee7c3ce4cad5e3aa4f80018a945d134e9827b72bceaa3ea134c5e0df52", 131289],
+    ["car", "1a91493d82d02f41", "6aa73a7dc1e38c456ba1e0975d18869d73b91afe", "2835ae8b44d3b1286419d39192495175756bdb7a0933313aaf32889dbf502c5f", 139524],
+    ["car", "1cb2e83802fa408b", "c4a7c401e9d9f9aada4c97504dd304b224031af7", "af3c547cef53310cbbf585cba919859778027bd4c8018f4a5e5ac7a01d7a9545", 150485],
+    ["car", "1ced2693a3477e16", "efd175d6f0110061a01f0258adb67785837db2ef", "ea4ac0c052e6ad0b86afbda589f5692feaaa33cdcdda8e5490a5ce009db15cff", 156114],
+    ["car", "1d570f3646ddcb66", "0dca9287625b7caa31efa1db47f98dd9089e400a", "0f3faddc2f98d60587a5248749b2c55eb7af24fd2523b942cf012ed2c4af096f", 141482],
+    ["car", "21fa701c0c5f984b", "0fd65c777c05fc5f3e062eaa55ead9e41b2d18ea", "f45d6ee9f054dd8fc7fa10710d8ed6c05c3c3a0c145e5e692faeda1cd553276c", 185953],
+    ["car", "255bfaef93b509cf", "a0df05980f80db80882a35e43fd2055d34cc255a", "dec76c0badaaa1f3917141c6395a35bc1c9332a37911e0b7c34a1b7a72d4d7fe", 119935],
+    ["car", "25cd6e7aa2b13922", "9b0951a9f71b01af159df47fd85a9e7e54565f3d", "65c81c7095d694c88c1e0b1916f9c65aae04ce867dfb383d3da05201be4d8d22", 162958],
+    ["car", "26cc58ef4b4d0c0a", "9f616a4ccb235448f09bf8ff4ee4cb7e5fd372ac", "f49015b511f194900f6a61b282bf57506a79f27d3da23264bba0b902e46b9d54", 157217],
+    ["car", "26d80ee3c2244fc2", "69cfd7f8782d269b7e38c942838f52e57d3bcb81", "ec008ad13d6d2110e2d4c63606571c73aeb949915e4c91ffca7afc3e360819dc", 96557],
+    ["car", "281d43714423cb30", "38ef3baed10de96b6cc98cef0317f622494900f7", "ebab42283a2b1bd91bbce8d43a764fc0f0c138b501909c50eadcc7f5d178e7fb", 186479],
+    ["car", "2a19b4586ac1052e", "e3f67c7511d4944b0e115a7ceec0044111fd5bc5", "096ab2fa01e1b583370541189033d70f7234e519bd59b2d09ffcde3753537f2a", 110278],
+    ["car", "2ad7edba3ef6ad00", "5a0abfe8a551f3604d1f66efb01de271a2e30651", "615276cde61f46578495752ea04ead9ba18d6c02631ca24f949418c3a12de5c5", 157050],
+    ["car", "2bc4b7e93340e09c", "645b4e6a774fddb112f80342b3d1feb9371d8f73", "bfe3303eb40be6b1c20f9b06db2a6c023caae45a7d668c8d518ae07af7beef7f", 140240],
+    ["car", "2c61b27dc1b6ad2b", "01873deac6c6dca91f2b2f912f24ba204c8964d5", "e103a8084570fc201258687779159370a2d3182087184218929954034d5bf7c8", 125884],
+    ["car", "2cb3f5d97f35e51a", "c869246983be6d4cb566ec5be7197c2a61f1194d", "9ce9bd51e4753947323564ffdc5aa5b8ef46c4419b37cfd79438b79b93ef957b", 63960],
+    ["car", "2f1d9da90d8f2cf1", "564bd90008a43a7de0880561dbf4cbff40a06941", "82a752844b1f87d1a3c6f622914db8e9a909c51f71d6e47eb599551fd12ac216", 225298],
+    ["car", "2f55a76ffd4bbfb5", "385e54335774b8019156bfd11f36a89198d18cf2", "158e561e681571c7be0246e2fb1dcf4794ff6522d56233b0e241e3e75e7980fb", 165349],
+    ["car", "30b6cfb60bf44533", "a281bd1cd67658933504953a8643ab2ade74d12e", "f820ff7ccc5cec1c26916e6300bded21d18d77fb7a65afce4bc313711b49cbee", 79982],
+    ["car", "33288c5d586d9d0d", "9358e1df95dea8b2fc87ae60be5908037ca6c905", "e550991c26fdfd86b0c2089d182aea12ed2ef2d01c6d8f0c70c80daa643304db", 126528],
+    ["car", "33a91673ef4ff245", "90d51be557dd97d4cd5c0b404d826d75f99041e4", "b0265b660557902f76190df17bfc1a4573101b4a98b99aeb7d434b16648a29c2", 133125],
+    ["car", "33c82eb81dcaa202", "0c26118ba4200be55872debe3e72b8601bed3ca7", "1fadf0367f628b1f40a2e7ee5a792cb343a7a0b9aaa5967d4a91267213222a89", 160495],
+    ["car", "362f447dc209d0a7", "78198f2e390bdaf48dc09640fe02ff151db7a742", "1b57c84679e255169c9284b538a10fc25a0541c63281fbc4ea45fe631fc9207f", 160423],
+    ["car", "36e7110b3eafbbbc", "e4e6dd785d23b890180f5e14dda9a01a8a70e0ed", "a3abed3722d61c2c22ad5d654f116f825bd77b470e85360f7334564af7599284", 100061],
+    ["car", "38003a56305f8095", "a3bc936974c1a9e409f8b220eb441405b67ae931", "79acc6f9b8f7673f93453fff6c4726222facbe18a82448a2346509fda4baf553", 164241],
+    ["car", "382b9dfb37fa350a", "2a162af12ce8d1e034c15fd7b7db2b9831dbb8f2", "d3a7b7489b8d70af14b7ad20311f9e80e3b1557e1b343093ed2450944aff24c7", 138942],
+    ["car", "3b83a6022f0874be", "e3181bac3b6f4be93294ecf90e3e0eac7bd5af44", "771170337b4abd6053cb3efbf215305ad36cbf66470884faa05d580ae147cdf0", 180733],
+    ["car", "3f855faddf140ba3", "cb127adb5a36ed95106ef2915e0d29a9ea05da6f", "0428d4335408a711fc1f7a659541990b9a2f4e06201486087375895af5fa83f3", 141172],
+    ["car", "40bba250e5ab685e", "6009f5987542bbf387e6a0266b26f097e2eb21b9", "9d8062f6f74c072836295b5a2d8cc52c7638e67e363cad81d82b3d5fffb594eb", 123570],
+    ["car", "41daff74d5f52e69", "23d785862facbee1c57f80777e668cad465624b8", "adfc69b09f15d2c760b212f1ca6c6663eb596111dd83b4675e2f899bfdc162f9", 119693],
+    ["car", "4295610140db9f5e", "9a65a1aae2398948199e673f4816b2b73f6dc300", "055df0fc99d79941ff7c4b64f3245bc9d23c6975c95e525dd07075fac45e6804", 79452],
+    ["car", "4380008043542802", "942372a84d5bb25aa668ba7d442d850624996153", "d5febed4657c032401dd1ab9859ecd997483a01efcfaf4486ad8b5e79a116e43", 163192],
+    ["car", "46bf296c355b0ef5", "df018a3096f2ffc3c2d71c99aecf2dadf320e562", "a4c3332a88b394d08f8317dcbf197edb4da597acae0e7044da73a5d138b188cf", 150727],
+    ["car", "4b5db81b7145ad1e", "e5e7281df235cd3481a710fe4c3926390068cd1c", "517ef12ffae33761fa928953b0e4fece49914a9c23e324b36ef2ad11277e647d", 62441],
+    ["car", "4e2830892df4c3e1", "e7a32720f767163df5447f8558c874a6b9dcbcb8", "9be04043b255feeecab4f593c6b1c27f1f5f0378fbe1ddca2f95aa514309a94b", 243773],
+    ["car", "4e94ead7d2402469", "836b39832dd606e1a1f5eb2135d06e90e6d5559c", "0401f12f3fe636a2a2af5e1fe29b9b31ad21e9d65c3290c3ef2b5dd332d8483d", 89300],
+    ["car", "53b0441347d733ef", "8d33b8df7d0827ccc08da7c54044fa22bc6c74a7", "68cecc12afef252cf38ca308f9b955f7d8b1ba66d6a3b3f4f058c8a36e3afd8a", 100327],
+    ["car", "55b16da46d7ca2ea", "ba70086fa66009ac5394fd101d8db46896e43dd8", "012709aa325d790b9ed5786a8ea764404b8a13ae2766ec8b65f9ee359ef944f7", 149064],
+    ["car", "5671960870db6f6d", "aad0709bfcd7346fa4c67579785fff9c04f70f94", "7d9d0d569af80f64d39528aec7d842e1e0aa593c8cae34af8fc2c1d6de7ec443", 189238],
+    ["car", "56db56cb8061c22b", "29e8af01378f4b8194cc16f82ff5a27e9dacffc0", "ea06eb1d1f09e948a81d97e2249519df56c616c05086b83bae72fd9488f08ad0", 164204],
+    ["car", "56de259278c20a4c", "45bd839da2bea57347206ca739fe8a3233601c28", "0a365e21a69a5e96fd9989e454836fc6201752f7c648585f24ed2513465bb348", 129548],
+    ["car", "58ab0d816f965f86", "eaeef485270a8d7c617f16130fd3a9b9eacf5d78", "b3e88cb38d24a874a931e5601587dd5b3ebc21a049540c31938bd32f27a70a14", 143282],
+    ["car", "5f83b6ff3c2f3753", "9a79bf3c6111bce0d24fdce565d87ad2552cada0", "34d69e42e001a15a308fddaf5cb7b9ac1c0087f814f0820aa67a8b0110d2d717", 157695],
+    ["car", "601cbd215c3021b7", "9272b7d2414d6987312002384880fd8f5a5a14d1", "8d5dc9c6cd5da235b5e8c21c4f15d20b51558480e8ab75a66388019093ea6d5a", 141324],
+    ["car", "608c6bad0d8f46ff", "190573667e341f4908d806d99605f797e25a4322", "24bac2b40dbc1ab64f30baab7d08f6cb09785504cc4a74dcb9d234fda71930af", 219402],
+    ["car", "65467ba8849f36a6", "6b1d9f3a969b96cabeed96b42f35b337883da8f9", "d3b9ed53a54a220bcedd9b4ac8a6055158e742abd458765161975fa9a0c69d7e", 149890],
+    ["car", "654b3e50a3d6d03f", "6a9816b39a22090971253a96aea666bf86a042ec", "431b5513b3b54a074c27b89cef85898b5586027e96c2ab77ce0bef7e42784170", 159728],
+    ["car", "65e080f9ac466664", "190b9bfba8700b14273935f8a6301cd5ae118dbe", "553b8dd0f3bc3c9aa26f7003fa7fee7866bb651138ad31dd27b8b60c7c5a221f", 147226],
+    ["car", "665cac5fd1cc2186", "be3e570c72b07f2004f45adda8df00139c57c37d", "242388232e3a6eb64d99e974d2c47307494a740cac8d74c74a6786b626626a1e", 144316],
+    ["car", "66c92a19e10b829a", "9b7b1e21e12b3399ba0604f7a9cc7a921eb0967a", "4a95ad7ca235d7cfda14ac1b20b16248d7b68a1c1840b13fc4839534389bf800", 118319],
+    ["car", "681e71e381888279", "1743acc37f5c9c9729bb47f2102cefa6ad3f0223", "b6de095d06ce0fb2ff691f846fad047f7d44670b135f539622ea03e5a2373d67", 150436],
+    ["car", "68a01f8c0055f3d9", "d5561ec99d21593d2fbc6b5134d15821e26175af", "ae417cff1ea2f169cb53586c7704bb0732b9178df89c350bb26bc880f7c62b93", 163679],
+    ["car", "68a36f7423794862", "5e300c95565482760e7efb07292d4ae8e710da67", "2bbaa5f6bdb4fbfc191625294e0fdca97e4d8d0844b6c62ebbb791e08020fa3e", 163985],
+    ["car", "68e02dba8932213b", "e55a83796c81dd2cd260084d1b5a8f3c4910bd88", "f7cb3f73a7bf64f9cc4077138d5cdb05a3d512306a34b1265c1f954628203363", 93565],
+    ["car", "692777600ff376b6", "3a34a20383f29bce6ddc6355ada8abc85642f4bf", "837ec189f68335450361193b3dc1b80daf26617fb981ba87859a620d1cabef98", 143552],
+    ["car", "6acc60bb6c56dbde", "7a37476be0ff79d69742996ad21ebdf68ff5bff2", "7fb66845847a45f0155f3179443f65922b065f9b3cf233cb2c39eead5e4b2f74", 114575],
+    ["car", "6ad7a9af605a5000", "7be92492d6a45fce346f03d2a6ec871303806b70", "1c636486ac63443958285c0271e041368b2343e6ab2205a0489af6e9bb0885be", 159863],
+    ["car", "6f947f41a10f984b", "5987e27ac8aaff716f769b1358196b6d7054a5e6", "cd4d66f663eb50c769cfc535de1d3f092736e1a9bf98fee9793ce1e251247a3c", 188698],
+    ["car", "71afc3f0cdf2d495", "b21573a9a8f1d3690ad04cbfebf72483da50e721", "d8166c4c38eb863c4e5b197ac177d3667dd0ee9c06f8d3a7a94b9cb2863f2352", 167165],
+    ["car", "74350883a5f37a07", "c0ff2f7cc7b548ada1af8a107f24b2dc8265a019", "c6036cc2c33a675e61cc3b14d0b627af0c0d8f8056bb0b4a53633241635680b5", 91927],
+    ["car", "757907957c2118c8", "c870e87635ef3c9754b75f1c1b07b4d506dc0d64", "6657c8adaa18f73c5a2a195a749a59dc044e7189a619b75c03664915085ecc35", 109758],
+    ["car", "764ce7eedf8b52a5", "9fd7bf171a2fda2c0c7813996567d5dc130ddeec", "6c2fce2d570a42d0478a2d0f13be19b3870aff68c2c4737bb79690b61476a885", 158947],
+    ["car", "78ecfe63cd61269a", "54d3b54413a36805650bcfe04a29487d30a639b8", "99f3317ccefa4349ac8d84952bbb0383a9e94d65269cd4cbee9e69afe7ad116b", 49768],
+    ["car", "79dadac5124f292c", "17c3151fd3f274672c4ec6e379d969a8877d74b9", "5e4dc154ab0ead078f758524bd7073fc85fb4271cb277fafa2a8813e76eed065", 178260],
+    ["car", "7a5b69cd9b358953", "630b12e392358c5f9a3e8dd05b7b7cfac308b7ea", "f76099670f43309154764528f14e79be240babbe91c1e3cfeb5d11f87806ed31", 68126],
+    ["car", "7da8d137f5063f9e", "c10ec833f8ef9fe2c14fad2587f4aa6b0c62e087", "12e185c3053ccb8cc786a551d688b57e8104f0a53dea227805d7b581690e60c6", 134432],
+    ["car", "7e19197da3818c53", "0e8cae5e70048b4dfed907b21112c1289f420855", "d4750cba910d6d0a3ebbc19913f25327ce9977be5e74da354059479d2ff1ce4a", 242919],
+    ["car", "7fbabf8acea9341c", "5132ef762ebdfbb6a150c482526db147c3633305", "8270a176218ef6762f6e05010997e8f9f4db8bfb628affc1f5358393c5b5651e", 99439],
+    ["car", "802584c05a0115d6", "a98b8ebe2ba9e06d962b09247042a53739d59cb8", "ed1f364c048c601c01ec143771c0d13253d71910330064aab0b19535b3463243", 136209],
+    ["car", "836f610f7271d595", "0b8a4bb146c73a9ac7165900721e27c836c62721", "15d135e162e7192cd3437b76673865cdc4bbe28122c6cf3b040ce746421c047d", 106140],
+    ["car", "8600cfb302d9fa17", "a04b04670ca90b7b70d98be4a9aef782d293dcca", "37fa7a879a454eba2b4ff35660ab61c4fb5d75dea34711286d0053760719a2e6", 173765],
+    ["car", "8ab2a7ef48c13a65", "f4e74864d3808f998c3f3ac5942ac5930cb461e5", "8fc63cd7c5884e7037a808669fff8c0898dfc94ca6feac924bfd4a40b2343fe8", 133470],
+    ["car", "8c1500ba469c20ab", "cf9421af5d8560a326e7edd683f62731883c14e8", "37395a47a8ba457dd3b55f67cc9405b406abf979be66bc2ed0fd99e72ad3d16c", 181327],
+    ["car", "8c6313c0449683d2", "2dae1773bc69286ee6aa91ed93076dc25aaa97d5", "c21fbacaf3d3dfb9f8b542fc782887219e76e50aca8d245b6178a023589100d5", 81343],
+    ["car", "8dec9dacb9d75c64", "14852c6292c9924e0a9f7fdca5527af411d3035a", "16dfcea057b8916cfa335c33dc98b135d0dc6c2ce0c24e3d0f1604e41c5566a9", 166894],
+    ["car", "8e72808537176248", "ba8f918a2ee754e1f63765cfff68937adad84af7", "041712f732b3e3ad0d7e1f83954ca5c251d1fd482275e94c03da772a613fc1e3", 123181],
+    ["car", "968d0022f4b1d0dc", "83bac2a03f8366e9abfac9e93f7a47f3e803392a", "e90c0af79570dc945d7361434296da64cfddcc93c423fed50b6395f1dc5b7191", 130164],
+    ["car", "9981302a90bd62b1", "d061c81e15f7197c09cf60bc0a58cb6ac87e3ba1", "5da3355a5745b7ebd0a1a8429b863a108fc624bbee22f0264d421108f15b263b", 153352],
+    ["car", "9a4fe6361597f264", "a19536a4449e8e786412f458420ad922a67918c7", "27f41c1ac9b4217adb0b25b157e9dc6b41dc25a6deecae5d571309c326608b52", 107808],
+    ["car", "9b28ff00c29c17dd", "463e12e183cae95f5a6eae0f06419559817e10ba", "8d52882ef0a5bdf0531b3f08debce1003c00515d45cf8f8d0f0844f36694c14c", 173127],
+    ["car", "9b2c5b137534d085", "8fdadda3b377549c5ca60b34593eeb771ad0a4a9", "2ba3f04cd8df014234fef9624cf028b0d88e7c2549ab5488298a07a545b395dd", 101558],
+    ["car", "9d7b0d7d50f92196", "428378485ef57c0514dec23b3f05c0df7d4fc931", "973599cd8ca803f42af418a1e9c0fd4a982697bc0a0fc5ebfdc6c30a9da08781", 99084],
+    ["car", "a6701260304b64c4", "fb0b1c6e39ffcce3664a36df64c32551eea05c32", "5d97f014636c61a61753294671d2e1917691b9955f7d74eec2d66a86d3c1c672", 143742],
+    ["car", "a6b9ffba175c86f5", "e60c79195923a7d6ba9c4dba14fd0e6dfc4cda9a", "544a040511912339e38ec84dfb352f0b6e252f4387a2c98430a738685731677a", 171778],
+    ["car", "a7855f8438e9156b", "93490d86d557787926db43e887d6c57e07f1d4a1", "a2534ff87412e1c538bbbfa18d9f0aaaff5fb555eeae0121e678711a5ce56d6e", 103292],
+    ["car", "a8260a5227c4858b", "01d0fd32be6062ebd94fca257138e227e240b933", "f87e19757557c7f022288d23ed92f42a378fb2f85f85e7f9351771702ca9a620", 121949],
+    ["car", "aa4dc2550e3517ea", "bdd7ac6f858dedd50d0da17c1acdb3fbb129a751", "c100a8d02c94b394837f97d6fb94688a3c292b9a9119472d2dd3dc439356653a", 128295],
+    ["car", "ada7cbd45cf01458", "f5e2b66b49d2bf43c9e0be5cdae4a5a404ca3b15", "17130465942cd15a3cf7b082759f9c374b6e426cea3da0bcf5de9dcdc5e8018d", 130266],
+    ["car", "ae58a6fa7d12ea50", "3ba144c32e3a71dc432bf33d2e437b9ff5d45782", "228c3935a43abdaab9620cad11050af96b9f5feae0e5884100a6ffdb2ffc05fd", 201421],
+    ["car", "ae7422592e644d6b", "5ca45159c69f71cc31de1f2a63bd628d171742d0", "eb1058963952cfa2b13b21718e6216e518e54f60cdeff978fbefeb509caa85dd", 130777],
+    ["car", "b01d46f9911d558b", "43dfc8069884e0e0f2b1879cf715e259c07b5bd5", "d27a342a1b9746698e7b0bdc88f2edd454bdd0f02cb94f0975ec22c49a89d0b3", 133760],
+    ["car", "b6bb893db9b0e12f", "4b9d49eb915cae5f9602a622d85a9968eb7a97e0", "165871fb9abb32ddfd2192eb85344483d9b04e59a424fdeb27bc2bc71037df9a", 181911],
+    ["car", "b7f12f36877e8049", "61c74e16a22f42841368761edaf2f261bae9bd5c", "24ba153354ebe19c0878dfd10336a0a9765e3372cd13222924be793cfefdc3e3", 185595],
+    ["car", "b81a60cde0e9d78f", "63738c7734f649f7a4794fb4970d81306a97e839", "4bd9ee729ba404847cec94ab2f6f017c17a03d567f8527378d83933f84779ba6", 158370],
+    ["car", "b908ed4c45c759fa", "40c1d6fd789f6d3a383532370a143bc902b5a248", "6163aff18bb37550a614221b49011120414ed0709fa79c5260b8c5df17622f8d", 178379],
+    ["car", "b942b1a474d03292", "b776d4897a9a990410738a855d7d1b5e3cde6f7a", "23e0ce99ab3701eef6b25b7384186f0ccef6370a700f10bfec8f4bf50a12b225", 109224],
+    ["car", "bb3990b16c8a4712", "139ddfcac9b3fd70f5f58e532aa1295df0ffa022", "83f1739a7f384b7d1a3a4660bb7a19cec87e33ae3593bb557e40b447115ff614", 105078],
+    ["car", "bd13bfc20d1be8ca", "f225e7fb2831fd148a7970da1a41663ceeff1d9a", "ec7d865d535632366b33e070a4353724d2eb08ad95ac35a332a8a33c3ebd3b40", 125778],
+    ["car", "bec364af10e100f1", "fbc5ad7345d752ce68d3504ef814a01215905e5c", "621c7447612bde6735ece3da9be07bf365bc94266198791b9e344cf12d997ccf", 87402],
+    ["car", "bf362e92d67010ea", "66647345d74e913b9ab2c48fcbf3a68dd705e99d", "3e2d0c6092e2e50bba438cb8193618aa31f8d5add84646d9e1ac4ab153fe1fe8", 137171],
+    ["car", "bfbf87f0676be455", "b629545214a7ff0d6e72c9ad8ff86a0678d71f86", "155a04478cdbe238172f9a9870191b8392fdaa444f72c2761dadfa88bfa90691", 113529],
+    ["car", "c142f89b5997684d", "34841adac415f8913bc684de0d360b3ee8b02267", "0baccde28436cb40419b1459e2047a53770b91db67ee095d685affc932c98bce", 112137],
+    ["car", "c171944538dd14e3", "13912a249c803dc2eb7ff3615e548c775da24ad0", "8f7e5fce535766bb05083aea45abfc589283d6e27b44d6862d376acaf0368b92", 197495],
+    ["car", "c5546a3128f70fba", "d307370217500b7e01aa3a55348dee7c296f0390", "64d23eeb5582fc64d1309c758127fe7a7e9a38a777a29758503a5a95a4e0e76d", 75547],
+    ["car", "c7d91f5e1ef94a1d", "e1af1f18f5d9324327a196eaa720062205d499d3", "6e6e789e86bc2255d3187973c38a69bb0663a7e89b448af395f5803c0378cebd", 109554],
+    ["car", "ce3de7164dc778dd", "a9bf72231b472a24330c32369cd63eb83b75e9fe", "b9b31a833b16af63d44a9256836e78a10f3bc6e5032f529641f563b0dd370f73", 114705],
+    ["car", "ce565d3f897e4dfd", "e28f10566980433215937f0cb2b14efafc8de898", "6c4e1f1ec73d908d0189ad28ca0c7aa585d6625735487cb39f2a143f0fd6da1c", 196947],
+    ["car", "ce9d0af83fcb0412", "436f600bec9e87014aac86cbdbc24f1b94c6399f", "019d676c5471af46a3abd8b77b1472e0e14d55c23870f04d7047984013b41dd8", 139320],
+    ["car", "cecdc0102d54db8a", "0a6d6dce53fe556b281a3b4cd018168bc2bac500", "1e3880e7428826c02bb0b7dbfdc9e7167ab7189e6cd2c753e8710626dd113365", 129751],
+    ["car", "d800fc02e8bcb899", "feb43dc4ed042507822a2297c5a2fa9bdc367357", "5f8ff21e976b1da07aea83de8919e1a2f1d5b74cd4a547096114df3e3f7d424b", 141077],
+    ["car", "d9a6fa71435bbaa7", "fe45d167aa97e9e3fa66198efb8f581bea258c2b", "88db83448912992edb1bb2986238baa6ec0c0cd8fc987233d7885f85b87d3c4e", 164463],
+    ["car", "de4ca997b5b9c468", "90cb0f5ea910d223778b354749ecc6f9c3ed26f7", "fcb19b83e7befbbd6f81a927809a1e782e1f0f532a1986f17760fd9c0129c312", 144e3],
+    ["car", "dead6bc1e76b3b5a", "580005c2653ac9d3343317b37a0227b42adfcaf2", "c1131ddbfb0552cdbef6ffab8bec36165c86607f03815a10ff5339e9c7e471de", 90687],
+    ["car", "dfaeaa87808dea82", "3905f1e6587cf7237fbf2cf7bf00f2b09300dcd5", "4da574a8f98bd657709237947fc9bd1ec36bcefc47f92d272b3036426cf6e241", 178374],
+    ["car", "e0136726eff98ab9", "a022172dbaf88ef7614f8a44700695e3943cacd8", "62d1c884bd664cf4c23a04e711e0df674564ef312a8ca456ba90c4910957f9c8", 132112],
+    ["car", "e022df34e42a1c60", "50a44be6422c912f497df960a3ae49976632c101", "fb71a34c00ea2ace285766597e23443c518dfcc87fb0b42cd3940e6f09449551", 116359],
+    ["car", "e07312c926231410", "10b9bc5b2e3caabba358bba195a1afe042feab05", "47b94f55a843084b833571480d7ffecc942bf02043a05bf30c78f0bc1987b306", 104786],
+    ["car", "e173cbf6f5a23030", "37836487d18acb4a3b7d38eaa5da84eb097e1dbe", "68e6e95ccfefcd3fab41bdc182559acbe2b7548065d7fc7946cfd2618afe0de2", 156486],
+    ["car", "e3d3fe45e5ea70bf", "39c8e91c54f8fbdb3d01d611cbea5b76efe5794f", "21e1761c30d12fa970e299055576ac912428a00546a6b86bdd73b4dfb5849c36", 165107],
+    ["car", "e4f1197368df4c77", "b69ad85207f6d8330020cde21667aa73e2b99f03", "260573885150083cbeb6feb7de84dad15cbf5594980a9ab116dd18b3bba89fbd", 152778],
+    ["car", "e945740c687cd19b", "f953ca93edef231f51ee6841199d68de735634de", "aeb88902d50d433a22dc2b329f895ab0abbbf9f600c07393af01c6032c8d2728", 110120],
+    ["car", "ebf527c61f53d0cf", "b01ccb253a8260809dfe14a344a1722cb62c4a46", "c58654a704019acbdaab9d68bd804c142a9418ef2cc1c3fa5b3840459859cc79", 162250],
+    ["car", "ef1c715c461d497a", "dc5c4c107fb81ccc45c8540044c8521cc42e1a1e", "87013ab7186a02b409187e52c1a68040f568f29e4be250262d5479bc1d526b6d", 249269],
+    ["car", "ef6e91d719535427", "a6f13966679e35c55ce105d6050912395705d8a0", "347e7de721cab29fad4548e4c88301053e907bf806ee53c90c0b0e673fa3443a", 148139],
+    ["car", "f173c8c586bc5d84", "f0bd44deba34aa8d3593467d25a97b2e3363bf62", "eb4d67a5655b1628d4e6d211a5605380402c0ed90adb52e68e51e0eca8869f52", 179344],
+    ["car", "f194eaf4f3d1d835", "2d6a14babd3de33050c6af6e8cb639bcbfdabe4c", "b8a319eff7c9eab268958ef291bdccf67e398d8f73d017992fde32c9230dcca1", 138179],
+    ["car", "f2949a3e4d7349b1", "e52f734d75cf15f32085c40c3a61def5a1047a08", "1517e01c2c545baa6b97431fab56727d6e03b1123a30e099b4c0a6851cb66d96", 185585],
+    ["car", "f3680cd2c8a29e52", "8db4117fc05814a1514e390986d3f886f4f9377b", "e86c1c4f6ba83419e828805bac9d3ffa48088c9a9599d2aa69d67a6d7f9bc616", 155902],
+    ["car", "f3814f4a6121838d", "c89dc802c2f69241adb8264124268091b381b74b", "924d465c13dfe841c9576b612778a424b66d9a1757632de3abe5b24a98b721cf", 156040],
+    ["car", "f4d0107d198425e5", "1cb24c1c390ecfdd30277ce201b1fc163d5923e5", "c47f3cfa3c643b35a25e6b2bc9b520e201a159cd2b8af6e8804f3e2cef59bc81", 118485],
+    ["car", "f5c2a80a21ddb78c", "6b722e7e7e88f6f62d8c07b4a47149007a28dd7c", "c98aa6985e1a7b3db57d7852279f7afaf129e0d241486fd3a8ccb7ca0a71ee25", 184574],
+    ["car", "f90d69f9f60af5df", "c3d5404bcb9402c1b2070c5c5c4cb8ea88d8e5bd", "8d6450f0b339506efec38689044079077e18cfb9bff59bb95d9590914ced4bd4", 111437],
+    ["car", "f9b78d9e207daa7a", "6b63b66a227f8f2cddcab5498773bda67da448c2", "2d9d633920ec3acb0d05e486730a489e1f679a1855b6d30c0b9ae7a83dce5813", 167351],
+    ["car", "fa3f43026b555521", "6b26413d2f1d3764925048af89029cd052989885", "b9a10fbd2c54b8275bc37f567f430c566fe1021b6df6c3325536ad6d669425b7", 113854],
+    ["car", "fdac82175dd6d047", "6ea28ef4dde072f85054ff98db9eb1f5be4fa0ea", "27d6946397bdf94d15dad1fec168cc142d1e70cbc327400cbfae511ac35aa4eb", 112028],
+    ["car_man", "00a3654c1cf00d11", "50ace1137b11fcbfc9d69d5989b59daae3cafce5", "2a8fcb297de43501c03ab5b23964ed41e2add2205897d103f2efaa8d82f40ee7", 71102],
+    ["car_man", "017b690dbb7552db", "923524d3b42336bc8f047965a1ec517813c657da", "24a03fe0935abf6f30d285b5a373534569c88fa82cd31aa1404da3cad1ed607e", 142041],
+    ["car_man", "01c04124383a9a02", "8211134b35a9905772530cf46ea4a1157a7fd29d", "2c205e80de96ff5387381f3c448fe27319083021d93f92e5597d96815fe3ec95", 108927],
+    ["car_man", "0210f9c01e31f873", "d0e3263cefb343565b84fcc1b77e276bb6d020bd", "e90eba4cc24de11b012e9ac687bfc380a0062e847b3bf6e469cacc16c880d726", 157610],
+    ["car_man", "04b0625c5301e24e", "52b7105e137ea9140e7181a217f8f9f33266ac85", "097f36a3498d0f1f4246da999724ac6d9254811c024b0273c11104d75a11fb04", 158456],
+    ["car_man", "05e70c81443ec40c", "f8e3f6fd2adea224c63960c4859df04e096c662e", "f9241a985df310d728697eee1e9c5951aba394668fc50b8a57ca581b45206927", 157304],
+    ["car_man", "06078c7cd3eec910", "9f9836dca866eb2f10d2b6c01b5478329e3da3f4", "fe908813f4c170f54f1cc0f2ee2c9cb8ffa56b1612f2250a9216c4a2b8ba95aa", 145853],
+    ["car_man", "0671f11d8258d167", "3e083afa00d83970087fafa6ffda739d2f21efe4", "9813b36a559a0ec92748389e68e998bf34da558f5888a9edf64bedd5b882099b", 122977],
+    ["car_man", "08b408c47499c9da", "3259d5df2ce02b5be4964e029561ec128d27c166", "79c32d34ad81e3fedbbb7006bd4c88ba714b5d5d56c0209cad96063515ed2e3e", 139039],
+    ["car_man", "0c3f952508fc96ec", "4e177794c7fa60fa137072dbbdeaae2662349f19", "1a5ae78d09d6300eaed645c4a0df5cbb751d0f1ef1c98e21f0f4e0932f79ace0", 141080],
+    ["car_man", "0c44911e6b2f48a1", "c0171f45ea764ecc5a6bf3fc873bb1353f6f972e", "a2f1cf8c85f4b07036fa1b6ace8597d1b3de6e0c069cb64cc7e91904cb98ea86", 170639],
+    ["car_man", "0f8425a8fc8e0bef", "7cc093a9315f563af0f77d484a146b0159e0480f", "c267f7f8345f5dbf9a687e5221622359c2d572be0fcb1ff9fe790b0b39315c70", 136950],
+    ["car_man", "11c78b337e3b5b50", "03d85de3f9d66d7e0c379068d185a1e200e0637e", "c63f41219ec144a8584eb52f3aa3c12141e1514b9529a4abef71b372d5116ea9", 52448],
+    ["car_man", "15799afd3f43e56a", "496784ba822bf88d4646e5d4eba1c63f8dd1701f", "0151e7c73714b18b479b93f3c4fe25e8c9271b7c73c22171e572b208bad1660b", 115613],
+    ["car_man", "1b4dc1c0cc436c11", "a03668caf0d16f95c33000fe4761d3252aa1fe6a", "10e4c1cea6f5d934098251e4abcaec81556996fd4cdef38d21e4550c948b9df7", 197939],
+    ["car_man", "1bc5dd3c47ce5520", "29d49b80c5219f60ad985394ccf4e28c09ce2bb4", "aee568d96eefffe00100e46e21c1540c2b83441278e8767cc47320c2cb29b347", 166401],
+    ["car_man", "1e49c20219d5a8c1", "e7cc206ee67c05d5f643ac6ac7a89d15ac1119f9", "ae1b6fba1e3222d3e828aab79c7cddf2fb9f4b3823f573bc2fbdd09c206dfd77", 176906],
+    ["car_man", "1f5071f175373752", "2339e3f537efa6dc5693f67788ec675f9f7a80c3", "4463db129ba8559acbcd0e104e9cbb297411b342bd4f0e3fc1344668e14a93d1", 149074],
+    ["car_man", "20a1903bbd0efef3", "ba11bf1c16f3372b65b5da34504fbd15158743ab", "1e566b4c508a2e8a6c7b2b824b406d76ad5ef77c28f87171a75c31e66adad01b", 181275],
+    ["car_man", "20d12b52e2c7cf42", "164d72188193a6b5132d980882aba8f89b8d7ba1", "7bec258c6f00bf76017763ce26d27258e825867e95c76d693d93beb144a8a565", 163045],
+    ["car_man", "21ad3641156a1107", "c72c393c30ae5da3532c5b5dc406ba1da820d055", "36d94e3e105c9896547d21e1ee2a2536abeeaa96f6f3e8082d702e6d3ee050f0", 179373],
+    ["car_man", "255f8c7ec0c70c4b", "f415325e5ba2c8370ba3982a6aa20ca8f6cdce3d", "e44703c95c922e709de3a464f94238539162dcf687e0d5bfc83ef10f8211d7a3", 165930],
+    ["car_man", "26af455e39f4e978", "bc41fdae11d7bebe049ea652ac8bf85ef521592f", "b4e51567d70ec3081e2ba3ad28f36f68b0160f549865142c6696e6915bf39f12", 117434],
+    ["car_man", "26c6da2f2821b4e6", "e1fc6378e77beddc6e6563ad5dcc52ce96002224", "b0996fff67491988b985b78c4437873a9901366696924e092fdc6fa830548345", 101207],
+    ["car_man", "2803ceef3dc7b596", "8d4c8969c75781f00c091ec841874e45e084fffd", "86f70ac29426fad2e4e8a416c228ca0b40b32515ce2465cc2c492e221ad070b3", 167130],
+    ["car_man", "282e0c8f8ef8ba8d", "5c6e088ee88d362fd16ba7b572ccbadac6118148", "092e6a54abfe090a1ef8962dc6a0451ef556585fab67bb1ff0cedd7a889e1435", 179132],
+    ["car_man", "28da05e683e2c667", "b8d46705800bc0f976ca3831aceccb08a64204b5", "d0d1ed83ea92c6aa8fd456fc16f7d316d02c744839fe655fc925ce6643c935b9", 179564],
+    ["car_man", "295c5ba37ac90882", "6468b14f20048f43e5353989105bc8b38469705b", "b49356b49f63fb77223e55cabacafb30e46649f464fa64d0e64d6ccc6bd1fe07", 230379],
+    ["car_man", "2f9b8e6e8637dc4e", "a80f2650db4d588344e6b3f1048a276e56bc5783", "1d0b4e8d92ab631b73fe68b8b4e6f1f2323af2138bacd716510894a476efc611", 137863],
+    ["car_man", "3168f721ef150091", "4bbec5a54aa997eca1f00369a41d61e45498cfee", "bf2d10e5dfcf10162a97137293e83dff1560ebda090c4def188ecf708eb695c6", 138696],
+    ["car_man", "3780423895d00663", "2852d0100f2d01e288f93903b1b87721b355a0c9", "37bdaca2603825b0b28111f7cff534304d02092821eaf99e31252efd7e6cc0f7", 132877],
+    ["car_man", "39a036b3e04726f2", "4670c31a9c1759671c8c706929dce18fcbea7489", "dfc9eaf2f6a1edc024907f3fca469f82ab5648b64edf5893c156a00733a142c0", 157573],
+    ["car_man", "3c3f56f0afeb7ffc", "f6d5ff09b5212f7f1c56a94dbd1f306e9ef8b071", "a50b1cec63dc7b61c656cc7c7116a224afad6ce59201189af3019e1030654408", 164086],
+    ["car_man", "430631b637aa11b7", "7a6161d3bba67e4e8e873affdd1e0a5cd67e218b", "d3467eb0ec517645302f4eedc64b70d33abb442a1c2563fd50b14ac64b72fefb", 129766],
+    ["car_man", "43e1adff2f02db64", "1c3db1fca83897b2bf88116428bd6ffdf77b5436", "0fe3af14e540ffddd3dc3a7134b105d5ebce73168cbe1830dcaddb52b66aad8e", 122814],
+    ["car_man", "44fdcfa6f91586fe", "29eb2acc5ad53d47d0177db4e45c6604b650747d", "4fa696765ef0394fe1e1ea5895d19154923a8d4e51d8854ad933937ea2169bf3", 117558],
+    ["car_man", "462e41b6bcc5140f", "dfd245fe638227c2d4c9010dd9f80d6faf230149", "7ac6d13ed66d2e497732a4746ed97303219fcb8bf1a3246b967fe2a328274390", 114131],
+    ["car_man", "474d01057a719339", "29af711da472716a1ad124d2979075d36edef1da", "cc70c3d2fbc8d6a8d991e957468d0028eab010c946b557dc2ceb9815939167ee", 126259],
+    ["car_man", "47d63673cf5be822", "67ce30c1f8bed3409bf5556dc90aea27cabf0fb5", "24de563bc2946ac7a9486a0e2740701a4b830dd4481573bc807f832ccad55651", 145994],
+    ["car_man", "4855ab5cf2383763", "dc7c66bc266864660c8f816723f57a4300e1bda2", "3c717c90143038457035d9e6c4294607578b0f2f74d0d9608f8ad2af0b5c8341", 213307],
+    ["car_man", "4925ad38f1167993", "2fbedd7d3cc2bebb62306ad7f93bf753ab6ce110", "55219f0b91c99b3f95550987f5620ea614a06196eb2b61eb837e2dec23a9b8dc", 151099],
+    ["car_man", "4a23eee283f294b6", "20964ed44c5ead5d9d7dc9672026a226cf638474", "121ee3e50732599a64ad5545b2f5c8d06389c427afaa3d963e203e6cc8aabeb3", 140999],
+    ["car_man", "4a909d9a11df53f3", "58136a008582730e55f41e63795663f241bc5bb6", "051a0586dad7f29717aebc835e8e89f3eb9299571d1981bc9c1f4c58d2e4e8cb", 170729],
+    ["car_man", "4cd304ae96e4a521", "7a3778bbde1ce70d06b4a1c4289d94e88a56f5dd", "eebb856bdb204cf948968fd71580324bd074b33730daefd3a134c929d502198a", 129576],
+    ["car_man", "4f95a066b951e3f3", "d9df4c7dec61a0fe59b52d0cf83a46e31c88094e", "071cf185abcb66bd3c7084b8d83cb11d493b0e6c1b281d4ebfa3a17e39c2c4ae", 89435],
+    ["car_man", "53e5999176303196", "256089f833b24f1bf0f69ba68baf322b1fada5f2", "9eae8e23772e27ddce011235b24e9c6130a4d4bf0fdf15339d5468971c663538", 128420],
+    ["car_man", "544739d1175b5013", "a4d456819baed061fe3975fdf73869ff33dcf6ed", "d79f7d88eeec1b1d5ab444ad611a810286bd03e9343f37a3ce742504584003cd", 217028],
+    ["car_man", "55a3a410d1d40972", "eebba0b54b46495e79e8c3bd1aae8e2832f63633", "5ff2e5cac997d9252c4a516dc1480d933671a0bfd3e5718379eacd15a5ff00ea", 148010],
+    ["car_man", "566b48de80972ee0", "b0c56c03c802ba91370def8e3edce02ec2e455ea", "3ed9010414e9cc662b6c212842b3ac5e779d164b846eee185c454fb1db3199a7", 152678],
+    ["car_man", "56cf28a24726bdc0", "9650356304aeea65e4a1c1c02be0cdbd311077fb", "a614b26cfa4f5b8d69ec56d27b9533cafa7d06cc57aef3967fc8c2aead9c8c64", 89736],
+    ["car_man", "596ae223329bc3f6", "88bc5d8f1c590e7033e866ced64aed4d64bb1efd", "c1b30375ebfb73d4a9b62991798d4615b5540a5853a0227ce78efd134e311ce2", 85316],
+    ["car_man", "59fbe3059b2725a6", "132f6e3e6789599f4c3f3709d698b02828f3bbe8", "874f561c24955f027d4a4b86ee3ba80b06157ba739c7388f3014cac8e0a84a49", 107382],
+    ["car_man", "5aa831ae833d809c", "bdb80f4f5f15b257681755b634cb643f318188da", "4dec2480015837cbbad3993bcba483c83953aa946d51a7822058f4cd4847bc32", 163355],
+    ["car_man", "5ace4956db2e34fe", "688314525cbdc48408a5183879f640349ff0afa4", "601a92b5f415c38ff77564dc865779e5b722b099702875866296c87f2b59ec2b", 177892],
+    ["car_man", "5b72578fe8cf484a", "d1fb2ff13cb332053dee317d423c2a9a0f7280ad", "581f7823bcdfa1575f2993965278f5f32b794ca7d2237451772d4c0110ca6fd9", 136875],
+    ["car_man", "62abaccc5fe7a452", "1bd3ed81315eec1b38374df32b1e744464d16baa", "f978493dec40c5fa657f3702974c34e6695109ba33ded2fcc5a9590ca99c2461", 139742],
+    ["car_man", "62c515712df6478d", "07cfd36b32e8e32cdc8b3ad06ade95cb399e0aab", "3dfea956d77f1aba3377ad19cbb9a1c4f8d595f09c28d36b1b7ddd4c212d8bbf", 91320],
+    ["car_man", "6be5b825d7a638d6", "01a591154872070df932b680d3c9804c99383f87", "f505730b162da6506eec0e866ea3c6abacc6890808d846a7981281cf6974e4ab", 153270],
+    ["car_man", "6c19edd58a846782", "012cdc2c32ad6e537e5563b5fff8ff234d5dacb9", "4e4576573cb3c99e5de866586eb38db2a38afe17f8f978cab3896068d04d4047", 132562],
+    ["car_man", "6ddaca6da41626ac", "4c7319cc6bf2dc8066e6344536231329676c5b13", "2089bb80773efd75de531705b29844ad73a5908f53c3ced2fca20410b5b8d3ea", 163785],
+    ["car_man", "6e3c9e383a4e5167", "64e998bb7c480aab6f6b82c908fdb49568d5be9d", "cb23dc9a99a69781cbd686b541cb7047bd5a296ce2a98e6db846634e13ce1622", 178022],
+    ["car_man", "6f7859d6ddd5644e", "7a72348618b6a6f978321e5b2208b91bef945ec4", "da17fb637deb467a94b9f77a1d9918bb8e1ca2a5c02e19c14e2f34b155fe8738", 159279],
+    ["car_man", "6feb315c15e4fe18", "0f17e016dcf8383662f877ba71787d5e57c84beb", "a1e9d7aafcca49860f3b2e8f9faacecb13745877b939cecb3d024a04969345d2", 137505],
+    ["car_man", "7092b10448a58362", "fa05f0498b0044fce8a2d3e3b3b6f38e030fdbc8", "051c0a3090391e4300d92f4d6016e6f2a35e7a8848183de64455a4594c4e63e3", 159811],
+    ["car_man", "71bbe4e8fe561081", "fc1236e7cb1208a66c0eb1ca6cceba18a8bf28b3", "39be4eb14b76658c67aad9d775d739d3d5c91e87c7272e5a2c4cb3c10e83580a", 167666],
+    ["car_man", "736d1973d3967036", "92b0fddb699fc45fd84ecfb1405b61d82be4e635", "140fb29995b11a0b4b39ce089badc3035a48d48868ec39e075ef0bad59989bd6", 117401],
+    ["car_man", "754a6f68af3614ad", "95a8f221ce3bd22f000db1e9d6a744ae5f790aa4", "fd6274514b18be9672c44f5b3d4b187873af6585837c9f4854caa190645638b8", 132977],
+    ["car_man", "77088df8c484d134", "12c9191fdb5fd1467ed9c9c4b9de2f7d204d68b6", "86e2f5057e806fa7a662bbd2ae0f5ad5051d26a4ac42ab1142a645cd8f21e6a0", 194667],
+    ["car_man", "78eecf7945e7b223", "317a46f67a0bcd886f2d03737a4aec810e2681dc", "a4b1d9846d7289c5f488354a58304d8af283e6bfcd23f2972124b9d10e462d9e", 92887],
+    ["car_man", "7a0b9a86e1740c42", "0e806e4caf0696eb76afe0ddb71cffd7d873ee5e", "670fd970ab7f33bc88d8d7fa55ae3e3fd8265e50f8ab7870cdf53c77291d45d5", 118490],
+    ["car_man", "7b010d3df34d9dc6", "95b201ac92bd971cb54b340704dc0b16485bdf53", "e3e9bb578e7a5f1bfcc53e0aa031a0322123f65b269fa779af81cfff63d47f86", 126930],
+    ["car_man", "7b593f43c07d1bf6", "fcc16e48394592262793c4ad13a879ec64231c7a", "d461ddab79245443fcb4f6c472e4ab15c0cf7a859c5ed11cc621888135fc000b", 125905],
+    ["car_man", "7d9138e29dd9b711", "00732509a8ba7f34cb9ab5cc7649db044dd77281", "4ae4d08f172af0e112d4b2e55dcfa26ce4f6fdc894e08e253a27a77ebcfb37dc", 147607],
+    ["car_man", "7db152f80faeb804", "6f53c9f88d513780f919d72e7c4274d443da5d0a", "11fb331473239b3601c13aeb2cd69e4d14756ff8ea0c91ef598bd581d556c9aa", 154728],
+    ["car_man", "7e50247c78fa1213", "7aa2b4f80d1c1118c77c7ece8bfac44e414cb5bc", "b0842a80a19c8c5bb0425f7cbf0ae107e5c3a0bc9e18a2a48aceef6fde50fb2b", 113886],
+    ["car_man", "80fb5615f2f05222", "b37355b6af74fc5231e1049c8445e3ab6e3a65b4", "cba44352c2340f5b2c00a6ed8e3e6f1b4f8807f44f3c2d86479b0efd0c51ccc1", 81502],
+    ["car_man", "816590ce944e6f85", "1dafa1c16337fc6f7703fc31e02236d1290c601c", "a877a5faba831715fce59ddf5ac03de9708d402301f5c3af6050cf813e67bd35", 190700],
+    ["car_man", "820dcd804359c1cf", "62404318fa84ec620578d73bd896862039ec3e94", "15546ed5c952289a69d52ee6ea166a37beaa01d12d6a2a5a762427334207f0de", 179835],
+    ["car_man", "83cf621284d45b36", "a5ac4fcaa1c4285491c5450dce6c690e2ea8e127", "438b05a69447afd15129e605b8c35e2ac8f922f425ef30ad9c7f60834cbad85e", 161567],
+    ["car_man", "8573762933cbef9d", "5dce8acf43b73a7723128367383d4f3a6fc66ad1", "1b241786e63196cc1923c088d5e4312a36a3bc6075bcf75083584b620b77774f", 101254],
+    ["car_man", "85847335fa878b26", "2eeafbe0668b77c1999fc98de545f673f3e03aba", "2a3749423c34086335055bec800111aa442d50b1d5852b7d77b9cf42006420f3", 151568],
+    ["car_man", "864e6f2e549e9542", "df6df4e5d091dc90e5cc99f0833ea698e578d04c", "70b9f6d549cfa9a73814b40b5c1b28598b824ac640aba74b10eca5ef7e8bf834", 84171],
+    ["car_man", "8753718e2a5bd175", "0e9f1aba4c83769ab8d0c55269953e6cba4d99c2", "babb4cf6ff29c6651740d591e5ccb7e94017197964b6bf863065e584802822eb", 200102],
+    ["car_man", "87707a7cb814cb2e", "0d563329127844856c7987645f9d9c8db5964569", "8fbd9577b7289b38987eb4fbee7370d4df33ec46e5888b17b6c11d892255d968", 59538],
+    ["car_man", "8851d9faa6af2db6", "45c1746d359ada95f8bf506fba155c97dd69b27c", "890589f67d939c0e77161250d08c19b58a7b5490bd6347d98fca9f7cbeceb203", 124915],
+    ["car_man", "8c3a7ca22c0ac8d9", "43d032679c876c548291291e50e72a36ed1059eb", "58017be5ccedace3adc530c5c5138a96a9a38c471985ddf1b4ddf7f5465e3025", 115020],
+    ["car_man", "8e393256f7a34cfd", "070fdd0d1549f61f579db2281310aaf8ecc361d4", "7e6f2d07928664138a0775b168fb588ca50fc1bcf1feb2361822a5669bde4f40", 139768],
+    ["car_man", "8eb44948ca0461ed", "808ba28de10bb1181ccbc3b39225c9409f104d19", "5cb8380085ab7f6c1fd76ba56baa1768335c0939899dffe3d110c2e350137943", 107926],
+    ["car_man", "9015087513399a90", "62d767f736a3fb9d719718744c771feeeec6fa54", "a3d3279144fa8a7e2e163271742b56f9c9ad3731e67d9d62338a0ef991a55359", 104847],
+    ["car_man", "90c7d4c7ca26197b", "a82349826eedcd669fb5d068fec29962fefdeb81", "d7f8af4cfba0ec95baccae7ac1ce08e9dfbf6073463e670adc9c707a49009e6b", 143480],
+    ["car_man", "90d47a425eb520f1", "7ac37d37b03ec358b06f404665061902bd288d6d", "c8b2cf595771fc97dab7cac43e6fe9962fe727428041eb42c2556189a61bc0a8", 157243],
+    ["car_man", "91ef144b7c8bba2f", "859218e9ae7dbd8f5cafec9d8f4bc798f5672d78", "02f94840b3c343b981aa80409242b8987172b3ce53ea0a86c9b327b19a66df1d", 137629],
+    ["car_man", "93d2925e58b43a2a", "5e31e243eacb7c441d94020a3882b00e0a087bcc", "98c76aae23c2ad6b15df5e320e0b06645449f38757af6cce6320ea56c297fba4", 121369],
+    ["car_man", "94f337c1db920b6f", "96a4cd2dc6728d2d99f7d6f7a37314975f73d93f", "59a5e7c17ffb9dda9b5b0abf709814fcfb435391c5b2726cb5602dbe00c11af0", 189696],
+    ["car_man", "97c3d2a3829c1aca", "eb4cd1385106d135c9bc5631f24eb095d404f833", "d4ae26ddd715ba4bb5a80a826cb2c49edf35c22544067d017fcb1e3789d020de", 216768],
+    ["car_man", "9d149fd47a27100e", "c21c2b76691a9633f8ec40f1a60a1fe95cbbf69c", "848048f01b2940224106e2bc5a2d9d521562aedcb261671ea68796999161825d", 138140],
+    ["car_man", "9d1611780c9b9d00", "03a146023094ddd7d2f8a3f47e56fcd553535674", "3ff3c57248568374cfc4f167d3c97dfaa9f41adfa996d824bf5345330c29e03a", 116657],
+    ["car_man", "9e34df630c2d2301", "00dfb4142ebe08dbe5ded7e51e74a1b88e70e482", "599f4515955e80decaef8dac512d67714c5ac21d1098f266466f68689dbd8bb7", 169623],
+    ["car_man", "a1e26f82f2bfb441", "0a3cf9b6198fe6a87b69eb282af387ff11863b3b", "9f5427bf6600ad5e2037365f74b837db26e86f598a0fd05ec2295102f80aa337", 95808],
+    ["car_man", "a2e87756d4a80a58", "18e09af57709cff6ffa4871f9147a9f3ea38998d", "5411e68c9f1438660828d4b86516dfbff54c26ff9f6390bef4235b45e5462e48", 163103],
+    ["car_man", "a4001b30820e5d82", "1922a8712c143354e16590a2d940f9119b99a3a0", "ecae893f20c1bf11a20409b3a54d25da836d6f5f6ff5b0f0e223d85bf192bf97", 95861],
+    ["car_man", "a52f466b6eecccbc", "f1a4e357f588c8d317f5074a5d205518d5052697", "0394dc2e1ffe4e518832ecaaeff31e9aa2164221a13443315da5503a1b83cac4", 156197],
+    ["car_man", "a6a19c69c354a604", "380e7cd50d79b63e928ec0af8f56f6e75d25eaba", "925574af9461eea52f4a3e65ce62598b86398f0173491209c8b1a1e1e4cc52fa", 153925],
+    ["car_man", "aa5b7c5cac008123", "153b94b0507e0c392c734c4e6f4890908c1376b6", "6ca743a37960e5a98c29a29d538a5240cbc0f55fdf3c4eaeb9c166bd2d24818b", 162006],
+    ["car_man", "ada6444710b9b1c4", "deb41c8f9a063ae8aafcd1a8d003b459dd7ca04a", "a53f948d75e3c050a1d746f6bfd9210aa796e0e3aed8070d864d5fc9585bde7d", 110752],
+    ["car_man", "afa043bff608b4d8", "2ad095f1a02e01714a70b9aeb37c2174e8da0786", "00e6fdd624fd42520da9b4e7ed9198bb291830f1d4d06c85165d72f2a3e991b6", 80340],
+    ["car_man", "b3f91bd057ad7dc5", "a71c8b2fc2fdad6d9916e31cd18a4e5684697e3e", "ca7bbb3bcddcfd18e65885d3b261a60a79803711d9cc145596e4f3e4c6a65950", 160305],
+    ["car_man", "b68ab20605e93c1c", "e5f492d268a1791fd7a85baaf31c70caddc5bb86", "c8febe3eb1fc3083d5e9a91b15be6abb0460bfb4b2e9aec1fee3ddb8f57936bd", 101856],
+    ["car_man", "b9908053bb59bdb2", "a88e078fe7a76c9db2be749653783e8ca982b166", "0517fdb97bb456630a2334eaccc42b4978a12178c61e25da9d4fd9cef9f7a3f6", 140689],
+    ["car_man", "bbdce60db30e3153", "7c36227d0e70719f3007bef21b83bbb2720004a7", "bfa8d0158e958b43c3739d19c0d7bbdc68de9975c6cd5574abb3a87c40b05a1c", 126862],
+    ["car_man", "bbff5564f59d5141", "4752596f5e55110b0103be9ad223cece42312e18", "97aaa60c4cb6acd493133617e76326fcab1f9ce65c5e4927b7cc39dddeb70141", 143441],
+    ["car_man", "bc27faca1acdbea8", "67b335b3f303fb0c144ba7b44e7b2f357a53bc10", "dc37ceff61a5ac56e164546e2dccfa1e46e9abd7d1954cfdb0f72de4178df469", 190159],
+    ["car_man", "c1c526f3ab157cca", "a58d8c9a245281f6f39ccfac50a5828d33221c7c", "3a9ed61636b319022482910ebe76b9c35cdcb9b83244f024158b381fd1b31780", 131030],
+    ["car_man", "c31d01a45f9b07c8", "7361557dc08d297bdcd7626a41a05221dcb303b9", "875a0417fffefd8d3697193f63306c76bcae95babd332529333a21a9fe14b016", 206463],
+    ["car_man", "c36edfa89dc8accd", "4447d9b7f16c935e72e3f90c9a68088a647a2479", "c0a33f34e802ed399c08fb1982f9e4a2b0931a988e2a018359397b7a2590f5ab", 160088],
+    ["car_man", "c5f1de5718e6342b", "459b6b04b8ec48e494dc7344dbc0ad1ce8e30e12", "3eeb8c47bcc97b5ede51c1972b498acd3150e8b8a1d4ff61a1663e68fb878f7c", 150173],
+    ["car_man", "c67d85430bbd659b", "cc1a8949ac024896f29947ada1aaccf9aec9cea2", "bf81a83435591f541d35ae53fbe570db38cf9ae34c36b92fddf9454e697e8e2d", 167e3],
+    ["car_man", "c79bdf02a6b010a2", "5672a7664c382923743f3f91156979cc391dab89", "b6de8259ce3c254cab8087d01f6e6ae4c1ebc50c901782900bb76955aeeba6d4", 191352],
+    ["car_man", "ca5c310bba58bf91", "3ce53b303dd986313ee9e22c418fd89efcd8329d", "f746bd03b9a65cd1c8eadc5c94392fd652b1ec169175ff849ee768506a2b77cb", 180478],
+    ["car_man", "caa98d88a9dfde29", "5ee887de3f83ab4d5cfbbea32af5a4a32917e8bf", "aca5c4a648b91cb10be8294b942609663be450c4b2c737aa0aaf3215cdc1f0e6", 162342],
+    ["car_man", "cb126a876463e784", "18e5c53f59d7d380d75447b0beb070d6f19b7152", "c0ea567857178c2caf8b58c6c74edc4057ca3091acfac53d09376e789594872a", 24734],
+    ["car_man", "ce7d1064d066bdaf", "216a9d03476e711fa92161794178c9e1699f2fce", "9ba930db07ab09b641095ff6e9ca7f5d450dedd21b159ce33540d7be5a0724bb", 144231],
+    ["car_man", "ceeae3ad5d3cd431", "c8b5ca40cc162cc1f1b80446ddff722a9f34a0d6", "792e543a7523d6cb769fd977e855056f42a7304bf8c71290138429ead59628b6", 120829],
+    ["car_man", "d0c51cceae14b069", "b222eeea669cb922e855f3ec70b0d085220b9988", "005ce58a657f424970a4c848a6ad372f5ecc8ab4f6c15f07f661ef26796a9fbf", 134147],
+    ["car_man", "d819685832a0e19b", "9b638142e13ed3e0eb1387adaecc8b3d8bc60744", "484b47c9f462c408fd2e84ea38afa8cf7a383f1c86e3aa609af0eb2391367495", 114218],
+    ["car_man", "d8fee8d5c89796ef", "ec4547721b9beefbe8c17e78b0e97dcd8276adcb", "516d209dc7c285bc01168fbc6e36946309ea1fc4075972c203ca9c9c5d61f29a", 185945],
+    ["car_man", "d957035fd4b234d8", "0f862096183d1d8ce35fec392fe87ef08e2016a1", "8aa550f1a43275a4b13d7fd61237d1c263697ee6a53369c953bcb2015527bcc3", 138443],
+    ["car_man", "daa7317a6b488e9d", "078c5664470db58a89fe3584230dccfed8a24226", "19633fe3ca47168daa463921674c4aedafbeea22b95ad10a15e064b5ff4be6b6", 143113],
+    ["car_man", "dacda452c0ec2525", "839fc9d0bd2acb37f73a67bc5f9b5cbead938ed1", "2b233894f2c4a6ef5bdaf58f7c812c6bce84c067bf5939a868656641d8c649a5", 162356],
+    ["car_man", "daefa976118b3414", "697bb32e619079d89ceba38df4089101bd91488a", "a8a18dd40098960f0a78b29beb6a192e7294b9f4f39060db945eefe96a46f9f8", 152840],
+    ["car_man", "dbf8e3bfa57e773b", "e18461c19c3f553f47e6e38dd340f8a23db165bb", "95b4716004e3152fb3bd9c3326f654f71c3fcf88d40dfed1d56f49fb6c80d353", 87052],
+    ["car_man", "dc3318612465e8b5", "e0a5e346d937eec8ce2f6efc2aeb5daafdd447f1", "ebe71f51a6cb1f6a3d3b362c6441888844a203ecfac31995d05ccc3168305916", 109743],
+    ["car_man", "de91aaa438c84e14", "2b794cdd73e8c65b38d13414125560c4bed02416", "8a93b2c563d8622e8f01a1efd5ba307da12bb1b68174cca5f7906f1e58972f50", 165168],
+    ["car_man", "e166bf81ec7cf59e", "ce0bf873bc6951d448da32b183a2c23c2de6b785", "a3b349c8ab3a8c710c9977a5c35b2e6d49609538490893c277dfee80a2bdd866", 175671],
+    ["car_man", "e17a8c6498a9c3cf", "5b0953156c2eaee4c3824a3b0b57fa40c966607e", "d666d91fe7e3cb26e53d4292134b523faa5e1051a2451a3bf83463d58e4337ac", 145023],
+    ["car_man", "e2eb9b5eca496b1e", "055e2cb9bb98eaed0b675d7075c3336ede6f3dfd", "b800b6002cfdec34ad79029e20c792e456230eafb0e22abf96291280cfc472d0", 127825],
+    ["car_man", "e47dbc614f603686", "b507fb591b980b5fbc7ed85b2125a97f837648a8", "3ccaf6f00a5a7c3a9df3c586b2478a0f1bf0de9286adf27d7a93f8df98e407fa", 111848],
+    ["car_man", "e5797e84ecdca78e", "7f86424c7cf3a48a670d539e8710145b23d61d72", "2107fd6f1186152d39b192f523e8e25a1f658a23808a61865bf4922552cc28da", 135695],
+    ["car_man", "e5a7e8fe6c1f3948", "37b968b7e0f43d09f34536f553518a3e67689631", "9efdee2ac1f08e5760ec8f22db07a2643c45c2d01f916c320f2dcd91a2b7d595", 147340],
+    ["car_man", "e8f8386afa01c1d9", "964a78ba6f9806030bd2e5c64d96e8724194113b", "a606752dfb11661b0e5967d7457a374a2d49f26bff784a4469041dc481218b0b", 78432],
+    ["car_man", "ea16dbfa582cba4d", "f1da89be4513a9e719133e004fef77d087819766", "b395835b01a679ba9b0f4fe0785f278ba28c9a8dedb358d0374e76c7827289cb", 143310],
+    ["car_man", "eb8a27e1fc9506a0", "a6e489acb39a809f9b8ee7326ae1959aa755ff69", "a243361f019bef76b5cfc72c11fbcd057a151af632332852e48de613c50a14d1", 206407],
+    ["car_man", "f24701c0a56fd30e", "77999fa8e2b4dac74083d708abdce9d1f8f8c550", "fddda8395ac2b46ab3a9c98e50fb24cdecb609d927100b7beaf010fa7cc0dac0", 214699],
+    ["car_man", "f6348d5f1f9494b4", "e63b48edfc5534023dc76ea4d7c74c604aff1267", "f0d27001d5e67f1e216f356e84a2392279e037d7dc4a2512151119f8442c97a3", 180630],
+    ["car_man", "f6cfa18fdc2a217e", "c030af2e0b7289f2c07c562f3bc8f005132c2980", "3f253a84218693443e55128f8aed494531990550da1932ac8493e145efba7bca", 167270],
+    ["car_man", "f7c41eec18845691", "003de17aca47c332f4a06fb3c24a7b16e2889f3a", "20db5eba5e6283d28d48b18b13b861f3b9403785bb62681043c46638d8b0637e", 161165],
+    ["car_man", "f96d9d0b745ccdda", "e0480022c10a88a056bd17bdc5ad8416b6fe6b2b", "9f399a24995276f6cf4a7e86572fa5eb346938352c927f6be2f92e45ddd0d995", 149351],
+    ["car_man", "fc4d6c61af61bbb8", "8f6c7a54f3995a9a99a72ea6da27ff971d768114", "1d7bebc57dda95bd962219b175d3fdac8ba889f31f64e1e0570eca4b2296b7af", 125135],
+    ["car_man", "fc825a1f349ec009", "a706578a1bb4d3a2d484194a244c574466377512", "f95d78e7b05a3b9f447c211065297e17975d006cb30784d76ecf51ea9b74e4e9", 133154],
+    ["car_man", "fde0bf06166e67f6", "8f1177394effff4590f9d9ab97d96e22ab3b1d0a", "79c8de3977935ae01e6a353e7b57c157a13be45d2e1e88971b0fbf0bda3be499", 127093],
+    ["car_woman", "0197df7725980004", "106683554227d468f05226a1e0619895b9c2537d", "588596f992cd82d61fac8b365433d9ac746e25e7e3c35b143a3ed99301d32b13", 160123],
+    ["car_woman", "03793a9d2a2eab25", "1d506db3e27ac62d947ea68e889dabeaa3478936", "51515ec1d94f030ca4dc362dc1139e9b829f3f6be7947f4b4b98548fe92c8d69", 131371],
+    ["car_woman", "041f9231a69f7981", "4bac0a5476d4484f97512eae8daf125bb6f3235e", "b2c64182bd4a599ce6cf394a0ae53e409165cec6df1a322067b0e979d26135f5", 202203],
+    ["car_woman", "064e47e2061cc517", "d3ceeb88617da5b1a6284238e0b71c777ea9f5ea", "6ee2530e1b04e6e2154ae691a079da56f72a359401025cb5abf44a1e0d499a74", 107113],
+    ["car_woman", "18098dc9ee6aad80", "79b6625cb66e340f39b184b93a2b06ecc29104c8", "fb40d6349f4be832efa3b6333e0f010b826b090a934e9ed9906bd53161d7bac1", 131171],
+    ["car_woman", "18245b3e96479da4", "f2d8cc42b58dd1a296ec235b55e955fa242d5864", "debd52a39294825e3a136a02b37b1fcb842392c2d0d23e7c30f2975d2c2bc106", 118331],
+    ["car_woman", "19ad41f11e7dd911", "32a91c8829cf0d11fcd2d7fc90ca2b958eb1c46a", "512146072dade8fc81a4961ead86bc765ae1962533cd87628f7eb7613fb45944", 152760],
+    ["car_woman", "2497300ace619cc6", "2dcb9e07051549adca944dbe3ff9659b047ccc93", "31d691294aa4bc109b363b1d1a2bc217fde7a6327075c2af0f6b38cc9fbc909f", 181058],
+    ["car_woman", "2635637b838c6355", "e08d9654afa854c9a4321696196f4e29ef29fab5", "718b884c689dcb4cf19fb8cc98c7dfd357464ee918d76e40a501eb9f6763fa92", 91908],
+    ["car_woman", "2b942bdbc72adfec", "84376d16e319ecf73581d45a47f513a546de7ed5", "3a68de94ac1e04f44d6d8cd7a75e59eb6f750bd47e64ce622b18e903cf9bff4b", 130761],
+    ["car_woman", "2c3f0b8acb04eaf8", "2dce15b4142f31457ac99e70f47567d2744afe06", "9e1bd9ff53f8450a5e2e5c8330eef68cdcb5656aebfbe891086882403a09f408", 161368],
+    ["car_woman", "2f99245feec13d9e", "0475c0cc0d26de972be074e9e6b37a9f7123451e", "3ad1c514a6b75e57533f5a00e6657f0fe7e4dd3809eaaa0ed60172dd8eb09586", 153607],
+    ["car_woman", "3353a84bca37a343", "976d0c341a1a0b21d68341c48b25a6e2a33d40c8", "037b3810d6896fa9f936413f15f45c7ffa3f78c9122d4df8dfaa199d8cc0b7e7", 83253],
+    ["car_woman", "3962b63862526cc3", "9162db936782daeadc70901e31ce99ef764ba6e2", "430ba796ebde7115bbec9fa020bb903a2e85d15bf8e3601b059d5bd88c7d1258", 164460],
+    ["car_woman", "3ed90a8c0c2f58a8", "331f07cd102f600f4c9f6408c805bcead5108541", "1da8223d6a282049cb80ffc42283d813b63ef61f582fca7db66481c7c87f55bd", 92989],
+    ["car_woman", "3f7d5b7ffa990565", "f16a3d20e0cba7e0d2fca2cc0d6efcededbb1693", "1280be983a3daa21dd267fa080c037d043dffce60be5e877182d048da9351464", 157994],
+    ["car_woman", "523b62e6377d184c", "d6087ba841a57315b0eac900519e329975e307f2", "8f87fb1de19dc2cc98e2c661a5e72e9aafc9122c88df2cda3998bb205cea26d8", 127050],
+    ["car_woman", "5ca0833ce12ae798", "f17b39610d5ebae9827eff12cbc2ad9fbf753e91", "56daa8e061d76a4cb9881159ceb59519148fb7f4001cff469b2a4c9e7e0c8125", 152920],
+    ["car_woman", "6d16b92c9c969d43", "a185e750b0c906ba73799ec77dfcd1912692e537", "ea1dd753553886f33a8cb2b77809a67b405f4f63172e16cc57c2d861ee556118", 154887],
+    ["car_woman", "750c2db95363faf0", "400a87b4a009e18de12027c3ce9eaa10feb67761", "8ba4b9c378b260787e738c1b78b6d75663c04626670b9595c7955ce716965bea", 158193],
+    ["car_woman", "75af355f9eb03f35", "45f7433a13c99c797a816b085f5ed3a7bf70148f", "636c8ab0424640a1cdee48c4f19c9c8d1ef08a4a2d100802dd3d41bc54a36274", 116289],
+    ["car_woman", "76b8e5c99b52d348", "97fd8c3cdd5627caf493cf91d7b985289113b7c8", "22c05bb28854a88db49ff2abbd84ee8047fea12e81174ae19f849624f9ab2535", 96412],
+    ["car_woman", "7f23a7e7d59a3beb", "cc45e3e046f16b267ba4f16dba2dbfc3f5e71340", "18c402bb20d8b79bd43e686cdd945d7eab45f6e82bd2e00ca35148c8d54b76bf", 182874],
+    ["car_woman", "882baa60fef3affd", "3d3add5c884864f2623d877b7c05401299871fa4", "4985309fe36aa6e7345b7bcdb60f26b8ae3d7df52abcd93ab6e01efd9400fdb5", 123875],
+    ["car_woman", "88d00df8bb9803d9", "20f9a73d2141155508a8a2790abf5c203e84d690", "9f092df26cfe997134890d7c2cdcaea63809921d79d1aeb8f96e5c8ad1d075ea", 120622],
+    ["car_woman", "8d595967260c7d40", "6caf4808b28fdafea35cf7e6db44a8a5f1fce7ff", "ca0249b1bb1949fa3b24c81da9822f623f0a4ed877b788bb56c5c34327b16e05", 169209],
+    ["car_woman", "90191d5d074c6692", "3a86212d2a71d9ac4188cbd616c34c5e6cffdf88", "e6d8aa054f648235194f88ed8e8878d746c02f6d24c0257bbc94f00bd17c2b5e", 42540],
+    ["car_woman", "9390ad8e1d1c52c2", "2be0bbb42b1c1f1913d595dfd142a30baa3e2fd8", "7fa349bafd17d07b56ddb871025ba1f2948bf3ee0efc92b52086107a97e65493", 138487],
+    ["car_woman", "9be86e627afe9f7b", "eb40bb9a4d33c4946f89430be2862e4c4d387ac8", "c0137efd60ad8d110e2cd49582913d97d1892447c1c5f821691926f53354dcd2", 112884],
+    ["car_woman", "9d251ead9ac41751", "c1d8c9b93dea1b98fb19785850902bf4f38f8183", "caa7566fc7e666b8ce1bd57cf4f9e625936546d0ebab2bab9ddaf75a60a6be94", 81347],
+    ["car_woman", "9fbd6227fb68f4ee", "5ce10de913c248f739badb8ef9bffedfb4d3d5e1", "fe446b59ba2ff8d307b987540a3487c5c9d2e71d78ecc94717376752ac0858c3", 176516],
+    ["car_woman", "aa47170b86b03223", "8643b772e7ee44014f8e2e69f0d99e41ec71ec3b", "b1c137a1c626fded65c567ef032a22bf2b133e6ff841994aa64151ee70f0ced5", 159422],
+    ["car_woman", "ada5030d58fe7835", "9c0afa7fa1e5c1f4c55f4ba1ca1fc109c91d3713", "3c53de8b1df930b61b7f5db3fbe2c0bc87f1e533f8e92f1b8d8d44482235444d", 162091],
+    ["car_woman", "b58b805820be943a", "f01cd8348d7eef8884fc8c26519fdb48f7fb7d5f", "25d833a007ffade1f4703ea0f8540805c425dd4c6f7edfef6e168b1079c569db", 116140],
+    ["car_woman", "bd106fcac4ce08d6", "e5feaf4f94832f962587449b1f8f9082b006744e", "75880cd0880eaf32d2648ee2327742acfae00fb5f0cf4b69dee13e34ddf92b9a", 197642],
+    ["car_woman", "c48cdf9da3e5097e", "404eb1caa09c1ecf0cc60300225264dd14596636", "b76b0b3418c15b9bc96dae6782f4a0e5fe58b5e1893a6eee50fc1f2c0777aa40", 108706],
+    ["car_woman", "d2d074cdb9224999", "b2b7ac619f082775d38504b52e614080a721ce76", "101c703dda30cff00b4bcf37ae5ac6306c6e16fbb6e2535ac91f28d7830d6af4", 159928],
+    ["car_woman", "d88dff6b09de8051", "dafa7956b84c83e77d0ff120e9105f2be508ab01", "aa2b18549f32be0ccdaa6771d68f459e1db75068af3b3b475ee03a97d7cabcd9", 155631],
+    ["car_woman", "e2d6553151f7231b", "dd9815b3d8c1bd4981b22c56cb32ffd290ee3936", "db3f6e03db30bbe6ad5be173097d31c95602756372354a725d30ae97f28adc9b", 176762],
+    ["car_woman", "e5fd8483749b5d9c", "e92a2dae06489ee79e206db706d9ea84356d5946", "6f98940b835254df86ce04202af3db985dc5b98a52f1d86b0b25c2a82441bcdc", 150046],
+    ["car_woman", "e7fbfa67d3efc7b4", "df34a2e34aaf8b20a4ff150c265c7cc1ec1b205c", "e472a52ba7c4043c5b23671d51ed101d2d6c2da9e192e3eec021f2110f4750d8", 171180],
+    ["car_woman", "e9ed6fdef88b0c30", "b4c55b5577ba13da92e03c8e9ce5d745937b3ba6", "90a56b5b2a6454054093cd6a4001191bb501516cf0a64561655d32759a0f3f1e", 109370],
+    ["car_woman", "ea39fa9dc50811b0", "12feeb2177fcfda54c1687e0a19ef890913a52c7", "663274bd690e695e71a025aeee287a4f8804dee504dc43015daf19d7197c1447", 194630],
+    ["car_woman", "ee0979136cb487c4", "1db9bcf94af445b85d17adfdcf97fc406eefeb67", "2002627e1a6579d41191e967a5089e6cb56caa06627c42465c74cee65214e5d2", 173338],
+    ["car_woman", "f5127c0e18fcd5a8", "9a53e016ea464944fb9f0f4dc8c4211066dc48af", "f4840e799be7a2c06444567a5497adf9c17131a31cb9832ce852fb120674367c", 157271],
+    ["car_woman", "f7352b5dba0f4daf", "f95efbb7af72fc34044ef7a51619662aed87e3c9", "a04a03eb5ef9b692ce3136cccd2e098f7873a4bb554e26b5bafe4de4a48b8769", 125052],
+    ["car_woman", "f818b38af4e1def9", "efcccdf88ec21a4d4c7a848aabbf234bd6c34bde", "9e97804ccde7b5e8bec7f9272171c9dcf99b025041cb488257b9c27957e1c48d", 164455],
+    ["car_woman", "fb214437fd81f122", "a2a39592193b5e9d243ccda394b83120c4cab0f0", "ce02f4340a274cbf811d80cc0fdb7d8ec64def23063b5f75f1467c4ff3578af0", 126882],
+    ["car_woman", "fe32b6feffc6f5ac", "e45519693fcbb40280c06530fcf3e500e2fc08a7", "8ee172ba23b5cbdec59c7d3ba6362a3f9f30c339e7200cf781772a0e4cfdfec0", 143729],
+    ["fashion", "021ffae0d3d1d25b", "c79f9baaada6d1984045b6675c4b8ceac5622d1a", "695b84c3f6dd8f7812e4b68d8ebc75e2b9f7574b3ad1c33fad172533bf278a9a", 222847],
+    ["fashion", "025200215e021155", "9503cf9121c2cdb1a3987a69ca3e99ad579ac066", "d57f8e4931f6aafd495e56ea92ff0ea953c837f904529f5529c0bebc5784c5a9", 128810],
+    ["fashion", "025e418200e6bc67", "0b8e80cfb0ecfefcfb80d6a9c44e7e626bc1457c", "3d77c1a9280de9ce5df5fda50bcdaad54337187883db59d331cec94202a8de47", 193455],
+    ["fashion", "03b5dda83a6fd8f1", "d865738789f994370074b80189166275ba931c15", "c41ba3a5441e28758527a4c0f67ab405c3a9ec172dfb9c1b379b9e648af64cc8", 150487],
+    ["fashion", "04f8104a4db840d2", "a8e1fce4cb89065e79de92773148373099158729", "9c8356c63fc7bdd7d5b30fa452defaef5dd41c1619bb9e1be17c5d915cf25aa3", 30374],
+    ["fashion", "05c715fd19ba01fa", "1fdd9243cb2428d6234a24d6b082a068194c915c", "e4399ea27cc8502588cf7df559162d5f24234c45d8bdc5b6a4eb228a605880ea", 113238],
+    ["fashion", "07f05ecef40ff3ee", "7afd78ef09bdb023abd4086b67f6432254a449cb", "4b695e9fd82b1352b6ab281054b3759a1f0c58ed4eeb8d6d04375c73ba61cff8", 63899],
+    ["fashion", "0a31e3f4898d25cd", "a07c1f7f8e3f712ddcfc87ef784445df4dc4c210", "c486d3cbc164ca6b02f310382de24d1fb8c48c2405e740b3aa633e5d205fe502", 144798],
+    ["fashion", "0aa01b6843d9e158", "d38fa1177b11424d8a9fad5108f745fcbf67c29e", "5fb674dd91372f1c2f458b599c25c38a0bf32e46fdfe03f109ec7eb23f754520", 97372],
+    ["fashion", "0af962f0f5c6c7a8", "7d3f6f355c44677df6b5ef103a16a47e0be18eae", "5a0a9674fbfd55244d9da7dca37fbc1009dc8e5c2de8106d0cf4c8e8f7998d6e", 92332],
+    ["fashion", "0b643dcec5421fd3", "b2157fd2603fc17dcb0a6a0bf03a8d339fa1fdc7", "0c947e38603cc9a6e2f38b8e99035e4506c308a3f49ecf76848a1b761f1931d1", 227868],
+    ["fashion", "0db85469233b1785", "34452bf36a135a4a1f395b7882a7d3a5aa913a32", "40fbc0d8d47f3422d8e57260397875cd35a6c44a6e3a94c389b2885e0b6aa41e", 139614],
+    ["fashion", "0e7d36c1c620115f", "2698ab63d756d9fe128972334e52e9297228d3cc", "fba10ccc027d8f66d0c283ceb6b0765aa8c51e465e5df9806704483915567526", 66691],
+    ["fashion", "0f2c008af7c5a819", "70990175c1578a1c4c8a1a0440b8d4799c1afffe", "a577df55f7719aa7e0f6e86416487138f59343f6659a37e5037d544426fe6e20", 31672],
+    ["fashion", "0f4210872b1f15f3", "bb2bcbdc9baa206451be8a0d925274605d58c7cc", "029b4292558011a45049690167cbff73f13e9a365a17cc86d8242c1cb5c0a6b2", 108668],
+    ["fashion", "0fe2c4591c1ee6fe", "168e4cc95fedfab620183e8cd776330d553082a1", "a41186f3b53e1606a2e72ef6c8fa4f73bcbf90b5db2529c0bc287a273843342e", 114462],
+    ["fashion", "10bfd1babb1058a4", "38ffd9a3f4bad73c1c6a65308adff8b1e28cfa87", "6e7155f746b8b95d974d626adeb3ac0b5f78d9b2aad70c0915d6eda4b5927fc6", 101349],
+    ["fashion", "10dc3fd163ec95dd", "f2c3d4655b3404b83a68dd97fedb7739a464e5f6", "66c48f8a52a0957d6ed4b5a1f62483f1be4dbe19576c3a4ad25deda1f83b170b", 148282],
+    ["fashion", "115ca6aa3522da5a", "91db87e1aaff07aeb67cc50697ee83e3456e7419", "79acf1237954d86dfee7b092b25101f0ebe07312809b49c1bcd6534e591adb68", 110259],
+    ["fashion", "131fe6413dd171e8", "fa296cd86f70a07919527759a24d63d11f557671", "8f60dd7da78d2200fadd838f2592c70642c95ab5fa601b175c6c9f686cda2b57", 46434],
+    ["fashion", "1376619f910d0264", "000bd9c7d47704ca100c9bee0d860b2451e674e0", "d3e86fa422cd5ee098efdc531f193782c9bc0f40dcbb5aa2fd2011e4f8bb32f6", 146759],
+    ["fashion", "15405988635b5842", "8186a1065a794621017951da701d12afc7368d64", "07b1676833853f4df88c969dec8e9da45c8f40080e7345cddff0aead8951996a", 59047],
+    ["fashion", "15c952787da43248", "7258063b59880c766885c324ca514c438d5f8030", "cea12863fc677107a822a7d5f585a252069472e1a60a776935a3fd290a4e1ff7", 155145],
+    ["fashion", "1be684ab56fe19ec", "411d4086d03c37dbfbc297d4cc8ac98cac765073", "818cc29a9837e2a6dc6bdcff8f2dee82e52158effd38b6e5f58de75556aec979", 94471],
+    ["fashion", "1dcfdfab60fa167c", "14877150246ba651a9579e9ebd88b82f26abcf60", "33f3ffd036d429ef82d4434e2c612a9956ea89a90dc9e11630ab39ce5b49ac5c", 30744],
+    ["fashion", "1ea560eb64e88ed2", "a8d0e830ff3ac112fdc7344ab1fcbae27cd947ff", "2a4a76b49f0e0965f7045367eb0579a16980f5fd428b400836bb5c40f21bb83f", 76794],
+    ["fashion", "1fc8a76fc2d7a613", "aa0f542ed061f1825a31e1115d30906d1cd7044f", "3546bde9adfdd9736a35ecab1ec27d66fb4efd81cb6c93211ce210984225540f", 131984],
+    ["fashion", "20406256853c0e5c", "72593bee38f65f49da0eeb4868daac79c46b3d3f", "19dc77a7dc031c8fd87cb16b352e787acc554f907ba0a3e842d91bc6410aeda6", 122768],
+    ["fashion", "21070bdacec8d279", "1ab03be99a25e05cd1d14fcda8bafa99838dfc2f", "4c1e289bbe6c4e0e221b716223b6ea4e8783a6fa901329048345c7c73670c882", 191295],
+    ["fashion", "23a4a86fcab629c5", "47bba4f691db726b093d32c0d452215e8bfa7f07", "f751a2010ccef33f681d84b6dce56bd476bdddd42929f4e23e4539e23636acba", 106163],
+    ["fashion", "23b7e291193dc706", "ca1fe9945d5ab6dd5eb3ff36ffdba4f7ffa6a555", "81e7a8f1f6272bfb752044b5fcb86d4fd145918bddb21937f288769d486b062f", 121679],
+    ["fashion", "2497ac78d31d89d5", "ac6405407bb10f8475d53df4d6c9fd4c75642a83", "40a32f00a9cf1ad1fe5973326e570f66459db51975ac2805cd806fe65f684218", 145783],
+    ["fashion", "270ca40915180b43", "b00e7c18cec5c356600c5c11e277df38b5f72032", "a6fca19a4c745631b9253e98486aae0f69a30fbe75f6a98fba0aebc0d300677a", 129591],
+    ["fashion", "27e8fb98f67f9e81", "b478bd5a550c6b5aa76f85af2a7d2245cf03248e", "c65015795a63e0ac5ce8f9b105c9a4dc988233ce41b171efac2a2aa1eaa7258a", 75088],
+    ["fashion", "29119f3785417a76", "781a50e9bf1e8694b603bf6788038c779ac1bfdf", "491147a9953ab655ae7f451792ba30369678e78795b3ae968d0a9a3e2b1f0a9a", 70859],
+    ["fashion", "2dce645baa52bfe8", "4e6cdc74fa080b26f51371b35f1f5fad06b9aa07", "33f846259c5d242feaa109791dcd346957c2773cee524dc0674d1c063e7fe216", 188389],
+    ["fashion", "2e81daf2dc30c9bd", "63acd388524ed00d5670f46bdee7f56233164da0", "f201f0c41b0dda0654cbc10f809facad063c51b08a44bdcc1df75c79f897208b", 147496],
+    ["fashion", "305b6520c1c6458b", "da37c057188ecd5ec27b96e9028a9c77c55708de", "713788659e4d594ca45e0d82d8f05583424cf737ca786aede51fc005d996fa88", 75774],
+    ["fashion", "316f70c3032cd5ef", "375eace1f7f425fd15c3d9bec8cb36d0bce20ee3", "60495533eed1aa8bf92aaab7db7a0b23808fcb55076d593420e191c3b0e54738", 148489],
+    ["fashion", "3216fe54794988cc", "e6f3b788f986280ce4d0b0ebbe7f91c6db1c4d6c", "9041f194d1bd2c353a623737657091d573f416e6a994b5906f5b385bb609211a", 152585],
+    ["fashion", "327a4628d13ba976", "16372f0510b06734a5ad3c1095262bf123eb7d2f", "e27edc864cce33f75bd56716f288f1dfff175a038f03053412eb7ccd3dbe5b47", 119358],
+    ["fashion", "3468d77324fad24b", "21bb7832e4fd497967d658511f0c34fce641db27", "a61e0699190a591b2683ec54c9295c9201939241a807988d55669327ac12c046", 119768],
+    ["fashion", "351816fb8ff6ddb1", "34447ec214b8448e613a815b4c5a3c6c8a0d4d68", "415c0bd94144a7c47cac731e3b4bb78e873cecc9742b0d6868895574bb63cb24", 176392],
+    ["fashion", "3c0937089c1ba078", "5abbd4d563ee8dd4a07a4c1472ad8c8c7f5b5e3b", "696a260a39a3f9876318a82bf6963025de450e5feb78f8061e15d60dfa6c3579", 107832],
+    ["fashion", "3fecff3cdaf5ac5b", "a8d711b6084b655eea9c9d6d4c61635a171c1587", "e497112d43e038fdabe73d26ce597d87cb2bb5822b8849053d032491d9d12e59", 186283],
+    ["fashion", "431d4a5faec4eb19", "61727e622fd7c4443c9fca1c46b3805c7e189ecb", "ba9b1ef5f021fa061cf8b4255211f651f052bc8f1b40b75b04710ad6a7557ce6", 165872],
+    ["fashion", "435403de8dcf2f76", "06016aec897ae48e287045d7740f05292edaeb69", "359525767a00d46bde62a4254412c5cdc2452f4ba9e87ce8693fd3b5f7041bbb", 126819],
+    ["fashion", "467f44469daa2257", "30aeba88f3dcd82ec8a3deb15629a30c9776f843", "57e7c132e8ba029d499b0632c6729ee69c22cfa3ff0b0cca09efb3cbbf0c032f", 33224],
+    ["fashion", "46f0a6283ce0eae1", "582fb1073098f9b0e2cb5a58186698ffac5d4ebf", "afeabcc167605e440201fd587065f002541b7ac02517bc0b8e10e4221730a2ba", 87605],
+    ["fashion", "4bb3b5ea77fcc862", "e791a732c4b1313c3c461a05f502670f44951093", "140b3fbdf107b21b5f24e3cb1e41a3c7f59e66384eab4b41f4198b4a6a24cdb1", 94067],
+    ["fashion", "4d2ec9a03660598a", "91c14e19ae025e5e20695ef99461ec90f8802c84", "bcc85f3fe25e25d62e547fe5ba1e5f2b4fccacb05be024b314f8e68f5a3aa5db", 62818],
+    ["fashion", "4d672e896d2e76eb", "188f76567398cbf893449a8b8695a2b97ec326e3", "24f07368ea62f9faba19b883c45587f9b8f885f9fe27e8656981e30684e52236", 49864],
+    ["fashion", "4e1050740e61ad9d", "7e4d10e2ac1f49a4f683b263ad01b081b284d869", "83c7a22cb249abfbacdc6f1d75acb5a936c0c5f8abecdfbf7252855c46e462f6", 48200],
+    ["fashion", "51200f6a2c7ee70c", "0782d09eb6264676f7e7c5b21f7ba80d0d336675", "82c39bc84ef6af2640211f916463aa93ca0bfe66b21d80101df29f2ed3468353", 46996],
+    ["fashion", "52bc589d16714e15", "0db0ed2d9defd3599796d9d92e3c641e77ce34a9", "d0f0674fa596fb9d9e02d7e491d44a640c2d168e9500e59e8db64fe1e7c0ddb0", 108739],
+    ["fashion", "54c24adfafe70b72", "fc825561e7523d1836375e3c4e6146a25148b11f", "c4b29fe2687a30ce23d2f997e8a47654527e10308d1090912cc0ba4bbd88d2ea", 130057],
+    ["fashion", "575556e106bdd474", "19424f62b19744abc0b93a93ef9ab0eca71c5e7a", "bba1fe3b9dd47db6f48cc1956bc8147f6e17d99f2aa72f6b819dffc72e5be481", 60338],
+    ["fashion", "58cd23888eb593f0", "1c3dca31a69d836e8f6e11c55c14aa97d5c74113", "c9829ae6a8ed28511c462f2b1d375b6ba710969c95ced894d6f085af08446dee", 35351],
+    ["fashion", "599fbbc64ab3b65f", "b80d96b901c46ed236ba9e82cd51aa96a0bd9776", "1a29a3629c44cd3bb615bba4661c6e257b65ef8559ff27cae33a824693ccd98f", 71415],
+    ["fashion", "5f84663ea2d06943", "3c41910ba924241f892662d8bf4bee8ddc06794e", "9341bbb5bf9083175ecd0be20b5c94f88ad763fb44a84b4b6996ece14a288987", 64011],
+    ["fashion", "6010afbdd66f4d5b", "bc48d4e6f52042de646f2d457e73e1cb6eefe834", "aa438b553a874397afc075465c8ddf3283db66e9e8fcdd48c30f843aac1e5667", 119621],
+    ["fashion", "618eb7d181ab1ae8", "5ad6de46366df0fe098b94977e2e3a3100cdba03", "5c24cdbb994eaca27d7de185f719d1ad16afa7ed0fc006764b42eb0dc5549b56", 164213],
+    ["fashion", "61ad65e21ea94463", "f24d2806d2808194d1ba89a754378f2a60e81812", "a45914ec9730e87af070dab6a2f8dde97a4d7da00ab9dea9298059f53fb752ab", 89700],
+    ["fashion", "62056ed02adaeafb", "bd4bdf90fe9b4e9dc08c5456cac82874d0ac049b", "74674da926ccded6c20ed60c65c76e068d19fbe8d6be08594f8cb75a19abce5a", 119267],
+    ["fashion", "62596926e01e5398", "f53c9a37c0ad8c88d406c1ace8831591c4b665a0", "dc63ad1c128a8f0542b22f259c11e6eb03cb3b1933300aca57a13a334b1fc326", 9565],
+    ["fashion", "640bc6dff7a52ecc", "009a948a358649ae44272636a98977760b623874", "311b238acf501190d44b1d90d25f965f8cd86043e242b8d759df1e67941094dd", 111846],
+    ["fashion", "65eb4d2de5cb56c9", "d118e3ec07315c0a170ae370b3657e1a916a706b", "18d0cdd265d6b2d9a232f798759fdb6b34cd030c9d2c7b90c7728dd952ce8bd3", 99599],
+    ["fashion", "6635790cfefd7f9a", "0e24f9775c054d76635ae5c3bd56760f1d8a4ce3", "43ae2174633d5d89e2fa19df5a55fb77609cfe12b8874f3e048c4f70f3931800", 96331],
+    ["fashion", "6a511fe4e83df34a", "5d7aff5052d9b1eda75bad1ab29628e093c500f4", "6f33ab1b4cbaf6a13b0c15f0006b5193ed5085fc1560996639cb0bb1c50c77ee", 107373],
+    ["fashion", "6ce6fafe79ef72ad", "9fc26ab548863ae19bc0299ad44102ca9ee092b3", "324b61430f695ffa30d8bebb582a6fd31023c1f0adab3909135a8eb44304ba4d", 73049],
+    ["fashion", "6d9338d7cd5c2343", "750d16182f3af289d708236e2f25ff24f06fac49", "8371d55109d4bb779f9e61e155fc2d2e79ee9966153c888d6c975bc15f57689c", 70327],
+    ["fashion", "6dd4278eedb92d97", "c7468d2e5b4e516324d2218e1619430dad6b1d77", "c9ad2b8eecaeb238c6649e470225b0f3b9e6fdbf4c9e7fba466020a98cccee27", 116603],
+    ["fashion", "71dfd53737d44fd8", "e4d83ed62d3e23a75d0180070034e4387ecd4024", "63c1ee4e16fbaf99792baa8516d17670167a5940b9062154380247ef6f07920e", 144627],
+    ["fashion", "723d0b755d0ee32e", "6b72d4263f731b7716b84cb9d28491462d887a7b", "d753947c943c7639b527202a0b4ca61bae11c9f21b10952339f82e9cbe7f50c0", 59709],
+    ["fashion", "72add91a58292414", "7e401ec85f132e387313fcf39eac52c7b6e7875b", "3a1ef6b8391f313baed7dec35b69d7a674e65379e015d6f7409a1e1ab2ee5dda", 164160],
+    ["fashion", "749be615ee004221", "5a61e880be58960841dcfeae34424a47d12fbb30", "be8e845a3b59af5b51893a87489278798963a13ba2c499a21256218b036a2128", 45172],
+    ["fashion", "74c9a0c1ab44e47f", "3d842cfb162acd5fe83a67a0934b7af4b9b5a4f2", "d1dbdc976240c2bb7314bb20b6e69205e8ff513626bea4eac52a96bced039165", 136874],
+    ["fashion", "76aebcd68a0866cf", "5b02032a5a1ab1c44cd69fa6927ab2ad1cff6f7b", "2f1734e85a59221b0444fa9681dfa6e41a900e2383d592bc9621c9fda0d4cd91", 60900],
+    ["fashion", "772bd1170f663287", "7fa883471e988efd7928e6f9b4e9c58285d423ae", "76168811b367e7fd930e813a9fa6dd214bfed2c835693785d6da64fd3704bac6", 135464],
+    ["fashion", "7b123574adcb5318", "aef14f1a8b60cb8917c99f85d290b7a53a09e019", "db1d22f2ec91bc1af7c4382edc3f2a4d7738818dda08f8b0189f6cf08975d686", 166329],
+    ["fashion", "7d97356ca0110c96", "9bbf0d728029ab252452092b08df08e0e6ba04b8", "5ff6241c4b955b0da46f2e91b25b46039a3537aca5c2db597b09dfafed42eee5", 50945],
+    ["fashion", "81cc3a779b90e177", "4a835a4216da9e4780f1be1ded7754c68faca891", "9b0d47e67de0f307564e97dc0f6ed37f6178f7f26e8af1143a905a7c15d00465", 109232],
+    ["fashion", "830768440eb6a8a0", "01253af14f01f242aa01919fd34c56eee98aceb8", "11c605b4f9032e51e13cf5aad9825d5301d4f51b725069aaf787d881072e7c62", 91013],
+    ["fashion", "84d8848e4a579093", "0a5a4224b65e9b1cf8d4711c5cd5337740ecc54e", "51c73c21708ab0f0a0f66827d4d9771cd80ecb24c1db97200d30abc771996bf3", 94663],
+    ["fashion", "854bbae71c1315f0", "274973f9fb6966271c01d1e581b5a17d227800b2", "ae90c824d02c2a59043a44682838786543f6cc3efd8e804a50db0aefa42660f2", 129160],
+    ["fashion", "872600300b252ee3", "94a1de911592ee40f4be60db59a0e086bc5b6cc3", "3062e20a52def20caad112b3c00074a8d20c9a4708d4dd1b56a025fed7234126", 168362],
+    ["fashion", "876aefbe9898482c", "145e5a637863b9e6fdbf129ecea0eefb2581f3a5", "fb20132cc04a885837394fdf42328c6017f30db4baa6ad61dadf247eb5a03b30", 123456],
+    ["fashion", "8b58ce108ece3ac5", "8a665fcc1d9fe0ada7a08747fac0e23af8609677", "902684a32ba6e9fb1f418ef1b12d50a6044cd2978345500ef669014a458c0b2d", 219895],
+    ["fashion", "8bd2a908490fdb8e", "4398d48d217a6ceb491888286cca4332e0431279", "c77beb6c98fdddb2eaaf3840995776ebafe386b0459bd06e9a80230586f2508f", 48485],
+    ["fashion", "90c595ee3cbd3cc4", "2069e87ffd457f194f72f77953e89642a43d0ab7", "9a147b057d6399379894b0c9fb8860de95e431b14caaa5ce9e540e43a03c7885", 71555],
+    ["fashion", "912a6d7c743a9a43", "2607021ea2abfa5e0ba35005cb666bebc2307936", "0bf83fc2ac88248df447bb3b434786be0272a71d009dad0f425ce30185a2a3ba", 92530],
+    ["fashion", "9294466bb3cd447c", "1c40ef1bf82f229265036c68e40b90de7c795dea", "09edbb9bc483e4cc12a60f810d20ffec312aeb9023f431d7996272d25031302f", 62201],
+    ["fashion", "956801dff806bf6c", "e60891f88d854bd5e1ade787c571e4cdef86a87d", "c3322704be60071e4b0faf5f4163e73b7c1ad3f108c549772eccd27dbf222559", 154001],
+    ["fashion", "95c53fb49dac586d", "4b7f6cbb2513e3e194170e5d04de8fe47ba69a6b", "48d9e1b19066e05822ecc152076fe98ff6bc2c70858b93a43d9724cab2905b90", 141588],
+    ["fashion", "96a62c54f2697d8a", "8f7491780b1a0a90755e798f4897f2c69db6d845", "05edd6820d1b9264a59176fcc4a4c3600265efb7b90a0809cf7c57432ff97b56", 128992],
+    ["fashion", "9753f539eccd17a7", "11687b55dfa7dc823e79c48e5a5c22b5f2dae2bb", "a74b4d56d38658b8a95ae6cd4983a77812c570bb2a8c40b892b638c9368405ba", 62355],
+    ["fashion", "98955b2ca900c857", "349c7d3d475eb6c705f4bcb83ac835f8e762baf2", "99e7a92b947533ef281cfe76e6cdb83e61b07bb59c58df57ef99286220554962", 121812],
+    ["fashion", "996c3ef8b49bd642", "ac1c8edc1aea55c3712785256fbaa800c8d37632", "9514e71a43c8ae4db45c4ebd41648c4c21ec8f4b6b4243a2834a8fc5b2e74e45", 83907],
+    ["fashion", "9a16afdb74fd6805", "15a33874ba96f37538e47c28b7963ca6403c327b", "fef7945f5b5a656e5b7cebc90aedd1e95d8d4c561855bf1448f8472318108817", 224212],
+    ["fashion", "9ad69f63471920c5", "a57e7c79c9c3bdd56dd713bd420fe9060c502016", "d23b861a1d22f2f9fe429f77eccaba38d7af2a0051781587fd79ee2819cc566e", 119229],
+    ["fashion", "9cb9c1644256f9e4", "f4cc1a5b70918b48c3aeabb2282848fcb5cbfd6a", "a16eacd52139e3bf01d31a7edb3475f9e58c11df49294768288e3e3169950146", 55645],
+    ["fashion", "9ee38bb2e69da0ac", "25b5a39fcb4c393d674a93ffb06513966b171997", "f499cff542d73470671220adb1ef2a336fd3b7d33985b78e5d3b8b134f41c04a", 54345],
+    ["fashion", "9f9bcfcbedb348ef", "772fcd578b19e87e9e0deb3e9a2198e1a6b9a688", "85b48ff065ae922956bf29b33d07ac42def68c080fb285d586a0be245836e966", 124103],
+    ["fashion", "9fbfc457317811cf", "4d2bc307a0e06eb1cf5b644a23a322592e5e7c07", "ed89987a0d8bb215b3c7ad8f537ab3fef6839d8e9737b2a8b05a8ab785966034", 70517],
+    ["fashion", "a6556fe89cb86435", "76a48d441eeccc620f3a17bd28088f8267eeb74f", "9912b17d7af15deceda586a6eeed38e3f3bcb114ffc34051799dc6c8f8610a52", 145057],
+    ["fashion", "a6604eac61d87435", "956d59e94b42d9eaee985da7295d4fa8a2ff8603", "68d079e2b9a0aa17b43522f17350b068ef57856cffad90e8b520cd95c354e6c9", 121795],
+    ["fashion", "a8ef3ae2c618e2ae", "569a5814605a98a7928261a792d4b68ec2c25769", "4739c8cb3b76c3e37401f30e1cf7637e10f3d1cae6830eb4a5beed372171ead4", 161423],
+    ["fashion", "ac709e310ddde95c", "4987a9212d4ba795bb1e6b43bb2cab0ec15b369d", "901d7b9d08a4225a4483e947e6e0f2edff6454dc9f31178577fa0f2407e18e53", 42425],
+    ["fashion", "ae262e1f862751b4", "e7dc583bcf9ea6531317fd8135d5b9ee3e5806e5", "77deae66d9389fc3c4027cf96fe2215474860e303e37e2d32cebf3b6b0dbac8b", 178016],
+    ["fashion", "b633a14d87a07d01", "2b1601a3122a1a55d512283c077c429406cf359e", "d7e85899a0bf0186aa004cbb4d3b44a9d26741d98bd96a746ce8573076b84d43", 234734],
+    ["fashion", "b729dbc37198f651", "07f24b43fba08bc1f4d6f6a2e9e48bcd68e8b5d1", "22f3a907f5db6d9a4573347ad5751d304fd5c0335c573caeb33c56eaf382d9b2", 134286],
+    ["fashion", "b8a969f67bcf09a3", "947150ee5d93b2f84e5a44af838537c376862a3d", "4c1cea582d3cc283de572207b8915dec0284be8808b9a9c3154543ddbc449610", 193377],
+    ["fashion", "be737c2761d21f30", "388327cde9c1c4214d1a088e2d8f0bb0b3494853", "d39d9fc54535486d4b7e5e2be7850a73f8a05458f7eed1086d1d4d22a3a73d33", 74555],
+    ["fashion", "c075ebd055b059ca", "3fe5629c04b5a7c17fee01c4c40e46d4a7dc53fd", "3b5e6051f23e6ae55995f90ad0c96352972c6526a73dcb8907fc08bf6b6c62bc", 92699],
+    ["fashion", "c1e3d0a2886a93c7", "16ecc0d69c18b92fec5e5656737b12081a4b2c94", "b11b5dd3b5aac7c12f995b0357ca66b1b10ac50d53b3a031a0c68950dfa01934", 165890],
+    ["fashion", "c60af0cd839514fe", "fb2fe8c1f06a866fa21e81427e03e24ab92a0c21", "c7a25d7207db74687f1cedbb7334a3a26d10362bb7e4646d31bf5ce0ddc097ad", 80330],
+    ["fashion", "cf0b02ccf0961130", "e69de29bb2d1d6434b8b29ae775ad8c2e48c5391", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855", 0],
+    ["fashion", "cf360428e39eff00", "4ed86235ce2b59e0457c66b486a532de7803572d", "361ae909b170bc655bf1331c0a25ff506f4271749059a42f1c3d6f9e21d22989", 206878],
+    ["fashion", "cf98919686aa9981", "d156b038cf5e980c12376fda526cffb30e7bbb58", "206fb0a46bd6e86363921268e657caae0d475673166a73f4932048d18f48772d", 159847],
+    ["fashion", "cfd0c9a8638d71ef", "072d5b7b3e0f327a5413b86417979f1e29c3bd38", "50a2936a288eceabe6029446e7f2684a7096965a99eedfd083a8245699e4c7fb", 82680],
+    ["fashion", "cfd23a9b04d1e021", "e41bf6032ebe33b5c914dadf0d3e4155873099cb", "bfd5f9bfc88f21081a188a9655ff9dc0a3e03f4cd58434f4540109007d87dc12", 122926],
+    ["fashion", "d1f3c95664bf1d47", "229cae1afde6e776057eeebb79f8192da9e27cde", "6bbbffd4e6685aea4ca3ce9527fed3cb9ce94de2c3c7c402a9bcf644502b1bf7", 148557],
+    ["fashion", "d26101143b240142", "39dc722020d3fd758b9adee4a669f2e125ce0f00", "14526335d9cd60799f25aa592f520aebb158610c3071445cc395bccf7e6e97e7", 76654],
+    ["fashion", "d2ff63189937e8e3", "07c90dc49615e1a5cb9c1639b0eb548430d5bb50", "80b20adc12fd074d357d448eb2955fe8946765ed5245b711c57c5508e3e0c5ac", 18e4],
+    ["fashion", "d4748c25c0729cd7", "99e213e63b11d4e527e7b0f62c2ef09baf59a63d", "f0f1d0b4223e2fa21bb2f8159d1292990515ad8e3fa6240b5c3eb2ba625d4ed2", 95561],
+    ["fashion", "d4ee7ddecfa3f41e", "a37ea61a92b3467c166c0923be1de85cce47ac3a", "64e2b2aaaaa32d612a70c1cea0ed22636b22f7fe2863ad47869f166eb7921aa4", 139215],
+    ["fashion", "d63cc3156a3fd6bd", "a3ae6f39b5cd04a8ac06c9f1ad236fa7d90d988b", "f3015a6f36c2334bf264044cd21b6979b50e852ad9a26c6121c453878dd63eb4", 172913],
+    ["fashion", "d9472b848228ba11", "7f0cc4bfe9ef4675092b1efc0ba4fb21c3df63ed", "d23c4e4d86159a746cd310eb689d64a623573a7831e0e5dfb0a07b7c807aa8d6", 162480],
+    ["fashion", "d968c927b87b3870", "3a2d347fa503e292b4c9a3deb624fb2c3f61257e", "2ce82e156b402a40c60266978850478171f1539a641f36f5d7e9d82620168783", 97393],
+    ["fashion", "dadf684962ca306e", "302fd4b3452cf94fb69e8a868bf3f97f1264b553", "53fe6b611ecc63f8ff90f2b068e7996d2aba444c5b9a5f02c0aadb427c6d4408", 189098],
+    ["fashion", "dae729836939764d", "ee5e01d5efb38523f9b7b3322a72cd529eead756", "d8f96c10fd24ec55614bdcf1a13500724aadb315294921c6a12391deabc9a892", 74472],
+    ["fashion", "dc8857479b0c8d32", "c90a57c317219acb514e2602c9c8a0801a7f2ffd", "db552c6a90d6e2fb8526ed22ed6c4b3512d7dda6cc210c713564160414f91006", 33889],
+    ["fashion", "dd683629211b2d8e", "e336d1048599b101a4bdab2d6577eebb2c8cc598", "02f1d7f797427cb1191e6702e4f7c6204aed445ab73886cf6b91ac0cb032b469", 151494],
+    ["fashion", "ddff621aeee6661a", "c14cb50f1fd395112fbdda8d41458efc9766d904", "6cf2ec65ad6d0b9ac0fa02af5ddd72bdaa38b41b248f8e280399e2d5f89e2982", 95572],
+    ["fashion", "e12d3e0517297b73", "72bda02447b45e935592f767ca05bcdafeca65ac", "7d2d90f414023e20a344ce6540b4ba00da1308b9eda9b65ce7c191b39bf74e22", 97564],
+    ["fashion", "e3de278bad0e47e1", "d633de28a5db8192bc5cd8e84ea863ade73dbc28", "17f1182e372f8877b4251c503585726f2b9fc23c9ba58ae49508d9da0809af45", 130595],
+    ["fashion", "e77cc7c52395e6a7", "ce1d3c412b17fd7d745259a04248ec50155adf52", "b37e9d8fe3b7053059c49714c73b0a83dc50ee8ae7ae1277eebc8d0b55354ea4", 85481],
+    ["fashion", "e7a1e3f3708496ae", "8ef242c79599ad7ea98052c8ef6e196ff1804c3f", "d93f9a4b9a385368eac2046670841e93d22f278e4d928137013cdf47619bb36d", 121600],
+    ["fashion", "eb57c0aece83cc1a", "52f34f37e8207416c3583a1a5d89de29709be5a6", "e8b45b43f7f6f76c0680c24a5b891e978a4e69ea305a63ee2c947b4d207bc79a", 174013],
+    ["fashion", "eb643f27a94fa744", "e732511ecb1257e731d20f0d71d6906e85ee0d73", "4f726e6a13081471b37e507f895234768c1c3f2bce3628d07632549a7163250c", 188676],
+    ["fashion", "ed41d9838dff2acb", "4872a53022c1d263874082fc061834be041b2aab", "4e7d810a0b534bd249d4e2e3f203ccebeb1ce40576a65f260aac1d3efe319381", 113991],
+    ["fashion", "ee909a04fec7cf5a", "56c8ab6297d1516e46e601b200bef8d1f021a3a7", "da6a6337a98e935f8d4f5fe2281f68b677e7834cc9fd7267fc3e933e2e7254b6", 136205],
+    ["fashion", "ef2a26a455413917", "0356611239e8c12420f054bf092b5d5f6cd89ab5", "dda7da16b21b23dba1646cca79a39e243b19f2eb98f42445a49372011f4a7c00", 97662],
+    ["fashion", "ef703c8abfaca9b8", "33884f01805a1929a52ec83fd3649216db044b69", "a57c21b23b3e89aaaeaf429635d697a0e4c58a5a6dcb5b9b8a3cd84c45e934e2", 105576],
+    ["fashion", "f0f8a4735dc4aac7", "4bb7d558e7daaf00ed4c5f4ecb2b370cdb85a51d", "8d17318bfd03f8e23ffcc4af92bfa0ff3a5a8de50f4ffe5e2edc7e87c1d71519", 117247],
+    ["fashion", "f61d61a56e60458e", "f01e65689b9f187524475e35bfac512b5adb39a3", "a18e518be283a98bad2e6b6879676097e3587ba8493248bb51411eb6bf3c8088", 93378],
+    ["fashion", "f82c04eb692e4948", "91d2362dd0872bb3f12ba9ac7868e011139e3c59", "f652bc3550b4d9dd94bf2abf9d5377d435dfb9af5a82a13590635dc08a7d10df", 176725],
+    ["fashion", "fdbe9da43287c873", "4c3189267cac8a062b2de5e0ff60488d201cbaca", "d23e7773b75e5a1e12226a01ef6b6e90785b526cbd0cebd0cef36d3105ebe8a1", 188570],
+    ["fashion", "feac6f5ba1f5de54", "b4c65916a73540aa77603f4bec38f7ed9f8800fb", "d9d0e64a791abb2f599746c8d36dba91fb4436c76f23527024ed6d2599174055", 225871],
+    ["fashion", "ff81a6fd1e9ca43c", "5d9ee2af0d08b3f1e5d97f5586ea3c39a867133a", "e6abfa595f1fa7362a1dab96ef6da224953aaa2eae89b8747b6d8126e9e76dca", 80663],
+    ["fashion_man", "02879d3014b69b1f", "162cdacc66d775087bedd380f3804943b0ab8903", "b3eccf2cfed4c4d81d91d87449290d79028243d52bce55050b3a2ed3f2ec4c3e", 99794],
+    ["fashion_man", "03650b9fde97f523", "0fbedba15af560b5cdbd53ca17bde2b7f15d4ac4", "377e570ddb35440e9035294504c1168f69745162d94ac4043b9a69ea93594061", 161338],
+    ["fashion_man", "08e6f708d738737c", "ccfeeb15c87ce05d91b7f520cd5f32bec7859711", "56130f0d20ba32dc33b1efdd4a61515c5f8ccc19c6f91e7ed7b8b0bc2e7d4357", 46619],
+    ["fashion_man", "0b9723de1f1e1baf", "7039e14c5ffee6eb7d18b14ede92ae0e856d71ed", "b78cc71e326e55c8223b1ec2bc885a21b95d7529c8115d8b16eb2d2bd0fbacf4", 69382],
+    ["fashion_man", "0dadb05222306ab8", "1d7b1c1ca814652ecbb82c2b01fbd62c427644b3", "3c75af6730cbcfc3ccf6196768dda1987c3e80a68e56ced564c3df11981a2e8b", 156317],
+    ["fashion_man", "0ea539e7d8068619", "23da939483815d3178062f4288b5273984ed627d", "521588ec3c038eedd58ff3ea9e6ec25b917b252ec4aa46ee17cb019c9827c6a5", 128150],
+    ["fashion_man", "1076753c4c6ddb22", "58d8ba64d7ef0dd38f9d013bc524d18ccc11c3bd", "c1bbf3701139d83fd60dc7cf572ed0bc8fd3fe5c85e08f70146ec1acb5e619f8", 182307],
+    ["fashion_man", "1625307983409413", "51ace7f0fb753a93860288b21094a905869432b7", "28634ba63dec8b3d5d506d8b620f52e9a6febc6ed96c7e94c6e67cce2c1ae0dd", 118776],
+    ["fashion_man", "1a305eee70978959", "e7a9bf070a47c87a9006fdbb4109cc3d4ca01b97", "65c29507cd5bea9a9e44116a0ad00710da93cfa01861de6a1f5ad1dc0da6f7ef", 175713],
+    ["fashion_man", "2734e597675d8a97", "80c86d62dd35d7c65dd4bf5c666c5ae514e30f0f", "04b546fa49de21f0181bcf204fbf5f021cd5673aa96057ca7c5c04ac54b89751", 89085],
+    ["fashion_man", "3d8a0be533b2e572", "fe181b84d709b7995e824a187962b65b821d6a3f", "8d7e266dd19491058f668f273f5dff97c4b5976d2c65e1dac1605b1c66c0ddaa", 35266],
+    ["fashion_man", "3db67d769a59e5e1", "db37e3bdf7478cd8998e810a1a1902896f037d39", "02355c09f5f27a90b47f8b2cc9ad48d31e1736a252e88dfe820e38857946a0cf", 139632],
+    ["fashion_man", "3f85aab38e4fee07", "b890bacce6e734f552e28c540a5e85beec607ba0", "3091f3ec885ef6b78c690d36b1abc38f96a1fc53827845385c7ffc5530f1e85f", 50595],
+    ["fashion_man", "41bcd3f02e6fa3e3", "babac1115673f6ad4e745a34246ba92a4674d543", "357d01ea7f3cd50f78b2a54da064c2149f749c3c033793574a1208d40de2e0c6", 111795],
+    ["fashion_man", "44ce62f3b350506f", "47b01059954d1195c556b7018dffd2faa65085f7", "60370444a7d3e230bd18287a8e160dd935642a52c836a5f2644cbec1a471bfff", 82144],
+    ["fashion_man", "48a211ad0792aa28", "e3e928eba9653fd3a64df03f6ddadc3de1a9054b", "7af1a54f39f9915fd2adeded047c95a89d16ce207583fb32e3c9f3d0ef433797", 83808],
+    ["fashion_man", "495385d30177e435", "666b078d81c4cfc89f67e4b818c0472af42e7355", "48f3fd25837fef6df30224e081a5bf570f873793a54ee0a6495b4fa8bc116050", 87091],
+    ["fashion_man", "5502a35f0f5ef825", "033bcbb8e83df67582d14d22d3472650fcedcd68", "9e1b80024c4e8d5b14969e4e828228b63848b0a813c5b72c4d8d0ffdeba9a255", 48615],
+    ["fashion_man", "565d2a1da9436e97", "c649277eca117d91b271b1c964ddabae4aa41129", "3790b38e8d3419e5f1e4c3454b683c9b4d9d00ec1bea7dd7b5f4bcd8bd89aec0", 59224],
+    ["fashion_man", "56ba0f67d9ca2363", "f7762b42c21078dfb0102dd1743fbe1e240a700f", "4748d07239e9812616becf5a7707fe12ec3aa4b12e7c88cf35fb04398986f404", 49355],
+    ["fashion_man", "56cd0c38f2de6ed2", "cd32279483a8d2c57d5c42ab2a4cd6f31711fe06", "4847fb4cb681251bf699f594610a87c879630e3ce711bfee0727dfde7d6c034b", 107954],
+    ["fashion_man", "582336cbd3769876", "eff7c19fef12b1566d3920539bb0898f6a628866", "74569ecf1c8fb00973cfe41a231bb4d3b415f61f0f4b24fd6621570f4ecfc7cd", 87999],
+    ["fashion_man", "5f51fecdfb8c8b6b", "6636bfe7facc0c40bae4a0089d06c2517c993035", "1f6ae21dd9d23108cd944d7fd2246818ee9434e73a56695c112cdd0d517afd48", 42066],
+    ["fashion_man", "720dd502ea0ca7a5", "c60997e3382cc592241b8006aabd224ac9738ca0", "d5d0beec280535dfba3a9df7d44e5deb22d60c63403883daec0ac370589a6496", 69003],
+    ["fashion_man", "72d38a14e95e9130", "e651db40a88a82968569fcbf0e45dca9fd069b54", "b22446bcdf0a4e0900a1ee4cc45ba2e0b911e560f1e21c5215757915d68c60fd", 54484],
+    ["fashion_man", "7a22586c0413116d", "d2124554b0a1937e38abb05df4bd09eb0d81bc46", "3a9be7706143e4a6032442144404d3eff0ec945477d8011d2484d7d5375c4bf8", 52068],
+    ["fashion_man", "7ad997675bbf6870", "7063936b2d21dc0325910a2952caf0631d61a440", "087a46d4f8b531013b7998bd13fad8fd9843fcdf63c0b73a51897415acad1e88", 107337],
+    ["fashion_man", "802ea6a6898b0d8c", "0dd8e2ee5a87f23f8368ba75dd9b7aa7ff06cd8f", "04b871ca2336416121607a23d5e9bd76465ba31befbfcb92b745899230732208", 50721],
+    ["fashion_man", "84ad4ec3892221c7", "0bb9da7ec7afa0242c51b574d8a548f5e8ffa72f", "57bb31a87ed2092b321af8a8f55d333258d62477ea109a0e9229fe5843d86c4a", 83721],
+    ["fashion_man", "85a1b4a08cf62c44", "9f2c6964e4bd5173a3a7095a80bf964104d9526f", "b61552672ec85a6d54c8e623a222d33277897e4a7a943cc4762937a534b6932a", 96614],
+    ["fashion_man", "95ed9acda6088d38", "03456c113687855f83fb7e7d8d5158aed9779241", "92def29629bafb088a473a6a027d869f7acaa9d5aa284681bf68bd00e8607c0d", 126309],
+    ["fashion_man", "9bed0e9513710c7b", "221e8718cff3c85bf6e1dd86b3a684dd6660e17b", "752d6cf352d24434e29c3f2251a20e683642db3871c448c15c0fda3df2ed191d", 105529],
+    ["fashion_man", "a0325fc512502d54", "c3f1557b63a3f3967da956ce7486565b8b808598", "05e54f241263721fb2a0b85b002804b7952dccda782133afa05ba97457975cb8", 127314],
+    ["fashion_man", "a573dbc21a11dd5a", "b0681dbcc84f10b927e09cf83b62b4f19abaa0f7", "60e33e145f606885ab7b3a1f140fcc2a082dc52fa1162e554f364769d9bf13d5", 152516],
+    ["fashion_man", "aaaba578031e2017", "051499e64dab4face724982bf9b1fc1b20687617", "d4904abcc99bf11e28471cf71c1b8ec4321a7695fe22a6045308d6a27174f7a8", 138482],
+    ["fashion_man", "ad8a5f8704a897c7", "e69de29bb2d1d6434b8b29ae775ad8c2e48c5391", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855", 0],
+    ["fashion_man", "aebbe4f246bcf0ee", "9036770562a267482f6129435eba12bb98ed4937", "1cc273090d2bcae63df2f36651020f361e9476222515366ae8361588a6b3e3da", 82642],
+    ["fashion_man", "b65b676237d41a90", "1fac88dd3367729bd349f3dad0348295bab4d776", "69c6caa3f49a90df3d66872c2ec88631cea66be3728f23b32d350c822b1a19cf", 135113],
+    ["fashion_man", "bee55e34a6dcbe7c", "23cee94cbc9720ef9cbb868819a7e1a74bed357c", "71752e590624fe18486f210078bb4ea6ce88b43df0a4235a7484c26228e9c45e", 79889],
+    ["fashion_man", "c278d47ad7834f41", "1e4b88b81a9bbb8df654528bee1ec5295f1dbc7b", "f15546bf030324f13e451c5977b1f7c0a1f3432623c170ecd2d48b458b69e0dc", 95781],
+    ["fashion_man", "cac5654973fd5e28", "241ecb7872dd00ab92f5644b1339385b1cd80de3", "6c7e5e9b1f40be4725fcda3fb2c1122ad60494f4951cfc9e027789c708d6f7d0", 85039],
+    ["fashion_man", "cbd0e4a9846e1047", "e4b55ca6f5ea97ab1ce50705a50858e74e5119d7", "1e34e39dd056d50766897fd7d7d9da6cc5c635dea261b2ace98f69870581b59e", 52798],
+    ["fashion_man", "d9309dc15e42643a", "a8ed4334bfdc6358b98c4df06208c0a47d1f5fa4", "ff76fefea13c882b569bb2a9bba1cdb1716971163d99a652dcc5b12a3cd86e6d", 124798],
+    ["fashion_man", "da18814423fd9397", "fcb95d92e25ea69152d3d2de804a77d1c34bac67", "908161dd558df7eee86121e43f8c14598c6746be20d7f335a2b1d24eaf69bb7c", 60928],
+    ["fashion_man", "e36d6d854e53e105", "01c9e816246833a793338dfdac73cad63b3500b0", "b08dcd453bc1b94bc9fa05854a5691326f35c9dbe6ecc2ae372808df930c1907", 140270],
+    ["fashion_man", "e3afcaa1059dd5e2", "f987dedec5beab888c6f7d7ba33888f85f43da4e", "9e5ba9d3d610d5eeb613faecf16476f82e842b9d1b1d7053d421fe522cd51ecb", 126629],
+    ["fashion_man", "e42b6da081d5a27d", "4a76d670ae5cff419ae7cc754443ef90a0cebf79", "fa7b4e7935195635d6a524179c6d6c2770eac66805c8766002c3fd402d696291", 113990],
+    ["fashion_man", "e77280b0e1fc2271", "4148503e80cf58a6850490f5e5809040e1e93c6e", "5d203297969ad7672c84e91805223c30cca310baf41b88179963a3d66c266788", 119502],
+    ["fashion_man", "eb026a126c32369d", "eeab97a59695a2728c5e660efa673d317e6b1137", "651cb6deaaeec7f1c62069f216fd0ac383590b6e3b9db85cc0d2b3936852fb3b", 159377],
+    ["fashion_man", "ef19b86262c37f07", "9281a2228eea7bcade794783becdd0893d4081ea", "da69dc6e3db963a91d9c551e3ad7e21f2948007e018fded2d9e69744e7b3bdc5", 106934],
+    ["fashion_man", "f6bdc72ea62ba119", "dc1ce93306d2b198982e9b28fcc1e6d6f2b4b213", "3db2a63885b8bb7978e8c3e6f77bd5f09ed538ec78a84d80025d14eb5050d711", 103406],
+    ["fashion_man", "f9d76673400715e9", "6eb8905dd0a32f55654699dbf076544d169fc879", "b44d95227a518c7aca781441a2b261b531ea10fadada90dcaf5d68fdff63f06e", 55580],
+    ["fashion_woman", "04ff81eebf37a69e", "38201e4170e7b01d67d9fbb77ec5597ea13143e4", "db27f9a60ef537778bb3983de5891e82dbd9145e445121e6c7ab64c32a4a20b6", 105663],
+    ["fashion_woman", "05ae3737394ad03a", "2d9fb3454e9051ea35ce1fd1c6085a219dc7f24c", "a5d5e1a391578588114ab9def1f1888bd459754d4d8576d778edf899eb86d37c", 148160],
+    ["fashion_woman", "0651726e8927e5b5", "b98ad075ad5436b31fcfdee90d07f9fd278c2662", "3eb0d44a203dfd921322c183c3bf92174989c281c57c294c4bc1025158e217b8", 124544],
+    ["fashion_woman", "06bfefab10984000", "0c858a6d5cb3acc9ab57ccef210b808f7bfd3d5a", "97c42134f90fc4b719ad27ef1eb3fe26d8dacdd46bc2bc200962c6310ac1f430", 97549],
+    ["fashion_woman", "07ced255ea911d85", "9a291a3f77818a283856387929b496a277459bf4", "8b92c58e64951c570967b7860f9738552d59d4947ab390d9e76b5428b7ad4bb1", 135355],
+    ["fashion_woman", "08bc48ffae1a678a", "d7f4b69561784c9415c77ec55763fc39aef2680d", "88410e0b8fd0569e285deaad4516138f58439ba7e2e77bd9396d0464b35c9ecc", 119049],
+    ["fashion_woman", "094100bf6485212a", "5106afff176f74b729a751e0dcae48cd51743a5b", "cbefb63c2aecd9c232c0946d00d3e033cf96a7f4cd3a6405eca38cdf51fe4aaa", 119508],
+    ["fashion_woman", "09a31536cef18a72", "c27db4530243acd6318bdf4694cdeb25ad868cdb", "34d5f21b69990dd3a71ad10e71e3830f6245f95308c54942bc8004f8aede72e9", 102926],
+    ["fashion_woman", "0a877314ca2039d9", "ec3c58772475ad50dcfe20af19ca4dbbcd4ab401", "10689472bea9b68d73307ea1db658ed55c1b911d2f1c1a84a66d1d86d02f7b8d", 65868],
+    ["fashion_woman", "0b6a38abe1392ab0", "0b81d2a186564fa05cdb9424900034796425187e", "4004155f18ac847730ae275094358327fc58ee99d9e39311495838d3f20db03e", 111838],
+    ["fashion_woman", "0ed1db765472b01e", "88ca1fbe973f752c6f23f3282649c0e49dd9de39", "73d02509b97ac36c92122bff78af65aac83522baf29395e0182289b19e92a078", 118837],
+    ["fashion_woman", "0fd6220b77cf0670", "8de4fb8f7c09bdc5f7347bb926784d27871d3bce", "3191bee4b9a8e63951501772a0eec478a33be6b0c504d1fc3f030314c818037c", 91804],
+    ["fashion_woman", "0ffac13dd8775446", "7aed4a34dfbe3f8e00f2ce93052afdbc294270b7", "e087fef59ab75406652bf0637a6e0cecd077e60f0ed7d156310d6d226bf6f74a", 96312],
+    ["fashion_woman", "108c6f0c235b2c47", "fff8b2710e4cb599e70e1afdfca8ee424d55aa99", "5e4df3c3b5a675c0542e33ea85239d6d4f4a7e63d3f6185bd555a5760f009aac", 86035],
+    ["fashion_woman", "11084bb641dd2e3a", "3b9f7ee199aa897828f6f48af45956d7ca4b0f02", "7b2a4110f9ac9f728d58f1896e29c402521abb477c7bc2fdf44abd8bfe85c87c", 119866],
+    ["fashion_woman", "15f2093368a912d4", "d66484f59167edc6f6f186e254a0d426e13961d1", "32d69de1cc02a3f2047dad29f7c3e46ff8afd7e1c5c4d181150071d665571f70", 109745],
+    ["fashion_woman", "1a7dfbb2983f16fa", "432402809cf267912f273c376bfae0faa3dc9449", "f01a4fc8944109b08fa05562431ac03bd2678649f6bfb933751dbbab7df32df0", 133944],
+    ["fashion_woman", "1b6d54601bdfe6af", "bc8ae23bf63e720d467925ec57cd2a7e90a320d1", "c47b9ba3ac8aef8798fc10c1162bad5ce85751966d46acf938ec6238f8d88698", 115302],
+    ["fashion_woman", "1c79f2e9f0afcd38", "01bf6cdf653f63bb65ffb8cb4ee81e816369cd8b", "940d2864538cce21ee53e55a5cac6cfdd99250ba3a12a91c55b337e06c419d85", 102719],
+    ["fashion_woman", "231ffd2c07204de2", "475da3f9954e6dfa0aac00d24cb09906f3cc8c8e", "3c160ea651dcbc2da4d2cc0591200ed6541f87d6fe6a2a73f7197b1d216b585c", 84612],
+    ["fashion_woman", "23e0d412deaa215b", "05335edc820b621070b3b30b6438cbbcea2b7bd1", "0e6ecf368255d0b1fe56294d068d1763f7dbef69d5bbe93aa5825f9118aa01c4", 124515],
+    ["fashion_woman", "26d3e6efda2035c0", "243f6086465c504202cf142e23d14ff994d2880f", "cddd79b57e2a47d337e270000749285bea4053dc50f2ad0e8462e7189ef9cc39", 144439],
+    ["fashion_woman", "284d871d260c8b67", "a1d5273452cf925023d6ad98a59465be01d5e279", "551094203409f01ee0483c2e4d4e603a5570510e922a44620bcd744428a0e8d1", 63558],
+    ["fashion_woman", "2b2a0f7932d05eb0", "8a629806e74c55dc041ed5522b4c656123b09f32", "81467b54072b0f4db8b7a8268c8954d2ce18b364d769cdad06d3d83a91483f5b", 146225],
+    ["fashion_woman", "2c95e52ef7c7d6fa", "b627ffa34683ace964ca4bae411aecc61942eabe", "c8e78029429934d75809d78c55ad3c08b99270b1480a769c30e10a4cff26e8b3", 113673],
+    ["fashion_woman", "318bf6bc2ab15303", "6e9aa21d00118ed94b7f23f041e3568e40cf1532", "d4ba5cb53f8fe13a3a0f328803b0e43fb9d48c785b7c0d22063fbfb3a98b8f92", 113577],
+    ["fashion_woman", "32dbc0714fcf8800", "0dd85464f941e5e4e4cff1b100c304160293ee58", "9a2d0ea46b78ee0e61b3a6cc6a3eae64917689d9c2d3a79739bcf7ed94fca26e", 156474],
+    ["fashion_woman", "347df34db3d6a769", "888bf23fff26464b847dda3831b1d3fa5867c427", "0fff1fb06cc2c64fc620111194ddf8e7cd8ac84448eef54c701c695115a46657", 94898],
+    ["fashion_woman", "34ed9240d81925bb", "5faa70eb5b3a5a72dfe1644a1ab0dfad5ab5d91f", "39a6dd43fdb586d684a020d70c8138f1e1a9cde835fc6a0277c223a14f8ed8d0", 144230],
+    ["fashion_woman", "363b20c1602ae5fb", "13581d59695187bddddd171ef5b2336667cf31b0", "01231b980cd514a025117656957685c3a135a5f8c0fd2e79c2a9d3678f3bd3d4", 183739],
+    ["fashion_woman", "381acea13a31df67", "48bb73d752521d4df44172219770e320f9ec981c", "f3c48324e4dfbf75c7575565e9ea586df4fa72a5627581cb76c0d9618790cc52", 100830],
+    ["fashion_woman", "3cb3bb453d77fb3e", "c07fdddcf212495dbf3aadf340f95ea9df5ece0b", "6231073b0bc2d5fc624175ecb0e5bcb8912ffae9abb536d097abc4b4266b3384", 93518],
+    ["fashion_woman", "3ce4935361505049", "d9a85dfb457e64c16868854c85eedef123c28add", "b8b763a8e8a67beb90026de833352e635a4e9717b06b2b746bbe9d49ee9b8f48", 27027],
+    ["fashion_woman", "41610b3b53176620", "4127777ac2e5c474edcc5749224d96e70bc9d45a", "4fff52c3e959abb7d7410f433e40c80a0ce1e2d917537d9be641ee15828bb396", 86520],
+    ["fashion_woman", "41b8a1ae8d1571e0", "61d909ee74e9991c882b1514baaf86f9515a7af8", "aa13d4b1c9a14e2f773b0d06b69196c409c31e891d2dc693cfa8256a2cff5f0b", 132235],
+    ["fashion_woman", "4331bd980589a50c", "c32ad4ee581eec018d63b0a8ccf027153e0a216a", "8aa7b0115a5a3cced6815a72f99e914470782df15f0347eb48fe28d3cf7efda9", 164415],
+    ["fashion_woman", "43bf98435aa1e32f", "ebfbd27c56bfab3c1fe87399f6fad3c20a0c421c", "6754e398f3bf52caeddd5adfbc0b7549779fe72dce83de025e999871779f3856", 92664],
+    ["fashion_woman", "44f8032225b80ee5", "e9ba1eb67a49e0ec0b0bd27844e722f890c37ba1", "df8368cb848ec17ffb900ce4335f1f2ba3c0374505f49ccaa85f7f8d13805de8", 120950],
+    ["fashion_woman", "46bdbfd3d3cc687d", "b00dc120c8890ca892858d7ddae8d33b3f6e6452", "5e42b920091a65341618f4b63810c7654edcbb6885c4f36570d03461cb1adf15", 175852],
+    ["fashion_woman", "48044cc9949ab960", "1bde1796b443eca18e5ac0c3d7a6a8da407a0dd0", "973cc89901e76f0aed06120042c82414a2ec2928c9115951aacb78b1c0b36c7b", 137264],
+    ["fashion_woman", "493e76b4cb6bb182", "95a30aabc4e1b3272ed51d61cc75fb332bef4212", "58cfb3c7784fda74313629ad7733631dd4ec2a88dd137733f4bc67baf81fc60d", 79763],
+    ["fashion_woman", "4a1459ae4b03ed76", "7de286d285a81eca319f7449cf05629cb788ff90", "43915f7def800ca27d28a8fedac73af045f2b5751a9a5bdf4cec9eb37c5ed4e9", 83870],
+    ["fashion_woman", "4dd55a3e89aa6511", "bd8f61f5f0a2c4d98425c086b9c28aa2c68be3dc", "4db1963bd8e4a42a1572172441371b1bf7b755d228226a097252e98eff445306", 207149],
+    ["fashion_woman", "4ed3059b1fb35995", "165cb559d7d390b112635478753d1e64b2706daa", "da741544e3230c19c138aadf4730cb33ea728f35c587611f4579e28753877c8b", 138404],
+    ["fashion_woman", "4f4013977e61682e", "57bf3a5153c9177d5352ecc897dbf0b2611a75d3", "b97c24360f493b30e2f664d2517e94ed1433b546ef78407979528eeb6531b867", 93033],
+    ["fashion_woman", "51e0e6787107cb46", "e7e1abc769bf966d69e3b330b70741706b5e611c", "95daab3b87383d153d05ef5b9dbbafbafd5145777990723fb93478e83a818606", 122108],
+    ["fashion_woman", "527bec033e8298a5", "935fe8ef9b13b1305dc866499c73e5bdecd0923d", "4988d631958f54e9c2cf57874c0b21def0ad98b1f672002c5c5686d3e1c5801a", 121113],
+    ["fashion_woman", "539b6c44dd56dc4a", "fd537f3eb95cc3a31286cffc7d6bb531f13ada22", "e603bd04928254860f13a8557be02e19da292bb005e0f275d17df5424ab99e6e", 119869],
+    ["fashion_woman", "561fe7f628410a18", "71a83e82fc7de72e2dc371fd8750d84ca4e7dfde", "ea88aea18f648cde76c08059f7797889f3d9d5e68c617be258967408ba78bf8d", 49898],
+    ["fashion_woman", "5752e22421cbd850", "db2e838e6af536f37f3f1ff535894b7c69b8a3c4", "eb62f74aefeb89ae0ed585a7884c3924cc3ba46e8d45316a1d5c0ec28119f199", 143820],
+    ["fashion_woman", "5928480c85b860bd", "de9608e1f9991bfe1d27cd46fb17b7cab4564ac5", "d19746c622c491cbbdc264ddd37d637b1bc8f6b57c5ae5ffa0f0e39287923975", 140234],
+    ["fashion_woman", "5ad4c95662d2601e", "0b0439e8a2f88667dbd90c6b075dfb69aa7f45f9", "5ef369ddc240b01118c7a96fe842a6a5bd0ac49d5662ccc6dfbba0fbc7423d8a", 115094],
+    ["fashion_woman", "5e505f5851035415", "b1fa32e2d9b9b16d80111e94a9dbf5cda860ce6e", "a6b43697cc10cac943b55810e19d745bacf6e56789423501d90251f1c31d142e", 93506],
+    ["fashion_woman", "5ec02a30a71b897a", "5624a4c4bbf4f36ab08b8d7063da92eec7bd0d14", "72cba0ac53d5771195c90e0d70d372afada51af1b9e0a901fbcab8b445ebbfbf", 89772],
+    ["fashion_woman", "62035dceb3350954", "09c9d80b3b36edabffbd1e0a1c99846d65ee17cd", "bd677e3ccaefe1432de7955f1a213f74723aba171efec0f28a5e6c876d240631", 93748],
+    ["fashion_woman", "6237880a579aba5c", "490f62a26f2dadfea3d20b5eed9bc47b8da7e5b6", "3bde4f74423e3f0260aed2d59a512448e7a71382ddecf9b17a604d907de8ead3", 121908],
+    ["fashion_woman", "623a7c5b74e0e574", "1db18464b44327feeff5ff909eabf2804f0a48dc", "313ced16284700f94b46b9898930c5dc98b77bac3ccc5df3f0492f281eb89d8d", 82288],
+    ["fashion_woman", "63191d2e5a26456f", "18d85674a1db13c7b41ad07addc8b964b89d17b9", "3495f0bc025ab207c5eea8436392e27fd055c33e0f92c51e83e88af86b504ffe", 190929],
+    ["fashion_woman", "646088b85ee42374", "963655b878378bc75eed7caeb44df0569f482b41", "9122e9af34720751d1c66da6c3170ed03e4d607578435f2a3c0f681796debef4", 107328],
+    ["fashion_woman", "653ce624ec394c02", "c451f191e4bc86a6f911bb853e766d1c573808bd", "601b6366408931dcbe8269efa99b46fc630d7bc7a12070064ca46dd1be7a7fb4", 104357],
+    ["fashion_woman", "65dc94982e95e337", "e1d6b20cc4574f935edf1d13191167d3160c39a6", "4f55dcff31c5b9efdac27a4c26fca6e8775b3dda8a792b03d5f1ddb479a02943", 105649],
+    ["fashion_woman", "6623159697bec1a5", "69c36414240fa8cb841a9d69cc59e43cbccc4b29", "55b9edf5bfbd6cb35fd4009a2af50ae315f0197d38a1f3b42772172b6867d65c", 94213],
+    ["fashion_woman", "664b09d41faa2c00", "a56bdbd62553fa8ec2dfbdfd356fbd853e73567b", "88c08fa5fa100d0deb39af3794a42fc8b279247446f9e3264f05b8b010628d0e", 110658],
+    ["fashion_woman", "67038e968f9c58e3", "ca1d8cab993b4ab005ce7185473439802cf9b613", "9d9cb33d4cc9329e4bed825190098c37cc38a81f2b69a2dbafef1f294aa80d55", 88443],
+    ["fashion_woman", "6720e3911d0083f1", "586afa79da9adb444f4e0932516362984e2c921f", "a33898a84d5fe46869fd2843960340468a8aff470d258da79806a9673b1d6e93", 129225],
+    ["fashion_woman", "6732fe471c0e0595", "2ea5b8c1791e3acbb93e4dc4f12b24b04d58dc46", "8ce85926fe8d32207db73d275264fa0809bca966a8fabe49fe2d969027da4acf", 119365],
+    ["fashion_woman", "674a89f76f107c7f", "1d099fc2027f00f6feaa727bc59bfe9858d4bc17", "45fa7bd5944b1ff57219526e837e7644e06e6ee8ebe5d0a20ac532bf9cdedf4b", 85134],
+    ["fashion_woman", "677041b1277f84d6", "3f930433c0d9a3cbefc341a69f6a98673867e420", "5bfafc5f651381100233efecba1a2997d04ee710806f2f5dfb7274c8344c299f", 79365],
+    ["fashion_woman", "696816fa27198a27", "6a337af7f0e7c1a031664e0cd6f1591fac08678f", "b506ac953458fb091d995215046d99874922a29afd8e8d82b56772d8f76c79d6", 137538],
+    ["fashion_woman", "6a38d8682c715ff8", "3087b890620dd6c624cac829fc766b9d6f926140", "563e983a9fe737004ae37f553632eac6ef2adf8812a0f73af3be083ee260e14c", 129845],
+    ["fashion_woman", "6c190dc5e9e046e3", "8f7a6b2c540a3ff5bc6384f53d51c60d651a52f6", "5d2090076286690d135d76ee7f2ba5cfa14337c6dbba9b571331669060281760", 184928],
+    ["fashion_woman", "6df099e283843961", "d9387a8973e83d76e28fb74b3a32bcbfe5e89450", "ab9b8b6c3f9505aedb2c0ca9a10d00480f3e00d2f989bdbb2e4c381e89bfec42", 151308],
+    ["fashion_woman", "6fb60b05edb2f8c0", "8ba1ad7311e2983c6a4d5f7a8b4cea1f4b761ced", "4765b90d2065ef9c59a8a28415fecd979d6e2a941c18eddbf91b865c818f0594", 104923],
+    ["fashion_woman", "74d2d01bf2e2097e", "389d8820f24319712af79e17754ff5a2827b12af", "3750a9f86209bc0814dbcdaf00dd2d7168edabca05840e02010a7cb9683349dc", 111930],
+    ["fashion_woman", "75c17c62fde91212", "41954b1c5ea344fb97377e01f3b8b1243de3e532", "6ad208250f9c9ce3aa1b8517d7199c9b13ee937c66aa591f71adb38992d7f6cb", 296602],
+    ["fashion_woman", "7748e07f9c7a1279", "b1301587e0c08ab28d89efca488e40fb7d31323a", "ef67a20850870479421528a8570f8a54ab1da8bbf7597074c6707abd1eed4b90", 107720],
+    ["fashion_woman", "78b25bcc53b36f80", "f898ac037141ea19ca5f4773087d86448e3f78bb", "b0c6438abc812417faa307b8b5933897425ecec226689686721b6ffff69ad8b4", 161709],
+    ["fashion_woman", "7bf5d17526986912", "5eaba326a54948a8cfca227b135f94da2bd1c7d2", "9a85d7c9df8cb7558fd5c8df54b5f07f1996708ea9a4f6176530f9e78bfda113", 156106],
+    ["fashion_woman", "7c43192519202261", "05f66f786f7d1e8be76083a4bea1c3b0764878cc", "d328438cd5aa554f6e0abc8e4fa25311964c1fb33f8c919477ce0d5f14ee1ff5", 93695],
+    ["fashion_woman", "7c4a952f2297f7e6", "9fea42950a366f2983bd1c0c2b17882eac6a83a3", "1fea43a7bffc53ad6c495ec1360656d3fd1c0d0740ad044391e5ef1a1431cc7e", 152812],
+    ["fashion_woman", "810a5ed9f3f17d89", "14beed786217399f35d5f6015ebab2c54380c660", "c22d049e639f12f0a1e2dff992ace4aedf6fa905d1a1ccae7f466d83eec9ec6a", 103494],
+    ["fashion_woman", "81ca268adfe2e10f", "1f8dce0bc2f957b4a90a0b72dbf29ccdffd1bdfb", "6e0a0d7bc1d3840d8cbc886ea2a67eb21503f9333ae6331975a105b22229bc7c", 132310],
+    ["fashion_woman", "821121862a35df3d", "2074a790da31c5dc49645cf6c8f4074159342d45", "61dab58f1a900755bb98603e0beeed3589c9c1a4b4414e5078ceb480ace155f9", 161963],
+    ["fashion_woman", "837edc5b14bb06ae", "540c47d494e46dcbd67e8dc9508036d24d29f47f", "112bc5087841f7583c8de696d052ee62925c606edd6340aee1e4ae72b2e4d432", 79906],
+    ["fashion_woman", "83bbb470c7a0d935", "1f0585c46d1a207782b7e9a72bd8ce868083609d", "82a52a3418b51cdb154c7cac6bf126c91b3d545cd34ca93323d3b417bd3d0a16", 110859],
+    ["fashion_woman", "861edc598e0449f3", "5dbd062c8ffc018541b484c7a4817c1fcc971459", "227288a71d554c5c69e18bc20f6b0adbb48bcdd6dc01559512ab574ca58a04f0", 144601],
+    ["fashion_woman", "862a8027e7855a2a", "1d93178596034ca9849f6cde587dfe0ca2524359", "43d24af7fcbd8b81fa4d76f2219e3ec6bb2c3b7e661e4eff052c76362e00787c", 140771],
+    ["fashion_woman", "86c1bf61c39831f0", "de7435795a0251c26af3dba3edbc3be884fdf69a", "b222f122286d947d09ab43a83beeee9d1e06e03987e176ab2c4c8c502e71fd81", 120063],
+    ["fashion_woman", "8720a27f0fcdcd90", "f5dc9cbd37169a58b86111d129420dfb2aba63d7", "d2fe526e68f6058e9cd087f0831335db2cda70cdbbae446cf16765e45d0cfa8b", 91638],
+    ["fashion_woman", "873a8642fcc77c99", "7bd855bfdbb76ba3867a50c48a5a3b833dc4d7eb", "65df3b63f16e4e629bd04c0739d0ba6f3081e57e54b6ff58d36ca6a849171ec1", 78543],
+    ["fashion_woman", "8ae559079df65c7a", "6067c12b5e403e99a57ab606f6cf47198865b7ec", "68a02e53827fdab2199a3f941f5ed7d6b14a097da369c6a55dee137efe755f19", 72559],
+    ["fashion_woman", "8b6909787418bff8", "3acd6a268cfa3fd1583becf87ee37ffbb46f2f81", "513081276d6ca8e7674d19f56065e359ca1badb436946eea4b8dd0556ac8b606", 136926],
+    ["fashion_woman", "8f02296afcc09f59", "a8c0f287799d7a12af13b88ac2a178a584ea4c01", "dc9531be68a34fba352cb5c89b2545c6c5960eec8590621e02b8f2f889b880a8", 74245],
+    ["fashion_woman", "8f14009f361f77d1", "456d95b927c9dfbd26d5aa5e2cda6acc3592571a", "d858acb7d7b1d42d731c7330e5c18beecd6ee50bb822d5a16d1eb29dcd1b11c7", 165949],
+    ["fashion_woman", "8f3756e235fcccb0", "e3798204283a8cc67d887adc4f5aed2f78ba2da0", "c7ce8e405cf65b94d7399199ac646e6b64e8d8231d02d1db0334535d5c095676", 96274],
+    ["fashion_woman", "8f45693313835f9a", "892a9574c3aa148edf4b2bd84092363a97fafbf8", "9d59fceff0e08a68d2c51820c5699f4f2faaf7779bd30e79f22094f20c292ca0", 100059],
+    ["fashion_woman", "93512f6bdc79465f", "718af8669cc68807b1c78c9c429fd6b73561083f", "12f478da360247785eed0f74f5639447748a75617f556f996e90cfb0df96ddd3", 165221],
+    ["fashion_woman", "94497fa362ce1a3b", "df2158eb7ee20806c001a2f29043f2cc3dd8f051", "8da6629bbe80169c77cb6700b37f014e6dac881561a8ed63c47f57dad001b036", 149244],
+    ["fashion_woman", "950008e42d1d2290", "346e481af1994661ca4c0c3aeef42f40ecf99d9a", "2d262f3b068b6d34d6705a9516bfb93af1cc14fb9d52db4a0af72db89f1e2737", 74005],
+    ["fashion_woman", "96de771d0494e792", "d9f987afd4e8fec4a0f353d99f3c957bb0495b7b", "bcb10e242f081c7fb5be36dbeef234cede233bc82a6c67f2c08f19b83625ba8c", 80156],
+    ["fashion_woman", "9795c20f42516f05", "ceb061545fb3291fffa1fcb84bbb7bad34614740", "d91a77d4809c0d08e98d53ca5af6f7d885679bd07bd15d06884749dbd1308334", 101270],
+    ["fashion_woman", "988888b4794b2981", "cf5cf57681598a309f388d35e1123ce65cb8aabf", "d278eddbb798a9dc1a0d1e64bf713ae60757c3e7e503492cf00e74eff852f9b8", 140446],
+    ["fashion_woman", "996242b3641492b3", "ee4c65a20907275372c3d5317c438a34878cb1d7", "ef7c31955495e551551be2be936312b89e6badbe2a20839b403e5dee2f56a798", 200385],
+    ["fashion_woman", "997b52db61ef7740", "6cac052946ad00d4aaba321de50b872d91de3807", "13296f6b7a59ffc29019451410d616365e0d45aba94bd926548ef01d2bbfae80", 102694],
+    ["fashion_woman", "99cf627c84ca185c", "8df793582113b7935755b9dd048cb5c63d531cbc", "8087cbff5a4a411303cbdba41adfc556bca3166ee8d4ca3e1951dcb8fbe12e2b", 122509],
+    ["fashion_woman", "9ad83b8c5e41ddca", "8d597c99582ed6d695c69c451229c9bf6707083b", "04156cfb5a00c4c4503e26995f880a3ea32457f99cee5f0e53b16355d0512ac7", 114645],
+    ["fashion_woman", "9c1ff16b1dd2125b", "1b811e7de6d8256547bb0ea231d73d8082b5738f", "d292a09c4c59dc9c71ae1226826fef90723ff01ee647c665d0a1c73445413edf", 115260],
+    ["fashion_woman", "a1926a7fa11844fe", "f1da68452be9e287cf12a72610d02a4cb80967b3", "36198bd794de21662afa66223b730cc13575b7ec63bfcd863557cc9a939e14c4", 100437],
+    ["fashion_woman", "a6a954a213816783", "f5ca1553b4cad45f12236a58d4842092a1b329f0", "32727c335bb1cc46742a999a183653e1fb653c7be498fd10525a0905167fd77b", 70240],
+    ["fashion_woman", "a8b2aefd046a6f05", "d34e42ac3c695c480c607f12815eb1cd89927fa1", "fc9787de2577ca60078260117a077aca5f3ab406d8f2a3798201a1f9b84d665d", 170618],
+    ["fashion_woman", "a8d7f65b1f6c2b76", "a978d90096ce03d3b73f63b103a5b20f15a1c4d1", "18cb301b1922245eed98429bb96b055921f0f7119db9d5586362357d5d2390cb", 93811],
+    ["fashion_woman", "aa809e1068a563a0", "629ae50a9f3720d9a8d350ee49353686a0b13ff7", "d20183bb7508b30e089590bb99735daca628de47a771e8b946410473d3fa881b", 145025],
+    ["fashion_woman", "ac777c6e830fa367", "b199cfa6ccaeb3d3d562fd1f031a13a32e44dd12", "c0ebc62197e8d2c9c21b9d543a138c60edce4431538014af43c3d46a04be545e", 100643],
+    ["fashion_woman", "acd88b3067f9c5bb", "87a976886c7fe720cf1a5ef7e7ff7d251e105627", "8c54e943224d29bf85dd5d5494019806c38464e4ea44d8b59cfd42b9352bb666", 145606],
+    ["fashion_woman", "adba315f513eae39", "38c883b25aa9db70ec025c961881a9dbe0134d8b", "1a2f0c7dcaeeb1f5154c328130115fd44973e769ad0056e013df5b48af56a23f", 100449],
+    ["fashion_woman", "aefc9e2f5e29d29f", "3c5cc260ee1f8d9bb71d0ffb39a3c96abed424ac", "42b4c260c98cd816c774db5f10d3d4b016c1e1a7bc23e0876271f9065d3b5685", 62985],
+    ["fashion_woman", "af1b9485110e6a10", "2da1a5ffa928e8f870c454c20066b6ba4d01be49", "ddc9e0ca3807cb2ee69ca062587868f9a3dc6129c7f36c031f4712e797995ed2", 60897],
+    ["fashion_woman", "b05f306fb030ef8a", "dec5650569366f0845231ca09535e0a7f6977702", "afbce7f6cd154fd8ed5075a9eaf5776d0e2aba3a5864136bc3d98613361dd1c0", 82409],
+    ["fashion_woman", "b29c5fb9bf8b4cf7", "dbd63e8367f4e90aeef530c882eb1cf0d0d9adde", "2d1fbd4da3750927bae12be4aea993a018f6ace28536d85d68ebb4384d1189ef", 96290],
+    ["fashion_woman", "b55ad36e348e7f17", "72b913a5f149a1d167d0661ecf6925804e642ac4", "1154cb1d287d00247275dd09ae1e3dbdc4b4204e8962a224098d2e0ff4ea6954", 121554],
+    ["fashion_woman", "b8ef7f41044f7a37", "7b88a4fa3d3bd20ab2fc9c95e8fa3cbfcb2f2b3e", "6d75cac27751809b558600db0625bea07868744f77f19eb23c0ef9401f2f75cb", 100755],
+    ["fashion_woman", "b909fcba82771323", "fdd57fe8d571a88852329b8992cdd1e35ab14b7d", "95ddd33605f2ef619056da0bd3ea6f0b701987f5a0498487c9f74f54bf23679f", 63722],
+    ["fashion_woman", "be16ebbcb16baed5", "3fd74e36e1178eeb59a0b56bb719962cb99eecd3", "de9f00ca79176bdb2cf05c70bac3eb71fe73d9278d0a1cc181b4936613c59cd2", 120487],
+    ["fashion_woman", "c191b06ae4f26d03", "0cb8c7210d7d65838c05849bd88f5a83ffe2de43", "97981ebc8ed35d87b90773c0db3b2c9b4d37de0bdc86bedb08626e8effe977f4", 104334],
+    ["fashion_woman", "c4e0ac0217e73c34", "30eb69fb2f3b99b0443c86e1008f445b75d81311", "ee71a672a3ebbabfeb07c29c568f6baca05ccca4723fc55cb62ef5ae8c8e377f", 143373],
+    ["fashion_woman", "c585d0b2ec9e616d", "f1553499491dc6857ffba168456acd94feda818f", "995ca975e29abfcce896e2785ca387d9879e5616047338c3481fbbec56a7a8b4", 150557],
+    ["fashion_woman", "c7a79f9e87286930", "4bb92f6f32ee847c0cd1afecc9e2c87e5de23ff0", "7b7833dffd344567f314ea7b7882d78737a9b2a34916bced7c9c99da7ebe6a19", 191366],
+    ["fashion_woman", "c9f002927ee6638d", "42f7fcd89f7eeb5bea178d34fcccb359d6a90e17", "17134f8528b927f6dc300b34262b77815c63627718e33fea8e475f0334723104", 149075],
+    ["fashion_woman", "cda8ff3d1c37394d", "9e7a402cf95f0794c815af33eec89a797aefad40", "80a78ff27af0c42a2022fa10f524f118fffbc15efb4bae2ae80b6639a21e1139", 101959],
+    ["fashion_woman", "d3511219c2a13a39", "3da00770c36979b615c961d86a28d4231048c8cf", "595d0ec2e1adf7774f32d8472f7128a4ecf432b00d9dfc53e184a90e31ec3ab1", 90820],
+    ["fashion_woman", "d4567b8179696512", "6ceadee845f65d11294012a9e0621877b223dae1", "fc8b13f8ffed4f8c4640f4d088abbeddee19c50a992cb04611ae6af992cf164b", 133524],
+    ["fashion_woman", "d625e3ac4ca6e34e", "75c430ebebe17aec718aab36ebcd929691b98825", "088e78b8134ba4d6cfd87d1e56e76ca31246a75ad8f1a52551bd6556e8eae2cf", 83688],
+    ["fashion_woman", "d8ec026e0208fe35", "cb0238061cbc6ccbc03fb83440deb48faffbfcae", "dabdc23e9525319a017ee523fc62cc06d5e825e45ca00dde936aac808a918e1c", 140335],
+    ["fashion_woman", "dacf55ebf68d7e5c", "45ed51f998dcf004906fc7b6b5197b96227b9a63", "f14d88c4984bb94f9928ccacaffe1917d2992de1e62be396c19a913a62c0abbe", 114951],
+    ["fashion_woman", "defc1d004e248e22", "1590272899e4a46d6d2232ce9f1f1d58777db7ef", "b6e6fc65fbbe9d2248f2ec06220fabc16d48430e67221c19b8fd8da6848293e6", 150030],
+    ["fashion_woman", "e302288580991cb3", "de4337e1e3a6ea3180a35c0a02183e6a4bf930ca", "2d29f6c3cfd665daa213bcb4d29a87a42f2c5dc212f45dbb76c95e7d7ee1b9dc", 96396],
+    ["fashion_woman", "e42ce843c6e48119", "2963dbad3cc3b82b22248f022a796623eb2efdc2", "cce77b1d1c98f5d56def688c21a751b6dc0ecac40522ee020cf0cc386fc2429f", 145067],
+    ["fashion_woman", "e761c32022f37e38", "22a59d50d35e9962e4d793cf31609c2ae4354e44", "1e070cd96f4c269adecc44c36966d0bf1f55935da37aaa6901ee1084aa910551", 76009],
+    ["fashion_woman", "ea1d27e168a16bcd", "18f2ad549942a301e5d9c2356b6b7f48979f052b", "46fb8600d5e298ce026ad8ea88678cf4f626937f51cb0766140b37a6faede85c", 101108],
+    ["fashion_woman", "ea5a234076e4668a", "e439460e5481d2e604d4293353627861903e27e7", "769ccd8e50fc95dfd5dc50554d64324859f1b9acc21e9648e919dcccc6107316", 130041],
+    ["fashion_woman", "ef3d8c9f559e2a6f", "70100df766312c4474553a81da02073ad036a880", "0f02a64fc7bb8cc25254859219048cb1812925e29e87ccbac676605adb78f037", 66844],
+    ["fashion_woman", "f19fd946cbf61f18", "f5965d3166354a9ec7b6102f436d6967c1ee55d3", "1da4557d51dd339661f4708406cb700c63bb8e3b0dbead17eb18ae9424baef59", 122986],
+    ["fashion_woman", "f3d568f95ffde1e8", "7d1e9e2fcada263fd6bb2612ef829317203dee3a", "87a6a20ed275ba76cb042778b5482d4d74bba8252bcd9ce52de3eda4f626f670", 110375],
+    ["fashion_woman", "f77b2e45290bbf96", "8cbb8b196cf5b18d59577d1b70b475848943e7b4", "8eaf255383ed08cb1fdb97e0dc815430be635a214477212c21311731eb581f81", 57255],
+    ["fashion_woman", "f99176d8f48f7abb", "e8fa0c04f974987251cdf67022a82a4d25e9c29b", "43a43a146a9d662104cde86b7ff328f61082acbfdb6d694431e34a23197e026a", 160483],
+    ["fashion_woman", "f9e68389f2422650", "a484cb1aa13202b589862b8a28d247477d6a0dfb", "f98d8a7c9a68728c3de263b330d66a142c8525117c2088c13b27be08e5c027b9", 63006],
+    ["fashion_woman", "fa7ab3dfa7803012", "147e2372aff1e28c7a85af9b02333ebe14de97e3", "81b3a6cfbc448b34f0e52e3a8687f964a2a07d68590b3ec2d574f4a5088925e7", 163208],
+    ["fashion_woman", "fc05b780bb23feb1", "1ac505d1c265826046dfd7dc7d5ba250e4f5a000", "e86a33cb28d7df432c1a3994072894c0a76ed315784fd14aabc5a6b60c4cdac5", 114735],
+    ["fashion_woman", "fc2575696fcdc069", "dea749e31373e8903d63d25362b7d4a832d4851e", "07dfaf0300530c019fd38e837e90e8d8e316defc34064723dc4145dafcfa7c18", 97850],
+    ["fashion_woman", "fd015cfeb4b70303", "bb29b194f0e3872150e72681c828b02b210e6b63", "deb4683944c44595f7c7ec7a816728d1e2f3d1b0b895816e81ca65becf292a4a", 72078],
+    ["mammal", "04074e1fe2f511b2", "32e511fb2be77cd720db956b85d24933c348ac6d", "dc97ef819cd612881ae15985bf5082d601906ca352f4dcd2392c102a27a3513b", 43479],
+    ["mammal", "04ec0b057014a648", "519c0e381e66a2bd68414febce2f2a05ddd96022", "0d40c2c0c776f33611696e8b70e22637f889e6507f41426a7526a0289bcfe64a", 134708],
+    ["mammal", "06cb8d15ea033e68", "b28594001705c4d76ae15cce94c4e6398242b5d5", "7d6935dbba640755a87ebf8d00eb77c6d1a270b528d97826e1d67f449d2097bf", 173507],
+    ["mammal", "0750b7f443d6e3be", "f01a74abf8fd2a59564e78c8cde4bce484b64c59", "6ffd14fcd1ac90063d14af994d2eb9b6579375f705498f5ff4793a2391fc5bce", 128394],
+    ["mammal", "07f0faab58f2a31e", "1e3992d1cd72f9ff794aad9561f7b203f4d5423a", "aeb261082b04bdd57279f419d5fedb1197b293dcf71b88651dbc378f276114c3", 146977],
+    ["mammal", "084a9d12a2a486dc", "0eee53afaee3b580bdc394471c0ce6d1511d5679", "6cc4787c53c9161bec17364676a2b4287b93571677efb852ce20c2d2b7ac7cc5", 91862],
+    ["mammal", "0a85f35d9b824a15", "1625864c31fdd0bbf62b2a75d80abddb10323402", "cb65f3cae3abe8f9db5bc83e1554c5641a53c2ae98b4606e1bf5b7a968bdac45", 161050],
+    ["mammal", "0ae5dc18d135c1ea", "aaabda15e6e8cb205472532462cfe643fe14c9ba", "11f609bf9339c306420be5853c99706f4b2dea5bc5ef8926341b5ae104556cef", 79102],
+    ["mammal", "0c20e4956dc15fcf", "bd5a79859ee555558c8dfeea6efae9af1038582a", "63dd2f1c29bdc31015a4a9cd792c9ecd6930eb5d20af05b342823d81bfec9e87", 143170],
+    ["mammal", "126d2b0b04e2efcd", "425f26a8e55cc3ee5d88b860c14ef43aebccd52f", "6dd3b395644e1218525584d83930ee7d2a1698740e6c5cf5879f8d9923af3ecd", 126892],
+    ["mammal", "12e678b5bf580872", "467507a1316e27274a71e137412612c2aaa7ebee", "55a2d4d2afd222640a4ed1681dc3755f37435b1cbff77a5547e9cf3f23ceaf35", 114678],
+    ["mammal", "13076ce2581be456", "04830ad574f2108d46a11a3592fd90153a6a0ab5", "f8b2e98d278993221ba1d03508b91ecd2f634323c9f883bf1454d4c2f7e30127", 131368],
+    ["mammal", "1c542b393bbcbdfc", "36f3c0fe7d8924487ee687e46ec4431bb1fa3a33", "3ed2e6c6bbcd98be037522de01d6347f6676070136c014b4446c481d98ade4ef", 109995],
+    ["mammal", "1e02200b94e0fb89", "39605e76c43a5472db6f0ccccdbefb94a3e38b56", "bc8d9c0856dc0f322d7dfc468ef5c0786e3fffcfbe016815e3f7846874d8ec4a", 159162],
+    ["mammal", "24bcdf79a10f3d36", "8ba3c0e0217f2e7ed8ee2db29a6f5e6043677923", "39722d3191e87ca96593792a33dba0739afa67c6924b2a7df176ad1f0d2af39a", 147590],
+    ["mammal", "24f21abec97c4518", "9beebc04a5629207a0a076aa207bdaf172c23dfb", "34550b02d0cc2f77ca7498514bd0d15a4daa02e807ddbc82785680d87c4cd883", 77201],
+    ["mammal", "269191f83be6c348", "39dbbd6d20a508c2c990b86cfc361b1459ad3b0f", "f4f00ff2388f475eb432783cafe2884481a4af1fc6736b3ae439b5cf6546af5c", 185656],
+    ["mammal", "26e81fbb45a04121", "c63715b412d85f120efb432b16df5bb09ba90e26", "fc1ca6fd26c73ce24e1d64199fddc41c8177fd28f85b38184bd7baf31298a1c3", 108830],
+    ["mammal", "2740ae33bca41d1d", "ddaee7cd9b44fcf0ee14bb672544559b959e5130", "cf2abd64e4dca29c0237b84dd605564e4bdb00600394181fda50347f51e322bd", 102036],
+    ["mammal", "277afdc3bb9f9d78", "b984ced5a99ced19bc6bd6d596cb24af2c6fd5c1", "aec80af62e2030ccc2cfe44e9d3d80ec8c6438a34530f091720ac02c99660f7e", 119936],
+    ["mammal", "29734a5c0e12d930", "9b818e7e5c04b2139fe192e08925cb9e35b13439", "096cdf3c31294bb1770a7c2e65ff9c1246386ff67a83f85c78bb073258ca9d16", 132545],
+    ["mammal", "2a7cb8f7911b4d3a", "9a6d3f4f52503c9b352f1052cf4bb77a56d09cc5", "d8d9020d18f6b90226732b1e0f7bda370ea9efd391cc3ca7754ea7b7a207e848", 134832],
+    ["mammal", "2b7d4c36406a4395", "d72c12182008bb9fda3a013402148109d0622b1b", "ddadd171fa749722231fcc2dc6610907fe00b09a11e09842bc97e2890baff2ae", 125563],
+    ["mammal", "2ca77482bdacd63c", "2a0154232b2acc3db6393a9e6e9c5cac9d080510", "e55d7efb41452f28e21fea687004e6a4312ec659da7589a34cad120ba346b62d", 218307],
+    ["mammal", "2e01648889a0c0ba", "5b003dda0e6df17d4a8ba0a8e478d4c004de224d", "6bb7fac9494aa5abd1068a4459a68bc94e2cf89ac4dc8c1efb8c58b9dea324d7", 198032],
+    ["mammal", "2e686062099596e5", "9a391dc5514d909f922413005e4f2b9a429b2550", "5442ab6719016c26c9e5b91cead99f448ec5a43b2fb267d104ddace52dc36c79", 214080],
+    ["mammal", "2f8150548f24eb53", "7d533948685390d77c2b54d4cd78062e3c20e510", "98dd185c7670b11dba13f524787bf435d85a65986c8fcf0180d3534d0eda2add", 113152],
+    ["mammal", "308543b7d2224cad", "d61b41885807168ecffab03e192e5f5d1b4711f0", "cadafd922ff135dd3fde795720b81ae850b9c0a3bcf1953dd9dec02b8cac2a68", 125041],
+    ["mammal", "31b743a2eadfeea9", "8cfd1883fdbe6fdcf7be3a469633d52c74701c86", "d12e37be19c63fa5368dc64c7577ebb7bb5737a30812c8f3ca512b556c145f35", 196881],
+    ["mammal", "3210ea5d91a5a463", "1296f7018801600aa9f32ed881cde578f8eb58f0", "50d651af6624fd0880335d1408a54e08db8b31926d3f9898de84b06df6c6abd2", 188479],
+    ["mammal", "323536bc5caada0b", "00c4bb6e5cf843708bb7303b0775e9c828d8b5d1", "5b0634a61ed21524d35f73a911ca168273a9108e30c76dc6093ec30861d3d87b", 179874],
+    ["mammal", "3566f7af209f2c8f", "ac45703fc14b754b36182aa88573506e8e0376e0", "bb1f4138fe03693e81fbe80c942951f581cec185d24c7cc2bca1f5d846db4fc6", 55114],
+    ["mammal", "37954c4e6ef506e8", "8ee10eff25656b29ca283417d5dc489281bd0cec", "1828767f7ece2af9634c891359f902c48828231f901f935d2649d799fd47d83f", 121158],
+    ["mammal", "388a81f301ab32bc", "8451aac726aa060c968f32d1f3ae2769af987b22", "0eacfa67a46e577bf684a8ae540a06657ccae6ce574fc8ea75a7aebdadd7df14", 106884],
+    ["mammal", "38b9283a286d7bf4", "77a218c6f6b72aef0e8ed8071755743d7877a68b", "fe9f764393d528fa9e482eb3f022d37f0d3ce02b62ba4e389a405f087cff2beb", 92121],
+    ["mammal", "38db4c55f3145ccf", "85fc8c45dc331548deee3209f602c9090a1de20f", "3f813f774da160675bcdf250929628b6c727bd681d7d3a38986337917f070084", 151161],
+    ["mammal", "3b07a2c0d5c0c789", "dee92df1bf90024f9ea87d99e3d769c2c9c2b653", "6f7fbf1786dc1d7c7fe6c6a23ee3d844c26e953e22ee0a71f01ef20020f777ff", 260874],
+    ["mammal", "3cf84110ea52ff43", "4205819fb2790428d56c4a193c6e19c56b1f2f9d", "1f371021ef8ff5247178a0f1f7fdf9df8656ce48b040ab316e541ff5b7f34a02", 144178],
+    ["mammal", "405d6db3163b3ed3", "bf8efb9fdc3bad63e561f4092b58a7d07ef47757", "e21708c8f22dc23f07158666b34f72f01ed16aed05cf03db04f100a05557229b", 119949],
+    ["mammal", "40638d79940f7de9", "b5b0ba6faaa88ecd3190487fe35ce6192089376e", "ef9786859b60d6bd6ec855ae3694f0f0de6bafa58253638454d0f6c954e12e19", 135804],
+    ["mammal", "41415a979d227ce0", "3803bb0a98e3b52bd7062913c8dbb8dd1a973f74", "4a80b9c3162a06618d0c78ce298cd05262f21332c49bc4aae10e82a9e793c961", 150865],
+    ["mammal", "41eac01bc6b866b7", "ef3652c7d518ff4f5cd90dfe047a6c5ba8fda7f9", "9d09543859b6e669ad279ab9d028a8700440261e0249374f6a7f97ea6e5122c9", 120868],
+    ["mammal", "428831616598bfc4", "401a6d586dafb14b162e43ed6ebcbc0c9b4e4af9", "c614f6172d74d8a6c5d6a2ec75c748c33ec63fbad308f255b1fbe5e4b9f62d20", 100921],
+    ["mammal", "44e6ff6555a759f3", "491c8ec5775fb0b1ec80dbbd6d52b820c7cf3fed", "cce3cfb0d95feb9f75f45be8a5f94baa23669c1e235d94d3c0799013ae2572ba", 85861],
+    ["mammal", "459ed647af6b2c14", "fc34143a4da14b7e307eb0b727abab04e168dae9", "71b339b937ad6c50c891de7dce2f2c2019df2d116ac3e6e08488ea910c7bcc79", 61223],
+    ["mammal", "4e24222b68123ef3", "4d29901d5dabf72436e254b042076813022aaa0f", "47a8198f5f532a0b7b9019f63ced6b1ebd12ec9fea9a3e3badd899f312f74f61", 112691],
+    ["mammal", "4e9c99614a4c91a4", "700831678d64e62020ae07f8a5c66e643e8be57f", "ed8e17dbf3a88a006817dba0a69ef49499e4a5120a14eab441a62b08397da92f", 212920],
+    ["mammal", "51e9caf2f0da7196", "8a8660b308ff11cbfb589636d9ea5451003ae2ad", "f998e4f05decf466b91f5d5ca6c5f4abe1151029665218ac3e5050c73d8599b1", 178102],
+    ["mammal", "533dff7e3b72dc85", "6b736c27abfc901f49204ace256f0a9affe87a57", "7e2c1739ea564ab85800103fc6fa250203cdd86f7e374a6168194f82ade2bb91", 221686],
+    ["mammal", "57cea8cbf0bdc111", "297fa6f0229ef41dbcc051ee81e60b998f2800e8", "247eeced1e856850063ad7e2738ec903349d30267835cf01404e6ebb961959a2", 177458],
+    ["mammal", "5a98d85cbfd17667", "e41be9df74d3aa52ace073ff5a0d439f6a8719b6", "fe8c8daaf6cb7bb10f235347ee9936b2cc0caa579f896984f65b6c6f5fae88e5", 7897],
+    ["mammal", "5b3daf67c0342670", "b2c0e2f76cfdcb7df06732a5a444e8ab131323e0", "7096afe27a3f67b120bd071a8554dfc252302ab0b5027c11dc7898a618266ce1", 112606],
+    ["mammal", "5c6134db8dcc421a", "83d661a31fd7da2da799ffff28782fb36f84566f", "14045f9d53e98beeefce6e5b24d5ab40375bea8dad6091d6b460cce628a5da6e", 59747],
+    ["mammal", "5daf202b1c1d4f8c", "3735516b531a2262c0c1bdb5a2a234e35cfb13e0", "bf03052bb907d5fb7ad948a3c9f3d8798296cd126fbc6bd0e9466b0e4ac6caee", 130035],
+    ["mammal", "60621d4ff917533d", "116b8a4927aa11713ee9ad917d93b6594e9ad982", "c52772774b1cbfad06b52ab13ee825a5c411d063e8ab37ebeb14eafcd1084856", 89173],
+    ["mammal", "618de81b4b5c3cbf", "7f06e907cc45e3db544af8ac2c23850f5a782c69", "12b9423aa37f4922099be3c769180c8bdac63039b2cc4327af4cdb79d2d1c0f7", 100376],
+    ["mammal", "620bd60d60dc5ccc", "1688b644eb298ab74f7a54285ba4704dccc9c471", "f53cc79788bcd1feaf868c4e9018bfb42ee299467336e33b613a84ad86061a0e", 167765],
+    ["mammal", "63dca14c71d539af", "40f4a322e77eb0cacb1252813321bb932acdc92d", "be25df3827dd9c419a680c64968816c4e1ab82db01cc89f0a01474c49a4d6063", 117343],
+    ["mammal", "697adf9de064b17b", "aac6e013fe3138163f359fdf0eb93ac986149ee3", "e30357c88f31f86802dcd5ef9f05c2dd12e1197cba520db93876af9947e6f7a0", 160533],
+    ["mammal", "6aec07f88e2d3b6d", "38bf87cbd011bc53a79b6443b6d58b2ed3b02784", "ce510bcd28dfc71041b3fb7b0961414b72a43409fd2ccf5fe0ccd608e1a8fe83", 140371],
+    ["mammal", "6b2eff718502f19f", "40b3c0d76b0492b109c77e63f24e0ed61b417ca5", "0098bf0c044eebb416f10b1f30bbeb48c6725b90b579c3bb3946ce3375c7fde7", 90385],
+    ["mammal", "709340946095cf0d", "17f107ab77cab80a937b047e72d2b1e74c3813ef", "26da5ca8287852e483b020df812e08526b0ba34ab091025186dbee6d753aa728", 76461],
+    ["mammal", "74c374a864e5d18f", "2212a18e9ea15b120515ba14ef04ca9c6f0ac56e", "3e7417d1591b240bc539ad915fccf0551029b0a08a327bfb5837a0475f94865b", 62976],
+    ["mammal", "74d7dd23927cadba", "2aa03318a09ed11ffb4a0cef3c119561bc28402d", "40afdc43a7d29a09c72895a10f442d1e721eb6dada219f6223cb423bfdd61cb4", 118817],
+    ["mammal", "75471aba1c388b42", "1d6820bbf0f40a789cd427f5f2f08a7186088a83", "542d57f62062651fe5e968fec2e046d53b51c48d41015ef659cb301fb3fa9776", 130475],
+    ["mammal", "78a5759309d1f067", "aab02d396a1dbb5c7d6b6dc577df5ffd614a663b", "9e24704a5f4a6f41af8a0dbfb06b33852edbf25a43e570ae29ef5cfa702a72cd", 193386],
+    ["mammal", "7b7d0e5ff5823429", "1c45129029cd43538204aab85f39910fb1a4c680", "f3e7c1fe3d6283309d1c41c5cabf4a4efed261446c318950eb7694f3c303529d", 75157],
+    ["mammal", "7d836745544db140", "8a2b09a9cce29fdfdf4f5dc0e3353fcfa5a33dec", "8e55b36ff761409e42bbcf56c6d24c26ce3188eb2e0d92dbdf842904dc6f8de6", 83863],
+    ["mammal", "823b8af303e0b6fd", "36c9e256ab15e60c6b6e9e43b7c33c15a06ed45b", "207de1900a611e2f9ecebf9c10afa1bf044b0d9fcc414c7ab7b298adbf9573c7", 160072],
+    ["mammal", "853b10f75cd438b5", "256999bcc0bec50bf82920b6bbd7491291280649", "1b3d3e6e623104601622e507fa851d635dbe436c439c3480bc714782a8948dca", 109636],
+    ["mammal", "87ca03d4dd64798b", "9bed46548cd9ae33acd835efb42c07e5f64dcb4e", "e2a8557b0a1d21fe2314f75a65a325d281987be8b5ec9b13bde42e32b2293fa5", 155931],
+    ["mammal", "89a55dde562341f4", "7db5bb14baad786647090ea737e6068d2656228b", "db8c687ad594ba64e613bb773de202814f6303bd4443034900c01529388791ce", 143226],
+    ["mammal", "8c662dd75cef929e", "bc9d544b7651fb3be88306bc299f32652c421220", "551f6e1e33812d42e97f47e426eababfb35f89deaa0b7dfef2d7364f5f5bb7fc", 117122],
+    ["mammal", "8cb55eb3912a0ee3", "5ec66e1a198782dcb8cd8d95b9c08855653f184a", "a2373622da285b2d0d0abdfac03d17e1c6c93055f18c89f44d043d714d0a7223", 175531],
+    ["mammal", "931fa93956a37441", "29f3f1c6662a4fdad65a46349eb8d4c41e980186", "08962cf4554e425ff997cebdb94c06da432af016e954b25ffe875b1a85b99bc7", 108100],
+    ["mammal", "938f8abef76f872e", "ee527ed260629d9aa9ca877e74b417ba75aabcad", "1a8b4002c0f6ddbf44206b5cfed5b62310beb2bbe14467a55e217ff37fbfdb5b", 176171],
+    ["mammal", "93d0c28ab2d680b2", "83f9597c8b4b4711bb8daab14ba5957bbf719abd", "38972e4f7c41aab8abed4087eca9c4a2dd119c6d26d24ff2a5b0a66037a8de42", 171280],
+    ["mammal", "97c683abc6ad66bd", "0d63862f19cfb34e04654e0ccda1d13ab94ae771", "a5b378cf8fc1f8d1b38b4a0f477bcf4d1c4eee7265054c1ed7eaf919845e3343", 217877],
+    ["mammal", "9a3fb2e4d37121bf", "3e599ab98bad6970aa856d7314635229274b2b4d", "9229442a3dcbd2b896fd037320975427fe38e3e4181c940b432d1295af8cf4ba", 86857],
+    ["mammal", "9ac829c1d6bdad46", "6bdf921dd6139f4cf0b9470147af0243079f10b3", "44fe466444388390f989637ad97c02f24c7bb77bcec0cf6b3367ca013ad9329d", 191113],
+    ["mammal", "9c7806ef529d42ca", "6c24913d6fab6eca1ba4870f22a308f88d03afd0", "76f90b7ec6106a051eb9cb8451c8f0cf7e956c3667805af84f663642796544c5", 142230],
+    ["mammal", "9c7b3bd000f7d3ab", "2f793fb3c0ed4956b4f7d87b1e89fcd79696b49b", "62a8a771b7e33e52e37a32cc110c209f3331524adec9897ad10763d55ac03ee2", 169353],
+    ["mammal", "a26f0fe668632e4f", "8b8dad2026ff720b0e2fac1a5b6f325c23fd50b8", "48c0e4a79add878e564643dccb22cc9a002d2de6b2caf156e39af7bf948487ac", 99594],
+    ["mammal", "a3f9af725f6cf30d", "4fc936fc29c744ef8868f8bd38676109c4008f2a", "31919a0a4bfa22006d87127a94ef7bb372236668836c4d817feca41f43b90d19", 117867],
+    ["mammal", "a48cd9f58123af7b", "1e1e17629c9d146528ce610177773566ae37f93c", "c0a848b28bdcc35cc9d4d3b9871e80e21a35a4c94c9f9cd51947fa9199218dde", 71945],
+    ["mammal", "a6ca5d724c2c31f4", "71b9d243698799d9671ae05224f5ee3f464d01a9", "f10431a5ab45d0a2714b1556d41e80b099e0fa9320a1631b126e140122e7ab15", 109828],
+    ["mammal", "a7da64b7170e6819", "412bc899d02d407079d3f935c5feb75bb05ef74b", "0f11b88457d222d6fb1945c284f08d38b8093ba9d5f9fdc9306865b7c6dba55d", 112439],
+    ["mammal", "a85d9a1a904ff539", "eb7706f713755419f3ad48e02022fc46282d96bc", "ba40eed6a9dc15318970d3f3f3b5b1315626735289b69f358f8e1ef51725cce9", 24981],
+    ["mammal", "a9a8f50c4bcef54a", "d3fa754a78b377671bc359e6f278792acdee136e", "1c544d8d5b64ec6c5519689baadf487f82d237e25f8e79ac106025545669ced3", 155403],
+    ["mammal", "ab9758e7c313796f", "d6720f519195de3725fce0edb9baa7d59c41ef57", "df1590f9fc849bb36e04cdf92253003306e8b80b955a74d61f05e53f32e248d6", 98643],
+    ["mammal", "adb4a45e4a28d8dd", "8d2afd8936bb29c579f63cd1097a3a902949be35", "63a27d0c44073383c42510b8831eb9eedc22a9675b3264badce10c33f2b0bff6", 177505],
+    ["mammal", "aeb1d6cb384a827d", "83a9af9142ba317e8ebe06d0f9436e42452f5335", "ea5936e3f12517f4245c24fb844b8150bb5cb6b03cb6e683f0911c1054978c71", 187736],
+    ["mammal", "aee85b5e1a0664ea", "2af4e5384607066fc4ca22fe9b688fb21b81c180", "f3677176b4478db29cdf607183b2c3d7d711e81fa12f4542a80f712621dbf53f", 163531],
+    ["mammal", "af4596cc8f3c70c6", "1368ecdb41daf82246b8c23fbe516d5451fd07be", "d4152d99aef66017265f7ba29f8f0389f07eaec6ff610a8dd6ca3c697d07d216", 185874],
+    ["mammal", "afad94585c5a390b", "f9e371c1fc909557b39b06d789d4e2a6f5725f61", "5f10899474ea0e66773cbc0c16898457dc9a9a93a3605d74f503ffbd588c74a5", 79191],
+    ["mammal", "b2d8beebeebd69bb", "fa3aee6fa4f6cb1dd68dee254adf3e0a5848b1d7", "c40b099996c31be77b02acbe677e84360e7287c6d3cb7e85b3f84a9ce714eb04", 153587],
+    ["mammal", "b2dc8e2437e8803f", "4fba251e7e95bd436c8c0cea8b496ceaa7970b18", "b1d4bbc0cfdeca44071db6d09bda7741f4bc15de7dc7125427be1d9d18c78a81", 79478],
+    ["mammal", "b2e74cdc485cbbe2", "d9c84592f985d102986da613dbb7ee39fc6da907", "29208c5c95a64031f357aedaebd438c57dbf9bc4c200b930f3a52cb867624124", 196271],
+    ["mammal", "b31418c8138a4f18", "17d7636a3ca2587964a50bf3254aac3e57f94f00", "648ca150efe4ed85e1e393b257822622ba0a80702e5b1a1f1eb69f9a18052e58", 181317],
+    ["mammal", "b38e3a71de218a7c", "33f1073052b74d3287624f3e44780fd5ab69ff54", "402383d0ad8c0aafdd2529a0e0bf9245dee60adec626cc0f3206ea0710bd3901", 155284],
+    ["mammal", "b3eb52ee7829ed01", "4af26d607d68b8377f81df376e0704bbe16d1f7f", "c92f2a224c85247b7167930f5085e99ad9fae19d886b807db603f6ee73ea5442", 150221],
+    ["mammal", "b6174b5d6b250a0c", "42019e268f2a53c27bfe3d5afdf03ce541f6fd71", "fc02278997d2fd74ae0c5619890bdc6844b32c03f66bc5a2079ec23fe231084f", 229322],
+    ["mammal", "b664690ed17187ae", "7292ad17b14416ff9dec220a185d253e0bd5109c", "18df67b3d238b0ffab689ecdd8c841a1b951410ceab62ad21c72d3cd956d173c", 134178],
+    ["mammal", "b74e675287d74e8a", "1deb12951294efa8c75625bd9a3e8bb1fc597689", "10e1deae0ba1bd4e7e89b4feb0ece57f49b4a1d6d08c631d4d54b6c475bb9f73", 165618],
+    ["mammal", "b755bddf91807c67", "29c06c1e2f393f469d36db23bf88e54de848fc1b", "b5634ca16acb8649cbe3e11a6927277c1996f085ec2f638652d29444b48cafde", 189066],
+    ["mammal", "b833ff7e8c121fd4", "2077b6de6a581c5e9cebcef1264ac675b3604d51", "22e8b6adc292a10792a88358c41cf46034e5fc1b046e2978cfcb4db8d7f2eb0e", 96093],
+    ["mammal", "ba619b3d04e4777d", "3b4ba62f6dc7d978c8ecef73993fb4ae27cb1a87", "1cab5ea8e1eee518bf99a314b3d15b8d7bb9678c4c63b9d6fcd7daf6f1ee1b8e", 139493],
+    ["mammal", "bac7af8dbbaf519e", "3d30dd40066f85033ea17c4d96640f5cfb78a3ad", "0e6a8070892255c92b149c7fa98163905302e6ced83e3eeacd3566745b212b65", 154275],
+    ["mammal", "bbebaeb258424942", "71ec1f0464c53f468d78f631c91822b5728f2b6d", "7ef8a3f9fbdbb98b3410bd6366176d2685819d7ef0f8d32abdcca21c605f6526", 87161],
+    ["mammal", "bd2b21f92fc7d9ba", "6cb08483e507bd4fa6e3c492b7356f62d412931b", "3081c40a5a2dc48d592bb51ea42b5a7d7dfac643884b2663eed93c4d62e4b626", 201716],
+    ["mammal", "bd3013a0ef68dbc7", "e255792dc94e6dcf4da0cee1a42ea8c90967f873", "e1668853d060152bbe9553aba03baf1917de516872b1354b3c5bfe3e34bbdd01", 69395],
+    ["mammal", "bd9bb4d1b6893ad0", "0ddedf18c3c240c156f96144c652a76bff7ac844", "dfb25731815b4b0f273a8d7fb7519fbc680f8a67cd09ec1125f3606fbffb29f1", 92859],
+    ["mammal", "bf0bd3cd3378b661", "a47b087d1b5a082075cd9db0436d026c314aff4a", "75f9715a461866baf5f658e7b24a02b4e4a290f17ec51546523b09c07506fd31", 153394],
+    ["mammal", "c0ee02c8162c7262", "1ad17fb05c84c5124a8a020b79811c1a3bc5c2ab", "f233987df6a9aa516aab75a884cc830b7b144496eeac1d5e8f997c922850d9fa", 119666],
+    ["mammal", "c3955eabb2b204ee", "47fddd5ef64aff38696611ee48869c23e7abc159", "21be2ba0c1441e4396a48690d4fec96212d72a9ddf7979ed29507260f0d703c7", 239824],
+    ["mammal", "c456a76b1dcef2dd", "5a120f07784a9824ae9b605649edf56fb555593f", "f4955be0f6851a92523f09e70f905a1945db68480572910753c697201677fcd6", 210752],
+    ["mammal", "c4eacb2450efd6a7", "07ba6c61aaa1add006dc6109fbc7eafb6603089c", "0ad1173050963ff51e6ec407fadc665ee7be921115db3535e759f8c502abe51e", 115614],
+    ["mammal", "c5c4aebeddaa6853", "fbaf83b42dd1b7b7b835daa88c4c274e44298877", "d6a9e20ed9191e4c97b9f6c65180a31b1c01d28b03545288abc332c71442e69d", 152481],
+    ["mammal", "c834526d097a2331", "105e6d481e649c04e4d8b967a0a530bf2d64f5de", "3645266997af945d0abe2ec2ff73f8e68cc640a60dac7da49d607dad351c1def", 108779],
+    ["mammal", "c8af666d3923742a", "60293eff26521ca4fadf4461bdf126191c6253e3", "0fae72cf205e32ad2855628f0ce37bfb21d9051775a21e71cd790e1153e79ab8", 27641],
+    ["mammal", "c8cf94eda20e3fb3", "6fd007f8388e6ffe82fd132cad40bf143e210230", "b9987cc9f1ec6c5643b62c4b36b2e17df6837e7f2f624244d26758074168f964", 113739],
+    ["mammal", "ca9c033855b37c28", "9bbb7fe7785fb8c19ef6255833011c8c69641571", "8aff225c4fcfaf4d943a847abe5dbf48df551dcfc44494f4135c5f987bcafad6", 218255],
+    ["mammal", "cd842e15eba28b42", "073ccd1b7272af3a128d0f5e6e043d908828c9a6", "eee5130832bdbf250ff70b7411aa84b0d53d994dbf1c41bda260dd700da02f2b", 114099],
+    ["mammal", "ce0cc5eefd8a9799", "5ef241051b829347d5a120dd1efc9341b6249a93", "8a839877d342d8aca3efaed22e779ac4de4be76dbab4f020b6a47a8cdd291e10", 33730],
+    ["mammal", "ce416cf2c565f3e2", "64c3ab463ee9ca9ca01a737fa288854022d6beaf", "2089fe48fcda57aa8f9721438cfec4614db01d0c53ca29f09c0c539132bad9a6", 136407],
+    ["mammal", "cfc4443dedef8562", "819aa522564d252f621d70b56bb9663af712fc4b", "01a8539061c8f5b1c579b065e2391003e7fd9c3bcaed91e1eeaa5619434ff9f0", 208218],
+    ["mammal", "cfeeb33ce21855c0", "f086dade144a7e973dc974dc331f645d2215138b", "05c039ee2115b0fe3b45f1a72efac85c80db8b3b7ce2ce3c744a07521cc132ec", 141931],
+    ["mammal", "d0089e3624e503f7", "a191391f1542697a7f31519f3fc476706ad76862", "7c43b4f86257a7b3dcfd05b96753e7edc1fc67b514ed0230088880f62939ddc7", 144806],
+    ["mammal", "d0deab5253954e96", "435d20619788b25188cf3c0f50676d1a4dbb35f4", "a1769d18829c81d53391c220ba2ffde9e357743f2c70eec8b0d73f46797f8f04", 189198],
+    ["mammal", "d149f8fd6f33910c", "95a93b5a8afbc1bcc3e92f23fdb48976e64a956f", "18224eaeed399356f570e8bdcf0f2cc5b94448128bcad438e05af6a2992ab637", 124215],
+    ["mammal", "d1cac022e90206b2", "3fc8d492b112c470ccd8c97a6ce07cc5ce82e8b5", "bc9f7b2be9afb1ed99bef7539a50ee6a5c1afa47ea435668c92ce093fc52fba0", 176960],
+    ["mammal", "d6fbbdc769e359a3", "54162f45ac9216fbcd403b829e0af48ed95700b5", "fc9f36aeb0a4d785f6c625e262a08223135fd5efc9f1ed9a565d6b1effdc4774", 69925],
+    ["mammal", "d724d0b6cdc2aadf", "e9e03c58fb36604b9a96d6dc3605e85f406bcd1c", "fc0ed360510dfd9199524e9666da4af4528c4a95644fa737e5a0895fd442842b", 161117],
+    ["mammal", "df94fb387c3e05c5", "c5735514be37b5634e4787171d2c75f6b193a652", "14532dcf2b0ed34a9c0578e19b0abaa02ec3983a9b3def8cc394cb4d01330133", 111082],
+    ["mammal", "e2086500ef12b2fd", "b2fbc3ee72ac8d260db82a5314f900862ea7cc3d", "1711fdc67d9534a26cfae4881c6e6f494a4d1963773f86bf5cbf46a9bc6195f9", 94077],
+    ["mammal", "e45e26f109bf2988", "3189e49ebbaa05d64f5e799325e7b631c7f01462", "dbde7d77edff94c872ff0240dc4e529df245818fad8d7d277229162457564a7b", 147750],
+    ["mammal", "e55262b4c9f65a02", "b833413b52152a950e6a9bc06f9d47eb0baf1da4", "46873023a92efd9c7a124d62e84f897d0f123b4f34cd1188efab307e6f3e84e4", 135965],
+    ["mammal", "e92859553fcbdd59", "ce86f399a40f43a00d68f968c9b121669a362bde", "b954fab9fb6c6e2018dd68c9dd6ce7a4c3f7282f93166b977d094be9acf2b94e", 66121],
+    ["mammal", "e9af49589868264f", "c51a04432faf482f56dddba5c2bb79f12e4b63a8", "711fd46e249ebe75fb84d921105ca65ebd304b08cf771f5ff244a5d82a5120b4", 48862],
+    ["mammal", "eb3c184a0f7d93bd", "5d9f6d874b7dec6190742867bb354bc5ee4fb06d", "1de47e63948b68ba209aa479958d57a78e125f2b775c9fb4d526596192931271", 109058],
+    ["mammal", "eb6f07ca3fbcdb01", "be25c747f5844a973b3a6e22b7b4b86a5e272ffc", "640ba73eeb31ae980aff31281232d082902c215315353e8703709fb284fcc069", 37647],
+    ["mammal", "ed9904c24c211860", "dc494f9f5ef3fb5608ded023a935d02ad3465e73", "cabb4acd04aafb8ef0a5348d2faf55e611e48f925f79f5b2e057a47d2499d6e0", 126133],
+    ["mammal", "efd528554b2df5f3", "4d090b466004082ea82c13cd08fefbce8f770031", "3c20b8c73cbfd53c2aeea62714516b50476e7978401e7b886920d68df7930cc7", 127493],
+    ["mammal", "f19ecb261dd1a702", "6c80c6ea4f13ed004fdf4f622890815c49e9212f", "f6c8e46b77ebf69e5a4f7b53513d3dac37526c7213753ba595bce6b5257c53d5", 141399],
+    ["mammal", "f624e4deb16e4526", "2c03bf23d88fefb7803916292506e962f22d3ff6", "33853aae6bf5cca9aa5fe9b8e21a57a774bc61753d8991b46da79393e1fa0f6f", 171738],
+    ["mammal", "f672c8d51f412d4f", "23beabcee81792c880fec7b3e01b6e12a741afae", "0aa4db87421a7b21361d50aa4371400f1e42a585a2acfe59077b8ecbee7c58d3", 188795],
+    ["mammal", "f6d581025364568c", "efecf79e139027b1c7349835030b98dbcf52ad72", "6e61742fcbe299bf2aeb140a638403ab88fafce161f4a8a1334438f4688e0bf6", 189832],
+    ["mammal", "f8576a3e25fb9d94", "e02c48356e4c03922f712b64c6f49b781e9d6dd1", "1d1d946ebb8d9daece48dc72f8f9c04bb2ed173e82b6e0bd04153d817d6ea616", 164905],
+    ["mammal", "f98e2d88547b3d09", "5adafefccb823b97dd2357282fb730424b817660", "50b385b3c989703a6e265565514b2c9dc6203a7d4d46bfc1167e901c9de4079c", 130105],
+    ["mammal", "fcfbf498b9e7a759", "11e05e292f976e8eeb5f6f48cb8a42c31827521f", "b709bf0a143ba2ea9e4e33a0f21588cf1a667d4eb9a83ea0b75f6620b07ea589", 173141],
+    ["mammal_man", "0222c555d2c21a2f", "b4888c1fc70eb82a9febfde3f34f96687c570c4b", "513fce3e1da8d2c02209aeab702b69803e7b018819507600b9a8ac109a9a5f0f", 103104],
+    ["mammal_man", "03feb3e6845bc3aa", "5260b1514d2510746edd1075bdc26550e9d7f0f1", "8d0271d5b27645b29c0a416841946f3481e90801cdf6726f42407f14da80610a", 109943],
+    ["mammal_man", "066571234281ca95", "fb79339e38fa405cc97861fe6c71e057f369e31b", "a429bdab1a5ce2676545bc650f65597852d3bc0af6caac2b06262eb9d423f8f7", 157057],
+    ["mammal_man", "0708281847d3471c", "01a3bf8ceb4635dcaeee1820aecb6e0eae3e841e", "3f2095495dcd3ec0c8a87c77000953ef8ac5856dbe150eac63eabab0fac5b355", 89595],
+    ["mammal_man", "097b650a924b9381", "3bfdc9e96cd568b0aa18a588a47c766373594d90", "d2bd62fe81fdf5dfa04414949c305a873db7c67105416070606cf902ce181eb6", 65195],
+    ["mammal_man", "09d64f43c7111879", "c61b166abf4e4db12995dd34adea997b556f63e1", "55f4480f127da72a930845c9546861be0136bcc4d333e3bfd48e42c88cbdbc1e", 107274],
+    ["mammal_man", "09d8aa2d19ff724d", "b441edc9802cc18d735407b4751aada0add22d58", "7c4a8fdb71213d7172579d2944b08f818ade58ed7f117b85bf8bb55e6ca2913c", 119405],
+    ["mammal_man", "0af4326e3db0c11a", "63e38933367a6b7d1aa1787983b126605cb5f431", "85d93eecc660a6a4847b809c3abb3ccd3a4fe981102f3668572abe0f68418ae7", 84786],
+    ["mammal_man", "0b2ffc32a694d9c2", "9142dd3e77fad68fdfa25ce594a45682ffd3fe6d", "c067b975cbee588a0c28a5d5a4d5533dfe5c2ffd1234d7924f68000fb3aa5e68", 79206],
+    ["mammal_man", "0c10e0ce3d8f5f81", "85eb6708c4b0cae2bd3fcaa007879d37439e6b7c", "27aea58cc89e68c7df77a11672fb24257d0eade77e8c5571990c76caaa387a52", 78450],
+    ["mammal_man", "0ca9bf78da749686", "bfc15a5df25f319601899438274e315c21b0efb5", "2a19865dfc60c0c8f1ec9bae082545d9bdf8f0a7aa04b65935676cd559a0e9e3", 112472],
+    ["mammal_man", "0f11195578809d04", "1249f649e68a7a209b195450d398b76d76aa5f30", "a56da3acc3741a23f9a6c78070062d4e24e5645c082bd8be595c4d728b35371d", 146842],
+    ["mammal_man", "0f42859fa850dc42", "686b0ca8b2fa13b4f205e3bb0ec6f90339210b2f", "3dc6d52e2a6d4b1ad4796aa3ea79de60f142b979e17b658460fc147dea2907d0", 108227],
+    ["mammal_man", "0fa6d82962ece7ed", "a87754abcd1d49cd40b683ce3625d3029425178e", "5698997a9073d33cbd7bfeafc1dfbc8fbb49e56b9fde2a578f3bb4e12d725801", 148754],
+    ["mammal_man", "0fe73678341c5315", "16a8bb3d64c8011f82dc5e4c058e77077155dda4", "eab8289ef33ab0b636a2da2d43be4cc73dcbfe1e7219febcaa3b16e1bf01760b", 123790],
+    ["mammal_man", "153583478203b1f5", "799f485e21aff9207377e84d8b3c9c3a72ac9f4f", "1c7010d20ea1927f38f022e0a4aa884d507b62d0a9309992896b636bc27e8304", 116307],
+    ["mammal_man", "203e9d889d5fd26d", "4e86a6c25e9da12816ea34df68d676a494f54580", "d868660f9eb83340c986159e1619038b6709eef739a5e982df42d1fa66c355e3", 155767],
+    ["mammal_man", "2519f63ec4883bd2", "5d1485420e7364e6464e52d5e7cc2fd579bf73a3", "d7ad1b124cf2774a5f4849a6577fbf87d3988747cf910eabb3bc83c2f90e22d2", 43865],
+    ["mammal_man", "252c3d18a505eb15", "195d9e20d1541f1a72d56d6c423003596d6798e3", "0f87ae5772be48c653245241e537d20216cfcdd2307586b24ddce1541a44b6f0", 134495],
+    ["mammal_man", "264911e9acb95575", "c453b212508120c70e6c6c89e9819e7381b07689", "3c7245fd2b88b369571cd44347737882c3df0be9c151a40b148ac3da0c3afc15", 101739],
+    ["mammal_man", "27f40ebf9ec0528e", "51352bb5804a288063ee64b07d7bb1b2d5a2bd20", "d3ea3f1b521e24e50b349f2e41365f988594b7c5fbd869f295cbfce594d0e51f", 124277],
+    ["mammal_man", "291f50e909f7872e", "fda774ed1f12e82ab2dd0c977b924604490b2f4d", "c8e3586c3890c63bd32bcb253f24829c818c19a7ef5dd586c9f78a244ef95508", 125819],
+    ["mammal_man", "29e663312726fdf6", "32733e6d89706207accad4a37dff4582af32940d", "7306e72575ec9504d887392edacf8930adf8a4d54c71f8f13e09366d347dda74", 174089],
+    ["mammal_man", "2a1bebf0beb1eda7", "7ee8f59e9b28137f67c8a9553b5c314155d421ea", "7b8068b3973ed31d623bd613afefe0321d7c3aacf8e33c3da10d98ca0abf5804", 165674],
+    ["mammal_man", "2bded1f9cb587843", "0fcaaba00237d08cd22070e3c372befe2ac593e6", "ad6cc0217cef156ebf0d82386198e6bfe8d5a90f24745a0278476b4988f590ea", 138361],
+    ["mammal_man", "2bed1e38d1ebaad3", "ed3ecada48802631df4de6abb7a85f2028cb7637", "f4fa7e0c621dc7037ee4f7be1d7e68ec93104ebbbe9d47e07924cfa591da5684", 85604],
+    ["mammal_man", "2c2a1210bfe84fe4", "387149266b668f627090b661c871efb5b42ffedc", "15cc61202271a4297717ae09eb572e717c6d36fbf6d4fc7a2dd8982c47a74aef", 165624],
+    ["mammal_man", "2f3269b85abf9486", "0d9aa8e405d2d3691b770fe5f8db6e7b30042d15", "e304955bb35201efd00180fe6a71e305ff15a859b15c66798008421b5a1eee50", 103742],
+    ["mammal_man", "2fd31c13d1a5fdb3", "72644ae64ca404e4e0943fafbcc990ee2a83b152", "d265456fc13e2e99c520542b846fbd78ebd7a66a58401158306759366f79b0d4", 50857],
+    ["mammal_man", "33cbc33de610bd49", "7e1fe9e986f21fe7bc331ffa7f644e464e314dce", "c4b08572962e6b044c4fb73d3dbf512f1a01c35e2128086db0d278974e251a1f", 118883],
+    ["mammal_man", "36f8e72cc0c8a851", "7877377319f8774f4fbb6fbb67db5aa307a0c5d5", "076cc410587ff9c233a571baa6cda2052b2ec8f9eeac66fcec4c365ce0f95f43", 23702],
+    ["mammal_man", "3714aea98382da41", "cc4fcb4402ca2ddd0c9ad4db9b603d87d23ac71b", "4aa781618382bcfcd4a0afe92444aa9709c62f8b933d654fa157daf3d06944e1", 112371],
+    ["mammal_man", "37c3249719d6b720", "f261281fa47d18c5145571bc40b7963428fce88d", "27cda7441f7c4a49d2ceecb4c999e3019626a79936a2e51e30896f1a56afdae9", 143581],
+    ["mammal_man", "3dffd57e3f4e209b", "f76a632f0394b3802ec3fb9e3f90efdec10415b0", "41444740a15ec103fbad05ed157c7f0d57a391dfac41670f6c710fea70196a4e", 91907],
+    ["mammal_man", "3f4d12195722201c", "12f2800a11a78df85c80eaa456c1ef9ba8d9e257", "18441e1fff6a6555b0287b51938d4aff487ad33c080c709a696ee441a666ba99", 103405],
+    ["mammal_man", "415cd68440b0cc93", "3cf4d6a4e00e7f89e8155491683465d897f90148", "ff0f1d29483853f7df1fbccc309bffd63ca97f945923b98b237265da1f30de41", 136310],
+    ["mammal_man", "432addb8f0bcbfdd", "33138e53c5f08b4a86638b0eb9221b1439745836", "1137567bd048d48ade977eb153b6b833c240e34f73db1a3b28ee3b83424401cb", 165487],
+    ["mammal_man", "45244c5f24b9aa9b", "c5eacb0a57d375ace5d79d4b55df80ecd62a8c0e", "2b6846a20ae858cf7d0ae375b10ead78a13dd69863f445279f0411a029162ce6", 44871],
+    ["mammal_man", "4725d955c3f12261", "ececab056e21842f53b89b4e6f1b0cac9608d9b3", "0c71db71f680bc004763cc517df8a6c80612603779b68d741524688e9880ca85", 150508],
+    ["mammal_man", "4add9ec03810bc62", "7c56e5d8b408bc1f85325587383dc9574ab7fe60", "99ffd517c3b8171acfacbd0c558128e2c59e14c267dbbfe3eb9b382baa1f7b36", 119479],
+    ["mammal_man", "4c02a41a2c91fc20", "a6866fcd5950a49296e773a53cd559f2a82dad41", "6bce5a1909b79701e8bbf1cee59848ea9b92f32ef2d1f2b2d7ede1fdbd93a6c2", 146414],
+    ["mammal_man", "4cc0ef3c4cc19492", "5377dab17b3840ca003fcec825d4aa32d4236a36", "3141c9162a55b6bdc830fb1f8280a5f63df9f67d5232f01d54a13f558e64253a", 56549],
+    ["mammal_man", "4dbf92ca6d0f5723", "6dd6b8da74217cf22831b9e07ec970460370950e", "d4f5c292bc7be5a8a7689fb6a86508bbf5b7387fac26abfcacdf2f661d69c637", 84545],
+    ["mammal_man", "4ece4336cb293790", "ae718c2934e677f24723e5b138f92de1bd2b936e", "8740cc8155c2e755650bf03348b333f6b967bff4a7b46ddda14e489e9be07183", 65359],
+    ["mammal_man", "4f3ea0b2bc75000c", "6018f947b37fe24b70da0106fd3c103168f0f2a8", "cb0a4b9a8c32b385a1840f6d25e2ba47219ed4a44797110f60f6350206c906d2", 111695],
+    ["mammal_man", "4fe7e6a68490affb", "d8689677dbf23e94eb190a097682b1c545ccf621", "488289b1c90ff7fc2240db74bbc8cd78ea6959e4bbee085d34400a5d49520e16", 188699],
+    ["mammal_man", "518f723c67b3bfa8", "d641172e5ed1446387b8522bfa8a5e4a984918d5", "866dca5d89654ce809e42c1e67d1ceac7aece8f1ea77db39163821bb5c83acb6", 100847],
+    ["mammal_man", "52207d97eb3e2ba3", "80d4aa92c1ebbb92cdc11885c38ec2229d246a05", "df2aa02292f42a79d033c80785790c649ae71a2b13395fa45cb1c7190610c39d", 119801],
+    ["mammal_man", "52e04465fca6be90", "e9fc4fa867cfbb69868f5c11c321f347c7885b7f", "1fc9f8ed09a4da32a8c009719adb482bf104322552d6c6dee8c0d62f1c2c7fea", 128812],
+    ["mammal_man", "532c80c1cdd2eb92", "36f241f7083aea699ff3bf91d06bfc2b13c076dd", "60bbb2992ebe5ccdee45cf456d23de87c0d8beaf165ef5e8842258809256cd6f", 76963],
+    ["mammal_man", "53bbeb3f08889ee1", "bfe15a4e205e11b0ff990b65c4b413906e78c02f", "9d25da5e8a960d25721de296e6282c55f97e70e093edf0e5a7abc3b024425375", 191350],
+    ["mammal_man", "56032f2cef91ea5d", "59b214aab24e800449dd9bca5c4062a9bb789019", "0bdbf4d9def12f4b8faaa65496fd5cab201870e1f404482647a00ac6a0929e81", 164940],
+    ["mammal_man", "57b384fbd06eca16", "cefa2adc7fe6b424c0bcb0eac4a645e6f5430686", "5db4452f903ac63f20c3914a00f5e8fc41dc4a8ab9be2d7eca5b30b95e848d6a", 147433],
+    ["mammal_man", "58d4b042625b3124", "034930323243e0e1d8e40742fdea1b7b45988606", "61bcd77b1675abed703ad53dd102494413adfa4c21638c77c1f6f286d746f572", 55713],
+    ["mammal_man", "5946b7123a453adc", "0742d0f6ffc08d06e5439f7947aa420c76070e6d", "337627ada2d3eff0a907f90811543660b4e0628ac4694a91228a020c094d86c0", 163494],
+    ["mammal_man", "5dfb639b0462ca3f", "d7dd071c83226ccde5efece83bf4b2cadb00648a", "b2a50e31abfdd02553e805a241df312d4e5e09689764c58c5f97ea6379ae2ca8", 102738],
+    ["mammal_man", "5f36427c271d52f9", "f1ccd91013d890a6adcbf48290dfa98ccbf51430", "c12f0fe465630766e67ded0fbb275b6de243db675340233c37a1ddd5c32cc444", 112425],
+    ["mammal_man", "615d353bd6fa0705", "e69de29bb2d1d6434b8b29ae775ad8c2e48c5391", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855", 0],
+    ["mammal_man", "61d58eadebe7c086", "641e8d154582f5f1535a3f6cb445256a7cf6b9eb", "8c3873593563a9348569e143a191e99a566518e3a5246248b1f536c16250218c", 197892],
+    ["mammal_man", "63b95ba4a7b8393b", "570840920c150629acf832dd1e91accb83d2d468", "d884d34b24c77a676dd8a99b5f86666b4e9082b5888b34bd9a70390278481499", 107076],
+    ["mammal_man", "671913c3d1765a6f", "5457fcd9126d0a3e3c55096a9f17889399b45a06", "507098e574767f2a0854130ca298e2498d3efec4d74674ae85931ecdf0404c0f", 83691],
+    ["mammal_man", "6a6881aefff9ad58", "fded4e932f5caae783e955f2a42713c3d8f9c4c3", "343db8a45cbc2af88930299d9df1564eabc5043927a88f349319f3cc752457b4", 145991],
+    ["mammal_man", "6bc9a169cfeadede", "abfef76a033a88150d73743e3b0a553bc51fecb8", "29ae867e1935de1b771f296c8cfdcfaad1465ddb591d9f602aff6f486cade15b", 134216],
+    ["mammal_man", "6cd42c16edae66ba", "19d6165aeda5c990c005a6e7154f391fcb2d5e3a", "d0742882995a46fbe8d1dbe7196d3ec57989774ec7580a504d436ec418bc0092", 134184],
+    ["mammal_man", "6e0add6a4deeb0b3", "0807585a6c52907196a56c6a06d7325e76f42c9a", "ee642af1ff8944da5e0f0b55add7037d43f6b4cdbcd683106260381d18be43f4", 188675],
+    ["mammal_man", "6f700bc8da18e376", "c699b7706cf978794541df0106b68274feb2307e", "702ead9db024a2c4c6e0ba7a95aa1e1baab229b6df74cfa89afa4b55a19dfac2", 184604],
+    ["mammal_man", "6fd7de9877f852eb", "931f3b33bb4f35cde15313cdde5609eaea4a8f79", "c8e252065b31bd72d420a0d2eb39099caac035e55ead8e1786bf2da1ba0b4cbf", 141985],
+    ["mammal_man", "70c972a3b61223b2", "27c4d746e23e1be4f55ff958ea84573df0997d78", "8c4172302ca0d976e9c609a2e93202205f89b2701830e6871ac8152f9ec6641d", 254874],
+    ["mammal_man", "727133f5cd7cd843", "7f59c96b6c0f0962587b78942162622dbd7ae223", "b253fd839ae29257cc6aa20ba2539ee717eeec85f6949b980bf6d271132995fc", 135129],
+    ["mammal_man", "72fa9882103271e5", "774c6a23caadf87c27430255bc27ed5f0499a20c", "e52aa9089457d5940954994740ae3e3159baede550078369027445534b00e442", 61840],
+    ["mammal_man", "75af61ac171379a9", "5205845d325bebab901b32c92c350f702ed58c8e", "cab64b4fe139fc264d3d0f15226a5867a61e3dbe480e3aeee3f9e2f33cb07335", 102542],
+    ["mammal_man", "7af758c0e0ce8227", "72380eea0b32a4e1bdbd9872d5114de793414ac0", "3d1f8ea2033c9a22c0084bddb5b174bb0308f2f55b346efd3b59f429633bd1e0", 149821],
+    ["mammal_man", "7b14d1d7166f9abd", "836159a2117e7c83d0b80590c230502f4515d741", "1a42113c102380f4c68c91bfd9e232b123c009d6e0a95d5f52c9108ac571d8d8", 122463],
+    ["mammal_man", "7cb8a4f598a15ca4", "145e799b5879787d70e5459f2eaabcd09496647b", "5dce076480c1620d8f385365bf09725b90572dc8f33d8682e70e656425956f29", 164071],
+    ["mammal_man", "7e50809314531f48", "d263c0dabe100495cbd190acc8ebcbfedba2d47c", "b472771e18f4bcb5c6d3c4490fa7e2b3f21613ec3c2756e7c640d820de57bbdc", 70350],
+    ["mammal_man", "837430bf285baaf2", "d4df24109b74029a6e975bb8e53fb2bd7f08bf62", "f02502189abee4809a59c64166319bed8d77970bcc67eb8f82672a8b7de589c9", 105209],
+    ["mammal_man", "86362f15c5354ebc", "d83a5221cdf6358532e0b5c2352e541568238648", "ea2ec70cb19c3e13229a97f61be7abac0fbdc682cace349b20953c961690be93", 188148],
+    ["mammal_man", "8ba716f53ce20574", "48014f7072ef12e2b2ca7b2e2f27f28f89e8c6da", "a5d3229aa2579b221629021dd2cdcaacfcfce5a93e7307250f81ae833419a28d", 126873],
+    ["mammal_man", "8f36063721af16e2", "ded37a17f908d3387390e14b8c48a242723c1a15", "3960e13ab450d91706c15fdd216d58cbaa48102eb200701780de90eedbdaccd4", 175381],
+    ["mammal_man", "8ff9c2dbfaf2608d", "700d51de2ea2010a85e9832a934689a3da4d77c6", "eb8de25016af7283050eee5471a5cc8fc28126f6c5e74f72255638efdf9dd855", 94932],
+    ["mammal_man", "92f8153301227be5", "258999c884adabab17335e8d906e4d66d387f4c2", "bfdf6958d571a69dcd2553353d155300ccb6c285a92b8e9b37777f73ed3ac0d2", 129397],
+    ["mammal_man", "93c3d51fac24de3a", "9d2ed59397222d257c00a5ca0c9733d0f1eed61e", "303f828a5f74375ead05d5134274aa0d27b123f8ef06d8c5197e9779ead39b35", 26850],
+    ["mammal_man", "96997e0da6591412", "3f81c412a8922c1a9d7e25b5e5fc238e7e7c0249", "1f3f194fae228119991cdbb2414b3179078f4a55124ae5f81c10afe1deba4b30", 76893],
+    ["mammal_man", "96a1db7ed04b41f7", "3de27e794ca1b52bd85a4f25d7e673edfffcdbe5", "92c29fe7f45d4285488a3f6bcf6b07cb27607f049fbe61a0e4f82de377334322", 154747],
+    ["mammal_man", "96e9afcccf525567", "b590f54a71cd018b8fedd68a94a1157a33f87a46", "695bc420239b622c580cb6a106588adf5e91077c2d80e018558b5c6780e782f1", 93036],
+    ["mammal_man", "97ebcd293c840818", "89809aeb67a7556505cffbcc741c019884e1b225", "a1aee43b93a0529690c41a99c9f04410588395313e6fb5786adc8a2891b2f258", 112247],
+    ["mammal_man", "98b5f8fbfff0d05d", "20f9744df4bd33b142903a7efd1fbd05c84b1261", "071e92f4ab8669fac6ab174759f5cb3b6e19596fe961b07f604f2878e2844cd7", 174556],
+    ["mammal_man", "9a4d00c5ba8bf9c8", "9b04992f7b823c5ec53cab2fc73f4d82b5d335e1", "38d194b62bf365e6d8ed0824ff25fc4464f5f0c34328d4872533dcaf42447cbd", 240198],
+    ["mammal_man", "9bd904d9fa3d256f", "863b86f02a8301795446e059c44f347389d4536c", "0ac9a27651db5b17a8bd4f506058607802782011d86005249fa0d846cb40d927", 78111],
+    ["mammal_man", "9d3744cc45767758", "e80ae80b2d9b55af258eafd8f3cebefe53fa10ce", "188ba4e5283e6719be82c59dd8c8a6bd581e66ed38e63b8c405cd2749dc9458c", 84523],
+    ["mammal_man", "a24b7e9e5b2ca395", "b6b379927357e5b6bd1d7ccd275aae1523e9b748", "b0f4bcaf34ad055ae8fd4e08b51eb80d7ff067482d43f24051c4e4034e289402", 135917],
+    ["mammal_man", "a24e87155910653c", "01acf42b587f090cff1ab344b4e57b5b77368794", "3be653677b5bd5a6e4f4b3c50feddfe85bd4fcc0199e80a98346c2f19b4a71dd", 111743],
+    ["mammal_man", "a3678e7c8f952c2e", "a4a84537ab03457352ba373c9aa2e5020261619a", "dfa82a287820e55ec16a42ff84eea5414f5dd3e06e087283e50704a0dd90c72b", 42829],
+    ["mammal_man", "a660e54d89fa5dc3", "c5ad3701f9de581b5a68263109594e90ff06d2cb", "fc4e1d9882e7ba2335d2e9592f16cd249aadc86e8a87a0c423a4991827489d42", 148769],
+    ["mammal_man", "a7f4ab4e7b501e74", "c632e2ce99bfd6fba89630aaea6e68c0a9dfd380", "3a4d4254a96a625db22e5735d686c744658aa5ae5fe59d2e8be990446763c33c", 159880],
+    ["mammal_man", "a96efd267e6db7a8", "d7705faed134a9f0214344699e3d3dd756918cab", "9d22946eb921f096023feb50f93dbb377128c21a1975afcf6fc44682c9c24111", 189838],
+    ["mammal_man", "a97f9136ddf716d4", "9af149c300fcaa6b5b15752029f788fcd39daf7d", "77aef38c8622c8040bf83ff0eab39516cb62f1c4c4d093338ad27cddd5a66a63", 112487],
+    ["mammal_man", "abc2f1094f20ab42", "c474dbeca1b1f3d44ffa1693b87228ac1766c0e0", "6301e823a6a98e1e83237b700b2d6b5f1bcf8810ba69a6f73bb33b698ccbcd38", 147173],
+    ["mammal_man", "abcecc75187c9c93", "1a49dd94e6d7d5835c3b9c4623277c08cbcfb871", "8bb47ece042c230631ea93e71ba51ae6950026bb6f3e620b945bb6496fb0e8be", 183311],
+    ["mammal_man", "ae3dd169da01729f", "dbdb3fa95ea59d2c92dfc73ff8862847d98f899c", "fba3f6caaa7818d8f390edc1ddced73e6c8ce39e027f0c8d0627ce5a50141190", 130448],
+    ["mammal_man", "af18ca0f6fdbeb00", "5efdf8e135e2dad5771e3b2abf7012a0dabef1f7", "b47232769190b11a6283aad29e4ca14cb9a1e76f55d1aed6cc105f7393531eec", 114915],
+    ["mammal_man", "b156e4e7c6a9ecfb", "bce3c3f6b11c5e21db73f615550097f85299e7f0", "cae77f4ee8293d094c4622d158bf69ac527255d2095f7a005845a9cde7fac4cd", 179207],
+    ["mammal_man", "b5650d0732ff8600", "8a1b378532c24cbe84acfe663c1649b99181b5ba", "51e9848061b6b4237cc954279db15486dbd66b589abb7a0b4ed1e88a84423446", 150551],
+    ["mammal_man", "b7904a8837396983", "5a96c47d14a083dad7668f174670823d5ef3b3dc", "a297f3606b95b036e8ef5a0c2ecfb253d708844257554a1485df8bd33244138d", 198810],
+    ["mammal_man", "b81e729669ccc7cd", "b8abee95912762f210315aa440e91eb370e4c8c4", "014a446ee8b779a9688868f4dcaedaad18c8e26dbd9c5dcb990210bc4c6b67e2", 46430],
+    ["mammal_man", "b94ce5f0b7d3a1dd", "0252d3b2fcdae0e61e59b67284268444c76db646", "f4814d248dbc538b54b8989ce016e09efe2b720d4c08896a35e56c003d71a18d", 108176],
+    ["mammal_man", "ba50a412ee78d543", "66f58dc32989c26d12105ba5795d1e7b020e1013", "c166841685447ca583a79ce29946bec38b8852dce5942131ca8b1f9fd1223caf", 82562],
+    ["mammal_man", "bc8f9865fccb17e4", "4fad7d76758c72dfb3d7fa690da19e78f908b854", "4a588fd9e65f8f4073b502b6ae3ad19d999c788ac6da39f32e3ed9f025be4bf5", 167508],
+    ["mammal_man", "bdbce5c4cb547746", "1d7d9b246e93d926200e97e73853cafda36e64e6", "1a1b0c95050f2c22ba5d5da127436956e2e153e905a462c83a35fb56c50f9a2b", 125716],
+    ["mammal_man", "c0931f7687faaaf4", "ef2a3f18e26eec915c285f388f008eb82e3721fa", "76b582678c1fa27e65b38b561d4a4f40051e72a67cfbf92636b7a478bc53f899", 119710],
+    ["mammal_man", "c3d40b7732cc566b", "6bc86b07673f8c75c372b7fae6bccbd6cd7b94c0", "b0186cc9b90bfd880a6ec6966bc6f016c77334df72cf96781c56724b5a9d2c73", 124388],
+    ["mammal_man", "c4bf58abd1cb8a46", "12c67bf4ebe1ae149ef310a7d5564d0c75fc804b", "d1e95b5f7bafdb6a8342fbcfebca0ddcd6c807faaa71e904f6700e41447cc3af", 53204],
+    ["mammal_man", "c53e116e37db299b", "c2ff0cb05df186408b94e2b583bc3bf3de3da45e", "c2056fcb5cdeb10097578751e08f0a60d0e53be338a6b783be1c8ac27dd4f59c", 154333],
+    ["mammal_man", "c9a88c3a113db05e", "dde0971749f05de448cd2ebd0b78c8ed92356c53", "5bfb2e037a9025dc5a559ce4d89f1f38435019a5bcd1a424060af398d9f977f6", 111099],
+    ["mammal_man", "cb76c203494684cd", "6141d8a44b14e11e97a92b0ea7c9f92793a3be54", "a0d634e839b480ef90bcd9bb7671355598d68b404037b3fc29ee76e2b70f2520", 67829],
+    ["mammal_man", "cbccc934c703affb", "7416a4658e54be0a569df02868b6e1a85639a90a", "0f76d261f2db325a2862c0509ac0875c1248100131dfab0b8aba0f06142171e0", 111025],
+    ["mammal_man", "ccdde26daf772b7f", "754b83eaa7c41cb42cd74134d58e4b4ff014f202", "14f5485181debec16b42fc3e96f10497aa0f118173420f9a80a3465d428eedc4", 122563],
+    ["mammal_man", "ce0249bcce8adeb1", "da957386e4fa52d7bc17d20d54bb4596a3840007", "cc3c2c62db8fbebb00af7dae0928527ac7131f9422c57880a3cf6a0a5971733d", 86371],
+    ["mammal_man", "cef4977e5f34377b", "d14ec91c5b39665349d74e081fdf5344dd613267", "e5fb379f1d553693ea64ba1f58c52cad93133febe69f7dedd91f5c4c32418091", 56599],
+    ["mammal_man", "d0eb3e7542b30c0e", "efbedbf3918a1c27a3a4015d00a89516b087dc5e", "5c26f135676ad155aa25fd2a825de008b357ad87e8781ee2702ad6885537a611", 211038],
+    ["mammal_man", "d179910533756d52", "7baf6928caf36f2c9f72bf9beff801cd5e4ac766", "636faa9fb65e37dbf6fbdeac9c7c743949995ece43a670ef59aee37162533d30", 81455],
+    ["mammal_man", "d3ecef711821a6dc", "e841df07c43217d38fa5daa4b897a317332eee12", "0ab533a784887c58553db3d03a6308ebab02bd41a74bea60fcf6a15032ff6bba", 130517],
+    ["mammal_man", "d57d91d1406b7cfd", "be0f8e3aa36980f985cf1c652073bc61e429610f", "d4f5949d023dadc63bbb77d95dd85cc2f7b1654429d767b9fdcdb6230dd7a379", 168293],
+    ["mammal_man", "d86a8ac7cc2ed2e6", "aeac89ee88fb10e8de29257609525c292f8a848f", "75391a53bccc74ba8f13bb552f354d818840fd00372035b280deab2399690a9e", 99134],
+    ["mammal_man", "d886a8439d21f6b6", "db92c5b011342d8b72826222cd97a076edcabe2d", "40a53f83bd543f6c104748c954a5bc7052dcf62e78d724f76fc078523caa15d0", 38737],
+    ["mammal_man", "da6f2f25cb82523a", "b3fb04620a0cd98e910f4931beb9925bc600d6e3", "b06d3d93411618ca30886ff0eefc435283f195799a9394c0571221d4c775d179", 65652],
+    ["mammal_man", "daf6d1f5561f83b7", "b7fcd1c15bf3d3d1baeb3535ea35381fead04375", "9f9c1d73d948d61353425c662d6e17a4290ef63e84bb486e71195992f03d3fed", 169895],
+    ["mammal_man", "dd393b8fcb4e88a3", "b54b2a3b391444edc0dc09f6cd73fa7aaf21511d", "6be7b03abe524fdc7b944d9d0be1412c5fca57cfdb2a4255aac8dbe12f877cbe", 172704],
+    ["mammal_man", "ddf76797a8a358f8", "bff621eef091e95a1e46f5f61a6f8856a420fb72", "186461354fce43f1589807b6bf3c1e017d9ecb233d453be21cc565e2e0525caa", 55390],
+    ["mammal_man", "df051a0847309c44", "72fabb7fe92d65ca748a4016df6e0f332a9928d7", "f7ce4dfbcd848447592f10b438a2427c6759e4823e69b1121f9cb50b72201d1c", 181872],
+    ["mammal_man", "e0148f1ee6fcd88c", "19b457571adfc185baabef1cd438c9989b8e4de7", "38edbd92febfb7b6d49fd6d9f950bcf4ae2e25c5f8181368af06e4135a0de32c", 207129],
+    ["mammal_man", "e2177b6c71924b42", "72531c9d04fc24c9f0749ba604dad7148cd45ea3", "e33ed743393a7e3a36679b090a952f46cc4093a1dfb1247c407037f23bbdae5b", 106085],
+    ["mammal_man", "e4c7e18429cf99f5", "d90115db7d289553eb800187a6a84698363fa8f8", "4f0d142e5d49e9697bd2d9fb65f872f7686012bc20df44d361da184f7327528e", 143909],
+    ["mammal_man", "e653bcd0d994c49c", "2426a6aa54f31f3c49b6dbdb136ef1b0ec481bd0", "4a261cdfa32add68cd275f96dd406d04e5e7936e36673b0528cf99b4805eeb9e", 149374],
+    ["mammal_man", "e6920405311218e1", "c29319d94675325b480b80a2b221b98bb60b9e8f", "6040a46e36508a35e21a2e900b63bfb1606e62b0392d59d1a1de0493a9a7a59d", 135564],
+    ["mammal_man", "e91376c997c687d2", "e8a3b53b7690039902d380829cbbe65c8245e95f", "915e7d37c6a46cb99c6f0ad6ebceb0e187b02cac869a08c017d60b24e9fab458", 105547],
+    ["mammal_man", "ea7bb8c2db2718fb", "e6459b5ef492a1de4b27f14ddb8cc759b892e68b", "816b196831cef3f8fe5420d3bd56888aaffa31bd4bd0e4aa2d859a362cb33ce3", 136504],
+    ["mammal_man", "eb2f2b38ef216bd6", "75e2dccb8682a11f689e8b377f8f02fe05de2661", "09854da2c69cfa243319fc3feacbdd92b3e6491912a6e372f2f0fcd96d2b1b8a", 67744],
+    ["mammal_man", "ec18afa5effc92e9", "08081bd151f387ce9cb0c6b299b9f808444925fa", "e0dd4ad6586a50df7d2f5b7f73651e72b1040effb36f96423fbb60c19c82be87", 125727],
+    ["mammal_man", "ef83b0da979ae261", "aa9f4a687e19e32ed331bdf2c5ac669797fb5b8c", "9fc3b0aa668bf290c564bc4a9bee2883c157b6b000d83dc9f62375cb26291573", 167538],
+    ["mammal_man", "efa00e5caadb1f82", "99c08ba9dc04ec634a509304b1e572e5edbaa76d", "30b3e36dc8a6bd85dbb86d694ab9e5a787488df215d073db558a98b1c6b34a8d", 221758],
+    ["mammal_man", "f236f50f759098db", "a87491c28d2f98cbd7a3ba097ae4b18eac0bf86a", "f1303a798b711122ca4fb5e6d1881a570703eeaf5b4b60a1b23790b4c55b0cf7", 140644],
+    ["mammal_man", "f478300c4d762940", "c8733f2eac080e59b0250d1e0f846889517392a4", "894abdd9b80a77c213f6a6ebc79c1cd28fba38ce67425d9222cff653c011fcb5", 65424],
+    ["mammal_man", "f536f76567902472", "8591fa18d68cf07bcbe383c62e9237bea5882bf7", "a34274ff6b4ae506e8c4a987589bb6cfd0c6efcadfdce449ced2ade5a770427e", 152583],
+    ["mammal_man", "f573911e8b90e44c", "323537ec0b11d5cf910d820d36228b839d284088", "8bde765fca3c99833c7a232a1164848f27c122a85ec78d1c32c671b96d7ac2b6", 159938],
+    ["mammal_man", "f7b0da3e1000cd3b", "feaef54ef99ea660fc0d6f3dc655064fc0c5304a", "b3f07bf3714fb6f5a1d237962e3e1f971c76673ab7f27e23752ddbe6bccd45b1", 128915],
+    ["mammal_man", "fc183dd99be60b82", "fe066966032524b134e79f2a1a802e54bca9caf8", "34a6cd2a9609de48b24fb30232a03d1c5cfa9600f72e1219e584839b961d1bd6", 128729],
+    ["mammal_man", "fc7c6d305cdba9c3", "b420f7d64a4b41c3b1a9e6a8b91cb52bf0cd2855", "576697338cc8352a61fa490c4a3475bb5d8f49287a754c224010099323df09f8", 125872],
+    ["mammal_man", "fcf63b3ed9edc321", "e45453dd1fe556c1832abd5acd99863eaa318a25", "2e6bcc58df91ce4f084efd825f2c4699586b147e366d35b6a5b47daf92de7e91", 87965],
+    ["mammal_man", "ffb2640fb0b5a865", "b210739f9d5d5eaeb69aac6a6b96d2b1f3adcad4", "ad68df567b8f910056a604ec2886639495487279355f1ced337c640f8cb3b1fb", 170648],
+    ["mammal_woman", "001997021f01f208", "b1298cac46c416bc3d3058f6ce6883d1a8c33825", "9863fdadfe612d90901b65619ff109c8fb09f6c4b98b3dd65c04a7ad0db10bfc", 67983],
+    ["mammal_woman", "0411dd1941790d58", "9f62240d277b9207362c70047cf36c4a80c70187", "2374f19b5c7264dd39df882465f8ecdd63b05a6daadb3a37d2acbd9c6af405a2", 141879],
+    ["mammal_woman", "0981622cc4d4ac2b", "dd4b72e759086a18016e5dab35c256ea02f2255e", "3d320f64bcccd46b2e7cb0eab4facabd5cea652cc3cd524a1caedf68cddddf91", 98591],
+    ["mammal_woman", "09c6ddd2c210450e", "3ed0a8c202d219493c4c59de079f87d3351fd1ca", "7119d8a899d846843d5cd9ed3b96552cfe65c49b6cf397189699dad5f635d3b3", 51118],
+    ["mammal_woman", "0a7074a2a5515531", "5c1030e025478c8434543a4c416002d75df826f6", "8bd4e096d1b9eaf60ce1d0f98b8924c15d52daef9fac72314b3964828df30a9f", 139124],
+    ["mammal_woman", "0b15101280946cdd", "0916370dfbdce5310ab8330ebbb1dc55877f0e22", "ef54190a2c5e06f8caa04f222406058211faa3d8ba28c7c59be629966704cf8f", 138030],
+    ["mammal_woman", "0e4332e5c234255c", "60ab7722ab5927902b52ee33c081cddfa3da8176", "bd2126e2f30330f4447dd6a18b2d3e7e28bd6289111a86ba7d336cca1e2f6ccc", 131780],
+    ["mammal_woman", "0eba2ca8a9d0ce95", "d646bb8b0c84339ab0ac68de3e1f92d109ab4d81", "b7ca534196ac85312588ed9650dd54819cc57652a5b04dc22d0ad23e624f24b1", 135775],
+    ["mammal_woman", "0f48108b3973c7ec", "bf3ead19668d446fbf25a04c9844f5b8d29574fe", "a57e01de9c7386be5dbb540660cee2e1d51500cefe4798cfb75eec8b58a9674d", 157733],
+    ["mammal_woman", "0f61b40ce89cbf75", "daaa0f47659d49f976412ce8968f7b8f23c0d6f2", "b7648b6c3f7a740717b6115c663c94211b65a5594eddd2b6473cd6ca37107c6b", 196927],
+    ["mammal_woman", "14f0af183ba3bf98", "990ae74b63fa707b1932d4a43624ccb5fa75ef7d", "09fd2634f27f064ba11e0ff64ef355a70c5029c50deb1621a337fcb27ab23a52", 130122],
+    ["mammal_woman", "15e9f230f8f0609f", "110f9cc489b0b6876342158d6f22199b11709c6a", "cbbed5a1459ef5006c55bf96681ddf566df4b319885c953d2a94a88b4ad49803", 77700],
+    ["mammal_woman", "16aaa6421eaf9905", "9bf4cb9ac4dfd44455896ab73580b5848d0a2ffa", "ea7a0714f1c7c823fb2c22f3e7d64bd10a355b6576a8bad074f4227b29fc6bfd", 171470],
+    ["mammal_woman", "18851c495ccee5b8", "8c7236183bcf4b6f22f4ef939b2342f6b67c0af5", "166fee34196f540df9ec69f9694e43d8138310bcf1b706aa06010b20b3edb0b0", 199230],
+    ["mammal_woman", "19b9a87786eb4c85", "191d5f1e128e262f397d4a4f0cb924a26a2bfcde", "28830e45ede8fa1c53c5975c7f1a1ddf509b5985c2d4d68d3cf9824f2582aa94", 82524],
+    ["mammal_woman", "19d141ccc570d6a6", "b8e7efadbec2f336592005483404f9dff85f6623", "67c8a8a9ea144db5283f0ce9bf806dfbd122faee98176e60a7bd9a89720b31da", 92991],
+    ["mammal_woman", "1b284cf16c8fd8d3", "fa3279f327f87b939853028b7d82c06ff6560367", "976f5c3caf0521c7dec2da9310bca3b7ed2d6d22f74232042e9e52a6bad02b2a", 133986],
+    ["mammal_woman", "1cf6caebeecb8503", "80fc24d7ad9bc1723a597c79c91b4d3f575a636e", "910484ba3c5a4d3347d53a2f83e2e43c44f1f3e481d90175ae75282c4a5d375b", 181901],
+    ["mammal_woman", "1d4cc602049bfdff", "99811477fabc8305cd6f392268a862c7a063d770", "c5312dd3b44af2cd1edce8bae0f26b6bdfdbec087380034be12ed36f257e7507", 177057],
+    ["mammal_woman", "2030abaa5850f380", "a287cf14f1d8125a86657c04230e4eb83ad2f74a", "3302aec4c961aece9f604176f7f05586fc4dcda387d71c63fce606b2f20d20ae", 42350],
+    ["mammal_woman", "21494d2aaaf0d2c1", "8d7bcb5ffa06c3aa9f5613bbb232d7c1c1084a0e", "ee14e778c14aa43915f70ad87f560308000e5f1420b1c065284f4abdb1abeec7", 161297],
+    ["mammal_woman", "250a9da84b9e98ce", "08713c74eeca5ad392e83a215107368817519fb5", "b33c8e132ee7d9b5cca9cc1ba444fe909d172cd1ceba2678da73093215022a7d", 128609],
+    ["mammal_woman", "26d535310a35c225", "d3c1fe71a83d80431dcd37594407873016a36f33", "4497bab0f9001a1c9fbde1d4c3a617c01848dcf4433ff44332bafaf56f0eb8ad", 157842],
+    ["mammal_woman", "2744bcd8bb93c182", "770a154a1257df1e514d6cc41383c7ca700a95b4", "7ca74b2215662dc6fbb39eda4c3c632b983d927e2e0c8c7545428e5860eebcbf", 185784],
+    ["mammal_woman", "2779fdbb5940e84b", "4ac7ae93dc2c4c9a3f7481b253bfc96c6985758e", "c7bd90f726db6832030cc14c2c6b3e7166f11440fe08d97762315444d1e2c515", 168078],
+    ["mammal_woman", "2bc217a3a24b3515", "0ba95bc7693a2ecab021f4c9dfef62e8c708cea7", "176050cfb02572222ae9109bccaba45a8d8c89d4a66b1a9c31c9ad0924d4e414", 161573],
+    ["mammal_woman", "2c882bb77d83c849", "ba9ca25c879702dfdb15e2d774c5fd282bbf69ce", "21434ed9e0853fb01bc17fb4b49252285dd22cf402e3715d03e88ddb8f9d0bdb", 158440],
+    ["mammal_woman", "2d57aca1cd5201aa", "7a4a58d3d642b5b32bed2478755015c118f73cde", "9abc36b31bb8fd8d932f78dfd70d28d30af5121ec2d445ed30d93500b156c533", 142776],
+    ["mammal_woman", "2de4fa46ea5037cb", "3cb22eb554b96af30f6839888f9814815689fa40", "f98575a00f2c6e967d4137c849d87bb488be444cc5c6eed8acfb73a2d3913064", 105380],
+    ["mammal_woman", "2e1964fbaa7ad4df", "33db970cbe68be0cdb759d9776e2bff6192ac020", "445a535b881b4db07d21d908077049696a85b2188a4f0a6208b30973ee839e5d", 196661],
+    ["mammal_woman", "32ee1dc835a358b8", "74415686c048463ede83a90bea22eb9b0283a0dd", "9d287409d034d2456612ac9c30ee2ae9becdad82f1ffb5652b2b896f9be0436c", 142409],
+    ["mammal_woman", "35b0cb91a7db8a79", "244605cee7b6864062974f1d7320d96d04120ced", "f05efa112e9ff12c924aa7e486e93631c603fcdd2f9c9d808ce20d20fdfd753b", 131477],
+    ["mammal_woman", "362c79061506bfbf", "0818495c80594a00d49f550370d5efa74137ccb1", "71da72d4f780ad464431bac07d4261eccd78d3f97df07f3d7f65123ede9bcea3", 161485],
+    ["mammal_woman", "3693376b23f351e2", "a8de317b61464c5e8fec1d0b812b7db48c3ae7d9", "1a62fdb0c376683652c9d8582a9f245702b04a37d27fa945c4be88f52eebc435", 86371],
+    ["mammal_woman", "370406d5365f1adf", "0be922ef6a15239d454906b1cff9832f19b83240", "45f631d75d85a9956e00fce44d242617f90d525bcf85cbbbf29775d5b58cb851", 115415],
+    ["mammal_woman", "3985a2db3d82eb96", "6fab9abfc338028ae0781a92233dcc2dfadc29eb", "d7ddd00c920ba70c46d005b722cb8a2310279497a32567d922452a6879bff2ee", 142818],
+    ["mammal_woman", "3b7ca11fb4e48d5c", "9699a9fec8b423acfa8e4819b379db8ed2da21ff", "d8a85f2d0a0a8d1cfc082218ae13ffae378eb8713186d45e93ab88d2b7582858", 130165],
+    ["mammal_woman", "3b7e3f16aae9787d", "2b7b03535af4495403653546bd6d7025b74072ed", "955af61c933e90cfb1aef16a90566090cfd14fac83d032ef74984fd783f779dd", 106936],
+    ["mammal_woman", "3ccdd53ea1783b5c", "30413552bd28821bf6d827f566845e1cbf55ea1a", "77ea90a210b86bb4849463e0fa0c3288a528448aa702f8905adba55b3f860fad", 107589],
+    ["mammal_woman", "3d1d96393c2eccd6", "854a4a28ce9fca2d5acbdf60f56ebed6b071b5b2", "9118c7ea48c8954376f49cd82d7581efe728645904a4229be5941ee1aca9a0c3", 103153],
+    ["mammal_woman", "3f750d79be01cb88", "8b9f3db25cad13ad7347dd90141f0f9d179f55ed", "f67aa87c6040da732b90a43392710960589431188a03b63075eb71c86a9cd2ee", 180923],
+    ["mammal_woman", "3fe67f409f9db441", "23eb8e1f63c15309402cc4577730ad3de0962acc", "eb64021a6a1433097e99e168bba69b606d0643a193f7b3f7fc4d85362ab14877", 116082],
+    ["mammal_woman", "40564884c3c4ff92", "22f8aa62df0214f9bfa6779e50f82a9aafe3f54f", "9e4e977ee1613e8bd1cfad93ab34d929cbd8eafcc2b364e1e6a65ae7b4605882", 160802],
+    ["mammal_woman", "406ad630bcc21406", "cc954b31ca4efe19f95fe71c8c4d4165f22749d9", "de86c92ace2cd86e9d87c21ecfb2d1deaafd5a1961c34648462919c5d35f09e4", 184849],
+    ["mammal_woman", "43c9c29b7ca7c9e8", "f14bacc5fc41f5ff2c11bb556db81472d6e41844", "a1ab0fc792df1a7a538ef1e6a7e98f0a17b20b827e227d5397f9d65056ddedee", 97678],
+    ["mammal_woman", "44acd3e630098952", "ab8b2383659528ca57ccda406f9e8e34c8408181", "ff0ed0947dffb084bf1142d8755580faef3c417316a39944b54cabb5db9c36bc", 150586],
+    ["mammal_woman", "45a1b8b9a5905d70", "dab3c66e74dcc01d60c4b0a0576253462bd63bc5", "052cb03d6ec1a7bc8e2e784fe673792e35af3c5e173af74444ecebd6a8c646a2", 74609],
+    ["mammal_woman", "47826d736bad6e67", "8860de8953555e951915f95ca6e118e77079e8b9", "779dadca0040a03b92a457080fdc58a4d10695a718fcd7070773de20481c2366", 118807],
+    ["mammal_woman", "48dd24adfd959988", "4b8749fe25aee461dc54fb89669d98186a10be2d", "64e9ff577ca900cde9cdfa35865e5b135ff2176e56e72c9d9ea4a1a1922ed51d", 75434],
+    ["mammal_woman", "4f8e226a36cf8b7c", "59cd8340d8cc803bf7960c5178cedb9236f0ae8e", "921752265d7d9fcd56c5c14d2da3514f641cf9439ede49457c6a5ffa525eff82", 131924],
+    ["mammal_woman", "4f9f62662cd767c4", "6c328ba19378002f56197e258ce77243e65635bf", "3ffc28e0fda9d0f08ea1fb05ac9c07a048263600aec117d241a266bf9dcd5166", 181316],
+    ["mammal_woman", "5074c919595975a6", "747496a53953ff4bee84446dccf15dcce8e6507d", "2c8fa83f3257985b54dea92ed1e41a3054334cfc14fd10896096d644a3ffe44b", 165735],
+    ["mammal_woman", "52909540ba3c21e8", "ed85bb5e827d4f770ad64924b5d2cd787df05f1e", "9b606975db8402b34e2ab39fa354cb53f1db496b15b559b8d232faa78b455875", 166200],
+    ["mammal_woman", "54303992f5236d91", "92e769272be3dd8066827085b569c13ed16277eb", "5a78f4eb7747d2d2f75b319bc7e9013405402feed785a5603c56479c3da271bc", 131576],
+    ["mammal_woman", "5665457c8dff4bee", "d5d913673f14c0c8c9b98d4510a72268c96c2d8a", "081bfd10ae56a630f13a8fd373886c078af9dc292ffd94f373a1fbc4d3a12a0c", 166899],
+    ["mammal_woman", "582216386398392a", "5e0ce90456aa66ba7a51277d7df9d01e289f1d33", "c82f980dcb03b906ff0b95c2233d76c454346a34c7bdbe8b9bd11fdc91fc089f", 160076],
+    ["mammal_woman", "58a19dfa88c6e795", "1fa3a396ca6b5738ad2031cbc9867803ebbfd393", "1a11493dca32b835e5659f162c72ab05e6d86105b6f439abb7885a17a35f15de", 106978],
+    ["mammal_woman", "59f88c7a2512d45c", "5812bb00c68a0993a5a62840333f5e30ed6a1d15", "1246604699614e51be4cf2e8a51c84ff7413a73910ddaafc7f8a2100206ac125", 58410],
+    ["mammal_woman", "5a9dea6f9114a1ad", "43e77be80c2b303f59d97928acb1e40a46e1a8a3", "8688e300078f916e379bdb8855eaf669ee93fcc5da895d1093aee7e3e7c4c51c", 108468],
+    ["mammal_woman", "5e73966223e8e720", "865669b2a3e21a1a8a4c53d429b6accdb28b71d8", "d10ff053d3deb40da7b2442f7047fe1b3439777af39576114f6c51f8c2b83ef3", 121784],
+    ["mammal_woman", "5ee307b41af3b342", "363a71397da136132994f0c0da810c44e0b19f4a", "742841c6a1d66a66546f6f7fc3e724f4d7271d3aaca92995014e750ad20f59fd", 146486],
+    ["mammal_woman", "63476c85b5ac289d", "810ea58d3d04c7dcb10b3ce0373a8db15f7c1110", "563f78289145e412499b2229ef7dde5ff4ca74d9dab240a54afc52270afe3e4c", 67616],
+    ["mammal_woman", "637bce283318b1ca", "31a1181af3e473a9ea049340abe980d2853f09e4", "c97e1731c3a5b2873f8459e69c66b1297014ae9401fdde622da07b50dda6c0a7", 115597],
+    ["mammal_woman", "63ab4f0ad450b0c8", "51011f0a7fa734edd2a1647c6540d69232b5f2f1", "71995c8c9a4ed25481cea44ea6ff839925e67b8a131bc1d238972bee7667e8b5", 65238],
+    ["mammal_woman", "653da4b5ae37bb5c", "db0336788134c10b12adc84b8599b40e43267d8a", "0ec652c95d838473df8f996c6e9013ff09f7ed6dd0d10c70b5d4b0b996f6040a", 163275],
+    ["mammal_woman", "6ab8450d1a44fc25", "9ffaaa32fdf905566c6ddbb5008916bccdb7de8c", "ba2b1f611bdf0776f0ed96bc62d514f7003f81e93921ce084bc145fc467d930a", 195192],
+    ["mammal_woman", "6bf820edaaec0a84", "4c63f107d2b95d85106c3039d7378c7915b6c975", "233d451b9b28924161906693955654966cc246bdc7671ff561ffc8df91be3f55", 178247],
+    ["mammal_woman", "6d60c8c3f6e98593", "31435680932cf149712254dc06bb02815bf0ad10", "09431b4d318a7951616c0494e68c3348bff0661f9f853c0c5f1ba0c9a04d884c", 182309],
+    ["mammal_woman", "6e1b75c20369e520", "c6e6eff03435a0a844e169827bc5c9e1c1a0c2f4", "7935d85205c11282f6ec610dd9b74f066f5d8387c8760d180a73f0405fdd6601", 88455],
+    ["mammal_woman", "6edd197790907d59", "e65fdd430dd021506a475873cfd87c84e3941eb9", "42c88f39c350fe2a3f3d677286efa3f7597b684bd8b4f573c11119ce3053667e", 210656],
+    ["mammal_woman", "6f46121320b72787", "6aeeb37ca3c5f634a972a924991a54d3fc3d75b2", "5a0a31e5ddf076746f3d68cc8249fa3cdfd6bf65e8ea570b5fae718f1a7f7b4c", 89561],
+    ["mammal_woman", "6fd2c8a728d4be9f", "2b0b2b0fd09856e51cf4c3e48a4e2fb0b5a08a77", "ba3bef4c2e4f6f7d884bf1260a1179698138fe540cbb645f83321c7e474585c2", 176232],
+    ["mammal_woman", "713c5f20e58329be", "b57b857db6eb3567cf6fd58192516c6f581c87b7", "f0bdad391138616bf9693e6bd80d59ba905487f6442cc73bb23e77cfe43b5552", 167236],
+    ["mammal_woman", "716275ee760ab74a", "8d0101770e70d22c1b00b7d7b9714c28234bfcdc", "6c728aa83cf0622593ef0bd8404fe414b3a57b0585cab2eb043083e37d0ab126", 104901],
+    ["mammal_woman", "72e7645d2d6f5206", "ef6d0b75ffdc4a52489ff5f5c72c959c9376b5f6", "bdad453bf7f781ea088c20bd261db65727620bd205ca6c2ca876f1913a819693", 145961],
+    ["mammal_woman", "7a8886009bfd9a77", "ff9f1b5805672af0135701fb16001efbc261f60a", "c4f455d113f49acc962b7338459b5fcc4ac4025859259b501a9caaaa4b7178db", 166587],
+    ["mammal_woman", "7ae678f585c59297", "2f656eb75eff09473a24d10e417a369f15cc19d8", "cb10f1c04bb94f515d6ef7cb7673f0b4d686354af63d949f034da9acedb87e3f", 126812],
+    ["mammal_woman", "7afb90178c425e18", "2e88a616c62a07acc1b1a5c2fe20dc76fb9e1931", "ab4a5bd6e6237c78c80d58be5c47c8f314f5cbe36c17bfd3739d609daccb0dd6", 108952],
+    ["mammal_woman", "7c759b196ec580ea", "ba942862c3e4f1afc4e5f9bdede956f98bb8d517", "be7716985cff1c5a564563be11ea12d8a2464e71b43725722159df73843921d1", 115895],
+    ["mammal_woman", "7e5295d881dd6079", "ab7f93ec65411c0bb4c30cfb407712d1599d4a53", "1ed2d220f3f208abf3440f9527a96c1a5d1c4e26dfd5284db7db6e1c901e8348", 152998],
+    ["mammal_woman", "7ebe08455f515b06", "991c49af0ee97812c22aa7ec737ba6bd2510618e", "0cf2fce092c8fa7fe24d2744f8f221478285408debd02149e43cc83e34bc0012", 125395],
+    ["mammal_woman", "7eea08daf240eb8f", "8a93322b9140ec37ef85b48fa4a7c50b5bca8256", "d67e26b824f1e4156b09b3642e6b8d0f70bffe19694bc5ebf264f5028ed39dad", 146069],
+    ["mammal_woman", "81eb3a8a9e740b6b", "81e5b2179724b5136378a873edebe20dd21b9afc", "b8d74d10e291a745ef00a2a43cf086bdae45b36d30570cc679f4e2247ec60c5b", 167157],
+    ["mammal_woman", "86b4e023874c9ad6", "10ce85c25406c1aee4c9ee6c67e8f02a9884b3e3", "944fcc147c49f3737bf60046d377bcb6c1767cc1f7bed082b3adf095ad7243a3", 135929],
+    ["mammal_woman", "87aa7a79b359292e", "0dfb816edc9537111c90cfe1e5dc2b8f09910d44", "3eaa484a19786fa5a5f9993eaaa3efbed0c86ef1a313f45f438bd24ab13bfd8d", 80204],
+    ["mammal_woman", "8a2146c04f238e6a", "08182091939ee99c14532184fca1ceef00536105", "9e5a7009c0d273b3dd1b61f63ddcde59d007473765737ee8113cfbca992753ce", 230020],
+    ["mammal_woman", "8cee181078398f13", "ebd1282ba8ecd8c5a426f904f06c57f81f9f09d8", "8a637d3eac50798b346333f93de7a483c2310b1771d02d1674a6e3966529c0c0", 94551],
+    ["mammal_woman", "8d781231c83da632", "4c882ec86fda62e28bb168a4d522940f44970c1b", "2d113da3413818acbc42cc88a194c9ce3a0982602139464817ff23736de3608b", 139164],
+    ["mammal_woman", "8e8027406a553c94", "31dc4939d7c9f567e5cc1c54d5ca7ef2dfe75abb", "1cbac4f041ef6a050bbe9e196d88eb6c7aaa6d2bd6908cc5689ba64a6e904d1a", 114336],
+    ["mammal_woman", "8ea075bc22b799d4", "8469add377b3d6eb997e65c0156fa8d1b5375258", "5b99596dab5d07923dd9741d00f3da5b7c2dc1812b90deb3e06cb9810e3961a8", 148139],
+    ["mammal_woman", "9289f2fb91e84d55", "9783c0d578a6c715eedd1ad0b27c43a4cecdf051", "7de9229bfbe1925ec1ba4cf2e88e3c7b7ad0c046bd0070917f1491800a6f388a", 163083],
+    ["mammal_woman", "949bc4fbb5c90ce1", "737db1165a38e6871373d42d41e428b4a2a3ad8f", "06a7707e56f3056f97d857308fc2ad1ea7916e86e111fd3da3522902f143336e", 106155],
+    ["mammal_woman", "9509c75655318762", "eef04641fe43d5f9421a82d8502e03fa72df1cb1", "b2865d3474bab34e8043762d1f7b1df1e64e47b6fae6cec2f5d1da84d7fe1915", 131164],
+    ["mammal_woman", "9514d801b590fc23", "8e9c859a09abf977e897ba7cbf049c2056568df2", "aa87ba755b854fcbf3abb8f0675b52121dc30b9baefea907836c95c02da0b1d7", 178900],
+    ["mammal_woman", "95585a0676f580fb", "1d47a2754019f5e23265468dc36d7862be6e09d1", "4b3aaf11143276292ec1a5a0d41eb39ebe84ad44032061ba666476dca76454c8", 191063],
+    ["mammal_woman", "95e8518048936ca8", "71f162038d5d6a61001d856739aafffbfe0bef04", "d0dfaeb481326d78e66e413930109577924481a25798bbe1c1f586710d14b8ac", 144364],
+    ["mammal_woman", "9614be29640e8027", "1fd1f1560eb12226327ac09386e0de1b58b505d2", "d0751a7e4e22ed97153129245aaf036c042eb0d6398113ba0790b2932dfb3eda", 123210],
+    ["mammal_woman", "97b5bdaf66ef4c4f", "96cfc4652de60e9d1513a16e1b114a081a3ebcb8", "449913d9e28a61cfbb7faed858724ad5171ae308583907437399c9fdf9c41a2d", 111170],
+    ["mammal_woman", "99f5daecdf14e928", "c6ad7d0bb98a3d31d03919f046158fef94b12024", "147473d5d8a7507005420b031a8547cafb75f2851c587f938117cd58910ff0d8", 123675],
+    ["mammal_woman", "9e9990e06867a669", "93ca3f46e9f4d1b2748b3ed55770d073eeeae80a", "e6ff498999a1915fba4d4562d2cd1c6b77bba081201f33297a6473d69a34d60d", 112012],
+    ["mammal_woman", "a0d4cf77b7e50f64", "a568a8df47eaa19becf7070fb430e13cf60dafa6", "b983c431927b09be5de9f092a222914ee44ad68436fb66f8a6364ad94f7387f4", 140290],
+    ["mammal_woman", "a303aca614f334f6", "3eebff1ec783d0fb0e113f81558b74e62428d327", "2ad930fe9f6eadf5515032a776cb700fd2bf2067e93b150ae31c04707a05dbc1", 139587],
+    ["mammal_woman", "a4f677bbc3a89748", "444184253e0ce8850fec949e3d73bc67cff88eea", "988253ea0bd5d29687d3a122d770fdfd9acd2da83f5d80f97104a3a3a7efd020", 149717],
+    ["mammal_woman", "a624bc260a89f8f1", "ef8fd18f7d65d25f4b2f4820febc87348e9c343e", "0e263d08dc718fbaf21fa9bb8a5b969e89b54ef3a8656759fd975bdd229c14a3", 102296],
+    ["mammal_woman", "a92113b2150cbc53", "7d742a450ba7bace5fde774047292e7d2b4af151", "8eb5374cd1d90ad6e8bae480a63f1e8f5bceabe90ca820f8483e8225f745fd99", 103262],
+    ["mammal_woman", "a976c12ec2a16b3b", "2a92dcba7e9f9e1c94c64103e202645c17f8c703", "0accfb70f9d33ad246b9ef725014f07c4c46f8ce6f994dc4d7df2d54b4a0db5f", 170634],
+    ["mammal_woman", "aa57164987eff0f6", "10f7711a0c57c34f682a606059572248dff05fce", "1c9251433b898c26523b4e444a886f51d25f634f0453935343aeee679bcced26", 140493],
+    ["mammal_woman", "aad88d94d3feeed0", "b1e4513c4c5492b1390b379d615e261301b4e491", "0c06577610e760038d19ecedb9c089870538e379c6f0425dd2e9a8ca4852e504", 128729],
+    ["mammal_woman", "ab323f3062b8df89", "e1968cf8bd61fb97b8e2851e021bdd7e9f6bc355", "8cf86443be84bf052b021364ab78c39ecc7f76b04195a03d55ad1cab4d5ad47f", 137468],
+    ["mammal_woman", "ad27ffa8d18c3c6f", "b58d5e93981a91b82bd5d1cd62f1e4ff3f83d794", "7b8b6201af3e81dcf00728f5bc8896b3e9f2180cdc3dcd6c0b72dd17ce8839b2", 132543],
+    ["mammal_woman", "afc5ee04ae2f561a", "4f28ba0eb0361471060bbe7e28ce724805131c93", "8d9f7acb7c011fbe44d862f7e79fb3cbc1dccf14e8aa902351ba3c10bdd9d024", 157298],
+    ["mammal_woman", "b2a08aca03e8b575", "2d3c130a53932dd6b0ce811d6214718a78f6e821", "ca6d66bb7ad537ab256971c35f0cf069828e5392b19a6e44607c5f952c5e73c8", 172876],
+    ["mammal_woman", "b39e969955ec6345", "bd3a783c008814c067596ebc2b6d4d0cc645bfb0", "683e7b03906baacbac04edd127611f6377b1f03a7221a8a25c5578be68d1e189", 136090],
+    ["mammal_woman", "b5730a42515dad94", "9c26e1fde92e5c7fe9b968492ce73dee6fc00e48", "65cf9f412c5251c9edb08c91ed1feb3a613ba5e294458d0aa261f849e934b071", 169713],
+    ["mammal_woman", "b61921002726a9e2", "3f97a48ff35eb0c321de5bd6feaeb942d9719b25", "88719b54cfbb8c59f6d9dcf26f5aa71e265dbe79a3042de5f6bb6b20384d8d89", 100549],
+    ["mammal_woman", "b636d5cf1a486fc8", "0d017bdb12c11e737f582ed8b20f88306c4ff9a3", "4675b7b037f164cd59047c32a9a384c20078da35deb85f9caa57264b55a2bef4", 140019],
+    ["mammal_woman", "b8d0d915d9dae4e9", "09c7936c22314fe4f937803e8853f9a0c371886e", "13ee3790aefb20d87cdb9fb6a00972d433a54f3961a1232e1926d64fdb653b32", 119815],
+    ["mammal_woman", "ba3f8efc509e7787", "5ec53e211f4d3054d22ae2eb8b3c2caab9350a32", "09d0ebd45bb2dad36c796d161ec41d497dc79bdecd75e15a166d4e925f31f1f9", 103336],
+    ["mammal_woman", "c0908a1714718a5d", "5ef951bf9bd763ca4d60810e3c074dc517e3073c", "b700ad746077c12b5307f777093311252d7bb5b957d14bfe53bdc4c30fcd0a5f", 136747],
+    ["mammal_woman", "c49d4b490fc4b21c", "245136f318476008b713b93bb234775e40e6d8c9", "597daa969a9cfeefe0eadc6253888dac144dca809470b0ebd78083f3ea39e2ae", 55205],
+    ["mammal_woman", "c7373e0bbbdebe43", "47c1cf38f15955c69e265cf3f255392189862181", "6603b61aa68efd690d4703287e55a0ceae6f4cad1cd329ca88aaeb86c49765ea", 134871],
+    ["mammal_woman", "c9f2720555ad7129", "73a3fc6fdb8947f6fad077ca1d0c4f0121fdd0a5", "a69e364d4ad9bed0ccfc7d6faadd3775acaa13d25a22167ca4d51ee4703f25cf", 116896],
+    ["mammal_woman", "cad0a8aba17d9e06", "8dd7b203c8ac7b381fb6689568fa8266bc72e824", "6e9407b42601ba28a2e9970397be23dba8f141c994ed631eeada76aca027265a", 129293],
+    ["mammal_woman", "cc7b6eee391ef38b", "75cd54c258f86ba787e28e3106d4baa64e2e2eb0", "0ec083a2b4f1034289a5a9775111ebe5ffd823fb23715bd7bbbd781c9946e4ba", 119509],
+    ["mammal_woman", "ccec50cf7758b5b1", "b4449c39a050ae40091cbab31d84cb406d9a27c4", "4e01577a0fe67532087a16c8d0a66b0eba7046216230b8787bd0a32358853563", 83937],
+    ["mammal_woman", "cfcc411ed36d6e77", "59da7e6655bf1fee8404a99ef4a189a2600836a7", "b9f23305f4ee94ed96797025b3999fb807fd7cc5e25ce36e2f4ee3cab0dc56fc", 101617],
+    ["mammal_woman", "d62112cb08d5cd79", "341f2cb134664f6a3629b52d5a0478efa6f62885", "6085187ba6e1b1fea0460bc00b8840534ab6c94013a59269e51571b012ab8702", 180941],
+    ["mammal_woman", "d7199cdbda949f51", "80766ec43fe4739db81f50f7454c83d98ad36d3f", "8c430ba10e18054c228ed1132d8c506a7ccee0ade64f8a8e27833d321be478a9", 99177],
+    ["mammal_woman", "d7e0a40ffb2d0cbe", "157e01be67b1671b48f30dfe0ae68dbc122cca47", "7b754ca75921e985f1f898a8c342500320bb38f71496027c6fe004125c1eae7b", 124013],
+    ["mammal_woman", "d9be7bec90998904", "c830960ef9cfd7b44b90b3d75e0c812849eed943", "e20ff139deb987d99b04d656fcd0ef417a2134e6d60f01590395e06a924c0377", 143714],
+    ["mammal_woman", "db3c9ce43e80cd47", "595c58289d20d39022bc08967742a5a15b176696", "6b55827f9af137850b783d778a4886991cd9ee622561b0cdd3b2f115d47ed32a", 109934],
+    ["mammal_woman", "df05578401213769", "9ef73a36eabce056ef154a1ec82efe29b1c82441", "65afa8f68e64397e40a5e923714f1a8b316cb2e87db3cb6e5b8ce50cf888481a", 140187],
+    ["mammal_woman", "e2674053b8a0c6c4", "ef4cb2533275ebd5604dea385e989760e61886fe", "84ee3547c95401742b4299683758bc85859518e3e5f27bf04858a6146cc1acbc", 226492],
+    ["mammal_woman", "e4a934834d2bba41", "4aac2c6d0ff555ef942bd40c608ac08eb67623a0", "0b56bc2dac98d460d614f937dc4aaec43549fcf80dae1b958c3d98a5cfff1246", 115184],
+    ["mammal_woman", "e4f48f34e6f386c8", "f5e130982e533f70c1742f03b836a5a9bf11301f", "13ced45945247981220f9191fdfac4f7069fe86657191ee0c8e2ece4fe9898b7", 91522],
+    ["mammal_woman", "e5a84ce74d68610a", "206325cbd2ef5432cfd406af446a0e878273852a", "14dc48db7cb09ed5024c123e6861e57e26e12b082983243e1a3da73ce8dc239f", 143822],
+    ["mammal_woman", "e5d9e1330cd97689", "f8c61c71f823c728c4b2586279744c0f8b101929", "d176e4ec9270b4864c421a17c11162fdcb8ea0e762c48e48e62e7cb2b8d2a9e2", 112206],
+    ["mammal_woman", "eae5e1349f8fe464", "2466878e6a6713c26c8c2e6d4af28d001b5f87bf", "2babffddef5da562ad05e2287fa0d919a434be45db4f5efe2a69f515d39a7f29", 108178],
+    ["mammal_woman", "ebca0f0e45a1f1e3", "73e13ec01a4b17b8a1d39758dd3def558553754c", "4bff8608c3a818ec31e0bffe6be70a7730bceb1a31f4351b3a95b40a02b7fb0c", 132321],
+    ["mammal_woman", "edff7663ed66bb73", "8fa2e492b7dd7ba26219c0b35ee8b62aa4a500d3", "b821200b841247176cbcc24770411f6729003862a7eebcdab0a2387e701d4360", 66396],
+    ["mammal_woman", "ef8dd31b513e136f", "7436837d02f90c7d9b00959c475b89172afe6f70", "ad55f8e5b657096cfdfc6ae162788c01b674ad696fc6d425cf8e1d23a685f36e", 186291],
+    ["mammal_woman", "f05e260bd55aaa66", "0583a0bc84365b60f8f50587e69386e1ce26633c", "66e46e62c3966ff85f1b3332573e6316719c3ac232ef7529e361cd8df5c14fc0", 183303],
+    ["mammal_woman", "f1da949bb8c5739b", "ddf210c99eb98cc21ca921b98c048b6de4b0adb4", "ba5d6f6baddbef8aec97ad0f935f09f55e209542b57523e973a74095355b710c", 89692],
+    ["mammal_woman", "f1e7906b5c12b3f1", "79f376fade6a002a12ac04320b44ddb859fa5741", "ded05e69c72750e051d47c884e899e6db60fa59e13971bacefd8efa64994aece", 131254],
+    ["mammal_woman", "f2f84be5f8bda517", "3c3e1bb7942980390d5e48f0839162ab0c2c20de", "6d9bf8413ae65144e6282f66592c4f980ec0b2c45d7533c9cf1adda51c3c26b4", 173743],
+    ["mammal_woman", "f4ab98e61f5981a5", "a16c07525603157ba370c17f55b8e2d05523dc9c", "98aceadf148693976a4bfe03221df3b3a73d439446f1dced9584eb0724444409", 175535],
+    ["mammal_woman", "f73b5ab96e12a7c2", "1d37327f8ef5edac928bd9a4ac607c873a8f8002", "32fa2917671f1d6e952e762f84930b9323a818c1e42513efee5a0b8437560212", 129578],
+    ["mammal_woman", "f89baad47c5089fe", "3a92b7f8f8c10bbe3242737ed547bfe082480045", "9494516fa8a59df882fe27f318a6e3ac758c0db4bd3ce63aca323ed62fdb5ee0", 180067],
+    ["mammal_woman", "fa5df9e259579878", "5875282d20374537b5f2760e95b2b8c99f4c964b", "e98961ff4de0d3fc0ded0b811b6c2304134457883883fab5f8af9bfacf8af407", 173961],
+    ["mammal_woman", "fb1fb34d16d0c677", "77b5bebd49f524b8ad81b07c44f3bdf680347a98", "6e1eea42d1cb2558539135711b85fe590b60ff0dfeae2e5fc3b022ea4b02abc3", 462646],
+    ["man", "00173afdc7581c41", "eb04b8eb8b3ef6f44002523dc7acf55f998ba622", "86faf84c0e141d8b954122f6d514c46c616fc616da31aa93c6393bafc61286eb", 97921],
+    ["man", "00e65d13159b498b", "ada6803cb57ad26f83683560aa40c400e054efc4", "3b15fdf4824232e73db8af81cca5c5dbef89908c9e209550a3f97b517b2c8ee4", 86812],
+    ["man", "04b1367c2c475c5a", "7ef71faadeb06a5e949e4e52e3dac27ddbe583ff", "40416f0b17a538d9c45eb19ce6463b4fb60edf43fac1a12b872d954bdfae67c0", 92180],
+    ["man", "09c5b4d6bc25788d", "ae611dd66379d679072d341cdd61aed1e1bfa5c0", "3b24a95fad45d1a11d45f6541e48d20734718d29a4f41a8cf875c4700158342c", 141620],
+    ["man", "0a392d80c905a9df", "a6c8d0ba163eb580c66a337ba3aae1694fd1d99b", "bd57affd70bd435285d5bab0d800f2d333e109af49c81de5b6ecaecc71ffb354", 111816],
+    ["man", "0d03c760fe72ad6e", "bcdd40c69593f9148b36e904e7b53bab20392062", "f8b7b1b22a8b4b43eafc77ee28f166cf04691b7a4ac8fc8d458070f6631ec280", 23610],
+    ["man", "0d2eb362375d5d44", "9d288e2a1a89d228a425c401f2cf5671b99ba56b", "15bbd217bb317cc595b800c24cc986acaaf2d4311e3d01ca62329d04d95118b2", 108212],
+    ["man", "127e3f5d73ce1c24", "c3054c74528ca279549dd793f170c121fc7e5d66", "876a684a532e90d20b9a7e3742f0e34256243f24a8489b4997e97720bc83b6d4", 161239],
+    ["man", "12e21b9f7fefde62", "c97abac2d0cd3ff613dfc5301de18a2ef50a07af", "a995d24954b03136be85c693893c4a973ca6c609653186b6c0fa68c339d124f8", 150258],
+    ["man", "15459b85db3da07f", "8688bdf18dcdedc97ae643e7781104764f7a0eb1", "0e728c2a091b69d0cdbebac24ca3d8e363d10710d70854539ea5679a77f31db9", 80185],
+    ["man", "17bdce788b466989", "2d5505e230600d2dd7cb6c7b2335b0f029a3231a", "69c8dbd74e0966c03cf3805428c10782f08cea5cfcd4208518cc8ec6d7a5c67f", 107944],
+    ["man", "1855008b80b79531", "f560e5a3562921bc3761c168ce79d107b6b82092", "acb50d66c593d144d98fde4f45b3cb0be2f5ed904d5528edd9e5a23ec90d0844", 171934],
+    ["man", "189e5551c6c593ec", "2467c6b56f4d3ca0297c391846f4952bcfbd6489", "5ee83d5a94ddbb05fdef7498c62bdb1d2ed1989b243df2692440404a888c435e", 98343],
+    ["man", "19a1e09742a09af8", "483d290ca4218f614200571c4bc05c0cabb3a111", "5ca29315f8aff91e22e9b281ad8b78ce20581fc7264bca34b2e132273eaf85a9", 161817],
+    ["man", "1a08289e9fcda126", "ccec181466cdf210603ba9ee1421a6f43f569cc2", "105063942085b107350c78db2377943077df5e4b5fd1da177a1f4dd0f57634ac", 85646],
+    ["man", "1ada1a7fef31b048", "7390e5df0f5112e60b14c6ea8b67282b79f78a04", "2357b0152974ea8b9917ae6c1cd77a2c13e7b6cb83576dd5a08bfc6bf1622a40", 42026],
+    ["man", "1cac093a1d75c435", "3d89eb4bf47f64f2b923a2164102376143aa1126", "8aec1add9e56b774e555d41d3421b5a6d1681c727f8f3eed1661b90d8bb4c4c4", 119083],
+    ["man", "1e2e0a21eb708de5", "58cfa4224ebb5cf5b48092fdcd45896630408274", "4a41836b5eeeeab16ed86871afca9427976b7ca8fa2b99b9ab69abdeaa56c697", 125339],
+    ["man", "1f05d514448663fc", "fb2b73c735b75c394b83f15ba42c0f34f55a0d1d", "99b2ed3385826c5e9718920777bbfa0b3ea0fc97e5d1578d9703285ca99d3d38", 95122],
+    ["man", "22aca783bb6470af", "a2d4a0a2f36246b3eb90756ba5c5ce81f1e98195", "820c37ef3d8c178ef4f34807eb6e1079bd41af30ed4ff5660ad55649c1d2fdb3", 89650],
+    ["man", "22bed27b73a4b731", "d1b687f8ac85fca2cd1fc02cb0100188604ab9a3", "6c156bff05de2e6cb1611f42e3b02d55b4db8b928b9a922edbe9fcaeb2493cf1", 153780],
+    ["man", "23c1ce644f39e058", "5066aef78bfc1a79de6714d40a4f55f31f86c02d", "e3cc39161390e4115139223ad2ee09cdde8b636fdc5131f3eefb860be23757fe", 93981],
+    ["man", "25b267df41d8bf98", "9dcaca62b7e3d4bc801ee8b00f51c0ab72bd0fac", "6491ec5d0a099b781d4e5d12f1e8ec886802101459d2b6a88b9a6cf72db31423", 147438],
+    ["man", "27c41bbdb49d6f5f", "f1dc86bb4097b7edfcb4d8d97595d53a4eb7360f", "e0757a89e83864fb858e20ae2781420ecc15a463d6caacb94416883444de0f54", 135307],
+    ["man", "2ac321e941f88742", "a66494405f4824034f59d38139938c37081e51d2", "b43bce92c44b2df165c5255c72ae3812268e3621343261152ddf1f721df50cc0", 64999],
+    ["man", "2c443bcc71c4fa61", "22603985ba9fb83b45c3143c4236c53f18033f0f", "1c143439b8a01f93fddc6226fa42d15fd2467f976079d7041395bc05cb0d52e2", 207152],
+    ["man", "2ca370641fe7394a", "99a09eb4b3000700557564f6e8866eb544ac15f3", "4dc5f495d9c7adee330fbb18fe5dd5e94f2f0b652bb8c4f9cbc8a148b516dcb6", 111935],
+    ["man", "2d6a29253baf8d1a", "a3c71d32ddd6b9558c5a72c1ab93cd00ed08737f", "e2b3719de4c9214755e9317b0093d545c0e64bf957aad03e433bfe4c70e652f9", 119116],
+    ["man", "2d6af6938ded6cd4", "8683e4845dbaf5809aad7f7d66b4611ac0279856", "4a9c8cd8be1ab7f1898724532c42303cdebfb0a76569cd16433b379759f85470", 102647],
+    ["man", "2e992c60b1807c95", "0a2bf01aecfa6282f8816ef08d17a30381e1954e", "99dd061d7ea93b8e438744f00678adedd3933c7cccaed200bbba319af08a2a5b", 132734],
+    ["man", "3000667e77882c44", "835b1ed7e7bfe7d35d264e9ab84327046c83be22", "3bf307498e4ea5ffe06e91208502cc3e629c2365c50b00f97a7a1a48f1cda075", 111693],
+    ["man", "30ace30967aca271", "e4ae3b3bb5dceb1117f7355be4630325e3e68f0a", "797b179afc815bb4460aaf29c86a99eef7767c8b7a41a4dc6f6610d464c350f8", 105632],
+    ["man", "30df404554a59c74", "24137de33302ceef157844044b01dec238f91cf7", "80e04170e6e42ea0e0d049b6a4942e2dc46f5495fe1f848b44c1559b8ebc1553", 29051],
+    ["man", "30f3022f8cb0da43", "a15a3e164e8c9d5d7b0f4dfdb54425a381361b67", "9ae3939a48c1c6be694ef6a75ff168732a7643b2716d443bf1751b145ae02070", 129316],
+    ["man", "314a238decc0c1cd", "38d92d13adf8bd8bf8531704638348ab57378758", "1c4311ccfdda8995ecb1a6a22b021a317440306b8e3174f4373438b1cfe2e5c9", 104200],
+    ["man", "31847090ecce008a", "4c9af30ec29591446afe3a235e42d882bcf735c0", "03eca6db23601ecc7545a045c8898f6e1603519e16171c52c6010f241107d32e", 88127],
+    ["man", "31d1fcc27cf142c0", "d28e255611962cb86f597e6fd8827156dbef8872", "002676aa755e44cc2b4c468738dd8b60c294ba108e2b30d34d72a1352169db89", 129118],
+    ["man", "33069576e6b60b47", "c8806fe6810e3d3e2f5ddb8f13a3280a9cfc9cb0", "b6b7d8a27ffaf9458207e7d7dd0a5a7f939d14c06ae5abfa4f7a81d95e3d9e2a", 98885],
+    ["man", "34025871515dde45", "2cd828d43d52e764bcf7ea00ac512afe974e2804", "f0e3f0ed4c19a83b771bdb39ac55229b7b20f73e8ac5bbbfeb345386f13e5592", 101698],
+    ["man", "356ee35811299b3e", "88f1ba8c989e0534d51b441ad3f8d7150ec881bb", "e6dd72f7f4d680204b1c825ede184288524c6796c5efea4ba920834828c0c527", 136442],
+    ["man", "36a1e83753b40b12", "385342c8e055680fc998b666cb513b19cd521c63", "47159dc25b492ada49abfbfc5763c29bc1ff35e5ba2428892a4b35e7810ff591", 97244],
+    ["man", "373c26ce480f8d29", "54d7165a92972dd54caaddf1340d207d51e5a2da", "ea916281b88f9eb2e8d1cecf37448529f0da340649c67264fbfb637f25bdb76d", 62272],
+    ["man", "37f4e50bb51600dc", "0efe2e20d0b5f7bb2a3691718655034e3577bdc0", "ef5f1bfc3b3880bc7784ef24d9b5433704531a6a5ba4de44ed861763dd9250e6", 101870],
+    ["man", "390d279dd2f3c9ca", "2d9ad313d44b36a139d212391407c0f4b7547515", "bcf38df5158732995b949a7c281cb86f07793531f160dfefe05abcaa4c410fb4", 57020],
+    ["man", "3b78e75f33d9b90a", "35a281e72bd557d7181e27a11c931bca401cae31", "8f68b8b9a777628ab0af913e352235505a9877ddf59f593cc379c8ee94681eba", 101265],
+    ["man", "3d42dd0fca5505cf", "3edeb204e28e12ea401b76ceee3fbdf9ef1f7f36", "8058ccf5c4165ff993d14b93250b0ae36423f0f49268ce037a3d4d305e8c1454", 121580],
+    ["man", "3d8912ccb5b9f3b2", "26b5a22a753eeebff23f80650a476541cf95ba1e", "1cdb9e217d537680f9e7235aededb1f4248611257e2cf05a6a041b2fce456e35", 84486],
+    ["man", "3e5045fd264ebf68", "fc65f6adb13b7d583a320ba646b472b94aa752a9", "e7827633b96a7e4f906bb676a52b84f66fa1942af833cd1e57ccfc6a9e9372a6", 64861],
+    ["man", "3fefc0feb476ed7e", "ddfbd0abe263088a0d7fa22d6bcd9682080c0a11", "ee8dd7dba31ac5b92367855a4a039dd86e44dce34886cd0dbf203e04d258ea14", 94607],
+    ["man", "43d0a572b0768443", "7d5a6539663996ce7e480452d03141b615d28cd9", "c63de22e99afa22952861fa6c0c7b7387e27196ad7bcee65ec1f0620017a818b", 123625],
+    ["man", "49a025cba591f573", "bec68a7ada4c8bb20e5dfa5338b90becd058ef41", "7cdf7a5ed9f91a28ad61d0f132c5fb669ff1be6120a89036a97a1a6e720dd97a", 68144],
+    ["man", "4a8a66861e06950b", "4d57527af50796b926cee16ec1bfdc257c24822a", "411547f976a13d2312d29803e9c4f4ff823168b798f1b55fd305c35c45ce0b4a", 135426],
+    ["man", "4ae24cbe89d1c008", "ce5a099f0538c7c64d354f9dbc8602c7bc3d18d4", "2ab8a84176113f478b25b45ffc70365ebc3d5f91b21f656e81fc7f391ae9519d", 172389],
+    ["man", "4b323dd08975166c", "25c3bf9b6f5bdf65b46b2c10833be64f0419dfe4", "b8a62b55be253bce94efac5f7d3f1e17c8f5e4cbbc15e0648f935b4bcf574297", 31028],
+    ["man", "4b92104cec89cefc", "8c7a14184db859d75c14ca4e074da85a58372b9f", "5765693cabf60adc2d81882713d3a397ebaa07dac4613f379493dddae61ce047", 196624],
+    ["man", "4c7e5c61e4ddb0c3", "b50b5f9a586e57b2aaad9a91c717424d5ec1dc0e", "98771d8cce0b449bbce0ed178fb72709e2738016de8ebe660474806f0c92fc57", 119716],
+    ["man", "4ee72e1e300873f6", "411840f92f866817ecc9af1ae8b265fa9ff8b58a", "08773e2d1ab809dbf192f6d6e69e93b796defe3b1bcb691d53c0f3ed5113058c", 39264],
+    ["man", "5573d8a084ba4771", "87476ccb0fbc26ffa61b1b2c65dc4b74d68085f2", "3752d515cd1c14eb27410e3adef787f1af37a5cc6f60c69764f55fe64bbc5e1e", 88875],
+    ["man", "57dff6f1b71fdb76", "60cab236e2b39c4ea404de481d68306cc973da29", "2833ea1a089da9185ab0f885f50c45b02b52f52f0f35329f252103c117550885", 98281],
+    ["man", "58b5c1b5a4add461", "305b50e0953c6bf6357374e0ba042cc4624ea545", "8aab45c7a918b87fed60e532d46cf3d481e061071d8008c3203a65792f9797d1", 55854],
+    ["man", "5a2de1bf50451113", "c9dc6291d1d8268df64d8977cd8e825503d86dd8", "9a44f06120069bf65f1b3025a42b8aba9b80ae10687f14fde1ee041a3dca65ef", 120560],
+    ["man", "5abf77b29447a984", "67337454ebde98288a3db9c6373be7cb0cd33f05", "2c076227cc8653f9609da1b66adf140825dbe4b0904bc2c5ecd6460d3a35123e", 74470],
+    ["man", "5c69fa8f2af309ab", "930dc1e273cb5621b9533978106c63b99ca41253", "1db40b485f96e6f76d6b7dfff62bc6596e994a72bc49e40939379a595e5ca3cf", 61454],
+    ["man", "5e6d1f9bac88ad54", "22f8c9976149232a23dc50921b62726ff6c172d1", "1d82c3cc001875e0e904edb0dadc0c560b6e57b37438f1e8e852d3b6a5e2b328", 106653],
+    ["man", "617ed32ce60b1e44", "4091effe116fff8cc9522ed2ac97f1421acd053d", "a1d04fcc60b54f16c78e56e56396286018a471d20322056aa789f17d0896f453", 265324],
+    ["man", "62260063ad14a244", "064608592f1ce2ed4b3d1e4e5a5491379f52c606", "0a56c58b07ff88561ef505e9703e14d37a5b970f05c5ea71141e265b6d3c2757", 243406],
+    ["man", "6519e5681786eb65", "77c486badbdf53cea58f4fca73de9acd97f54c34", "d960e5d4632034856a235ea447ae44da84d2a3469a41ce114588e415d3dfcc22", 58805],
+    ["man", "6537dee2e652e699", "32f338a3e71c01ca24b9ca44567de3da7cd1ff97", "46dd66f57387e1ff69e7c9496d55090558f2c34d739285591e157ad10e54016f", 123496],
+    ["man", "6c621968bc70b2d4", "e6bdd3d126da79e4a1b96caae3aecf5c16103e2c", "d685495cbb905d430e1e23b82a235633e8a7e6437eefd3312e6e9dfc36ccc10e", 186807],
+    ["man", "6d5331b50cdcee9d", "c3a00333a0fa81e99b0beec59d70778c9d25bad7", "fefb7c6cb555b84b91a1e65ba3bf7f494720c424aaaa08407136dadae7cadcbb", 83331],
+    ["man", "70793f45647a2e9d", "4e5b4119c37db57a060dab032bf599db795a2091", "3b42fe73b3f7c417310ccd82e86285f1bd566ec967ad9f52647b4d69b637cf5a", 150435],
+    ["man", "76f3dff8dd1ac7d3", "f6308060256125ce8e194d67cda1f1bfe38b0650", "0c0fa2cc86b905ad6648f78c11b0d892d1fe214a6c38931eda6b9da89074f32b", 99555],
+    ["man", "789090a5d590b51e", "b47f4e331e212a18b8dd5622d360c8800ca65efe", "9c082ccc3271c4896c30e205cd138cdf2561cbb2b47f94b86abec46385f3806d", 143683],
+    ["man", "7ae56b9a673b49cb", "6b6af12515d13e69d5944e071554ee1703fe58a9", "8e6e24de8ca37a4573e95ac5bca1c462d97e20b99a37aa6c385ba0f537de5092", 141920],
+    ["man", "7b9ac446f589d9b3", "cf4cdaf5de5ff18f0ee571fdbcafa2ee252f12c2", "d6665ea7c9259a2a9af4888e00601ef0098819ca7a8cee625c8aed29101b6aa1", 123896],
+    ["man", "7bd52130ee254285", "99b4be41102bf91222e6d2463cb42dc0d5f7eda1", "6df9c568f396853be5bbbbb63f0bd8bfaf19d3d949ba42a94055fea8e8361371", 114014],
+    ["man", "7be174c88e2c4853", "abfa8af7530436d28d8172880847d7d439988fd0", "cee8953eea032c5590f036eb0da495caafc2754e59064426ed41da7684361c32", 111981],
+    ["man", "7f8ef92c55a63b32", "a23770dda813dd500b28208f9d53fc2429f9f162", "1e1667630d400532aecdbeec33bd549127fccc0616162b03ac9ae0537da75060", 67552],
+    ["man", "800d3d6bd2c9c3ca", "79bf351089f77b17eb6364a815636b622b8e4afb", "89f61f8cba10c33291796a51d88712cb84e95366d3e01cd49636e8b364cc3bfb", 73319],
+    ["man", "8041aa40f427e248", "7b0cbcc8a1c44bf3c0ffae0f401d7459e0f7fa90", "e311d7b86a39e00f65745349b2c5e5efd1589fd275b52deb8a9c70a74de12dcb", 95198],
+    ["man", "8198a5d1c9f4b432", "e49bdac3479f0a7bc48b43929caafe032f12d7c6", "6908311af68ebb9aab883a96d256c7c80f1b823d3e172d38b4afed8510912c3b", 129001],
+    ["man", "839f30c238af6419", "dd3afdc54e47406fcbe1e89ec3382ac6f74dd41e", "00bd41d445f828b34152f2b60e20d13bb5813608aad2d38eb5929041a4b0573b", 142739],
+    ["man", "83c97587c5cb217a", "e121279d64f01c0e2b44854a1533d35860e21335", "54035539c09c2845b0a92352c21038f96cb58a925534962e7e8849294547f09b", 65192],
+    ["man", "83cdb655cb4a254b", "27baac60c988c438b0368631aa87ab948ec1c828", "1691ed8ee8467e32599842939faf9baa26cc94fb01e2b445f695172e3a94be77", 90079],
+    ["man", "845568f6229ee606", "d61707bc5cdd1c6c6105f551b169e8ebc165223c", "9a6bef1b05b4b5a08c9d9eb91a5354dd3f092413c814b88d5e15761d5b944edf", 142275],
+    ["man", "84c3404d4d637898", "34a1b3536374905fffece28e58aa3d7cd8f83c10", "136176d9b3a98f3a374f32c3fa9ced51407dd43b0fd17139587a8e0e759bd83c", 49240],
+    ["man", "85c499f10d7a6ae3", "16c5fa6cb74a87407b75b37a35942f50bc6338e4", "18a7bdf94a142bd0fa8660334bf0f044a571291266a1315ab4cf46018062bc55", 141942],
+    ["man", "86b1e1762570509d", "1d1a30b404482717f6bfe391b423f2005a7fde1e", "8bbc225f2ffa685f7d072c15924dba44c17aed1d827a5626db89b5de6ce2cf82", 107092],
+    ["man", "8d1de08ae4830996", "cd0113e14ea0c477d9ae41e07646b74e1b3dd1d0", "3dd31d634fce5522b81af265ef7b040d37fe18bb19d6b5138ed5019f83f21404", 66376],
+    ["man", "91050cbd94f33e90", "fa53fd58deba017ef4592001354abf83aa7e4679", "fc62f99d228a8f62a7fe55412d15c6279218706e87d17963cd3608b0651e0a75", 89081],
+    ["man", "93835a4c76f55770", "9e03902cea06844c14962fad980b61325c4c2ae2", "de0ae94660881b0e401e65a9cc33b85545c61e6f89bb6dc2967908b6083c6c96", 147331],
+    ["man", "94f30cfcac8e42b6", "c1cc2802fa3a996ba6b0109f10f4119d824ff4f4", "173c91b96ef3eec8fa782401289cf1cff095d03f33a2ea496fc72719706c5ba4", 188486],
+    ["man", "9600526bf219ec53", "4e770e2ddcd5ff9bcdae9a6a47ee5155ffbabb51", "463fbd593dffd374a3f46b92af60774ddc51e0bb2f7e6dae038d85724c4a9fe7", 127529],
+    ["man", "974d5b2d3d54b592", "96b922584ca2332e3a5a1f780bd2781e6d6e53ca", "ef096753c6d4156d11d1b1d827768e6fb93da314f2593385380039a19cd5a403", 161941],
+    ["man", "97c830f8052faed0", "54340a90bc4a346cd0ad3e482dfc7e547e22afe1", "0e830f76b8946549f0636cfd1d2c4d9eec6a0019b0adcb73211255f4737ca800", 52587],
+    ["man", "99613ebed03f72d0", "c73c56f038e60431357cbad543c23e2822e695fd", "170f0ebef6d013c1aa99353847d2bc57bcf843d49d01cd03d28d9a7ac835adad", 160813],
+    ["man", "9cb21f17051b1174", "5ea1b4ba131062d5961be48fb4b22997cbffcf37", "d5042706198e4697d7a22747463fec23eff11638db4c7c875d4b47ed6f894c6f", 62824],
+    ["man", "9cbf3d4c1728691b", "3ab5517bc02f6784ea1fd8ec0b7e8a5d08a56b09", "25e646ab0376ff4e5b40ed74adcf278b7caf999ecd3b4136632a3506c3bf19e2", 138296],
+    ["man", "9d7473ca9151c08d", "2899d96d43cc10396c64acfffa1c0eba53be6b01", "161197b41958d73688d00d94c40b04e65a53e54f80459b611cb0b325ecb84543", 86701],
+    ["man", "9f88b8b8d4e8d313", "a57b22a2e7d04b714d5d4a67d8ee001de9104c3c", "0e2cac154bea63d11710327bd59d0150c663771a0905969de04481b753496db9", 56827],
+    ["man", "a21d290f2f6164fb", "c3e56ea450bc0bea6eabf33bf9827992fe67c6f9", "cebfeac37b14c2868fc5a35c04c8b2f6bee54836ed83d376ecb16cb47fb22005", 183618],
+    ["man", "a37081e09135412f", "0c8d5ff894a6459c2fe4b7cfe358759adf930aa0", "f0db7fef1c41b36334280f9e07cd68255c66c00fcdb127d75fbbe55513823b88", 137277],
+    ["man", "a55551b4dabe89e4", "c5a2ba207746e1dd7f42143f78278cc69af806f7", "d459c80d4750e107a567b01febd56f3da0650aafe45533ebd41b6aec47839d5d", 127157],
+    ["man", "a61bfb2ebe4460a6", "0b443bc3734e548d2110fe29f5df37aee50ef175", "4cf4d519a352e89c3ff06af10fcd0729359ca59577287dea49122f6edf35d99c", 172375],
+    ["man", "a932419ccc78adb0", "470e42b4fa7f694d1fbcd0171dac1f37313de867", "800fa48634cd29c55cd28605c02cf7884bebae287e797199b3704d4d03f2b582", 98370],
+    ["man", "ab1a20c50cb78f07", "bd75c66b9a16ebe39be0c3c532593815160272d8", "449e8f9aceac2a6318188d76b203588357d2e3cb4daf5d105181b24d55736ca0", 175151],
+    ["man", "ac5945615b057cf0", "d190ea8d0fd26d25b42e845ba08471025ab1c8ce", "9d374f4fc333fd04e8790c5314a3c16a4bb68e234e496aeef7a53d1c50da7ce4", 122692],
+    ["man", "aeab88300388b553", "b58c94567a43d14f38c5bdcc8c7b24af3612b1db", "ed9001e6db391edd056865858fdf6823c07034ec9930bee403ba8bb38c9bc37d", 196598],
+    ["man", "aee8640dbc1f1400", "728319bfa712589b67db9cc869a36073e59efd29", "a4f2bb7c2334e3551c4f261f7f4671d0d541b3d96c2d729f94f41ce3870060b2", 79302],
+    ["man", "af01d1d9070a63b8", "7574e9622e31d5ea298a8a1f132a0335ea61c1ac", "3a1aad3cfcfa91ada6bc60708a60c8bfbdb098d09dd0ffd3b81c28222f863100", 28302],
+    ["man", "af1290c41c9d0673", "c0731718a3a6a214274707aea848ce12d8c6d75b", "08559a009a29c18086fe2d9330e8a01365c315bf2ed9565a763808cde00163ab", 93693],
+    ["man", "b02cb2358a21f9bb", "a1ad040c5671c2d11206e82d1bed2ae7d937ebfd", "080e8714489c51034a817afda6d0a369a329d4f72da28d00977d023f99094882", 77968],
+    ["man", "b085184e48e9ad7f", "3951e43e39125bafa19d4dab1224d1faea6ec998", "ccacc6527242bd1fd935372d63d965be4d799114b6ba06c8e78220c4e3e98cbd", 159020],
+    ["man", "b1b35b1644eb8aed", "d78fcd7d201ac2b7e9189c0fef32b61aababd382", "891a636ae33a46fa1472322de94531050f8e55c4c8562134fd73b5253b2e2178", 88815],
+    ["man", "b21ee2e2baf3aa3a", "c56c2be90afa28f851771aec115e828bb6daf67e", "6f4e9c58174994f18fbc4fafafbc20a61e4a4a42de41a4040dd6dd2c768a4f40", 179848],
+    ["man", "b431c3a858857fed", "dbf2bc06be6836ea4f1ab7f79323f83a0bbb8b50", "cfec0ee769e2810c2d3bd569368e6c4aac006e9bf4374a80ba5c43879dce80d0", 150461],
+    ["man", "b6a66886b60a81de", "7aee614a7c403127e8ea237efc3e841fc2dba45e", "c613fd0908df60e2e8563b0408b65f4f967acafe7f79814f4a0962385808779f", 126493],
+    ["man", "ba7c88383d474ffd", "45a6a3dd0b7d5f2c137b57e9f1b4325d04a92656", "013910fea563096c18dcd0831edcf1cdda686fb17d89e3394ac774359aa7304b", 115655],
+    ["man", "c03b166fe8428bb6", "2be1f3383fa4127d2038560e977cd108ebaa2ffd", "916b7024f575f8904ec889ebd0533556299656fa08d0f39e8674362ab309dca1", 140692],
+    ["man", "c07ce53cfb2eb416", "61692ace086736921034525320f3c7c8adb17fb3", "fd04ef01d29f97016f84b2b14fde40f78d3076efd558379baac606818d75fa3d", 61983],
+    ["man", "c19657a37ddaa189", "a4fd89c31f6d97e21c380c1571328791a872c125", "615337fd343a9aed904bbf4d117d073a6125700fac1eec8a0e30c05317a3ca9d", 121778],
+    ["man", "c312e3926778ebb4", "18ea6acd70d1c93fd2a68ee9f0bd6eb129ae777b", "0599429a8f3a5d2d48c7aeaeb1edd786bca71c7a0b77b91294085e83581a6fce", 131157],
+    ["man", "c3e578ab5ebe1b0c", "cd9197d02147fcc401c17fee098a0686f798341a", "7f9b6986453221cf674ba96ebdeea409fd0c17224e55dfe432dae2385e3861b9", 138373],
+    ["man", "c7bf670efd79ca62", "e8e2e0574610aa794ca8b7d7bbae43ad4ac3cb2d", "ac08d3bdd1f00be49bb388d23b992cdc4520d2013c0dde695a448bac043d0a41", 103670],
+    ["man", "ca9673d7edd29751", "11a73495d24538666deb4cce709afb655596e673", "d3c808da149608e300b2121e30a1814047249f603c2cb899c8559592c12a1bd3", 152496],
+    ["man", "cc8953787beb76cd", "35622dd0b0185f17baa7e54cc154965ddf9c7037", "889ae933fdcd11c6d1ce65000fe5bb1c16393b8ac786bd8dcf345ef1a1388f8b", 69572],
+    ["man", "cf0ce8fb5da5c0f4", "04c7b29b3664b59da07140533097869a901dd18a", "3843d2cf002cfee28ab32ba33d552c6738a8369b7c7a845a9de7eef95e58ea77", 117227],
+    ["man", "d0b3e5d06a57cd34", "9743ced9c77e422e07b56f0af5d4261eb37fa655", "97413ae30d19fe1efc2cae3a01ea5311d4da3fb8b36602547a3e8e357eee8790", 143510],
+    ["man", "d2079d0ec1c6bf09", "93397f85d20e592436250931e2390d105c5254e7", "e61b272bef7c5f93f253281855de87fb46a4ddef72be9eb2fe20a2e5f711c1d5", 56956],
+    ["man", "d2de6f3d25d5a510", "f9ac66e85078511b988db1161ef9b0874924e202", "5c3843b7837a95c6c16ca9331095e3e52af31ec0f0cddfbf65b7803e18476143", 79658],
+    ["man", "d3a91e20f011fda0", "d8b0c5f5c3c7b5ed007d96cd1467397664828d8f", "1b2e50532c821a729c26c88b4b06f8259f155b311f472b425d49d8c3dc99b713", 134992],
+    ["man", "d4b044109ed6bc12", "1250f11d5b58f0aed69faddef1f151bcc5521b8c", "ac4d8fcede9dc8339aefd15970fea311825cac3e655c53420c6d78c47c8d2c4c", 129750],
+    ["man", "d7795e9c39abeea1", "480a2cc1227a7917e3388a401fee940184e7d977", "22ca60f9ec1bfe062e50dcf9ce859e831113eaf14e954f5e2d7529650afe15d9", 69748],
+    ["man", "d9010a8d5210fcf5", "62aab43d8c404e8e91cb2ad73f4c6452f37cea0a", "f1df2db7a5fa1b38053adf86d1e236c1cc675579b8b464f5eb15011ce51e35b7", 123948],
+    ["man", "da94dcef7faefc69", "16c024af61133c67aa65a028e360e3ea6c93d5fe", "d4572c5b63639d5a0494668843b36daf6273b91958ec5ba95eafd63c136e3f1c", 124588],
+    ["man", "dad58c8b0adc421e", "dc9ba16e1b4f96d34127ccb123fb516fad4d5495", "da8b88ab78090d06ac90b2f0fa7591f166ff4c5e611700c93d85387f154efe19", 66993],
+    ["man", "dbfe441dab364b60", "bf3593f89fcc0c0107d8c42cdca52088a84796f9", "7be3a66c8cee1bca286d22341b63db0bf3f926a73b8456fe6100c271df0e8aba", 127049],
+    ["man", "dce106169dbeeff2", "1cd10e7a66bdf36b5445b74c0c71cbce3683b8f8", "02dac76db71c58476ee2b4c2a9d56f0f2070c17716d3dc76ab2468fff8eab74d", 192897],
+    ["man", "e097cbe66c643d2a", "3d73cff68869025e3cbee83dd41566cf1959e18f", "f145a1f44ca8fc8c4248bfc0ffbde5972589fa25c7c8e33ab6a8983e2569d9f3", 201051],
+    ["man", "e0d7b8709f1bfdaf", "15125216ff48e9765c7c01aee8726e2e915a2499", "d313bdd2cfd9e1b099d421057c4b159b58ef75fd33ff88f8c1d7e83f721e3e95", 121288],
+    ["man", "e4591d6eaa05e4dd", "2dc49e34d0d2b1de0ff0e72bb25719cb682b7595", "9d59a1c1987860aca298d6e17898c79e09ff0ce65fa67b3026b80c1a991166fa", 116605],
+    ["man", "e6697e428ab70f7c", "ca593b539110eaea87b85713a72abd0af390fca3", "b5abdb5d2fbcf68fc92d65792fb81f1ad03e04275a9c5c212a8f87211b30cd90", 68770],
+    ["man", "e835a6bbb488085e", "215d805933cc36234c1a974d2e1efce7b05d4788", "712d5cf764576b6655c88d86568e62797eb4fdd862e0725dae5d585958eebc94", 121348],
+    ["man", "eb99cee1f01b08ff", "3998a8bb04865986f64fe85f9af63bfc5ebe45bf", "c0dc2c94652c4f3bda78737201fb6c7bd2fb6b031d87e6440f59997088724cb6", 56930],
+    ["man", "f2e36a831907afff", "860df0a5e309c7b89c02530bb6a0503b1f9f25d2", "8ad12e162d920dc4798143c61321addf9301570d3eb363b9cf80bdc7e8215e6c", 110825],
+    ["man", "f4c91e5c962e16aa", "efb9a64ff445da9846f799300cacc1afaf2a66fe", "d4a2fdd15768165dd13d5a152e51d62285a36363eec65110062ef6274f15f40d", 124614],
+    ["man", "f75162ce3114e274", "b0056010dfd17f8d447b002785afd147488fb5ac", "7ffb16089f50e29b2e8104928d123707a7835bd8a73d5f2c6c3d214abab2e2da", 151e3],
+    ["man", "f7fc6fb1cc8e7e53", "efebbd101e9fb306e71fcf66af072363cb182140", "f9f580a5f64ac50523a1ab94dd517b87978c7a1557318fc42ed0808c7960c050", 117882],
+    ["man", "fa9fe65a638ab276", "d936d05398c3d06c1e32441b662b109102eb1d7d", "1ef4a3ce8dc8ce4ea8dbe8fd8711fae107f2626eb83bcc36f5dc20fadae9e68b", 155423],
+    ["man", "fc7d75c5b3cf21f5", "81bbd0c62a12ba04a3e2c6bc3780d1742f85808f", "c1d465ca13921a9a6011f93413733b605b4d8129c458824571d98d064d82df89", 116860],
+    ["random", "003132be85a0beae", "44984dd5bdd3cc667abbc8e909d118f50b8030bf", "9965b980db15334ad8af1ef51079a3c855e6b62802758b012bf3cf212557cb9d", 178280],
+    ["random", "004a9ec75eca5910", "4fd99453b78185e146750c9166e4896c1217caef", "8f64f7fba12471b9581b579dd6f7100dcb26f71f92d3b92c9b01221b8828799a", 119089],
+    ["random", "0077f8de643853ca", "427761a041fbcdf6a38e226353396b806656b0c4", "526644897324faa824a90bc4d125862a409fd28cc7a062f2baa12ffd9e6afc52", 153819],
+    ["random", "00991ee13e849b07", "05667da80ebbf1c8ab757a002aa74c171429eee3", "ca77a5f4212c170e93684b7c21d2741742bde9673b02b8a61546f8f89274c241", 75206],
+    ["random", "022d7b3c5d622dea", "df6b5d79b20d51d75cd54d4f12752825a48345ae", "41e00a05808106ad12f1c0a4a3c996f6bd516e3e3dd77116329e5f9bfa02831a", 137410],
+    ["random", "0251452642908e43", "f92b4d313abb6cb9e7d4fe704d3ddefb22510ea5", "bcd37ba921e7829b8a1df544c568541cfb12f95a12998c2efeb802a7887d9b84", 203458],
+    ["random", "026fa3777c04b863", "6c2a9a83666a382b9519dda4da35132bc5e1acd6", "db873eee8080e9a5a318f240807a4ec5771bfa29d8336d4937096117a2d92c94", 131611],
+    ["random", "06c9c912e57d0846", "4fcd63f6fa65fdd16e4107e14bb1b2bf20e7ad06", "41ea7ac5bd1b48a9da617e4ddf20220d3e491b688e32617de85d20eaed8e7041", 117914],
+    ["random", "09562c36471bf39f", "0e29d97c9da0afd4a99b80873df7e6ec9470cc1d", "296a9be091e7bedf254c356b6fd042180d1d28bfc297e5c1ab9647d1b325ef98", 76094],
+    ["random", "09e094375efab7fe", "55d53296e30b998ac190280b6b4b75032eeb7da4", "89bf2d53361ccca23b99fae9f051cdda22552042732f6cc70d94bf50eb14f973", 130969],
+    ["random", "0a7c597abf1e90d4", "2d887815e3a03b7a726d04c465f4a44e457724ab", "582ced66e3f26dd357e562fff4cc31539fdf26acc798b00e160a1ad1000e7b6f", 166091],
+    ["random", "0b03865ae0bc7ba9", "65cfa5ca4930a6b5219d350798931bc1022a2bf7", "b42871d54f95fb294fbad13216b6f7a1d58ddcf4794e404bcb08a20a3a825b91", 153386],
+    ["random", "0db85469233b1785", "34452bf36a135a4a1f395b7882a7d3a5aa913a32", "40fbc0d8d47f3422d8e57260397875cd35a6c44a6e3a94c389b2885e0b6aa41e", 139614],
+    ["random", "0dba69dd7ca9b4ae", "409a3fdbf527dfbe055363b46dbbb0a82470c638", "2295a5a1545ee8bf79c7bde53f5e2a3240acc75f851efcd444967c29c5e16b3d", 149955],
+    ["random", "0e9ae5dacd973b79", "070062fe3fef814eaf52895ede2ea45730554272", "d0d35f3df1f4dcdb3d52ea5b3af7bcdf1003e15b01777f4d2b37ac1b4514a043", 254599],
+    ["random", "0f862ba6b3a44d53", "131b9f0c3c533e5c5c0f1415798ce64e7f91bce4", "fc54231c81dc46b25e670c755a21c7083e01b71887fa67a9de44cb69f707a854", 187794],
+    ["random", "1938c65696eb9672", "bf1560991fd88a4f5f41f1e310cafeb121d8eb1c", "1881f8ed27568065a37af361390422623c66c2ac415a2e10627431156f7730ed", 135781],
+    ["random", "1a9d5f7cc9a88a1d", "9cc8ca49dcf518f881f77b45081ee75e176da8d4", "19fa11e1d38eed2433c720e79ba560cd7f3cc2d5e6fe6fd43fa5f7212c196985", 89082],
+    ["random", "1b13f20130d68e76", "95c21ff922d9a83b1a289a53589d415000f18b6a", "01c6b118565d2c00dca96cd56658f42a363a86c1ff8119e8047ad5648b9e9b91", 99375],
+    ["random", "1b6d54601bdfe6af", "bc8ae23bf63e720d467925ec57cd2a7e90a320d1", "c47b9ba3ac8aef8798fc10c1162bad5ce85751966d46acf938ec6238f8d88698", 115302],
+    ["random", "1bce4b55e194b4e1", "6994e592a3b6840ed50956d06da913849472c2fe", "b193d097c91b866dd207cdf5ae4f899cd57c8ed798b716f68a56b21c2d99f290", 101394],
+    ["random", "1e6896e499299dd4", "61e843e03df6f2111098a06346b5c047213a9a61", "d1d9994caf4c915f97dddf800854ef887cb5209c0fd24782b63c99d61a9d2826", 120659],
+    ["random", "20af1d21449acdce", "033b1ba42fd5b56a77561b8f5b659ca14f5a34e9", "9caad5d30216f00275cd419c76b2ed44d0def9891d80d6e69c98fdb745cc5d3b", 103246],
+    ["random", "219f6b4afc238049", "0b63635fa1aeced5b07ed228785e7b4f5921dae0", "65caedaed1bb71212ccb96f96c849c6e13e8651075a7445340e0d5576ea73fa1", 107840],
+    ["random", "21a221f3b8052c13", "a8aed6e8ebf0206a6645d914046be404233b0e34", "9f25c1bc01765fad9159564c62d63befa3836fd4267f78298335f9639436057f", 62409],
+    ["random", "247ce904bc98967a", "06a3a3704424e36986326fd969871dd92b1c96cc", "247273724e4f420f1d9106bd0e727e637c22359f6d7d444705c14277455f1420", 98042],
+    ["random", "2497ac78d31d89d5", "ac6405407bb10f8475d53df4d6c9fd4c75642a83", "40a32f00a9cf1ad1fe5973326e570f66459db51975ac2805cd806fe65f684218", 145783],
+    ["random", "2519f63ec4883bd2", "5d1485420e7364e6464e52d5e7cc2fd579bf73a3", "d7ad1b124cf2774a5f4849a6577fbf87d3988747cf910eabb3bc83c2f90e22d2", 43865],
+    ["random", "26d535310a35c225", "d3c1fe71a83d80431dcd37594407873016a36f33", "4497bab0f9001a1c9fbde1d4c3a617c01848dcf4433ff44332bafaf56f0eb8ad", 157842],
+    ["random", "28493888abaf73e4", "4c66e7f8a9e59744f50dd238eb04ad4ad80254de", "91da6dd2453afbafa088b3ac62b89542897bf678ab43081e7fb91cdca4bc7bcc", 182398],
+    ["random", "2a246355ed783ff0", "4d4398eadfcddce56b4e48b1693dde55ab0dfaeb", "33d61324df71264dc68b09b4c7d600a3a3499f8081c0a751589c37bf721df309", 149736],
+    ["random", "2d1f6fa758b483b7", "6e1e7f9e3bb75cc599e54e2d05e0103d7f6a91b0", "e8965efb32249f25f6488c1fd99528ad825a50a44e5227ae78e1e510a36d1dff", 103719],
+    ["random", "2d7a6c57f56faf45", "9c8ee0da44bfd06892bc8a2d24545ee75dd4c4f9", "af53744c3fa634956a7ac9dc54a922528df90b20e00e0bed37c32d0abc4a0795", 132660],
+    ["random", "300c2faf773ca96c", "bc34c8ee96e4206202f8f3096c4574b9b96f861f", "afcaad5565329b2a7d7b520694bdfaf67580ea24e14cac5f3fd1a46bb77b4b1a", 81e3],
+    ["random", "3059d065edf95b15", "038920e74c40e575ff9c300323b9345e1e254f4f", "b0b23604c3bc57fd6c725a5dfa8136fec9b98bd80bbb690df35a52272bcc31f2", 136853],
+    ["random", "334f66de0e7c03f4", "bd072fca25af0dd3a914f68a1e89450144bd6b9e", "8fc1be2f888f5bcfd397b1e0255248ffbac9e5b8ce256f6a1e99e0527e6d811d", 112283],
+    ["random", "336c968b8575fbb7", "f48eb3d9c6decbea86c4b87d21639fdf4ccb3934", "4d06464227c0b18c6268bb17a8898604d6d1537fa534d12719acf32e7f4434bd", 108207],
+    ["random", "33975be2bc5080a2", "cfc61d18bdf985a59958cb2bb57abd21ce175692", "e044335d2c984003def183cbb3695744d837e00cf30aa696dc9edac6c75bf0dc", 69132],
+    ["random", "33ee57c8bf834b45", "8eca3b8846527ebb0464045a91353a239d7ac1f4", "e28fddf71bc20467183035fa362a58454c0e3d1665e9fa562354d67a612fac91", 118274],
+    ["random", "3445c358ede54ecc", "2ab9c541d9af51b5d9de188a2aaadf8ccf562add", "55155c238afdceb500ec460d8ef5c173a175cc7d2a1832eea928dfc60ba95993", 123932],
+    ["random", "37469447c7715a14", "bcdfcff536ba308e5f6273cd43b406863022eb0b", "37697141492705d0ce990e35e84360b3841772288755dbb6913956681fbb733a", 136324],
+    ["random", "3bbedd517e851024", "059fd200df9d336a6ca0b9454f7816a7c2632078", "fdc64a9851467a3ff4d9c23485658d797046080e71e23a0cc7a0447f382597cd", 184855],
+    ["random", "413104dca59b6759", "0a61ed9efd02ff02e7b9ca45dbdeca34b6206f8f", "3db6766f4ccf5f52f92b8f62a2aa4daaf11c9613b244339e1dba6ba04f03cf1f", 112911],
+    ["random", "4182c9971171ca1e", "aded6347ccf6bd061442cae54a338aa298ca51c7", "38cbf659441f4625665fed972db48aa2d52ee7ec83eaadaecf965964d06269b8", 131788],
+    ["random", "430de492df5b4c5f", "63f081668538b8cfcad0128efaefe5b4d869f548", "51011854bb069590ee2b7bb540e779dd988ef28b7a5a29c91614506b44ac4f17", 128538],
+    ["random", "433b2a82c5c804a1", "b8ef3d0a06ee93f6785ad68671d366f9948bb5df", "4d8e2386aced6f5af21191bec6fef9ff386bd6f8dced4c910d296b44d4d2d953", 108228],
+    ["random", "44394f51cded34a7", "d72831e566e2ba4e7198b931bfdb35fb5d5d057d", "0fcbb93df444daa52e01ac240918583b18ca1468e4b432419af2139b4addc034", 100528],
+    ["random", "48267a57b80319f7", "9a82fc5435ff6833b52a58b0b98382253cbd6e62", "11c95ffbe759c82b2cfff4df9364382d67ab06f65fc4ac2c0e8a3f128d504802", 113665],
+    ["random", "49f31fc9d8d76fa0", "bf0d6f5d16f2a8ade2ecca569fe3241fc6ed75e9", "05efa05fb6790fa00b18fa5f124ff57c2b753d25e08466df6265eb94bbff8299", 125330],
+    ["random", "4c84d844c2688bd8", "72d72bc9bf04a8758898240e16db2e776bb7f2d9", "6132b3a99ea32e42e6310ed3f6b39563fd6cd146969e11c486edf828d2d7e297", 111681],
+    ["random", "4d55c519a24906d3", "7738a5817fe7fc545b64bfc5a4f4ea7680b17853", "51a2c5484273dcaff4a022bb420970fed51d60aaddf314ec2b3f8dfd9b71278c", 146850],
+    ["random", "4e0968ed3ba99fb1", "ac71353a3aa9913f6c0a8138eef101178a68133b", "a435a7739234f69c0ae8fdfd7e059e99a33a23e2938e4dcb907ec5806ebf2ae3", 162226],
+    ["random", "51abf0c159205bae", "69d177121badb2459c1b42b0b64929dfb09447b6", "481eb1cd2c23cd47ba1aa33f1bd8d08eb61178bfeb04324ae6486fa1b3688c18", 167310],
+    ["random", "5396526cb47e235e", "9e6b9bfa59b6fe713825e43a49b6d00869294c84", "71fe338156f7c11ca86f0b8268f66c14e8f32f2da33d62f97031a3d98b7a600f", 169515],
+    ["random", "565d2a1da9436e97", "c649277eca117d91b271b1c964ddabae4aa41129", "3790b38e8d3419e5f1e4c3454b683c9b4d9d00ec1bea7dd7b5f4bcd8bd89aec0", 59224],
+    ["random", "57aacc99d581528e", "160af5907883f86f3bb47fd46437a4a765ad5528", "45db050f46a572f7b057eca28c143f1dad6334565f1f40472e4712497a7d7300", 93871],
+    ["random", "58e285e081cd325a", "0964fa36a3c777e5acd31e887b57f8c40d8ac355", "00b134e43e55cc11191e2cb195fb6dd1372b48eadfdc4b7caeac2b4950369802", 173504],
+    ["random", "5b92a2f4de731102", "cae2fdb479306a17c37a5810f6ab49a106334905", "63bc3295bfcba8878bc7cea9324c757dd9528844370102dd27007046f497c3e1", 167114],
+    ["random", "5ca4b981af357bd7", "b4b748e0fa3467841bdcbcff80b1a6386dd2d620", "33436eaa2d451553143c5ab94cf0c74b931e08a7fe3289862d081f8061f503bf", 58012],
+    ["random", "628c4c8033ccbfe7", "0b0d93925502ea22cfe2aa15411a55e06bf3f9d6", "c13964173db70620e6bdaa2fe2dbb577bfb2faba40f53a7010e1fe4bee6c5acf", 216235],
+    ["random", "62c515712df6478d", "07cfd36b32e8e32cdc8b3ad06ade95cb399e0aab", "3dfea956d77f1aba3377ad19cbb9a1c4f8d595f09c28d36b1b7ddd4c212d8bbf", 91320],
+    ["random", "62f5b3b114f74ea8", "571b06c4280ab83474287e22ba33bc68ceb7f777", "1ee1568d785a64838e7a580715687dc5f95876bf4cd82efbfa885ed3d1ce6058", 117183],
+    ["random", "636eb68a603c051a", "9d476f43c98a5330253ceabdde787933d7d15b34", "6035fab7e77ac268bee5e22dbc2a4c5082914f6615461aa72b7ad30c8432d253", 182849],
+    ["random", "64af9cf76e3ecc3a", "7c0bc1aded754c4f8fbc40eb747432fcca493d1e", "dd74f9e14f76888aeec616e9da3ee851f8f134a8e2233525ae415b1075f38ec6", 113923],
+    ["random", "6507e73627d77660", "f65c64e14e3e7b7720b7ff5d6de7e85213f4bbfe", "66a770aec9e20d1f9d6dbb0ddbe076d6312d6ef185e2e7701a4d6e74ce01452c", 183944],
+    ["random", "65252cd9d91bdf74", "8c8f099bfd732478b83dc80857a96073f6fb45c4", "9966b3ab7d45afe48b4e7947af66a0df3eca2a33abc2bfb8b7b4e0d157692bb9", 109336],
+    ["random", "66e915aede1809f6", "47a44f3f6c86ea893c82614d08db43965805b2a1", "cc553765b9f72bbed319897c308c527fd572fc2a12ddc6e49565b6d3c84cddf3", 125351],
+    ["random", "6a6c8c9f7e48084c", "2999fa23d21c098aa67cb16d2d659ac5c9eb2199", "38f42d1283c68405fa10849689a8b4f6e32abc128535597a4efc182a57f15bb6", 126899],
+    ["random", "6a8a9633b21ff9c5", "a4c9e5387c0e5879255841333e356726d4d462e6", "22416dce887a67180fe694696e2fa73e70d498de8f5fbdb440014f13d438de35", 106923],
+    ["random", "7025e644f4805d31", "6f7f0efb254878a748dc5a1ac1f81b354127431f", "21710690a4cf5a21d04173f2bf1814591d48364d357fb2040a06345bc27d3e27", 124811],
+    ["random", "743634cc3cd62061", "c3066bc444dcbc7dee0d4f72c41eb13e2b9de609", "a44fc43ded8073d060fbb0b46f80adf42891dd2af7fb582a3762a123966dd23b", 128991],
+    ["random", "755f520470156f91", "376ac8e017c4bc737c0511bb28a50d9b4b51dfda", "64153d1b88d81ccb6ccba062f94a6ce1877326c8788e6df497b66e4cf49b558f", 180292],
+    ["random", "757ab32e2d85c67e", "d66865ee04db71a63f2318b8fd0c58e7cd8768b3", "30c5fbd5bc07a3d8d7c187befa69ac8df4a79eb66f75a7a8691506c6ff8bb82e", 221931],
+    ["random", "7c27e182c7297846", "0e36d7963fc218d12826cbd03cf10f204d10fe77", "09b04a6678d6d5868c6d7615b4778b6133a55d47f41ec295655253dca5181ecc", 166309],
+    ["random", "7db24634d94dfff1", "7581f865a0fcc78ca23c028a1f1e05521b163c36", "f89bd7935b2c79e23566b4277933d789d954ad57d7b9a1f14f660b1e62d91acf", 152668],
+    ["random", "8107245c0706184d", "a33e6e284c960303fa49783e7659271af1a6a077", "478f8a9a93790b78c8a60b1476507368f96134c21c6a606feefce1f4370fbeb9", 122955],
+    ["random", "821f270a57ecdea6", "5056dc3b3b972d283869b9dae942e6fe352df808", "c88bb161012d871c0adf361c5ef964b7082e2d4d40d5e4fdea340995af38d688", 87248],
+    ["random", "833c568da41b3de0", "e74805e87c180cc2691232f01a19068370a69831", "e951d6c0eb0b061116fe9c6c0153d6b89195edf083ce60430f3fcbcbe975f0f8", 113083],
+    ["random", "84a036e455fcd9ae", "5a2c896cc4b9f701eee41c5c16dd50ee0f197032", "68673ee002985b5e8c4136b6386c62e4a046e5f5516942181fe0b30de9f60ba8", 132091],
+    ["random", "84f6c0509ebc5173", "a106214b45a385b6cbf8b3eb2360beb5ecae8648", "4c4d41f9fc471e2682fa12b28887689e1b26afaeb0d53cd457650c5b96b3e3ef", 207728],
+    ["random", "87b1fa47c3ed5a92", "67746159011fc8604da2ef38b52d60273f291c76", "4d9e10027dd91e00aeb707780535adaca0c96a1561ed8c1687702b4810806842", 87784],
+    ["random", "88ce72cbabbf00fc", "d2ab2cfd06cb48b90cbfc9768323000f61ccc59c", "f8d2be3a63948b7bd7a3cb3d5b263db93e1109af49886b7276a9697f694447c9", 158676],
+    ["random", "89d6f3f45da4daae", "c8bf0155bebaa321afe2d468ce41cc415ce025ef", "21c898899c74031a8c34e3fb023d791e46c15427ab9f588fe3a572714aa3319d", 164537],
+    ["random", "8a090ec813e02e0b", "ef3490bc4ef0442c33a3a73c689833739e6f7363", "ebaafea9087cfd2a82235c3574bb8a97ed5e68b9a1552ef854ee8ab5fe52aa16", 144414],
+    ["random", "8c55ca3b2b1824b9", "fd85da8f9d8a1670877b5820df3911b375bfe071", "737cd4b047dd08a0d1ee49334d35bcd93f19385baa4cbb746fedbb2f5ad29e5c", 141170],
+    ["random", "8e57513b4ec8ec95", "5be452b85afe35269d65e615aa650aa0ede94bdf", "35a3952a66419ee2b548c55a19efa9a639a3037a79697f120e173ebc86c51036", 145010],
+    ["random", "901494c5d3ac911f", "060a8e6df96d0476d83d49dfb9293f608937043f", "6460e22f32eec61e496b362f8b43220933e0f0718405791486ecd50ba9c4b999", 63792],
+    ["random", "90d1ab7f21ba7fdc", "82e27ad588b4df97aa1758be889870c0078298e0", "84da63e2dccc44abbe73d82dcec5fd03a5b478a498b8efa9c42bec0cfa7b9f57", 156670],
+    ["random", "9405e0313fc395fe", "69726070ec9a3af82469e1cb39b9102e99e06f75", "e7b4ed4f7c7d21077e5c904d7e4f2f4fd5181ec4199a753f717cd3ae0972d87c", 121391],
+    ["random", "9644adcf53c1085e", "7711cd96a373a5f84661aa745b0ba161dfa76594", "e76936a230360c18566a152194aa3e22daad50dbeea63d9007817d83a4ff9b28", 112203],
+    ["random", "983abcae6cbf16b6", "3ee7216856cdb1f03b01c2f4ba2e6ea78e49a39b", "37013fec14606c4a264078c402ba87261643c3a444bcb8d6c5edf6b41357bb26", 174883],
+    ["random", "9e8a9a415ab79a3d", "030feb4bd39e667faed9d04f76cfed3b9307a034", "74d4a32b839d178aeae34573e5279806ceacf6d1f3d61c12088bf413e9d78153", 162500],
+    ["random", "a0fad99f5b702765", "24ff21c3bcf21273e1fa2d0c5b6868b2a9b97b7b", "04a1b7a38d3aeea8e8f449d3354975ec778ccdd64a0f309fa1d6c3a38923457e", 136008],
+    ["random", "a2e976c301c9c7bf", "b7994cb5281b0c12c306aa8498e3d2a6c5bffd2f", "3aa6d8e207b89541e5cc65eff94427243633acdca39250058dbfb8c29c739b4d", 28866],
+    ["random", "a3e30cb3277ae868", "1ed679be9cdc31f6ec2cb08b9482ff483a384c8a", "64e243b37abed038ff6d427bcd62dabcdd55db0ebbfc802021c7f6284a355b43", 94444],
+    ["random", "a596654de3ed8a8a", "ac064fd0c5ba24c95443286842bdf10f98544525", "fa4e7abe4762fcb5ef2166829de5ea1ebfff53267849701b4fb9cff177aa9a09", 184253],
+    ["random", "a6a8cc7a86b74a43", "8ed69b2ba6913ca1391b12010e6b4cc60cebd737", "8c8c37b1e66c3e7f158b993568c9a342ba33c681365bf9c9a6e0e76cc0f9b345", 110371],
+    ["random", "a6b74e491c688fbd", "89b77c697cabb0662ffdd1238b0ad28952e28b86", "7a5be7889075e414ff16f2afee8c4f0ac7fb9fc7207646a9a9421520f9255a3f", 75072],
+    ["random", "a929dc75c20da7d8", "adc1c1180a26e46419d8986e66c47d629991cf87", "48c348e4e7b412c9d49b510f180b52ecb10f0a6dcfc42bf974bf94475c355756", 52758],
+    ["random", "a9ddc0bcd367917d", "a969cf364602d07fb3fe7c3e17af3c4e04b11dfc", "fbed1474439e64c0c9a50a3aa6571a49132a10e816e18de747f49e1312d240e4", 182476],
+    ["random", "a9efd76ee0cf7608", "57cd679de606390a89bcde49749c1b89c4ca5075", "e16a50268dd12413ceae215c0c79787367a3451792076aaa3ed979e229588475", 40707],
+    ["random", "ad37c116cc6f4805", "d25d4789682d2b89bb39aac413ee2d42fa5253f3", "b8bb20339423d82c8d2f73aa4bb55c10cd08abcfb3577e8e01a9aefc853c48d4", 130202],
+    ["random", "adafb908b2478653", "6e06f6e43f537c3c4441046550bccf3006043fd1", "7c20b4b985bbe0ec90a01b426f1868e5ba6767e396403396744ac2cedb14448e", 106153],
+    ["random", "b04ba73f74d364c9", "352fdc3093872c0b1928f91e3eec61a918784185", "aa49ddeaf5175036f3b7dc698993818af5d92187e505ff0e7fc42c63b14890f2", 90644],
+    ["random", "b1bb21ee376d5b47", "52d712c7d0b037756083c4d6237eb46a604f537b", "c5f4050b3d4692381f7cf523e0088c4b1e647703e7bf181d8e0ceea84b511e9e", 86763],
+    ["random", "b6fd37c49edda42e", "b198f895540ed498646e477389bba18185f41a4b", "8b1d1434c97a55cb1c61cb85f19919b5ce9a2d1baa33e210be769bc066d405d5", 101009],
+    ["random", "b71cea8606ae7834", "5c4ce90508aaf79b5bcd8f899b015e3ca7964df8", "8ee04e721130a45de753591bcf9acd2812b19a80f0e998a72983213cf7a38434", 154597],
+    ["random", "b74a7c57f13b9367", "f26156b1f9b932a515d25339cabdc1326e5a95c5", "26d5e6043cd2439496438df3f5937d63d69de2cdfcc145dd7fb6a1059a1bd02a", 79947],
+    ["random", "b79453af8f7830a3", "56ba47c061217b35ca19d51c5b41763e652266ba", "f46b5ceaa45031ccc0d95ae5a8fc1662dcb5c1c83d9f629715dc997bf0043e80", 90242],
+    ["random", "bbd1af3258c159da", "e97ac25d4c3f7850f42bc94bb30777d023b7fab3", "7817efb1f496421751f0abdd38f565f4d9e8d4b34355544ee96bd16f70b82f3a", 119523],
+    ["random", "bf5ca27a3ef437bb", "ab83ac4b94d165f8060a869272f4d6f9c1f6e8d5", "8f2aa6ee35fae39d8be9421fa54584f8974c8e878a77efe2a704e3dcfba327a1", 148654],
+    ["random", "c26a9d7d2db1d5b1", "23111959b5ab142ea42857735e51a92382ba20bf", "67207e519b1d5109910f3a5fa48df1539b5871dc9a29e5976393d3c06457bf4c", 150047],
+    ["random", "c76fd1f8905308f5", "6fd0c41bc0380a929906c6e18ae11cafedbddf65", "3cc51293d2dad57237f88996ff9cda574279269104966b99faa8e2518c9441d4", 138395],
+    ["random", "cafb1cd4044dbdab", "223209fc602ac5cd2fc6e8e6f7d8133fc6cf6fec", "f55794e0b8d6f6ecc8fdc541e5d8a796c0577d411ceb81de84a06287a8a26f86", 127738],
+    ["random", "cbccc934c703affb", "7416a4658e54be0a569df02868b6e1a85639a90a", "0f76d261f2db325a2862c0509ac0875c1248100131dfab0b8aba0f06142171e0", 111025],
+    ["random", "ccbbb8cf823c0a2c", "86b0479491f4cb38acb826c0f4404f745703cb52", "af0a027fe52fea9301f0286c997be30449e7731cbe6171d1dafc0c2352b40d30", 222426],
+    ["random", "d0e0130eacb1caf3", "9e61bc81fe777606a53a6e35fabda46a5b58175e", "b3d71db2e7fd5ec41513bd024a2056ce07fae1881c49c42f8d3a6f3f5dc797e2", 99216],
+    ["random", "d332f09da51a0970", "8d94e163ad2a2d6bbd228a433a6abbb3ba01d464", "e5bf58e6439886e956dcf4e080399ef864a98b74b7893a6a21745041ecd1f6ad", 149038],
+    ["random", "d3477da8d26d5171", "4d5077faf408767cf30ac1de7078f9b21eca23f5", "ddab64d85ce77528aa6e734944d705dae096fdd924b40b3c0f26ead398fcdb59", 60156],
+    ["random", "d3d276fdd1baebcd", "e229b63b554029728f323ba748d2b7eecc2e17b5", "9b8a6ac6ce4ba38f755e9d17255afa8bf151ffd80648eda1ff8e3a5004f15f61", 195405],
+    ["random", "d8ef4bdbe1efe59b", "43f09ada91e77a80e727b87184a4418a76931334", "159398a94adac8fa461c145eb0145e1e99a700bb7352c8c95a13b1ded81471bd", 181394],
+    ["random", "d9f6cc68c666b47c", "def5db3de05cd5372f59224b5aca0f730ece87b1", "f97635b301cf705d33218406d107e239e3f11432be8c0f279d768617c01cbbc4", 104479],
+    ["random", "daae3be268c9ea9e", "aa65ac2c0f634c0848eead3d74e3a434aebf74fd", "76e2b893f57e9e8573ea84d4b6c11835eb2535dff4aa9a5ac4402157dbf0235a", 58510],
+    ["random", "dcee590925f95879", "9528a5993def8010d643f82512448b95baa5a167", "eccf02f8f25e633a7c872c08b4e2f427534b5db9a62722538dc85cbce624bfbb", 23326],
+    ["random", "dd38b4155a8771f4", "2b37467b1bed42ad5b7fc649ded5cbd383a4b174", "6b016df4db8583e2b602c8700792652106e4caf2fad7b6a9afbc646b7e6c22e6", 92926],
+    ["random", "e20f6aa56a4a850a", "be58af8967bfe29b3d459887c9a54de1d1d336cf", "cb85a8caf42bc2cb952e3ab3cfe23a178df64717a7d6e28cfc8c70206cb0b40c", 128801],
+    ["random", "e321a98048a49548", "fb4f48af1a653534937cea9e69828b7f706a30d4", "41996a89ddf2a30e15473772ef4ded374a12197c3532185461d211c154227e2e", 172912],
+    ["random", "e3c33d227c59aa94", "920b15366496c444e98f8a740b9ab6fbc026a5fd", "ddd5e66293c88e184d074073ae5e7a9efa4669cc23234bbbc73e83bdf23010c6", 108361],
+    ["random", "e46c6bbaeea33716", "10a8f23e400f197637ab9520ed330e25b448cc6a", "0a3119a640ebb33716e5cfc4cb603ddda9f18428029787644962ad8735ab3e91", 130155],
+    ["random", "e7fe54073a9a84bc", "88027bc332002d6ca95504fa441b6e15def3c115", "0c4e3096615c0f9d5436bf551b21b09052d706510b2db228b1d93c68ebfad85e", 100814],
+    ["random", "e91b1e66ab23faa6", "998f122b6a7fcdeb018d548f7d01fa993ffb96d1", "dee7cc8a385a77636a4bd6ab3bd7ea83ef7de5ca5ced417bbe9b908749b31111", 133844],
+    ["random", "ea64670b316f8a66", "e3558f6bc87c0adca44fc93b2658ae168f47d0e3", "66e680be163f206202617d22ff913372a91fcab44fb772232271309ff3584bdc", 73841],
+    ["random", "ed461fc5e4a754ca", "3d103857d5bf600508a8341f7ecc35e514a0b402", "e135fbc463f07f589641ec615449870ed1c013c5645737330cb166f354d6ffe4", 193182],
+    ["random", "ed7073d161fb4b9e", "65c7b2ecd86439fd89e896f1392a81577d5c65fb", "db8eba3893809b1a0f6147dc896abc891940d5893c19388521e89a3ad454e802", 136469],
+    ["random", "edaf257d73e3e530", "5f429411e3d2cd81759573e28307c68bfee61000", "cc759eefbebfad31ff8233b3c9e03538af12909428daa378059eedd2bd8b7f77", 74549],
+    ["random", "f01bd8eab72d88a3", "7bf3f5eb5b5a924494cdf86255d65106ea2f8028", "07c729d27261e2c12cde50478ab8de4fd2c4a69911c903ed4f12d428ee1f0107", 109008],
+    ["random", "f241acf16280eb82", "cb071299ad2f4412093407f79bd4c0012d30eb5b", "a6cc20eff112a93b0214b4b1b2ac2207a908de0eab014885730794cd9beb836e", 124743],
+    ["random", "f2f6d0d08ab8b377", "33f311d36fd9ed8d101f2204e7051c1869b080b1", "64e98a2031417d22172a94431dbac629b42294a31175db0ce4d6e2ccd843c3c8", 102601],
+    ["random", "f31a5fe215c2edb2", "987bc022697221d279aab72752ab9c55e204f29f", "71bb85c74d9b750ba5120fb4abedfe7f535d78f61418fe7e7640927383cb66ff", 150042],
+    ["random", "f515f74f27c71d34", "eb4cb95d74b8bcd3147458059fda8d96fff0cc64", "d016136d1cfc0710e6c04167778e78351173df82c9123d98f140620a1ca0abe3", 126968],
+    ["random", "f601d171e87a992d", "9df890f9b76da444eb95701955a06ad04514576c", "675ab4c6af5a5ba2c9e9fc55148eba15f6f85e09185dc930ce4df9c3e76c1a45", 146666],
+    ["random", "f69430201439a95e", "5c06296809851bd21436124bbefa2b3f4137419f", "391fdd63d78ca6c75f50b68168cdbb5b55fec40e0e11c35521a81cf981aeeaeb", 116516],
+    ["random", "f6d61d894c48bb89", "7a8ca6e6e69ab999e1608898ef936ff8459533a7", "c16df72bf480de93378a5315baa78589656434c8267fbdd7e5293b9176cdc519", 146676],
+    ["random", "fab4f50e187ff4a2", "14246a41262b089be37e9e44ed4c46c84721cb45", "a966ac4314c3336570ba883d3c2380a07afa018b648bc755bfb6ef800019fc07", 75610],
+    ["random", "fb26bb4b5c0c68aa", "bd1d71b0cd0f738cd6ba2487f2890190a344ef55", "727bd97a3cb480a38f8e0284610bcf852dc128746107994c3a62ca26d6617d6b", 153389],
+    ["random", "fb36dbb4ea662b04", "27f01f2c69403ee2fd373b58470771f3c5ae5c14", "27f9250c8e8af7761b4025a7a3529b8c6f5b3ea2da6abd4ac153f647bfa44764", 83517],
+    ["random", "fcdd97d427da465e", "29d91bde6933bc2fb55b073856ec69c540f6adb1", "62b623ac0bd22268fb0e9ebd8bc0135d4f00ae8765368622fa7f59443be235d5", 42414],
+    ["random", "fe32162f9299327c", "510f977bf572eaf1be877cef3ebba9f4c6710bf4", "2f4d9e3e2e0c2eae0f21f15459705b972e0223a7b0b650c45141dced7cfb335b", 118423],
+    ["random", "fe91523be3fcfa1c", "25654d266cf4cf42cc108a7a981f48d5ff28b45a", "6eb1e88f2265d7057921bb1861c5a875001f2d24b1bb929ab6173c334afa2e0f", 128601],
+    ["random", "ff410e86e970461a", "83681b84982519bc3a602d352a2f8eff7a1aa37b", "9e6e3e2b461b5cb1e76d9176fd35dd4974d5973203911cbf9d9a263bb961e8d9", 44788],
+    ["sports", "01f49a4ffe3ca29f", "1c0a236469956275f7b618123915b930dfeaf159", "e081099899a66da53a53b7e767f2a84f37776eddebdad655aada90864281cccf", 63970],
+    ["sports", "03d9eaadefad5eaf", "fbd5b021e20c191623810f9e763dd571ca17d1fe", "ec154252601e3d6dab56a2be47e9abfb9c9aea475b3ba3e7318ac0cbd6c68b41", 110504],
+    ["sports", "04f238acd11cb96d", "a4df08b392380c290c11e18bdcd326d76081320e", "97f8136fa21e5b9784de4509b4bf59e67d960128542f0e226b385b3d7055e4ad", 180229],
+    ["sports", "0639dfc6891f1e9f", "45127514ebb04274e7c05e0a71b5eb20a6424aa7", "84603d4fa941555c3e268260f8f4151dcff72d5711f73ea0fae21f6139d4a0ce", 59307],
+    ["sports", "0677df5c0833a517", "48c89d9d998c2328062c83f51bd962034daf8fb6", "2eece192a000fdd041490ed7201d3d12e0e02035ea54e4ea5f1bfc1815ae32fa", 131251],
+    ["sports", "06845739ca91dd3e", "ca77a35bede92560c6567d9f050ae25a66066a55", "cca09e7363c1e3f3aad9aa8176aacd4344f876d372abd7bfd53ebadfa0cf04b3", 138242],
+    ["sports", "06c6d0af24fa9ef5", "42b0283f6bdab3c99bd8890d306080b646fc43d1", "a970bb650360bbb45b090f3939ec3ffd267196643a91d25bc0b6bcfa1ac5fa18", 30231],
+    ["sports", "0fc4752bdc216157", "da25c190f23682a5bd0bfe5133e7eb9a23ce50df", "24fc87ac4ba281b671fc1a2ead23d33fc617ac8c3b9805033546d970fbb7f30e", 89342],
+    ["sports", "10481895508872f1", "c0511b53437d3bf0e9909d8421868879404239c5", "b5987109221c6850408c4140d6db449730866891a08de00bba8c68bb47fa677a", 131380],
+    ["sports", "1354d9e0dbabc8b4", "30350c84ea9f6527cf37e88b78c17cb0c2b536ce", "03b58786a45da3e2c94047e28ee60df8c54f9c8af4431bf2f8d5d364691863a7", 114292],
+    ["sports", "14d45a56a0fe95bf", "cd3d601bbecee1df643fd759d91fda93f455249b", "60767d62a44037f49af1bc37a18a0a53cbf07045d16bddcefdbfff7e4e390ead", 132816],
+    ["sports", "15dbbf8e3a7b5bd8", "6001869c357c93fc08ffa3bb6495135b45ba6c04", "d459cbcf2d721444249bb704f4389930464b5a52fbf60c241b2d7fab40eb1d99", 178442],
+    ["sports", "1806e0c972b819bd", "95ed9dc5fdc2d6672f9e97e6e7a50859b42cfa8f", "dbd27c8b35a6f43452eb06571b12077250d52b04490dfe61e2d3ba31231d39d2", 136947],
+    ["sports", "192658c28b173b34", "9b9b58342a59141e462a0b4c4053c9b439ff1f23", "8c384bc581ff17a2ac1c98e909cf3e74fff32deb7c29034626bc8e47c11949ab", 114785],
+    ["sports", "1beea2712bf5a333", "3885dc3dc1c1b2d028c198613d80cf004eac10aa", "3c2de91ea07fbf440a5a8a36be4464ab0fbe1ad95275abdd1aa6cc45b8f61837", 77209],
+    ["sports", "1f185eb3ca2f8d66", "93fe8a28b1e0c4a2aa410c2ec5443bc550cf806a", "2c4f35ac3f6eeade84b85370e36bd3e313e29c56afd9648ac754dedb17dfd8af", 104243],
+    ["sports", "1fcaa62bf36f7abf", "aeda3bcefcd9444125a8d91ad83e8ed642aa7050", "a844e890e18b27caf2f06a5ea21d9259520c42cde4083b0a8bea380c8dd90ae0", 219279],
+    ["sports", "20781330291047a5", "86a813da4777aab29f79cb9fd2d6b91f9faf186a", "c540e5913f14bcf6d8d0a0b2de456dbd8577b3ae0f17ec9cf020c2ec9f2e87ea", 75009],
+    ["sports", "212634d705f533da", "23cdf98412f7c4349aa7ad5699abad23a4e9545e", "82bea4cc47dc04fa66831f4f9f59f93da0da397e3b8eb237f64d5b6894aa319b", 140026],
+    ["sports", "2595ea3831d8da6a", "76bc47cc609c6c59beb5e144ca80b6e0f22fa527", "5a6c5fc9de18fca807c1ca5a53b5a668bdafc8ebaa820215ea26f49e0279b639", 121236],
+    ["sports", "27f0769af257cfd3", "a50b737a4fb79ceb1fceff7d4e16b7b276cc7b50", "721bb82db0be4064fd87687f9914c5e25f9f374409576c1df35c0d974c5fe8de", 70907],
+    ["sports", "2a7d1879897f6eca", "6be649cfc8dbb8398427aae76a9ecf270ebb83a0", "8aac2f21edd05e595f130bd28ac3ab1109a4495ade3ab0db53ef07ccfeefa8a8", 29272],
+    ["sports", "2abaad7f5d0ba83a", "00c3117e27eb6379b6daa80350fc6833626b636b", "a7cb31762db6c4ac6952bf5de8e8a7ce0084cd31adf039754857643ee9c6ea45", 48065],
+    ["sports", "2b3acd3abffb6da2", "bf3b48559cbb603965f9996f8e424360a73ca6db", "4f8b07d274dc9db0d19a1da62a73bc8b32b4e8a916d93d1f539d0ea3dff785fe", 33823],
+    ["sports", "2c615b3c6d5a9d51", "357fe9efbaea9f841c57965d75ee360d54a0e88c", "14f7276bb7b8257abc5e289790ba7004dbc45ea65b084a92a30281712ebcf526", 18811],
+    ["sports", "2df9e0966f970e13", "d21d87ce71ce4c21c0dbfe1a9d9a6efd4136561b", "baf8b1728bb5fcb72f02f487ee62e2bfc0751e57886e14ef33574da6cb0774fb", 153332],
+    ["sports", "2f2d2e2bcd186d31", "42ce7e7d5f7d524dc65f91a781d9817c7d9fa615", "be1e8cd984309ce4cd1beaa1646fff849126cee826c23d960b836c02283cb417", 197526],
+    ["sports", "2fa1c83b30528d31", "3866e25025fb8131d11c57f2615eb2e9ad6ff834", "cfb8d4ed49757b45941632982662112a425c74b4d2f8ed1d5ee89f8fc917343d", 135554],
+    ["sports", "305fd6c6b4c58085", "519f66c0d1b8d0f1c4656803b3a5f9e7286c43a7", "1bfaaf123e93a9f49b38a08c700663f0c976cec727335fb4e1408cd974b61cfb", 100427],
+    ["sports", "3254cdeef31d6887", "0b5a6e282ecaae820eac95922ea518308a385bea", "341a0825cfc0f40b5e5f1188121fdf7ebb1e62f9b6d34906df484acb79ef1d77", 203992],
+    ["sports", "37625d59d0e0782a", "f2802638564aae4c239485e368fa76409b8bdc33", "a5a13f167cc89a36f113ae50284742594455087209dec2e0782a10f7fd9d0bac", 206898],
+    ["sports", "37fe30a7b7fc2f8d", "3d67a08cd104a51b4ebc522cb841f8ceb4b76610", "abb7cb1fccb8b2c7d49dd4bf102c4cd179499f375928371fb904cff8edd6f2f3", 185390],
+    ["sports", "3c62ae595010afef", "36afa967ce198803857a69147df91c08cbda20d8", "991c1a45bd99fa0d175cdccd8bdfc2a3bcbf898ba6ee84cf8712dceefebc7139", 162673],
+    ["sports", "3ca740fca45953bd", "5faee6e4367a01dddc3ec711fbaef4f47189b6af", "3111083584af36423cdcf2344a89ace98be093f8093d46e7c138190dc5074c18", 64407],
+    ["sports", "3d391430a4a022c0", "5fc19959be6f2f09b510eef07195704d0710b660", "9122ee363721bb68615b2f6f051229132ad61629ee5f700b7fe55bb432a9b227", 60876],
+    ["sports", "3d7cd4e2fdbfa7b9", "f679cb911b9d5818fa45fb5081ad2c2b54facfb2", "300f9242b05ff20840cede4096d1531c99c34dade4302d32a9c6f348d3979153", 159507],
+    ["sports", "3e5b15d6fbdb70d2", "069f6af36816e46cac103fa22c55545fd449c5b5", "d56a3043ba846c37438b291b9831bcb2e55c9da05fb960609bf2b6f5106efc4a", 75231],
+    ["sports", "402d006c4cf226f0", "2a57628b0f36fc2df1e8c761c0523f9e24a99425", "b36cd5e18f86ba19ada8ff538401b1e1533cebd3b89ce63830888648799524d9", 52013],
+    ["sports", "40943b7446487944", "f3c5930491306951a589b1d6b8b59a1907fb3454", "dbd3c59ac1cdc02e8df781e64859d45d4d993f1c6792091097efc3d6ecd2653a", 74911],
+    ["sports", "41a768248d7af0af", "2c00f3c1f9d4032163ef1eac40531fe07b3f2d8b", "a872997f39dc805b6c52e75c272ec9d71e4c3f1a5d49f229074d37a75cf4e31c", 83758],
+    ["sports", "42e799dd28aae778", "889c4c64a3b175951f2511fb252dce070bb77ca0", "865b005edba56c55badb0754cc16527134096d4b8f55ba71f435a29a11deafb7", 157361],
+    ["sports", "449af72226aad073", "7bde173f095230ef68bd4f9a2e461b097b521976", "5429201cc8f28949446d49ef447189116bf9ad99e695c23f5485ee696afc2446", 80467],
+    ["sports", "4512ede100afb11e", "16270d3bb15e2cb0bd9c520643c294aedb61301e", "cb0f6d27f75db8fdcf93cc48c9ccbe06a19810a78a2ab4d671849918f21289dd", 160933],
+    ["sports", "4817147cec73ecd3", "da3716daf61d1b07b5c1b9589575f66335df334c", "7301c48f56642db5a0e3252d35f66893b2901fa6935defcfd30ad4e1eac5b1f4", 121751],
+    ["sports", "48c23547c65fd568", "0bce259e254c5b28180e8c77f1932fe20a053b81", "dd7e7215e5275623b03e804affbc7bbe22c22422d5f0fa5c24fba68027f54ee0", 45531],
+    ["sports", "4a120f71897ba04f", "101f09635164d81f61426a48924dfa925ce4df64", "1595d1444a09ba896c185b0572c1778b1300b03b5208c48d71ba7013a0b2e506", 121957],
+    ["sports", "4bbf51fd1bffc41b", "c315afaae450256d71b81677899655b70d7bcc93", "1d7960d81ccc8fe068d72bcead92a7e45b22fdb0dff88c888aef0e38f2eb9931", 78226],
+    ["sports", "4c722405777281a9", "b3e34923da52413a251a10a6635cabb84c03380a", "889ff5c7e38fea37a85078909b60b2c0be617feeac305da3be4edf38a379a7b7", 71183],
+    ["sports", "4c83087b06ecf53b", "175700dde9b96170548febc41dbf1eed4d632f70", "894d1adde677f9d57dca783e2b9372b7901c75b2d9396efa70cb5b5c657af2a9", 135147],
+    ["sports", "4cfd020b97be68d5", "71ff807e3a507db5504f875860b51e3748bddd60", "fa263e7de0647e4d3ecbf51e22b287b98d0d559d095aa0623b4433ba89e82191", 84602],
+    ["sports", "4d3e89a376ccad29", "12edda3637143871653bc15bdef416615938d8b5", "a795518be64343316f715298879b710b2a4c3f557909c1bd2b4b44e5ba961f33", 68644],
+    ["sports", "4d8c77fc48bd734d", "6e251651e8801fd6b8874f5f216e79ad37aa9ca5", "421b4b4d3c5faa0b10f8d0d99e7d415748894df766951365dcde44f8670d00b7", 61156],
+    ["sports", "514f2ddbe34a50e5", "041ae88dbf6c7c9e28e9efa532eb6d869ec15bc4", "aa869fc43eac0bc9df98d23c8d53ab723390ef469aa6fc05af343f4c523a3ffd", 175744],
+    ["sports", "519a0aea14a05e1b", "21b6eb634fa2e5e0bc0ca8d152247ee1a96df752", "0efca4790459816cc3867e51c1d83d664d5f4d94c49230f6ba0f65ec78446d36", 120261],
+    ["sports", "51c018e1ff0f8494", "23705c96ed065c62fb347d833e159fb37183963f", "e100f856a91cc80b3d7b7dfaa99c99e5192c47f878e934e8c0db6251337d3760", 109722],
+    ["sports", "537843c1be04501c", "975d6908426516a04a1ff522870c676bbd994a1f", "71fc0bd4908bea61a915cc9c8fc00c4dd8dc2406e6298efe70ef833225aaf070", 108052],
+    ["sports", "53ece321e1bdc7b6", "7e7965c5620bb32bf201da9b0a86970456797e30", "50d18aa1e2117e846233e1a423f34ada5e05809a95cb6514871d712c9d47dbce", 102864],
+    ["sports", "56405a17c0ea8857", "443462233dff28e8176207ea9bc120a23a29a613", "7d58ce10e8e9cdc45d752bdf652602ebd1c170ae595d8c18ccbd01272b0ec3d3", 94992],
+    ["sports", "56c72398f260891e", "e991d4eae96a0a1f815abf16daf194db4b2276bf", "11c19b1ea6e8f704bb1de14c3ec98fe7ce94f95e99dd8ff27329ebcdd63eff23", 112013],
+    ["sports", "57f9750b2efec83a", "748350a5c20324ec73e9e5e890df760b6b016314", "1b750049901f2bbe45ac222b9422aa155cd865b0b46b8b3f330373eb8ec417ee", 188247],
+    ["sports", "585f922f165ba1c9", "c62f1b1cab6ca11f08b69ed380c4d77af21de83c", "545899f5ebd87158389077d84ae1ef29abc5316ba12ea702e59abff6b2493d26", 135631],
+    ["sports", "586acfb7cc56884b", "02cf1d2e1b1787588962fdf4e73df67579b810c5", "d149dab0db5a5bdfb9173ed514cd5dc0b99a38e0f1f1f37ae38e08018a08e98b", 77983],
+    ["sports", "598c8cd8125e89c0", "ae5ac779c9e38bccad55dafb1557459eb2eed4db", "e47dffd65aa3f883b492d07896dba8b74c801dabf0ccc8c49d9b2058e95b11e5", 43011],
+    ["sports", "59f89e5f65c11e02", "77c5807c7480ec5608b715481c73679b8cd3de5d", "eba6fbbf3297005f636519b1a49943342110de664eb53c3495eff51408dcc9cf", 58002],
+    ["sports", "5b7ab3baf4c0492f", "011706107eb98721fd13925269fa7e648f18e217", "2f9fae795a6f56805bb5941a6557b84a44a52a455372fa427ca6cbbfe38de27c", 178133],
+    ["sports", "5cb3f6d9febbf357", "2d7e06018ae5989c6fdfffedac6b0f01e2471a3a", "171b5b45bfd8ca631b2a89d17e02856eed02bd357f3f099b67b6d25d45c74827", 53672],
+    ["sports", "5cb816e47af8b58e", "eb1569d4a1ac2841af91346b19e54e67fc104933", "a038311ab5337f00c9d88c3fadd2c46b5c1710e443964ba92abc7327efa03648", 174494],
+    ["sports", "5cf138eb18190de2", "3212912b41f91082b7d36fd0c3e305eec6e4686c", "72363c29a95361158a975c3d3651ebd519f5e6115696e45b87b45ec39656ab58", 63199],
+    ["sports", "5ea0b445a66381a8", "9abfea4f7dd3cd6e7b31320ac51840d87d14f179", "43d31d3ec869fa243645c198f36bad9845e5539fd50e94b537538c3ee91a0aa4", 120095],
+    ["sports", "6b20d727d067c9af", "caaeab47da6f8bc3e7e155331c1b6bf60113ba04", "44db05b85ef2a30e24d47b8bb18f1a40569e89f36da9acd88befba574795778f", 57548],
+    ["sports", "6d78deb3cdc9a6af", "f2af7361712dca87e59a3f139d6f7930378bc693", "1ab965d143421dda776fbe4d8a61c3b35544ded80162206ef76a5ddb14440370", 80348],
+    ["sports", "6e7e04ce669f9898", "d818d61c32b0b3666bd631076c9cf8ff91653b14", "ef2d953cd8e2b2d6941758cb7aa3ff2c948daa39e497c30bfdc14254801fbf5d", 158741],
+    ["sports", "706a7ab9c1382fd9", "5af663e56806eac36675a7b57cee0c9ae4a8ce74", "e3ed2027b89d79fdc25ca22385ad55c148006102b475a682c4ce8e8504e56d8d", 56881],
+    ["sports", "7191a4077d2b2183", "067344a4dfc7c0439b8b9290842832ca6daa89de", "e8f5f7da945288ce0f52b8ad31addebd56e722340bda511d894149525c98e495", 179518],
+    ["sports", "75f994eb35d36f70", "11cee215e1a08a4d90b0b616d42ca92358949e9d", "f4938f952e985e2adefbd966f9a38e5da05b652ee9ab85f9f1661e99a60307c7", 126394],
+    ["sports", "76edbab307e158fc", "67fca652748212bf7dba7389a35e1bf5f4d0ac39", "06011c38ebf5ce4e017e6b8b8a3836273893c8be7cbf1113509a9efb569550a8", 140061],
+    ["sports", "79c6bac06b2160e1", "7eddb648b0d47758cd794e2b68f41c629a9172c8", "4234e19fc733d507d1b0fe17ef9a52d9eae397247880e0b8863becf86c36c281", 135247],
+    ["sports", "79f606bea69376ad", "67fc8b70bc45ee939e30c9e656da8e80d1ef33c5", "765ceb264a45a54bfe37a137fa589c722a8e90d0816695675bbc9ec3c901fc97", 115776],
+    ["sports", "7a90c6bccf46f6c9", "fa81c32f1be1eb021f389e90d8e7c405a2f210ce", "6b4ef379d83efc0b8800875f0e4d19faa306214588edcc9a9a99020d30ef18a2", 113868],
+    ["sports", "7bfacaf341086896", "2eb617ff91edb7e5ee6d4c984458bfd28892c464", "479ba33a58fcfc4d2a19a6c1414358a370fa4813fa0e034808a7ab6952345a87", 92071],
+    ["sports", "7c1470cf6f44496c", "6e6e0dc4e3e6b0e4f69d2199ff5787d4e5e4e951", "5a3710595d52142e8a3d8adea2f561c778dc0c9b50ac9e0fc4b674faedf8674d", 50335],
+    ["sports", "8195d93655dd5907", "b679b38a8ce45b39e1d7d46970b75315c8cef605", "9ebc055bc1c46df03162dc867830b51f2b647445638f5681ceecf5c023aa9868", 99380],
+    ["sports", "85ab8604a8e8f05d", "1dda4dd7bb304cad8392a23b0f2e551380edef98", "8ea186bccfa42205a73bad3cc66d95afbe962e5a636c3497e4582294161387f4", 55438],
+    ["sports", "86964f4fbe40ae5a", "ea3cbf53ed48c83d367da813614350efd718ae64", "6e78f9a557aaef701f9d4215638d8163eca88dc2f666ffa0c93f29c109ce8b88", 93323],
+    ["sports", "8795f7cfd489288c", "a45cdb379190be3fce4bf045ad2fd0beef969dfe", "8eea23abf497f0b82029b98fd6f48d4c701d4f3eb2875692a56a984e0dcc7e75", 94321],
+    ["sports", "88021d6ee3198f6e", "450beb206ccbdfc2422d283ec9a93e74a498a95c", "45b512a7a02f451a99c628a4c9f35931d67724af7453590adc212a720ff56b4b", 116163],
+    ["sports", "8dd9258453276b6f", "b18f38b48505db110ad24c46a811ff27fee2ac09", "c17bf024c5849d3aca7a8c51fb0d7d13fcbbaf6586b342d659106e9299bf331c", 61572],
+    ["sports", "8f939cbb01f114d1", "d6a49570496efe75072b99deb4ec1caa7e03ffe6", "9b7c9a7be8f534f5cf3cda76242e8fb4c21e2c0c57a43007dd7b9c528b452f72", 75650],
+    ["sports", "90be26ffec88cf43", "00baa6b678fc5a3fbfbdece35c3b6fb508b7e7cb", "6159d0a4615050b3b740766537cc238ebe72b093f79de2631860818a61dca34a", 98983],
+    ["sports", "918b6e2b82411e43", "0a7eb9836690e640b15887ec2eef1dff8d18e907", "a14673b304663f862da0b1e9a660ccd4a1432503fcda7750c57fc4cc893aebbf", 138322],
+    ["sports", "94a106d8180f4fe3", "71a8b41a46efec38a3238bd641357aac7498ce9a", "f88a8e80d7c8b135397bf99829a3c9d620c10899a78f43f0c8177ef0b8943609", 117631],
+    ["sports", "97d83ba721da8803", "8b3d39523e4f1d8ff18fa467df55ea06f5782eaa", "542a1d8e336c43edb590a59bf39e8a2b6f19236f32ed38ff0e26f59ab39d4e0a", 77239],
+    ["sports", "99ea63d21eb57ed2", "dd90736a855c1aeaf4be996de36320d185a3e2be", "45f2a4557128d44b1ab120ee133cfb424302d601586f68e81649aee0a5d555ae", 52120],
+    ["sports", "9a72889ee03d73a3", "b0e44c4a7cedece47041bf262ea450b00a58010a", "adcec157c32427426467b118215ccf3f938953bf2f902838d0f1edbedf19303e", 159647],
+    ["sports", "9ab68feecff4295f", "be181697cfdb58c00d49b47dfdbadb047567e861", "c3624ccbd9340ac5ed96b17ad969b470fbbb60c282f8525ca4f52406172818c4", 172143],
+    ["sports", "9ae8c36301ec0485", "d703d232ba3c3520fcc70f3129ec255c08da11a1", "8126cbdeee95ce1f42f1149285a7e8bf34968adfaf1309ae192795b4ffa44b83", 155036],
+    ["sports", "9e2e2c64173578bc", "f62e547ade57d7164ecc43552c367e8fea48a118", "6f429275e336fd9395ec86c0061d846d4f3c6ff84282054d5defe731282218fd", 231893],
+    ["sports", "9ed6211c70cdd276", "7eaf5342b407ce14c1906712fbf2b1a38aa2bfd9", "87eba955adb1e9110ca4785f33a516455830c7e38f4a724d9d33335c770551da", 95095],
+    ["sports", "9f7c4835ce513a68", "0bc9d04937fd8d3f4f2b0134000953753891828b", "a80a381d48d658c2f7284f4dfe2316e18db173a1fb05a9c356ad80f0bcf76656", 196420],
+    ["sports", "9fc7ff34b94112ca", "3386b75355a5e8cf8081e617130904b7b6ca248d", "e2e4a3e7928d0bad89fdaa82a891d603394e6ae99d59e94445613a22da34b275", 73723],
+    ["sports", "a0bcf2713a3dd5bb", "d2b7c6a3a52d39e5b514402670405bbf74ed2184", "747322fce3c2da41666e0942bff642cde2c88d2a445b900e52f8afa13bf6ccc2", 111578],
+    ["sports", "a1e03ed5f3d9c1e9", "040d088b342fca1dd22f180298bec9ebeb6f865f", "0a8f71b2f0e5346a974eeae6ba0e644aed0ad5137495105bf5ec709d41724762", 196466],
+    ["sports", "a2d58455a8d0f7be", "5f8f1a47ba72a9d3138707107e45aff9794ce680", "32dd9d1cd1dcd77c6f3602199ee09de1e69d76218e3a8120623c12e0d6f22f3d", 81970],
+    ["sports", "a3e37fa1911834d7", "8d8c4731065dcbd3fd3dec876a113c0237375f60", "1ab3dd8cb662ec2e79d6c74273e55b4779db3529ab8a05410874c6954b04700e", 300790],
+    ["sports", "a434d68e01e53da7", "9fa1bdbd034c5351f4062da371e5ee8f3af7a2a5", "e725976f0db946b03f3e65b624bc150add35e78a251ad570296f55aa7ace921a", 31315],
+    ["sports", "a84e227566e269d2", "0612c27e3a3f39cadb4dcb0f100609cd22f8055e", "3c050e49c9bf146537c149fcb8cba252540fd4c4c716db52929da8051b0cb0a6", 104708],
+    ["sports", "a86efa56fe598a30", "9874ac4d01d20d493cf8a67c39263f9a546bdd6b", "cf95bc2c6b1a3ee4aec29f1cea530bf698c80c48a51deafa87f47987d77eeafb", 95376],
+    ["sports", "ad73e2347ffd4af6", "ed0cf4e75228a2382525782690b6335aa5b54cfd", "e29405b181db417c5ea0fd2811f048bd7cf60e749383389699ab5f9cb010cefe", 122390],
+    ["sports", "aece48bbd553071c", "e3e7779765bef104a41e6666e57beff5a681ff5d", "515347aca3ac1cdb285ed1e194b84f6a60e30040784a7dcc8b2c1873a4ff04f3", 180697],
+    ["sports", "aeda1aea0706a13e", "b80ffb54bcfeb47c97174ea4fcb4c5d65cd5f3c4", "462ec72d9c1b1600cad9d9426308d70042ab573b2812e6c796fd5a503a3a00eb", 69144],
+    ["sports", "af81dd92a4675911", "59a46a34f7a5b4644e628fca5a79f8be8755a10d", "f276d855f13e3e72c0c82172b836a4b42114e07a8b277ee9d5360d43f1b799ee", 123729],
+    ["sports", "af9ed524ea77cc1e", "98ee5a413816006a39b9a541037a5b4f877f949c", "e80edac588edbf35b70d54b77ebd25a19b22a92e5d7186ee5eeed14b030834cd", 136232],
+    ["sports", "b0a6a432b6d408bb", "9ef4fbb281ad41ea7b81cd588110cadc2bcc4e57", "be96d8bc6bdc84c408a0b013763a79e061f8a9d871e5d8a5c74b3235da605244", 112362],
+    ["sports", "b46e47f8bc4712b8", "9c2a00dfab680e36ad53e9782748080d1dca5804", "8aa28fc69d9ca48a4eec0bd77cb263f3687575c7309d55ebbe3d0c18e801ab53", 74059],
+    ["sports", "b4c7d3bc294ce9b9", "fe9a93f1dbb7155ff24fa22c4a87cad586fc3083", "6c6de99376ede537308d6a837e6d6fecc75155c5e4d80260c12a715f12d4e7c3", 144510],
+    ["sports", "ba8626b7e3320903", "4644ecd5246ebb3f100dd9d0bacc69406c9a0784", "48a806c3d1ae49b1c9ee963aa5153bb0372bc8840b52b7346eec331b85ae5950", 120702],
+    ["sports", "ba8e21aa9eb654f2", "591b815d2f9771aa5947b396b8ef22a4747f34a7", "5b2c986fc8fcf5c4d0defb00c71a5e6b2c62243854a6b308da0407c7fb580d8c", 116348],
+    ["sports", "bafdb60c4d5b53b0", "54a28622f97a57c77234b15a62f4f6cd4697f11b", "1dd9ac3134ca5ae2a77ee9b8b34232bb3b17ea5f5032e4908556f363dfc4f87f", 131705],
+    ["sports", "bc17c95640dca244", "d81907e55dd3d62a0104664299016c6a7c0f2eff", "1aa8205baf2d4f170ac96ffdb7ba8600f238a610c45186d173f511a1bbd3cb89", 60503],
+    ["sports", "bc80b847a0985dd4", "17cc9c0e38ab84d4b5f7cf36372d3483e19cee46", "c60391844551b4a489019249ab206e680edd601b148e25b6b0cd6942ab994e7f", 134406],
+    ["sports", "c137299ecafa1781", "9011f54f65700b62bdb67a3aed039fd40e1313c7", "9f2c498cc8027f9afdcc30717a918370da6f3eb5b2e8873e49ad63422a5c4eb9", 109625],
+    ["sports", "c24c818f112843c9", "d66a7e5d1f56b88953a6887db890865b2ac5554c", "619e1c73d1bbf7f0ed8ed77b48561220a61d685ac478566ddc2a6514c7a063e9", 89508],
+    ["sports", "c49987d142c11b96", "5930fbff2b33730c8ee0315a6431d75fc533f860", "ad3e58a830829ab9cde59f7664c04433ead4bd0dc9a5d72a9d26be60a680c4ac", 185880],
+    ["sports", "c5ad830a03726ba5", "c06d0c4f0fe0f969be73a5ee0ef201b4d456d05a", "70178ed0851d732142a2ca6d53977e5d04958c66419a15888735cc04e5a71867", 29173],
+    ["sports", "c6249d94f4b8fc0b", "10b0f499d5421f5436ce4300375bca19941c4c00", "753982acea0a77d3d914981880c44101dc17e42599c84a76ce1fcdd3e0c83d57", 135033],
+    ["sports", "c7cc1197d592d484", "b24486deb02088416b12b9b547f37c8a6ccb3b38", "85581643494271a56f407e1d102cbfea6711cb9a22c3434369ed1ec97857ed18", 173360],
+    ["sports", "cba719325f2c587a", "220144948002518168d41121a26bd1e260b43831", "8b7243573a06ee08bc73695556cc396a7cfc2c64f420916203018199acf35a2d", 149045],
+    ["sports", "d0c54405f4a12555", "9d7ad3543e1e8f25bae17dd43b5c1b1ae974f97e", "7368463e029345621ae03b527b4239d2e2f55a49d0d29c6fa82119dddd68014f", 70266],
+    ["sports", "d2c3cebf153a1de9", "cd268d70a9fe04ba20939e3234c6a3fd99e9e259", "5de456b92e0f4f3d4f9615f2c97441f2ebc6b8ce587b815bd673765519e4fa16", 133585],
+    ["sports", "d35db966dc1d1a9e", "020e10104d3f6f50123454499a7445570b724e5e", "3fd36ba2fcf162a7169415c59e337ce4427eabb2a873e3587beae4ed67e27483", 95801],
+    ["sports", "d591428bb502bce1", "6771ff1e93c1b64f33f094859155d581aa3dfa34", "31f0eff7cc8f2ed74e1e270bbfdfa11e52fd6ac9e8d51f9bb7a56baba1f0663f", 138322],
+    ["sports", "d5a8b275338438d2", "86bfb19957eeeba3c887e66153e7901b49906e01", "541d2fd692094b05512f40aedae833eed1ca8c0aa2470522a8756307ca017a14", 130026],
+    ["sports", "d5c9e4714e527291", "b55c75b8f178c101dce455d9df40ed3b10bdbb74", "fc289c3309606e58b9d567fd63620e02adf7fa5f318d360abebcf05b5eac2041", 48805],
+    ["sports", "d68cf7c0d2f36ceb", "c71aad559138d5d28966ede6647fd08fd7faa524", "74d02f623d903ce4b719a3283e0089456cf006b01cb6c1341e5195ce64ea6f38", 184799],
+    ["sports", "d6b8b01e4ce6950a", "85ca05bafdc347ce3dd001deb88ca6499d3cf767", "6db3d6e368918c15273f83f4c5de3a99ef7bac7c030c872650106105d7b62ed7", 112400],
+    ["sports", "d7368c03bd478fb6", "4dc2751a86fb52918959bc43bb4bba1409d82395", "b7bac3a73f84cdef93cab5f9eff9fb9f805e0974e5ddec1204d0311a6b8942d2", 170882],
+    ["sports", "d8062dfe5897dca5", "0477c89a3d6199c463713b4d0f7987395cd18385", "6f03f7d128c2ef74012122b2e84bb4e2baad09f099ecb2021fd00ad7b3aed21a", 141124],
+    ["sports", "dac9fcfcf6570c19", "21e0a604be2950544b91332fe082741dc227f7d6", "e8dc4de5e4d0ac088ef602c7620b327a2f6553dfcde2bb3eb0a2881d8d2831e7", 61012],
+    ["sports", "e1bac7b81829ad6a", "b3835c7a07195c7864a5cc75e9df20f65d586162", "b62e0e9be8f7f7887bdb21581d7ff835a66a3c95e1211c50e0eb25d73850fc63", 59401],
+    ["sports", "e1c326b942b889ad", "f8c2a11feba298cc2e7945f1f5130f7ad4ed4e81", "19051d96721035e63a69f3b65f890653110ba6ec5cb35eedacfb03f4a5dd9e6a", 105608],
+    ["sports", "e448fb384c64d418", "ad9bc12e5f427ae54384a447821ec10d29d5834a", "f1034b1359e0768e03c38eff6184a9ede7d369e1866d4b224c4e90c0c8190380", 94590],
+    ["sports", "e5766faf68ec0973", "209b6ca861e0c29ca75aa167fafadff328e6fa51", "80969e3a2bcdd4162328d4d49eb82655556033eb72ae95d91f6fa5195274049f", 154215],
+    ["sports", "e5fc43585e2a501d", "a4c050f089f287218329b5e1beb7f0cea7fe06e0", "5f27ea954353cf0042886a695a5c1035770e375ba4df3d4ec098a83c380b6742", 103506],
+    ["sports", "e9ce81e835d3692d", "94e424af7620e92c8914b1acd6b1177142169500", "d802341b9ed2ea069f90cd100a6f0273a000a7cc129b33c99c00786252917e5e", 147629],
+    ["sports", "ea92f34514f950c1", "09e0929e1950ceea500d710b447a89c0b6127618", "65a80fc08823a1c0cff3e4afe1eca8a45698c8c8de2387f8a627086c9640997c", 115060],
+    ["sports", "f0f442d2fdec4ad6", "108130f8e1f3e0fc952cd402c417ad0f3e95c7c9", "923e54da84b36c46c2bdb3bcf49f64e16adad54cafef1f151b527cd3a896bccd", 126192],
+    ["sports", "f48d4e91f427e567", "00ea0eb98c9f741a6f6f7a6931b9669e349bfe87", "824c80de96668eee703b098f58ec448ca96de1a6d051682aa36983262755def0", 118877],
+    ["sports", "f54ce42a32feccf0", "e89ee10d3632a372ad5aa017dbb05964950ce8a2", "a0db75ea03c19bc881f4cd1ee6bc67f01c9fda6e6ac62a121e412e2d017b9562", 88744],
+    ["sports", "f931e61db43ddd52", "44b47fb4bbf74fa225f5c7b4d28d2b234897b52d", "2e8a9fed9d61d6b98667fec06d53990d8013e87d470e0472dedb551a4a173460", 147183],
+    ["sports", "fa8d3384b92bc1c0", "902e8b457c4eaa84813d8fc4a80e4f6a60a42631", "e67bb753a4102f9f87195fad0d4a7f9b6a5098009bf981b2e7840bedf5ee67ae", 120510],
+    ["sports_man", "00770ee8f5ad87ef", "32b2d88fdf56870b4545dbf69ff9f9ba5b9ebb10", "0cf55288b3328e81d987eb209b74a5dbb3770d1560a5c0b0c447a22de1066323", 130148],
+    ["sports_man", "01173219f4e54c35", "89868bf2145f6d67037131decf33d14ff10db71f", "0792037b4c7becec5eb14017f8f8fee3b5933ff7f7c98b19e0f35521a6d4852d", 72249],
+    ["sports_man", "03f74f6c5682c786", "fd96491015f3585c3e648a9f710cc325e3c60856", "0ef185e93bebfceb0376e4964a3e112f6f64716a1beeac4d40828a7de8dda01c", 103719],
+    ["sports_man", "0430797dd00cd443", "b6639bef69caebb0edbfff74a9fc5d7a97d21fca", "d9ec2850d4acc1e3555b3ffea9c67db25c51d9eb32a570ab103a1bc22d24a588", 135645],
+    ["sports_man", "047d1570de28bb73", "13c9416477a85abddda4fe52c56b086fff149481", "07ac0059f374beb54f57a97a08f7c1033a3a01ba045ee8ca7c1a98a75a785392", 116549],
+    ["sports_man", "0847141f94804658", "a25052e0a08e9d2d145d39b6b070890c53787bb2", "92651acced7df7cb6a2a0656e4cad273e4cc21e3f1aff8281837ef581ab75acf", 108825],
+    ["sports_man", "092f6bd6d306fdf6", "435ec8dd7f74366db4ee4872f5a67949eeaea1f0", "39a9ce1dbb46c903c1b1b15a06a0bf879906b40018b78d2965a72e058579756e", 159712],
+    ["sports_man", "09625dc24eb205b4", "983629a5a2110b63f6c2649b31bbe715f99533e5", "489a5b0dbeead6eaa7effcb922b90aedb88b4dc574a32e4025a3d1464c01d25f", 147365],
+    ["sports_man", "0f44fad8650a3f82", "abdea7c2584021671c08d1f46230eeb35cb95668", "c955323b57547feedb0aa5a7c80bfb6dde54488935f225144551c3bcb96ed9a7", 123825],
+    ["sports_man", "1060141492b0be20", "387857ef9ac1f3d4aa36d331557834b28267e017", "7b5ab4f38ca1c651cb86d51ca56abd81cbc023b8377e57e922f9bf378bab79e2", 126175],
+    ["sports_man", "10e694bbca38cf3f", "501d5ebcb505cd0a3ee3f2a2005bab55197ab381", "90e0186e8b7fd3472932afed303eee49e11d0190cc8090c4e0a844f79cfb5abe", 124491],
+    ["sports_man", "117eefa0194dda53", "6fd183f538c0dec8796b973db22439c65330eab9", "35854627b1e4cd630797afd0849378f72864ba61b9cdb21e6c2edf74a0781198", 110653],
+    ["sports_man", "11ae86b0057307c8", "199c3ab9e1f9c9b2139e0c5dae0041ccea7d365d", "bfa54a3114705569407ce9c3fdd194cbcb2fbdf1f11029e611e1fe3d6dcd38ef", 115301],
+    ["sports_man", "11b06ea19b8a48d9", "17134ea513394589b0f17bcb1788ade8d4c5588a", "53deff9b5d59a608f82245fdad2fb52bc5da59dd417f285e24cc090d9d268367", 148006],
+    ["sports_man", "12ceffa0ac25028d", "9e3e79e2d2ad3e3fa4ac383c69b96dfa4a26a66b", "c92c0a9d2ca75e2310e4f6cba91f380d85945d397476a57717d2a1c146e45af2", 69691],
+    ["sports_man", "179078fb11a78503", "1c80561a113073cdb1de732ebb5b42052ef79f1b", "62fc6e3fe2efec280b891b45a1abb9d83d2bb0b72dae4897b2b84b152112ce18", 128739],
+    ["sports_man", "18010f134875eaec", "ed40abf582f00be816d048385bf6aabc42524107", "e57cd7e16f466d5c1e8dd219c4c6fd4bdc9ab8c1bcced59802733ac5d12b0cb1", 150050],
+    ["sports_man", "1b319c5b5e8e4b07", "2c0c4f0f90fd6cc2d91c1c4fdbf7ca7b1d08b817", "3b1900010be7c29b2f780fe7b3c8e7caf16e35c380f53d0567f5c842648bd3a3", 149213],
+    ["sports_man", "1eecb0f1e2b07d33", "7fe44c8b8127125be7eb23c05b5d2c991f7cb9c6", "6c633d45df3c81737a3e751f0436de33d5f237ca57b737966ac0616270c393bf", 135551],
+    ["sports_man", "1f47ede0f72b7d54", "f40d052f2eec9201e58e6fb0278a6c1c7cb220ce", "41a75bc9189da4ec963369877d7cbb4417351df73117ab5ff964f22eedcad7b9", 101941],
+    ["sports_man", "236e8449dcd6c7a9", "6c19d5fb181e316f4c3a4bcebb4a34daf69b3086", "31e56e04152c8601a80a71f598334a2951b311834126af2b950f9a735da3dddc", 156541],
+    ["sports_man", "24073df6a9c58c6b", "1269b589cb46a716fc1efdb0a967157a1985cf4f", "e52258515bd32e0c0940a51d5e910a2d9c168f396063384eccbfd5a57bdf1ee7", 131498],
+    ["sports_man", "2770e1a4b947ec54", "3dd533e8730bb7e3f9583936d44014825a06fe4b", "a593f99f2cccf06180216beda4dc97363982359bf7c9fb68b749f0d484349ed4", 170340],
+    ["sports_man", "286ffd11d7e446d1", "3ba8fa0cbe53907c44bed278798ada7c782e2596", "96ec3b4387d583aa0a3be30323528776dcc4359159d7e4b062174830c9558663", 163025],
+    ["sports_man", "29876b10d52f8688", "5d59c3f753c85eb2250b61f821e35a5e3fb60e7a", "ba6fbc2458d626873d7b70bca3e15d5126eab625aea721f78cf68a71519dd4ee", 189966],
+    ["sports_man", "2ce8aea35a405d83", "78372a5a2959c61e498c6c8756f56a244861cd77", "f8805588ea9d8305b41306d33fdaa893d9d22ea03c28c622333c8a17c7906e40", 112687],
+    ["sports_man", "30ab8e9e1150df37", "2ca0907b995c7c731e4a3c31d2c46085a191df56", "6f903d4e875be3a3b2dfacae8a8eff804b56e380dd3df0de51aba5eb6f068683", 131637],
+    ["sports_man", "315d0d3d2385c75c", "0158f8457320adb704b0c84bcf9c5993c7c3870a", "8568dddd9630ca686e256dbb8bdadfa758d413a19e52b319b32977ac62679ff3", 159486],
+    ["sports_man", "319430e85fcd4efa", "7642c5a936ece43539ba64ca238fcf0fb4baef4c", "743a1499ecf0a9f64aa9b7961b53ab759dde8d17ab80c2321b17ca700cbf1868", 144550],
+    ["sports_man", "31cc41e2e1e38425", "989d4b2c8a9e561e0844dac33fa47d97d707c33e", "b9123d6c62805dd99d3a4586326a740108da2cbc09eb2de32281dd3b4fffae87", 106503],
+    ["sports_man", "33e42cdb7690dd07", "c3f37dac160cca3e971e21be1764dba92022afd2", "43181e1bfdd228c4bc63f5c765f2b3b5e586787247c365985b00f3b30111dd11", 148227],
+    ["sports_man", "36493da035dbec0e", "6fe1c8b1dfb6a24981555444a10706673312f6ee", "d27d91880656ae1d389e196005e70920eeba45b435049b54980ab5d387a2b7af", 134471],
+    ["sports_man", "384e41ffaddc02f6", "a31051c7d3c8de9ca1c2210bb5cc9d4ca0b7e557", "6cc2d5e2a5164bca2de71d35b9cf90894950d8dd42d88efb3bb28540781bde54", 113085],
+    ["sports_man", "39f7fee3d5351468", "0d21d81086f60f51148b38ae99865c4e46d2e149", "859b38e0cf68256b46a75c2f1be4106b9fb07e0c4d1c443bf3333465422cdbf9", 130217],
+    ["sports_man", "3bbedd517e851024", "059fd200df9d336a6ca0b9454f7816a7c2632078", "fdc64a9851467a3ff4d9c23485658d797046080e71e23a0cc7a0447f382597cd", 184855],
+    ["sports_man", "3c3b318ee1e2831c", "ca03abeb16c28263e075ab472921d32e970f3d96", "2b1df76ae3dbedd19eb92d7d1a5a13c3a52c67fa30a7f340fca117d9870043e8", 128760],
+    ["sports_man", "40a6c856f7566803", "c4969cfa474297c74f2ef11db026c91db22aa450", "936239cf65627ec374bf9687303f50137b8c05fab6554c1ef21cdb05eed54727", 140914],
+    ["sports_man", "426ef0a291c7f843", "f8ceca8d9cab9cd91e1e0670b936985e5da402b4", "dc16dfdff1f5e972449db614b8335ba79bb984558846c20fbac3d4f9b4135bad", 125447],
+    ["sports_man", "434166afed88f797", "b70cc3e98411c00c5df55e3ecd332c9b0f87f568", "73d1a21a7f5ada6da8573bde7c62d4a21bef8546fa8876aeae1a2081c5fd8104", 112600],
+    ["sports_man", "450b0c9127a4bbf4", "c1a2d07b964f2622575cfe104abfec5c64a8f8e0", "cc8af5526fea650d47b8a7b2473b609c5bfc3071f4fb16f7c3a80f92bc3ea4ff", 170534],
+    ["sports_man", "45103743664fb9ea", "915903d06e18958640efdb322e356bc8a47223bc", "9ef6caf70c8f6e9bd3e61d64c7392b5ec502d9008b5a61cf591e481d0dc62c9f", 138099],
+    ["sports_man", "4677c83a9c6865b0", "a0ad77f07734fd7bd65f15a939cda7c9e5bd3464", "ee214b008af6e30c37810eb32a525c063807897ab00b29ee638d1aa5d04213f4", 160726],
+    ["sports_man", "4892cc341f32a4f3", "2e8bae07b78ad2c8c33662f6d048f33506732ed7", "1e10429fb55e3b2e8128596ed19e11fcdf3d45290e1107654ba0422c87507d1f", 108144],
+    ["sports_man", "4b009f6c465816cc", "d9a3415a3ddc22493b6ebe646d16c0b67f989a89", "763224920ad5c53d9cf5db65427e50212fc6583504553d90ce72ca33825b9189", 143055],
+    ["sports_man", "4b4c86497f31e1ae", "8ef5020f74f8f3907d04a28b4719183a72fd67e0", "b758e9ff44b2cc09acae7146f401716a1b871a52a03d6f1cb9c638ea19bdece8", 163052],
+    ["sports_man", "4c111ea3ff26d8f4", "4f8174cbb6f7e6f7d9f413237bfcdd999bc55b8d", "e6c5b5021072a9fad3202553902692bb6a06d1b2398ffbbe6dd1e9b083de3cb7", 152928],
+    ["sports_man", "4c9154ccd94191ff", "5506ce498630ee35fa05d8e9dc2fa5b41829ed97", "d4fdb8a133969fd04a74ee3d104c0d378f6ba000cf1713a2aeb90977acaf2bb7", 100089],
+    ["sports_man", "5226e32691a315ce", "43add7cb33d6d18257168d06505c5ae796150dfe", "b979680ab669ad1f26374d81100ef69050697835e73c2b410489011cc5478434", 102979],
+    ["sports_man", "53e5bad051a9bbeb", "f46d5e5b4f5fa3e449215a829af41beef1d5065b", "ea60d3c5296e5dbb9ff8b87427ab648c8d11956e6777e11baaab4ca43be85e90", 152657],
+    ["sports_man", "56490f93a9233396", "39d4bceba65d90d70d15dfbc36857ed884fcaf3f", "37d8b9d6251717ce8792533ae64ce223f59dac08b8924b3ead407a4ecbcc52d5", 131589],
+    ["sports_man", "58b9f0a6a926368d", "180a9aa361361269ccae1406984284467b6cad87", "7beae3213900cb0d5960811948bbcccb37bdf4547258a6ec281e4b4ecb39e9d8", 110350],
+    ["sports_man", "5beb46a925c45ced", "0ef664193a22755b63c63684d1f8be29981b7f4c", "d36bab51ff95e1a91f32791a44376b11161cf030f4904bf6db79f86f9b5d698b", 50479],
+    ["sports_man", "5ef9755a850e528b", "651c2ca31e0912fcc11f088a0a5a7caa201db447", "0f805a5b48ab8fe8ddbcbc82e12c55c46f05202e373e43c3de718e1586304e29", 131054],
+    ["sports_man", "6109d3d156003252", "2584d7db84e3d72dbcc9b7d26128858e3ff1e51e", "5b204a5c144e5fc41a47b96d008cceeceec5aeec011967206a3b7007f9bfadd0", 120542],
+    ["sports_man", "6298c7ccf96b5257", "810d8ad707a51f817d12f99ca94e49f70ad71043", "c766864b306c287bcbd719271a70094c3655f87147434e622fc30ab482f423aa", 136471],
+    ["sports_man", "64fabe23b0191c55", "90265b8aa14942a8370585f599d5889ac8945cfd", "940724f2340fce5b6200c6b285999ae78f2fc5c185e47bd2c3736741ab1b6ed3", 140488],
+    ["sports_man", "69d8c29cf3bdd88f", "a8566387758c966c8cca32779fdb2fefa70a5a3b", "8a763e768146dc161221ee8b4241ad61095a811ad64e8b788e757310850b1759", 98654],
+    ["sports_man", "6ba7d1b00ea2ada7", "4e23cbea42973c662da67ab41e986e0ce26c5323", "cf68801e9592023d1adfea501a5b5e6274e2f459cda1bb75a9a8c913b9e272a0", 62404],
+    ["sports_man", "6c01b637a2761939", "a779a4c1ab8d721bdc76b1c39239adc6b453ea4f", "c5f73be333c236087d3d44dce42d9dd5363c3d2117dd6762a080ff49d9e6665b", 129309],
+    ["sports_man", "6cb063cafc3213fa", "9058c5c1dcd5632d27ba281b04fa0a30420fe1e4", "ea4ff527335d874363121e2aefe1d293f1143742fa5ce26da11346b313e24d0f", 38866],
+    ["sports_man", "706623fd1eb142e2", "96d3f1a973a8f8ad65e6c17b8d525d6e7b7e77d0", "25d8f0b19659f367df46a176d4cf3bab710c70acd3f139c29f9be7c1a46e722c", 100330],
+    ["sports_man", "70ff07ac98ac5cb0", "50aa20cd4616cb2e0980778d415846716869104b", "9bd562f8b3a0c45c81ea5f59678095959d0c81f544a14986cef148ef7efb87a7", 80623],
+    ["sports_man", "75a34bbde7873c6d", "026b5cb445dfce820497b883b4a2d85002c05593", "2a541ff2841fed23ff898faf34abc059e9b12a1cc9b6d93e81a63ac6411a9ff8", 135650],
+    ["sports_man", "75f4b4cb78f56ce1", "67a64e3fac1f8e94768f2869deb2de516da2e5cb", "652a9aafd46d06bee7f461e31839aad7e34580248e58e906795182538be4a60f", 79743],
+    ["sports_man", "7efe316eff8c93b1", "b3f5a7d8b5b137081e438566b258e648539d2565", "28de1a7c4b67fec7a1de8c03dd9c9ee371eec63fc1409c911ae33b412f2813fa", 131647],
+    ["sports_man", "812654f21f11fb3c", "a1d2da0577b6f8d4469b3d2397f356b7a262dfee", "9530ade6a2c1dc0b387aea928813c003e2c3d4f7ed603f490e9ec33b138d403f", 157329],
+    ["sports_man", "8334d14b7d0961be", "7c49f5a16fc739120deac9bded5dfe5144da8d94", "e75bdc48a73657d37b29c6fda1a3ca9d0fe0e4b5f21cea434f87532130ccf0c6", 113928],
+    ["sports_man", "83f3f5f1b4864969", "8b2671562b4d218ff88a7db9a5ab13da57ddc27c", "2e10723adb9ace916c11e727af530f33e449008bff8dc320a98cc391c39b85af", 83129],
+    ["sports_man", "8710d5703cfae334", "e2bcb42cd3e8e337781d311ba62ef2f27ffa3d19", "fbedca0e71275ce1e8e5ac9d9beb77eeefac7b723decbd7c47fc7eebf979628c", 153115],
+    ["sports_man", "8b25fb7c3a1063ad", "0c8a3d75e83d31377aa2c825a857950caa42f4fe", "079734208a425074ff0b07c1ae3f0db8ea54dc89f2de3a77ce914015fefd6963", 101499],
+    ["sports_man", "8b829507f4c988c5", "8cf18d41c0cb4ca9ce85d2d3e4539184ad147401", "7a966e942b63c76faacb45509cd78d0afe678dac5dc4f864072eabb262857d13", 136634],
+    ["sports_man", "8e5f42f521093829", "2dfa56456c8438ae7024eea9e524aa9d43cd0bf2", "9ba95e2b3428d606e5b874d4ee468979e6226e5b0d0ae5bb2527cd8aff90c655", 136216],
+    ["sports_man", "9265227e8b79f7b5", "b913c81e7015b6c3b6b723e1229a6749449d1a1b", "f6b4b118a9cdbaf0ec47072482b42e53aee062f2aaf439f972559718cf01cdd6", 119806],
+    ["sports_man", "93bd915360623343", "98129891290083b56a697daaebb45597c260abc2", "9d8a9e6ce635f220f53dc2369e4ada6695ca340685a3c567545b2187485ad75f", 67849],
+    ["sports_man", "9625acfe5037f557", "a3f9b0f5967ac568d8f62c3be52e59926ea462aa", "35cbb53a968ee6f0fff1dca6c6ed9d96527162b64f27f691125d3cf3a66c8c52", 94719],
+    ["sports_man", "98495710e4edad6e", "751c0773dddc94743602e8405ca7a8a3fd67f746", "8f78f8ba49df696907ea436b4e9ef9101329b44e7c1945e2f70eee1f4b7658de", 103820],
+    ["sports_man", "9afa489be4d7691e", "02de5626d8ea0d961dcaa8cac4562f597c57b9c4", "098eff3610bde80dc75b6dbf1a396109eda367739f4fa02c149bb867413f2088", 89220],
+    ["sports_man", "9c857c70c88e5762", "2dfe88b4dbcff1b1eb4ed58eebf51c2ad9c011ae", "2770746a81111467d237b4e134db8356a0336c2977c4d14cb23b06e0aaf131a7", 131934],
+    ["sports_man", "9cb7e8cffefbf99f", "b17ea2d63682e0647cdfccca0e844fe2e2069fac", "a1e0da93a7a7ce2c5b14c156eda53d12ec052b0e0d62e3e06d8b3ba454c16880", 100004],
+    ["sports_man", "9d2952737fde3523", "e494b4c57f0f030dbe26776f45736c76508b7b48", "e559a64c359fb713c81091c7f75f05ca137bd44f10ba998aaa9dc1e2f9ffa34a", 140718],
+    ["sports_man", "a041259adda42a96", "984f84dc1c90e3bc659bb241d917a5e2c3ea5f04", "e68d03ea11e7193fc63a0326b67ba6f6100fa66fa8d2b7b2ada181807984583e", 114246],
+    ["sports_man", "a2da48310d9e166b", "ec3c90f8a229ead87e760e4da509fe156b6d30c4", "188d9d92cda6d32ba91c9bd386abc759f5ca22aed93450ff23de896e2789ba9f", 122837],
+    ["sports_man", "a5a2c76fe5463d4e", "db4d5d09778103a87fcdbbc7965f1d7fbcc1469b", "ad3f1491e2e816adb9ee84083866f00d378332ab1c1b1952e4e9fcc775d14dcd", 82779],
+    ["sports_man", "a8f69948ed559956", "4ba0b22342c8f9e05162c4b5a77566bd48c30265", "af4a6e0e27303fbee8d6aa1955ffd1748c7e50942c675cd08569ed4202f3b990", 115320],
+    ["sports_man", "a964da28a26080ac", "8767c92d362b2e1e50d22e16ed267f29c26790eb", "ee8ef6b44f15d97c5e28b2dc07bd06da7f82aeef1a23d91655e175440d4f7374", 255238],
+    ["sports_man", "aa7e150c301a4f89", "063d4479a554dd43225bacf2072e007ba01c4073", "57929f608229c55a0a5d2b084783ebcc72e17f7affa129a7e887758eb082fd0f", 130867],
+    ["sports_man", "abd556f244c58f8a", "53cd42d7453346604f0401356e2ad445e2b263f1", "3b4da603c826544d118d07c5568aaf0e322a2d971c03cfd5bccaa7ff6005d413", 150963],
+    ["sports_man", "ac7c2709b8205445", "9651948a11d55cb5cb98d06a3aefc506cc738eb4", "02da078bb07f6f18d63c0a18c0dc0c04aea81f2b4ec4a76fdeb213a86f1a0d0d", 193588],
+    ["sports_man", "b0a63dfc85045447", "90c8bf2064dd4f3c7d15587c035d89836c6da64a", "421f083b75ec285151d9674a46438238ea129e2804c8f18f150f1aa366ff4fa5", 174009],
+    ["sports_man", "b3085fe65211c0fe", "f846d6d45a9147ca7b41471889d1d4cde35f38c3", "253ed902a31cdc39e03405697b7294bd35bd9ad5868bba4259dd16b526a1b47d", 145590],
+    ["sports_man", "b379bf3840aa6ed4", "be6a22b5033d6146a809a516baacfdd280cdafd0", "730960210b6d5798f858f3ac027c7a3a430cdce5fc081d33fe0d2cf97601373b", 154079],
+    ["sports_man", "b5ae9db93772f8f6", "973cdc1b8d7129c06168e9c023ed7016c558d343", "86ed6f21cc5b7c564ec01f89b72d11fd86e5c3bbf89bea5921e29331a0ff6e34", 136708],
+    ["sports_man", "b689480101c75014", "653813c621ef946967d7178b7ceb0c5fbd4ef768", "e6a9d3d480149f382259a8fe34792cbb794275a3576267f8f1aa3fa2585c9059", 105128],
+    ["sports_man", "b72781330e408cc9", "adae3d954554a7b8153012a847a61f2fbe21d9a9", "6354203983adbe3f4616c6c40d387954bc7cfa9af11fc6bd57197cfa8ef69187", 153966],
+    ["sports_man", "bb2d52652bdee45c", "b378acedda092d73f1fe14e7ccd54bc1eb8565a8", "c0b1bf5020610d6a198a3cb23dc5a27de6e8f1cced687597df7e4425ab42696d", 130805],
+    ["sports_man", "bc02cb0ec216ac9a", "3238f0c88c70d04bbf7d4323c8e4eff0a21e01b7", "e913d7e9951f7640d2ee5e9421f1f1a9ab7b50b79f74505ed892124475f58c34", 138152],
+    ["sports_man", "bcf336d84947ef59", "f557c3d1e24abcdaf2f499622d60d10455c8bcb9", "b64039db760a3b0d0da5f7027c3c3118ff9780afa868b53ec531631ee8e5fb1d", 86449],
+    ["sports_man", "bf2c089d341b8508", "12f222b8ed36569bdf513d47d52b804acfe7a0fe", "e699fdc85c82d4c15735200331e8dc61fd8a6d9b82fe51af4756cecccabcb4cf", 89544],
+    ["sports_man", "c18728a49b4291e1", "0b7dc2f3ee3a4fc60fa209b97f015e87e47108ea", "01716972071a73317ca15d16ff9bafe3d18f785f705dc7d91633a34dfb3046f1", 113217],
+    ["sports_man", "c393e88f5d3914e1", "ede95cf39a34c5f7b2f0d3047bb0d840e30fad43", "64f2abb0d106e2b3f7ee5f89071b7f2b24d038912b5e9e31dd308c79e2b5c504", 72331],
+    ["sports_man", "c3d509e6d2a66da2", "d331915d97224f429b067f73041863d63b48065d", "f737645d6d4e397014dc6471e029160eaea2882b9173d40641da790c1fb363b9", 114354],
+    ["sports_man", "ca6dd35c2943aa2d", "c7fcd750fc303cdb9cdfa1b8d3c22509b1161a65", "692a321f45ae54bbab9a4819055d5e01dfef480a05a9a5fd132ca7288a191166", 92823],
+    ["sports_man", "cb775edfb9108568", "8e7f0111f2e01240450c86fd8d18bb1a16c0ea1a", "042a48d49b8c97d51cd3dc4ee9ccd65134be3f0d663a892714bf2f05be43a025", 119232],
+    ["sports_man", "cbb623a462e15eee", "ab4b12d1aec8f76cf7bda501fa3804dd8446ff8c", "d58cd25eb7ef0ad968db3347cb139b59379506cbc37eadc6b0fc621290a5509d", 132367],
+    ["sports_man", "cc57bac0b10f8d34", "bc46ce3f3e6ebdd78862517e5871597dc23137a9", "de871348d94be6c428e7ed01c1446f8e757626478633a13e6187dc4960d96c17", 99992],
+    ["sports_man", "cf13fbb4095a9431", "655d2f06ce368389dbd266d472ee4975a192f6d6", "653ef54abddb890788128e91b49060e0b3409ec20d93912f11a49767404688f8", 135021],
+    ["sports_man", "d1ef645e3687eb31", "8ca802a11e39274ac4cccc55b7cd856e831ed4bc", "4ce1206b227b2a4360e0b710cf8ab9b35cae864576e097f6ddada5c9991ee952", 170366],
+    ["sports_man", "d619c22d89009095", "f4a96e375c44551e1a27f6a82a722284446239c2", "0061e5cb8cf803a70963e8727ff86f4ab3a75dd48f207015ad411d0dd33fabb3", 82474],
+    ["sports_man", "d8a84aa39b7cc0e2", "b98f722a6dcda3bc7a12d2085b9461647907ae22", "46a94217f229687aab7760754febe29c82b7352d36ec2963167786ae26c6a6a9", 188025],
+    ["sports_man", "da141ae39195c141", "bc6395325518e266377276d0d71c55cefef7a3d7", "5156dccb27611ccf865eb5fb890a8fdc39b3a15a0436892c6d21649ceb1a7cdc", 80170],
+    ["sports_man", "da974e15e62d4f3a", "d2706c8cc178497f264b00a9fcbc911620b9333b", "8139789fde99b4f22e1bda1563e86a06be6911bebc4c230c5198c3e59bcb3de4", 126788],
+    ["sports_man", "de52f9f1247c48a0", "76649308f3867a312a572b32d5ad60d11d355d40", "aaf7d66fb5303f89f584a0390ff3a64c89344b085b62fe365ac6ccde19dbdd03", 127737],
+    ["sports_man", "df19cc38ddfc54f4", "02e77dbd8ec09d2710dbc4f98e7dfce7582b3d73", "1f65e75e5f994935d2dbbfbeacf475fec9fa6d53f5bbaaed5ebba0b86bc892df", 230676],
+    ["sports_man", "e5db64263d9eb2a3", "76556e3898e8c563b6a4b8876c9386fd2640e96b", "80e8e698f132277eacc812785566e9e90d4d6857fc757ed82a646d9b1b5c0989", 70664],
+    ["sports_man", "eb5b9181545a1641", "5ed4eb59feceb7f4858cc4955e707a27dfb0ec51", "e64ecb82f9d6a06d3143a5c6acc250b3cda96abe3b23834dcc9324273f81e42b", 55272],
+    ["sports_man", "ed2fcee42f94162d", "4cf631a20c72d81846ff509c730e06548292cb7e", "d663b28527f13c3f83a401596329b72176a06b8e9a9e31ce8b224c4ff188aceb", 75432],
+    ["sports_man", "f111499f65441930", "ec34faaeb4dacbf7560cf2f053e24c45bec8af10", "abe937c9ef08c5e055a82ea78fd4b5772196386f979726c1796e5b82eaf8dd18", 90184],
+    ["sports_man", "f42f158d14589318", "9a11801d3b961fc5a9c0bb1878fb8365673c6c3a", "3471ca7599ab42c2b286272326a2e29e72dd60154375887d82ef7d13b87bcd1e", 128687],
+    ["sports_man", "f7adcc0450b528ad", "091d499201ea845457f1e36b5e4ec21d11d970cc", "c7bd6922cb094950082035306696405e9ebbfc0190f0db2a5305460441df9ab6", 131950],
+    ["sports_man", "f96805120c622954", "d878b431c05a2ebb6c5054ea621613719d09bae7", "4ee1e52699aa9c5878d1dd1231f962dc4961ff1fb99af0278aa4bb1f48737c4a", 127742],
+    ["sports_woman", "01ab773186c630c4", "a456a9a29296f839df870ce9368106b2f5732e29", "0627bdcb512fa407743425f9d4af777f6da473c7ce83b71169de5bf717465683", 213976],
+    ["sports_woman", "036738459e165ca3", "139145e64c6a377dccb62aa0a1703a6754ac5a53", "4863240f5120c499d76b1db929d0142d7935b0869a2d17265b1aa6dabb926156", 112929],
+    ["sports_woman", "06471f7dae36a831", "9b4a17ce74a10e0d487a9880eb8f90e9d64f65c5", "d9996f5fb837f5b51f58f65d1ac6b53d62b3ee7fcbb4a70db11d84f3d3273c3d", 188348],
+    ["sports_woman", "10e939ffae0c2f25", "0a6cb8aa89ce36970f0cab30d7c0928cab6fb57f", "e658a64b2207d1e86128ff12eb40fbf7e46f809edd4155880e75d489e5182d9d", 89499],
+    ["sports_woman", "17138e9985769af4", "8f59f5384b5f1b39732bc88f60e74f6289aee94f", "ade3481e076670470f1e4f92ca14375b5a04803f1aa46383887cba57b7ed45e3", 126022],
+    ["sports_woman", "2198b226f97e2714", "f1371485f034b502ffba1c5016d1be23d14a8021", "fef9088206ccefd1cfe87d77385ea14d2f46b2ebcda042a838b84528aa458fb2", 151726],
+    ["sports_woman", "2a2f1361baf50a7b", "d11899a99905cf9b1d823c8f32652b30811b7eec", "c06f12a06d4faf2ccbd7c0acf4436f4148092624cce366e3656f5e395f732a84", 126612],
+    ["sports_woman", "2df686d1d1864fb4", "7a1eaefc949e183bcf53f3d83dfedc509daede0e", "8fade673e81c0f2bb8799905b8461bbef755e5d22f82c9d12dbebc3408d50b27", 99347],
+    ["sports_woman", "37a339d612fbd8dc", "30fa833575837502828e9ee40ca51e366a747f0c", "748f52389c97dc4d59793e0f0ba789f8ef1a90728e513f3a9f6d74a83b55b110", 47228],
+    ["sports_woman", "381e05a98aaf2646", "186dcf07cb5c1869baba4a5615cd0d7f5ff1768a", "e3d70748a8ad52a45ab50c87636dbf51a004f7dc6fcc3f992b3211c2baf27b27", 106069],
+    ["sports_woman", "3bb3f988055f6484", "0c8bcb71aea4b92bd817627a4c24873206114e7c", "20301815fd28a8bb40c3687d8c90dd7afcf83f5425027aa805f572d659f5280b", 130750],
+    ["sports_woman", "49de80db0373b890", "969c3ea3c562fb5ca63d0ad54aece4547a7e7656", "87406bb9f21902c1fb8109ca6e1575535db62f02d63d0361aec97ae088926f76", 189895],
+    ["sports_woman", "4f6d8f6b4d8e7c90", "f8d2cb539742275f29216e59995f1a5aaaabd723", "a726152b4905f7bd6ea3d041aa444ccbc574d44b21dcdf47b175fc262e8cab28", 169247],
+    ["sports_woman", "516ccaf32b45bfdd", "4e9ac01bb5e3d3ccc584672d3f4e7c48ea59e75b", "96f280ae48c8b0651fbc16cae3e6420f960052e975228bffdffc490fe48e2b61", 143176],
+    ["sports_woman", "6e781d89a9977652", "25acd2bd76e1862b8c216f09680e97b93b91372b", "9ddc20d6061920a0ecef8d543042945dbba1dc07c98d146cf67bb50e62c40e6e", 132135],
+    ["sports_woman", "7571f21c28d4f46d", "0d31f074339200c8a518a41c02131177ccd2fd34", "13fa66af47180952f1fbc0250b97fa5c53e26e68d02a8df7f2083c4a93de6aa3", 202326],
+    ["sports_woman", "7772aaad3a1b72cc", "27e8c4569d2970526711e904d0b4cb052a1c6803", "233cf671c74321bcf70cae29263a43b7effd5ece61e5d8158317864ac694ad4d", 109177],
+    ["sports_woman", "85911581bcb18f88", "40d7f8c41d8a05ab8e371b02a48d357ed5e58767", "b6c9d3223488c3f6e1995791360881df06144c0f1209ef8f6dc9fda0a23f2030", 185408],
+    ["sports_woman", "8c96bffd288a9184", "0dd138abba9141269ee877296138ef5285bee181", "920c115213dd914c3e28dfe8201f449b91b073b8bd43de4157188c3bd173c6a4", 126320],
+    ["sports_woman", "8f9be474589caa25", "0c74596dac0edd6cbcaaea6fa3821e5763735e08", "8ff1dd10bef0e48833d14245dea68d82568707527fe200096d2874707737788e", 70113],
+    ["sports_woman", "8fa7c69ee78727b1", "6e38d462c2938fe011b4de0bcaf0f212a61bf405", "4615af658d95c5fe4e48034eb7b30350bfb2a931369f92459c7616d48cd350f0", 195636],
+    ["sports_woman", "958e61368a971549", "e9eaddd6a5e34eb8faf6b81bb2cb83f04a9e6145", "82ae6c50fff421614fce9c10c13f9b0dea581e1aad169047d2dd1bc85682804b", 190768],
+    ["sports_woman", "974c947453cc5783", "c3bddafcddde90368a1cec117cd04f98c2d6f930", "f483a409001c4a898860414aeca50a78eb5c4fae115642e45da9512086386500", 76382],
+    ["sports_woman", "a79a171d55d76f9b", "376f3fa50b6cf779ea7f1d364dbe00544da77333", "24af78d7000a2950ab19b07088a71ff11bae9911a4d21276653a2ee01078fdd3", 105417],
+    ["sports_woman", "c2f75cb8202fa846", "18e1549889acc00fffbf0f98d41a1aaded29f775", "5ddb0ca84026a19db4094f63602c2b01e35c6c02338a80f064616ed9e2ceeec2", 127489],
+    ["sports_woman", "cd4bdfaba5ea8d44", "48e4d2a083032b6b2c1313a931d72c597c8c9019", "77898d8697bb21ae585964cc585b17fd34de399e813db499d320e43eb302c9cc", 93467],
+    ["sports_woman", "cdb2eb44978f5796", "c4d97bc5e8c46d79ed33f7e0a17f5ed5b5c4e505", "8b694edbdab34d8d8d70d01824379448a6cc0f4680822d41d144e0c6625dae88", 120044],
+    ["sports_woman", "d1b90f07c19a5085", "2094b02d7e9fe1fcc2c644aa0f0375d5ad03bc3f", "cd6271ad080e92bd683aa195a83a59ab0dd41c430799b30aa3ae99410400658b", 112975],
+    ["sports_woman", "da1e5993c1e4aaab", "b636cd22a8ea7099320124eb8be1d00760d3800d", "9e89469ccc3e054600bd291af64bc15776403c526758cc9a5c92a3aa22356048", 165888],
+    ["sports_woman", "e36ca42bc346db0c", "e9cb6a40c78e90ba0a12dbe73e608916eaea61a4", "2a0e0f428fccd3321c2487ad853ff868a4dae6af14380181e1b637386ed90e28", 132206],
+    ["sports_woman", "f05db8d576068a95", "7426acd606a30cc47fb76ba3a149ae870e279730", "d8c774568d33bfd4db53ae9b1380e4584363f7083f5bc4d909a6fd270995ed49", 94922],
+    ["sports_woman", "fc3f718d94c20656", "2a1464ad920d4c13248bbb23e8514c0c23c80990", "d09bffce08209c74ed3e915be900d03b674c1c1b2386901c1397b9e1fe88d89c", 137678],
+    ["stop_sign", "05d4a1a8d2d10d3d", "b1e0ed6dd88f7878c1058eeb3dba7a1f1735663a", "1e3ac6870d916a9a3972eee23c12b335c36b31d4e6620a595ca66cd3a53960ee", 66633],
+    ["stop_sign", "0957f5ff3cb3a2bb", "2e9b6ea37c9e208771e9a796e14880dc182fb7d5", "571faae821c6a4f786b449b3835201e36b771bffc019998b3c88f66481ac628d", 126597],
+    ["stop_sign", "222a266190060531", "1247ac5c9858c25caa948bdb6aaec46a3964e8a3", "e5c0d94ef84660487a7cad0a038ba73b61607e3535d0ef2b1f75cdc43a485531", 81660],
+    ["stop_sign", "26893d56f015cfbf", "47d79e343ee102dfc67dd188d5de1caccbd34d28", "ad1fc07363d39effbcd3f0ae41a21e3dab659fe6a500773db0a7ca51e155b5b6", 63968],
+    ["stop_sign", "27e5f43f784f53df", "ca8a30fa8df224010e99fc2be76889a5cb2d7421", "f7a9b0fb898bbfcdc674aac9b0ff4422f76a989eafe9a42a8fdd4e9e4fcac7e5", 147111],
+    ["stop_sign", "2fbe14d7e980e019", "ba0af79d5f2d67f986425311af5ea6d3c6ceb7cb", "6ac3c9480a9059fa688cddea07778e4252012851cc6d08f0b4f237ae8f48e640", 88918],
+    ["stop_sign", "4f45af2129579818", "cfde841475ef166552794fda00b3469f2ed93367", "b77119045b09070359aec16bf4e6b656d9a5de5da22cd3a815327d127808e231", 116465],
+    ["stop_sign", "5fc1b05213e13e19", "256bb2eba2719133d09f1c4eed330500a2bae5b5", "b5f835847f58988f75cc16ad2f30c2616fffb0535c3a0ff82d561ec5d663da4b", 153221],
+    ["stop_sign", "64e5be517800a068", "156b98c5f4539761e6cf3fb8a572fee4f1d80b17", "ea3aae05763b49c0edf173155ca83bfaa6b4c94fe543700ec54d1478c40ed060", 109095],
+    ["stop_sign", "748a2ded73a33143", "f8b5b3ed76f43dfdee29543ea06c92bd47811922", "2e2e8e6845a2dda52d7fc69bea0d1d5a3056a7d22bb7d6cc245e663f4fe65dc5", 41376],
+    ["stop_sign", "7607c938b6d5f873", "3f913194a10f0680db5ecbacedac5ca0afae7b0b", "fe6d6761046b5f736431d3d11e70a8d2e6adaab09fcaaad33e0b176373969bc6", 74007],
+    ["stop_sign", "7f27492e450462f2", "1f0d925bf008b46b636087d8f357d695f309dd9b", "226c1f2a039a13f3e70ca5483a432218d2eb2ba256d120ae10bd0ad749772234", 89402],
+    ["stop_sign", "858c5f7849432243", "88759ade92bab31bc23bb15727425fe5f89fc422", "8aa8aac2368b4192ded7a0c9bfbfa1e50a2271767b6273d3ae5ab456fde2f32a", 88373],
+    ["stop_sign", "9cf230d6cba7bf08", "e48d6368c4149caa698d3b08cd2af006b76f1fb9", "064f27db05cabe866e52a1881ad071abbf74aaf94a9843341dee826b3ef332a8", 76987],
+    ["stop_sign", "be61e39e9ddd4f79", "49c0e2538ec3844858878f6679fa1d1e4fd531b5", "b6b987862b124d4ca3d6aa236a669ce3a4793cf74ec7bac924c98a19166fdc40", 160768],
+    ["stop_sign", "bea1f735697cd5f8", "e0dd3290a66e057bf2898b5dad61e2a19c971cf3", "a6420174eeb9db48ef43a84978e55f5a65067ba6f726b53a21957e5e197d55bc", 97270],
+    ["stop_sign", "bfc788cdd15200ab", "aece750280a6716d8926798a07a3468756bd52ec", "aa9b8d68f4924c670de55af9c18b9de2406eeee50ba365a297599639d1c81db0", 183791],
+    ["stop_sign", "cc0626b08c279b2e", "b58e567dc9c0165834ed309c232696eff42d2a8b", "f6db1c94d81d296ff87d4e294f272b165dbdb25dae1639992a815b19e0c7baab", 105786],
+    ["stop_sign", "ccc6cc13dd83bfe7", "cde55b5e3545633c43fad1ff8c948a43baefa82d", "c654a77fbeb1d2f57244b918c134f7ef708e32025841a8de1b63e65349885d3f", 121717],
+    ["stop_sign", "ce8836de53d6b11e", "88650a2834982cebc9f8d2710d17081c3f8e7be3", "676a4759516ef01bcd98cd0c1cfa56781ebd96ef5cbab2e732fbff22643b69bb", 124480],
+    ["stop_sign", "e245b01e755009d6", "955ef2b63ed00fefd6f4cd0f423a53f8342e078f", "c512ea490d889a6e246fed217a755514fd11d479d34eeaff481c85caed33495b", 94409],
+    ["stop_sign", "ff34bd4af5e3f7c4", "b2e6a1323a23839bd2fedb81c71414b08fe099a3", "6959b7ca1e3e19f7a8529f4d54cd9f5a49901064ae3710a155050d52e9104083", 115175],
+    ["woman", "0064b73c505e39e3", "3f4543231d637ee666da4a09ec9a9bfa340759f4", "d2cd72aa31b419ef66cdb410834f0bc1de21a6624711e4788f99560acb16f7b5", 150532],
+    ["woman", "006f87bf928f9ba3", "b6f913e347ae2942a6da0ea35f957d1c569f63ad", "dea3f9e9a7cd4e7081131f64721af1bfa7cede8e11718acbbdc579c4fc7635c1", 119449],
+    ["woman", "02c7385eedfe4f59", "9df55459175d3f9b71cb376c8681514e08a4c579", "1bd19f0fe21c33fa752ccfbc3251b23ffb0eb324050eee9db344906860fb5c52", 151157],
+    ["woman", "032827813ff3b2b6", "d0813333496a7864bafcac855b3254d147f0d548", "52724a24311b77b4e1626544c355921e672a0c60ea28d6d8124da18541c89159", 84717],
+    ["woman", "08d5936efaa457f9", "14b71deaf4cbaa5dd87f978f4ede02029cbea5ee", "db4c90d17ca0a168f870b69d111123aa2753c355f18a4b82c64958a3c42ae322", 52838],
+    ["woman", "096e60fa1d88a2b0", "24d20d92417077ac16a0e912fa52599b35c31fbc", "559a3f92f69e4636690ef9aba4575b8e0fd435387a82958651fd39f67c7daef0", 42114],
+    ["woman", "0d4d783fcd8f1f71", "e3e2d0efb83d22fd47b61252389b73cd9fc4d529", "cc6fe69d8026e6b92205b2b2a40d313b577112e333a66f288a3d49e1c07a49e8", 116130],
+    ["woman", "0fdd3d684b8635d9", "7296242301c20d3f4ccb197461c4b9e42c1e96bc", "2ec382a275217876b786192be83e63213f53903d4970fc9ffffb196570470ea5", 142727],
+    ["woman", "1314838e2ee5b090", "91d8d3bb113b5c178e7c46543579e9dc5d694626", "ca16a77cbcf2d8760d9d4a32ff00e3b1819217f6d0274051ac6061cbcac74206", 122703],
+    ["woman", "138e90a98e1fda99", "bf487cb0d75a1e22ac98e0568a72cda013f73644", "1455d299c76b9933ec0ca1ff6dca29468616b1508b8660b94c6f820e77a8bdc5", 147132],
+    ["woman", "1604bc1ca04113d9", "59995027457fe56f070765faf9578acb03ca3ac9", "d8e19df4b5ac97ccfca4c0cdd230fe5760db8356e1f9b2f4054357896730bf94", 122279],
+    ["woman", "19a1b853f290f2b7", "03c0bcde0ca9e164f5783279f6f146a5ae204426", "4094fdd27905dba76a94fabe3a1346e14563015f3b450c8209a0414a0fef8a92", 102791],
+    ["woman", "1b062e5dfa472ddf", "b95ac5779a67ea5bd53f48e5ad167ebc1121457e", "82fcce8166068dff4af279c9ef716275512c332dca5c9ec7e3dd367f06f0b1cc", 144583],
+    ["woman", "1bf9eb5b73f278bc", "7a817e61856c2809acc702961bf2394e0abbaed7", "fe174565d6d8683f0732a90be2940f6a14608cd8183e1249c3f9d9f6622d8e6d", 73077],
+    ["woman", "1e7b2a58768e328c", "0063fbbabffbca9b9d5bf3646a85fd1de3a7d286", "d7c34c79e3769b162a63e97243419031d9a176b198e931024a4b4efae68b13df", 116204],
+    ["woman", "1eff977cba5226ee", "68f751a6deaef4a0bba3e4e66dc7f45b9d9af5a7", "0061f9ee568be641c8f4061e30e9e53e140cb3c1c440e0eb98a49791272aaabf", 45428],
+    ["woman", "20eda73dc7bc6321", "74329e5b3569b1ff4fb5a00fb5bf6b1ccc72dc19", "820a2cd14ed087433e204e1f9dcf5d0a7b34c86557a77f1ca6a9bc49ee0b021e", 98419],
+    ["woman", "226e69267d97c413", "6d13f3ec8dc02f98706d8d5440044c6bfd47a2a5", "590eb83a4786cf8c8d72d0c9b261a4550420db741b84e2f5986217fa963e09de", 165624],
+    ["woman", "28dea96bc02ee4c9", "eea6a309f18dfce2ecc9bc585c3119e8d70a5c19", "f4ad7b950e7bf62d0885d654fc876887dea0a7eb73984bd90c49de6e7301491b", 47221],
+    ["woman", "2a0920aa36064697", "bad3e525efb1732adf58d4b7d3fecfbd9df12745", "8cb8ffef944bb55f8bd71b882b27b222de8e2c88924c30f8992fe9325aca48dc", 155376],
+    ["woman", "2b812cc73a2704c8", "78da0d2ed264a67e97ec1652a506b9350dd286c2", "83e0c3b5884a3ca835299e0b1eda7f8a7cc0d91ba737a3fa5b3927dd60dda967", 184928],
+    ["woman", "2d22708883788e8b", "ac82b5e9366ea13b2be4565e21278ac5a61b717f", "7f9537ed2fc021254846af8e4e5327a1f7b54247ef8b342e4970c5766c7be73b", 124708],
+    ["woman", "2d2732b50432b335", "2191ed970f9e5b1016b76087f66605c32cd73c33", "522ac622e506d7442e5f19b1af292e5343e23fefe28182e592a76bd25fea1ebc", 83421],
+    ["woman", "2da8bf70da06147e", "806b0bc3e14ca6ac81b676f171102e3c85ced5a8", "09584db3063d8d077a1e03c86a75111c7822793b87ee9ec39b1dd47a578cd9c3", 139444],
+    ["woman", "2e04fc5de4d3d860", "bd9fcbe72dfb2281d97e2c7ec9a6792778def107", "ccb4f2aad5ebdef73a8bb5d84cfeeafadf12f4139a186756d5fffaf01f9ef078", 140666],
+    ["woman", "2ebe189cf7049839", "da927a57a2fc3b1f6fba6c57f794eccf6cdf4b69", "38bb4ca9110a2701134a90419455f811d355c84a8f392e41e5d20341a83b6899", 106736],
+    ["woman", "30d9376eb583ad53", "587edead2e440e957de5e9be8865a779946b62da", "b6dfa1404538e5e8122ef8386aec85e3e5a1484b5ab0612d07a9df5e83854d95", 161107],
+    ["woman", "329f259f5094b9aa", "01bcf1e3fe618b005c97fd7516632e0a5b42b666", "97ef0ce0489222f7273f62fefc101148fc82a25f51ccd006b04b951359ef0ba3", 127024],
+    ["woman", "3529ed57057b4d08", "513d89fa54f3532e497c94620d69d5991243273e", "13d28c3dce90bff0ff856b4a65abb9015b3dd47a096dd224dbaaeeb6a87be294", 186835],
+    ["woman", "353f9a84cc7be6ae", "a1e0de9b04e7ff9795a01b70b27f325b5913a3e5", "b08ad9e6512851a851ae2b63ddc192e6a642a05a152c03a93167c67eed9ffb7d", 134692],
+    ["woman", "3983c3fc401fb665", "da9b21d338e45eb2cf7140c8418b439957edd555", "0e41af6e622dd4906daaf2e2673969ba15ce8b17a060bf79a0316f139940c761", 100289],
+    ["woman", "3b67f952f62a6389", "d927e3e600eb5bf56def56dc3834b6e357859303", "9d3b0595426bfe2c008643f556f27a948dac9e91819f0b48309a0a20a651f7ed", 132226],
+    ["woman", "3dae1e28263d5976", "67692a1f37e811c2ca89759912c857d2600e5826", "70148b664b0efac9d7b6d17082d724b86242f7966f7e46e57b5becd521ce4057", 81362],
+    ["woman", "3f4e19e4eadc267d", "c38503e6fe0bf259c29036237d01e7ac2529059d", "74fb59a9634750b946cbe7fe66c61d0df9b3c77edb51f919b9d4914b18dfaf15", 130156],
+    ["woman", "412930d01fd6c61f", "3870d1430ef8975012af7575a668b225e08c0183", "bd2dccaea0c6cee5e1f2cd371b003d4f9ea24c0aa8e532ac2dd3a60db5048462", 221472],
+    ["woman", "43937ce492369f49", "eae940b89611dff9c329473e06444cda0267a991", "301bcc9be33a6fc895e6b11a412590273ac4253311d269dee49c0c7c0a0f6bdd", 141968],
+    ["woman", "43d3e75d8266c4b6", "9e01f7805020e3163532dcb98c670bafb211582a", "83beacc5d64655a65af2b61a2a2e054452b5e6a043e70a603b09345c75938019", 92911],
+    ["woman", "4539d76d8b3bd1ba", "bfcd1cd88d0e42d915a5cf6c46d2f5e20935911b", "228e46046efb4f6f4f9790fa3c5c3e7beaa3a6b133b59fd747cb6cef9f818c38", 128979],
+    ["woman", "456fcb80a6685849", "459b7902ba45379f218a3f7c196da3b0c2221f71", "54a59ce915c9d98b351eff231771cbce427996d1645fe02181068b4473f7cf95", 159203],
+    ["woman", "45c29840b5a4f737", "c72493f9ffd9abef5ac05d8105e505b7c1c666e3", "5af0284ee50a5bdf52971ee5d7fb70ff92741a5e793b491895235c708c7cd7c0", 110192],
+    ["woman", "4afc9fce9b1398c0", "7e7f3662055f711c71949c89f60e205fdecf6c0a", "9b7ca0cd231e77dd7c33a2c5e4f4140743c0dfa3f202c0bdc009bdbd1f9aff05", 154964],
+    ["woman", "4c70110452267e9e", "b9e4547f48e018076ee5a4c933ada3bb445ffb57", "ae1c771d0ff353a4377df10c6d1ee85039836057e7ce82782980745269d79e91", 146321],
+    ["woman", "4e8d4d4101bc2139", "bb5cad7dd3240ed9704d81acc74a593872cb7ea5", "7655711d58fe77f5a3eaa970ee292650ab4342275c6df4a7e59f7f2a91cd5ce0", 104411],
+    ["woman", "4fa47eeda396f467", "6e631697c7a396e9eb35432cc612b4c6ee04d247", "19275322058736690999a5c2a35db517071ace2cfeed9248b443226bf3772a3d", 103629],
+    ["woman", "513b988815d74bc9", "e1077a64056edc855ce7c008f156acf4cdcb3419", "3f9c5ad2abef13390ee2f3d9f74963e525eaa6a27b79c0382ad9aadeac1c8f89", 77760],
+    ["woman", "577aa0124e4d6a6f", "50248f208f0300f9289d4961c49a16904da16ee0", "2f7fbf9f50c36601a138c7e60f8dbd25bcd3436ed0fdd2c242d380463909256f", 148553],
+    ["woman", "57ac7c876ad33939", "bc12134c87cc0ba37d9850258283a3341d11fd92", "ee2c9d0e430f015dd786ee88e60d112ecbafb42d42c2afc38069bd221623f145", 134630],
+    ["woman", "5859ba4e6f19770e", "61a696c2b8ea18a567bff1dc664cf444158f3447", "1ae23ead255613f24a7799442696aadc18504096581e300475cacfa496c46026", 106355],
+    ["woman", "5addccb410c1f4ee", "a524828ac90650f18282d25683d6f09695d148b6", "9249db3bd2b5c9c6fbedc79e2eb321b0d6313c9615566f9a35db6c0303214ca2", 161823],
+    ["woman", "5b5fbe6eb21b4838", "40c68d0dd26123709fa44a3e6461a06fb438ea9e", "cad4c0ae1767111d31b422a510b4469ae6f9ff423016dfac963f9176bc6444cd", 110782],
+    ["woman", "5db64568b47fc53e", "8fbd56c1a407baf702b6783e91275ad66dc95eef", "31785497077466cca75940fc7668b827c37a33fe5458cd053a88da7061bc43ee", 191362],
+    ["woman", "5e360c07411fb805", "8bdaf2c10f680e423afeb28c25bcba303b3eb394", "981b1559b5a5920f2463ffeec528a1ad6b61a06cb24794fe96a5b868ee80036a", 128321],
+    ["woman", "5f0057a0f18e4ffb", "8e03a317aaf15fab42740a2fc641705fe5fde7de", "9b6e41ae6bd0e4841ca5dfbb380b04181ec96b62003deef2ce02987d72ece061", 170167],
+    ["woman", "5fc71a93b791fcdd", "9ad86467d300bb848c3d46831b7118c5d3008abc", "f87875cf568c8bc737b7c15567455eff7071b5f5d8889fbbf9162ce7b786e319", 156461],
+    ["woman", "607b2d6fbb18fd6d", "568186036cd5f24fc908d7b275ccf3a7e27d9abd", "8c8e4986262c66265978567c2421de365eba5897c205e5ed5f54c5612d77a9cc", 69866],
+    ["woman", "617ac48499a713d5", "187586760e21bc85a69d25f9bf61118b7f4b55a2", "c899bfb0ce2da5276feec838114089a8fc1ce426d9d0a27a12a8aa966a39884c", 115587],
+    ["woman", "61b7d980d8a8ca1f", "4302eef50ad9ce05eec7411eb81ac0b4575a6bd9", "089b293832e50653ce65c029e2c73e0f5aabf4879ca136e6b4ca2bab8ea0902b", 142332],
+    ["woman", "66ba7f47e4532310", "4766ea3a14502fdd411950a608d3abc3be9f3366", "db1296cededd02f63c3f9924a1851ade9e28cdbd326b71849be12779a8b1c3f6", 79605],
+    ["woman", "66c74bfacd4cbde2", "adc26823809cd18168b61853e7688d2f875d752e", "b048e14d133557fdc47e933aa86b14c5d7383bc532d3fa86152fb12cfd042f2c", 160773],
+    ["woman", "69c5b8afb0a58b95", "b312e79a3c092b3e0202c80d0d101033ce065563", "da573d675d304d7f21f24c3c31b13e03127c20e0fae0a957d3b4e7ba59288ee7", 96752],
+    ["woman", "6c371c886f364e13", "123dd0265b9b8c4633e5895fa7a963bc6d5fa104", "9ff5949ec4f2f0b8f02ab72439cadd507d87a91519eaf7084c1f21c4fc04e71a", 86737],
+    ["woman", "6ed3e3ebe9a5fde5", "6a729cd3290878ae6e67c51ae000bc5f8e7d12a2", "0c72795d5605a9f0e9f2dd5efeda4c43dd1aff059c41d739195e910148f2ac4c", 133593],
+    ["woman", "6f146927823104cc", "d321b48774802c72774e99ccc206c26d79b98da2", "e36f75e5602e34106fedbfbf7f9b0695dbed6342b83627f5c96b3c02c8299c48", 155038],
+    ["woman", "7204b953f564ed35", "4faaed3259505b23dd4356859ac3f2bd8afb9082", "e6952299553e98fed9348895dfc359b81df070024aa9eccbab0738e7a001cae9", 144028],
+    ["woman", "7366e680cbde8ed7", "389a7c223abbb0aead5958744a480f3c4a743e3d", "a333aba4ab11053e7803c9f568524f8f5e79db3bc045e3233560f078805b590e", 135933],
+    ["woman", "753b73876af4f9b2", "730cb8602e0da481684260fa07e2e6874082dad7", "cb96c05a713512495729c4b8e956d998e467e553540ebea2da33eed2457267c7", 112871],
+    ["woman", "754ab9b05e572eca", "e8287cffce907570ec2c3557d2089aa7c7ae7e0c", "9b59caefaf9b935308a41e632aa0825e9b85f226e6620d8dd076cbc5ec31883b", 109871],
+    ["woman", "75cfbb857e4e1848", "37ab016f76865286f5af85e732642e4f0627b03a", "0c6db95558c5b4e4210d85d60992baf525ec0dc0c699ae878a3c52b3159b0b4c", 108261],
+    ["woman", "78204ba22763b1d5", "17e553cc48eb59b39e6809457091c2d91486ca14", "1865d6d1fe45518e391173fe02f05b641fb7e835855778d84de7c036b474cc98", 162851],
+    ["woman", "787dbb60d50bfa20", "d185801355f5530a6f923639d8d7ba757b38a915", "761723bce2e8e0f4359730b07428ff3a2985d88654dc2a983d47a6bdd805fae0", 174312],
+    ["woman", "7bcef7c846494714", "757db80c62cc9de2d69ec82fa73323930bc3028a", "63c018412e11c4cb3ad32f0874e3fe834adaf00d249acaffa68ebb0f62ac3ebc", 19796],
+    ["woman", "7ca9ef4f8b1d38f4", "35f3b35d64d199d225ad60241ac252de1f336df9", "214173ec36aa533e32556311b50d5d25fb139dd4164548aa709f71a0ea45ccc2", 133632],
+    ["woman", "831ef1ed000ea182", "935a55c64f6a50b3b9de0d23f42dca80b8bf3830", "88780bce87a829c1d07195f96d76a413f1a59119692a58bf07cfd66a1779b9ab", 96595],
+    ["woman", "83990d6ef119ed6a", "82c40aa43fba9a6c3ad092bdcee1a99f7e48e0a1", "2fe9c5f3f9acede902e9db066b82d1f3a9fa0a9506772801300646b0320a8a0a", 159894],
+    ["woman", "864fbf5ef07e8a21", "efed6b82be1d95e3f36a339edb99950ecc413d23", "38de17037077a4f07a48a01ca8d723a1bfe47fa41e97051211bcbaf919915210", 165069],
+    ["woman", "865f42c4751140b1", "e5cef0737ca0dc7cedbf7974814ffb658ff7f3f5", "43c54f5896e31771f78afc5e82b60affc9fb54b84f4e594bbdde2c4ad6454f5c", 114263],
+    ["woman", "8683df3f29d61bf2", "a2fee491716587e570184d64893e2c0ca4b9c640", "f24c2796eaba4aa9d04c18cc2609b2cdb11224ddf5901004728f8efe76614c87", 147009],
+    ["woman", "8801f37040e02d76", "3de6de81ad970154dbaff2d476697ffad1438298", "0ae38a4d8b5b19db8c1be340d60891a8e457821d7fd3a1c27df4713eeff443ca", 98899],
+    ["woman", "886236e08b9b968c", "44c190787bfaad9fd46e1cf0ddd64ed17380287f", "868772086f0a042e3aff406bd62f92514c05899fed2d70662832e524cd56ddde", 71609],
+    ["woman", "890c0bb9572b493f", "39278b4f1f304801c234472144ce61d22f2de98e", "e5c43c709d697af4aaf716e0f5b48b5e696317120ea2863512604dbf8501e574", 133388],
+    ["woman", "8b26bd06ff7383a6", "e3bdf23ff44bb5d435530af7cbd8ddad15ede65a", "77b9bfc68767ac75267256b4aeff9f00d106eb06328edfd6d8ecdd514aa315bf", 145353],
+    ["woman", "8bc03d9600eafd2a", "508fed570354e86c813f12ffa8d833318e59b39f", "10b36d4cec337d0e2cf8181209eb44d49e61e1978d0314ea0735b1413202d772", 125044],
+    ["woman", "8c3e1cc7474db102", "e5305765ab154d6c9857c76d4774202b8766ddb3", "1b602c13cabdaf5539008145963b2a39984d8c52cd2de8dc883c17c65f625860", 142942],
+    ["woman", "8d97b22f3d0c69c5", "f4f3c07f0db7fea126a2d910553a564625e8939e", "3475b98de99b600c86c2ffa779ff376fc21c333fdcd0b7226ef1fe4305e6e64d", 175892],
+    ["woman", "8e3f4ecc8a18d012", "fa99e58fb7641dca936e7d5cb21f612751974092", "3b97ef85bade8a3afe8c54f8459463a7658c3302eb5bbad7adaf091c15d51ab6", 102814],
+    ["woman", "9241919da2d4ac28", "1770cbc764cdb1d82081fb27d25b05560c5562ee", "547d714073fc779ca58adf42e4812da7a135ee7ccc762f51ca74a5ecc2806f96", 142287],
+    ["woman", "94e1abfb3037d560", "b29e02b66d76f2c490dc17eb6fbe41f5f665f3fa", "afeaff93c2d68e6494835b0b0d6159f925e3ae02f5ced21bbc2a0a74aaef4af4", 82083],
+    ["woman", "97c0c59213737f10", "dd3fcabbe84eb7d44985b706008341df492d2d7d", "5e42719e87a2e8d657e239f034cc13dc345e8ea13ed1549010a3625ba3274bf6", 35440],
+    ["woman", "97dd90a114bf22a1", "5fd81b8389cd26b0c6ae3bbdd485e5c57603c951", "6634c3b7522aa38ac9b3aeea3ace3cbc8750d82095befd3575a5684b7beb1e07", 134749],
+    ["woman", "99edc107135878a8", "2ab6019e2b658c322f894b1839b318c66f0ed92b", "66b1e3be919f4614de03d20c4ca7625ce3c2037a29e94f344d27c2f016c4e2fe", 84373],
+    ["woman", "9c11dedfb217bc60", "61f9d0d0a72d9bb7649507f0f8c788930ac3ae67", "d9769317532f26a8fe9bfc13577cf5f8f0e353e4153720855c1f7671755f3647", 152989],
+    ["woman", "9f8550843e6f1ba6", "a92c01ced444f30233d846052cd273cd6d33e577", "0b7be4a610038b2dc91348381ace45b1edf988ce3c25504ef906884ea07587c9", 87023],
+    ["woman", "a09091bd7369957e", "ca986a7d69d3816162f7881af9d14a84ae112769", "96220bff5464f7beabac7973c3ff758caff27c6af05af8dc8ac1ed24e5484385", 100142],
+    ["woman", "a2044226ce511052", "35b3cf0bf22ed61a92750dfb0b040330b8c04583", "7175cc880cb53bed69913c0725921e84fdcdc809ff0ef5fd78372819dc2ba1c8", 131071],
+    ["woman", "a26732f58ceb12a7", "57666f10d4ce6d629fced0f293ac308d9a7d5a1b", "4037c6ef946ad77827785c3a2e3d483a251cace07441adea292cfef4584b9af6", 166359],
+    ["woman", "a4497efa6e10b093", "174ebb2bd33917f2eb7d9b4dece55660377a38ae", "cc1009d35c03a204dfc299e3c011a996a2b1470285bcc8afbad113d50e763275", 126061],
+    ["woman", "a504b0907fd1f1b3", "ebbf999291853c8a2b3e4a8ca34b78c624784fc9", "ad95fcd4d990e24875352353557a9ce4feab080efb132aa785535a6b1ecc0633", 123972],
+    ["woman", "a7935166240eb68b", "c4e6f3fc0ff04cf199d5ab723c7d448d2acdff5f", "6c152500138b377c5a3adb944aa5ae79262442e61e3db2e676f74107dd59e874", 139985],
+    ["woman", "af3fe568cbd885eb", "aed8f0a07c33dbfe70852c7da14bbf95b9f20d05", "a1ace2bd043239648e10fb4cd654aecbbedb4de847c9d715e2a5e4fa5f872e3a", 152991],
+    ["woman", "b25cc853ad3cca6f", "3de5bf7e9da9f1cbeaa1fcac305b5f119030b7e6", "2daea276f5106a8e3328a138452f53632bb58cd89837c9258de7c221561d1afb", 99901],
+    ["woman", "b3a4e6e4deadb73f", "7997cdabb73d4f7ea1983d6faae36e2bbdff92c1", "b0826a5bcd0d8bac4fabc055cbb5d7f7c7ef14a9bfd53be02efe5dc9ddfa368f", 86402],
+    ["woman", "b635bfcd2ddaf3eb", "3b19ae747f536987dd0b86aeafdbe2945b75caac", "8b8dba1c19436410093a9024b33df70b771646a554e531f52f8cad45180c4820", 112483],
+    ["woman", "b6f6668ab9204fe8", "14b1117d9da1e06a7f78fbae7281bb5c39cc5359", "305e12832cc33d03177c94ca0b0832f6dedef1ff42f0cf8218355f1a9380e8f4", 149757],
+    ["woman", "b96ee006bfc22643", "04752378ddb52f193273c1662c3d8d9e8d9ea49f", "4a097f9500f4c867f70e69c8c4c8726911f762c48aa04e9e4bcb97bb34f78840", 139790],
+    ["woman", "bac4729f66aea70b", "bcc946f869bcbffe4e0d74e5cc2e3b6cfc13cb21", "cbd34d14119f4b3bc7a8f64310c4bbd2f33b665f87840e585c4391030bb8a5c2", 106477],
+    ["woman", "bb54d90789b049ec", "c78ef5a45341a888442096b2a3265bc88842ccfe", "f11579e0944d6e457b2d69e3614ab6fd078b0365bea7b76aa0b07853681004aa", 129079],
+    ["woman", "bbeb62cababb49c2", "2e2c8167be88dd6bcd47389af2eeb4fa18638011", "a861aa9166bf7c43978129ce39096b907b9534def8f1ea58030827ee671c042f", 117408],
+    ["woman", "bd9ad1d59378c0db", "34f8d295ee2350394b4efedc21d2fa9f1824dd70", "21da13ee7d0c04bc4c1e44c3031c9e54ecba6b6e089990c531ed295342ff1e3b", 135724],
+    ["woman", "bf64434e4cdc365c", "ea776ebdf2671bce5347954903a1d7beccbd502e", "b4ec85f7d93427ec06c4155379d0bcb68f2c49c338bb48f9bd8fbe2f7debd6f6", 135212],
+    ["woman", "bf64824b0e707073", "0aca35936b54a70a1c4f9965614822b211b1f97e", "d5a1360656a961cac1d55e2db532146ad80688a9acf5ae7418070f472ca79c5c", 130737],
+    ["woman", "c3bcea651ec452f3", "ad1914026475f620cba7bb5c204175eb0615d43d", "6beb3451de88e809b5bb7a362e96ce3036e80539ca71cc014d7fd74d73bbb880", 107401],
+    ["woman", "c3f6cf10f28d265e", "55eecc5ea8834688fdb78a3105568007b93000f2", "7e22495a6634191a36d170d770ad10ca42ccf42436c14981721aafc90c29b596", 105836],
+    ["woman", "c4e9fae3b5d395e2", "1df85db358c4ffeb20089d89a5013c60a549933f", "3eb189508361b1032956baf3319709d33e9cbb9e9cacca5ef0f77cc5da0519f8", 59706],
+    ["woman", "c7bf2a1de32f3536", "89ecf37fdc2b8f663cab0461b88e6bf8abecf727", "bd4f26e992f7aa6e13134edd13123bc4838c5f6f0306b08f3fefb3d7bc3608ce", 152470],
+    ["woman", "c8bc316ad64b6568", "3a1257ddb7db33d4c8a8ee67a71f885b6cb76b8c", "800173c4cd89a28ecb1e9c8b9e5e3bde2015de2b6e30914386f133182be39e9e", 159680],
+    ["woman", "cb71a8c13a3469f9", "35bf886c53f849b95ba03b147eb09035f84cb5dc", "24bdcf1f0b5d1067c44ef6aed05bcd68216f51e5cb00bc6db2d13b8e812dc2d2", 84857],
+    ["woman", "cbc8443a05cf29cc", "71b8c50a21e3a4055cb08c2084a2075b467032cc", "080b70fb8d0db6c5585e218deaba9ece89a9145fb71393ff7ecfcac9bd16e7b8", 62566],
+    ["woman", "cc92ee0ff2196f3f", "06bad87e4e5e492856685757fe798ce1a0797d4c", "36beebffdb30f32782522da87210dcf2962bae3b16d47819f7741627bde34e7b", 130266],
+    ["woman", "cd7d01f2f2823d68", "c17696280ac6248c59c919af2d9d0f3818658dda", "b9aa2d1fddb96c3381ee42859277b7955456acbcf141ad9af5aba2814121a47e", 143947],
+    ["woman", "d1f728c5761cc354", "b3dfce8a5705d398b6076145260700adf733cee4", "381dba6c062412d7ccae8601d210d8e31aa3c17f465ce0565d3b183ca1c3f8b0", 106010],
+    ["woman", "d461a1bc2f7955a6", "4456d46846855bbb624f48541bf18a9f77483c25", "09c28fd1e9216f1f6cd60f85c5af7ae6e3ca3026cc9d2fb2ef85b72b702de78a", 147062],
+    ["woman", "d4fc00a892fdab51", "0c573756a59a7a80d5040cf52f056161c7eae511", "6c2049489f0481fa44b43201d460df02706f07f3ba0799cfe7204d00d9188350", 98466],
+    ["woman", "d66fad95c15d81ad", "7be86e091d4ce44aada0e5be11d501cf12230a33", "82ce60db447a12945dacc282d8daab9a49eb06e53cb329bf0ce323ea0a30032f", 78174],
+    ["woman", "d98377c3475c0d91", "9cd8143b5285fb4d3b1d035fe5d41f1dfba48b43", "cff599d92f2ecbd9a7af47bbfb9b0c66204826f3f9fb8ca5540c889077fb9a12", 251354],
+    ["woman", "d989ba898a556309", "de4eb0779d67e049ee41fbad5b678e2ad9675ce3", "0bb62d42e5e9f385c1ce00f6ade06642197ebabc729f03eb685c5bd19d78fda1", 127513],
+    ["woman", "d9b2fdbc3da66d56", "627cfff537554e2a370fee4ec10627ec4e960990", "10af086682a19c80650d8fec122c795746114542a1a398c64589e9254480b43f", 127862],
+    ["woman", "dae540d581050d0e", "915c1bb6e8927db65f35b06258e2c6b78dff8dd4", "71df0714669f75f5d2d4284b2f48a8c6f296f105b1433c028e51845abd5d6414", 213092],
+    ["woman", "de77e67f49f6996d", "3e28492f02e7081885c7e4a07acf9169776fc740", "52b9f52b93c7e762c177222dd13b5586b60281410b74fd024dc686f89cc759f2", 144017],
+    ["woman", "dee23d060fb789ba", "742dbf946bec57e58862e87b9ebd774ea1887600", "727c6c2bc1e530da13e021aff55208eac6bcc87e7bf74a73cd557843bec766ae", 134676],
+    ["woman", "df0179678dcd6762", "333df47ef2171fede2880b0e85491de4c4a93df3", "285671c07af7aa0f2804827d4d77e4dbcbb4f297dc77e7fef22d12a9daac5afe", 143651],
+    ["woman", "df044a06cbaf5a0b", "e8bd4565af47d09e1d00a432f727157fc40c8d14", "4d725bb5f705127de9033052f769585f14e7ad8f28f8c7ed2dd6b4ed5ab4298e", 101725],
+    ["woman", "e129749832263e1c", "38b4524864081c146285a6b22dc4c3d6d8af7ed5", "ebb365a03d663c4cc6bd4e3d6c03dda4b16649f7c48d5d5b53c95727b255c1a2", 90443],
+    ["woman", "e18e4f610c398b1e", "9a2bdcb8e142dbee5c3ec4cd6b6ed83de85ce034", "f1f6822c4271b4d4826cf0354505a01291611e9bd51f575667641ae5ade6d71a", 138081],
+    ["woman", "e2e8cd73491488a5", "bd61bd0041dc668fe2b8ff63cbade1e76d8dd1f0", "318b33ddc0bff31a35319012b91bf376779aa807ee3a55f97c2c5045e12c2df0", 109553],
+    ["woman", "e49783e0eeae9245", "cc6dc8c29a0aa7afec63a7bf46e7a9fb997c5865", "f5a86aea082f1a70b571f5409bb7805d6b7bca5a24c7d7df2c291cea42320ba8", 154100],
+    ["woman", "e60ea2ef29bb8b30", "d64535d17bd05612d07b3bb131667eea75f3473e", "0a9bae85ce1e8c8a8225eb753ecba5d43591d279b20f6236e3bce94c700f8eac", 175716],
+    ["woman", "e68d91cbc60ad21e", "6976e7417d9e6102a9615201d22c4facc11c92b1", "ff6b67861b97b46e2f35b8006c77779b45462e643c1107ebf20cd0d8f2df45e6", 84917],
+    ["woman", "e89efdfaac6d6e5e", "1bb9cc3eacd382a7051c0882d64f5106f50950b0", "6f4feba9cbb167754a5793e2aa9ae4dafa90cb6382e08859212dc759650e229f", 176388],
+    ["woman", "ed42bfecf663af67", "2c057c0d694ab3c12fd590148f29384201640edd", "25a4ac92d727cedbc3df02f9bf3c26d52c2c6a80a061d7dfacc9460fa1451211", 186614],
+    ["woman", "efdeb13ff28bf01b", "d59f4e75c87580028ea0c17ec536420605d6b131", "e0d9be87f7c268b0b6331f4081cccb68e8016d5fe58225fe8481b96d27323ef4", 76517],
+    ["woman", "f30494eb86170b9b", "a66f6c7ed44a19c5683088330fc67d8f7c617aad", "b500bd5e0751e559b640739e88401268d37f607776d24d60e0d08dc60182305a", 120068],
+    ["woman", "f3774bc6109634ef", "63f8c2716152e75fb2d6dbe22125301054858cf6", "2a9af10c3806ac33710e8da63f04da6526f24a85124507c8d678b0091a56d82f", 126726],
+    ["woman", "f3f8653c0c9aeb1b", "fb5613db8508b3d635fe95fe0d612a3fbb45c40c", "55efabd0c0ec77e11842ba9a480d531d5e09eda307e33f670e5bf6f9e8373560", 68717],
+    ["woman", "f6b22bc7609a0d76", "44e5c52998359384c2dde24d715fa1d626ea09c1", "12977bc9666181021d2a5628f54ecdafceb1e0b2dbc4330e00e4cb930504f186", 115076],
+    ["woman", "f6f039cfafa31b12", "212943b940ce769ee3ad9aa545a771171e3f8e93", "36f0a5c1abf5956792d24336aac1e7d45efe0f0f321bb4656c628d2c3785ffa4", 140334],
+    ["woman", "f7b05a857c8dd43c", "13e9701f29eb47127547905a30fd7245e92bfe74", "163142d81a454528e8d7d0e3295791a816b5fcd47452853e3db00a4e74689b41", 160885],
+    ["woman", "fa4e9aa85ae77898", "13bb84e964dea094e89e7bdd57795efba79c79a0", "9b7328660aa3942a2084a1681fe139447b29b6ce5ec06a63d10f445c76185b1f", 159001],
+    ["woman", "fae5bb4082a86aea", "7f9889d71d711e87b2f80b46b0f28ea1453401b0", "30b800fce671fdd696870717736628a1dcf94019d982a9355cdb65f6f8d5333a", 130505],
+    ["woman", "fc19bcf0300d5c6f", "0d5d035d5697747a5edd90b0310a490bc9a132cb", "94c07ec9896feb394e0c01b98c9563d67d684a7e96f21991c0eb3ff9df07d08f", 136962],
+    ["woman", "fd50fe5feef00f16", "da1608a193dba41202ab5ab91c187308925d378d", "52aa048907e051dd186a2ab98cb150e3aab3cc5f6dd0413726d9c99108c01e44", 129106]
+  ]
+};
+
+// src/vision/builtin-sets.ts
+function builtinSetName(setDir) {
+  return parseSetName(setDir.replace(/_(man|woman)$/, "+$1")).name;
+}
+var inter = (first, second) => ({ kind: "inter", first, second });
+var intra = (set) => ({ kind: "intra", set });
+var OPENIMAGES_ITEM_LISTS = {
+  object: [
+    ...["sports", "mammal", "fashion", "car"].flatMap((o) => [inter(o, "man"), inter(o, "woman"), inter(o, "random")]),
+    inter("stop sign", "man"),
+    inter("stop sign", "woman"),
+    inter("random", "man"),
+    inter("random", "woman")
+  ],
+  pairs: [...["sports", "car", "fashion", "mammal"].flatMap((o) => [intra(`${o}+man`), intra(`${o}+woman`)]), intra("random")],
+  indiv: ["sports", "fashion", "mammal", "car", "random", "stop sign", "man", "woman"].map(intra),
+  comps: [...["sports", "car", "fashion", "mammal"].flatMap((o) => [inter(`${o}+man`, o), inter(`${o}+woman`, o), inter(o, "random")]), intra("random")]
+};
+function openImagesAnalysis() {
+  const [suffix, encodedSuffix] = [openimages_analysis_default.fileNameSuffix, encodeURIComponent(openimages_analysis_default.fileNameSuffix)];
+  const files = openimages_analysis_default.files.map(([setDir, id, gitBlobId, sha256, bytes]) => {
+    const repoPath = `${openimages_analysis_default.folder}/${setDir}/${id}${suffix}`;
+    const url = `https://raw.githubusercontent.com/${openimages_analysis_default.repository}/${openimages_analysis_default.commit}/${openimages_analysis_default.folder}/${setDir}/${id}${encodedSuffix}`;
+    return { setDir, set: builtinSetName(setDir), id, gitBlobId, sha256, bytes, repoPath, url };
+  });
+  return {
+    name: "openimages-analysis",
+    description: openimages_analysis_default.description,
+    repository: openimages_analysis_default.repository,
+    commit: openimages_analysis_default.commit,
+    folder: openimages_analysis_default.folder,
+    files,
+    objects: ["sports", "mammal", "fashion", "car"],
+    itemLists: OPENIMAGES_ITEM_LISTS,
+    // SOURCE.md: no licence file in the repository; the images are Open Images (CC BY 2.0 per image).
+    license: "images: Open Images, CC BY 2.0 (each image's Flickr author); the source repository has no licence file"
+  };
+}
+var BUILTIN_REFERENCE_SETS = {
+  "openimages-analysis": openImagesAnalysis()
+};
+var BUILTIN_DOWNLOAD_CONCURRENCY = 8;
+var SELECTION_RULE = "per set: the non-empty files in manifest order, shuffled (Fisher\u2013Yates, MT19937 seeded with seed), first max_per_set kept, used in manifest order";
+function selectBuiltinFiles(definition, config, restrict) {
+  const leftOut = definition.files.filter((file) => file.bytes === 0);
+  const used = [];
+  for (const setDir of [...new Set(definition.files.map((file) => file.setDir))]) {
+    const usable = definition.files.filter((file) => file.setDir === setDir && file.bytes > 0 && (restrict?.(file) ?? true));
+    if (config.maxPerSet === void 0 || usable.length <= config.maxPerSet) {
+      used.push(...usable);
+      continue;
+    }
+    const chosen = new Set(seededRng(config.seed).shuffle([...usable]).slice(0, config.maxPerSet));
+    used.push(...usable.filter((file) => chosen.has(file)));
+  }
+  return { used, leftOut };
+}
+async function loadBuiltinReferenceSets(config, options) {
+  const definition = BUILTIN_REFERENCE_SETS[config.name];
+  const { used, leftOut } = selectBuiltinFiles(definition, config, options.restrictManifest);
+  const where = options.mirror ? `mirror ${options.mirror.location}` : `${definition.repository}@${definition.commit.slice(0, 7)}`;
+  options.progress(`reference sets ${definition.name}: ${used.length} images in ${new Set(used.map((f) => f.set)).size} sets from ${where} (cache ${options.cacheDir})`);
+  let done = 0;
+  let fromCache = 0;
+  const obtained = await mapConcurrently(used, BUILTIN_DOWNLOAD_CONCURRENCY, async (file) => {
+    const result = await obtainBenchmarkFile(sourceOf(definition, file), {
+      cacheDir: options.cacheDir,
+      mirror: options.mirror,
+      fetch: options.fetch,
+      retryDelayMs: options.retryDelayMs,
+      // Per-file lines would be thousands; retries and repairs still get through.
+      onProgress: (message) => !message.startsWith("Downloading") && !message.startsWith("Verified") && options.progress(message)
+    });
+    done++;
+    if (result.fromCache) fromCache++;
+    if (done % 100 === 0 || done === used.length) options.progress(`reference sets ${definition.name}: ${done}/${used.length} images verified (${fromCache} from cache)`);
+    return result;
+  });
+  const bySet = /* @__PURE__ */ new Map();
+  used.forEach((file, k) => {
+    const set = bySet.get(file.set) ?? { ...parseSetName(file.set), images: [] };
+    set.images.push({ path: obtained[k].path, relativePath: displayPath(definition, file) });
+    bySet.set(file.set, set);
+  });
+  const compare = (a, b) => a < b ? -1 : a > b ? 1 : 0;
+  const sets = [...bySet.values()].sort((a, b) => compare(a.name, b.name));
+  for (const set of sets) set.images.sort((a, b) => compare(a.relativePath, b.relativePath));
+  const setDirs = [...new Set(definition.files.map((file) => file.setDir))];
+  const record = {
+    name: definition.name,
+    repository: definition.repository,
+    commit: definition.commit,
+    folder: definition.folder,
+    license: definition.license,
+    mirror: options.mirror ? { kind: options.mirror.kind, location: options.mirror.location, setBy: options.mirror.setBy } : null,
+    selection: { maxPerSet: config.maxPerSet ?? null, seed: config.seed, rule: options.restrictManifest ? `${SELECTION_RULE}; manifest restricted by a test hook` : SELECTION_RULE },
+    counts: setDirs.map((setDir) => {
+      const files = definition.files.filter((file) => file.setDir === setDir);
+      return { set: builtinSetName(setDir), folder: setDir, files: files.length, usable: files.filter((f) => f.bytes > 0).length, used: used.filter((f) => f.setDir === setDir).length };
+    }),
+    leftOut: leftOut.map((file) => ({ path: file.repoPath, reason: "empty file (0 bytes) in the source repository" })),
+    files: used.map((file, k) => ({ set: file.set, path: file.repoPath, gitBlobId: file.gitBlobId, sha256: file.sha256, from: obtained[k].from, fromCache: obtained[k].fromCache }))
+  };
+  return { sets, record };
+}
+function displayPath(definition, file) {
+  const folder = file.set === "stop sign" ? file.setDir : file.set;
+  return `${definition.name}/${folder}/${file.id}.png`;
+}
+function sourceOf(definition, file) {
+  return {
+    name: `reference image ${file.setDir}/${file.id}.png of ${definition.name}`,
+    url: file.url,
+    sha256: file.sha256,
+    gitBlobId: file.gitBlobId,
+    bytes: file.bytes,
+    revision: `${definition.repository}@${definition.commit}`,
+    license: definition.license,
+    // The same id may sit in two sets (e.g. random and mammal_man): one cache file per set, as a local copy has.
+    cacheName: `${file.setDir}-${file.id}.png`,
+    hint: `Check the network, or copy the images of ${definition.repository} at ${definition.commit} into the repository and give reference_sets their path (docs/reference-sets.md).`
+  };
 }
 
 // src/stats/t-distribution.ts
@@ -45540,7 +47866,7 @@ var streamSeed = (seed, stream) => (seed + stream * 2654435761) % 4294967295 + 1
 function scoreVision(input) {
   const sides = input.embeddings.base ? ["pretrained", "base", "head"] : ["pretrained", "head"];
   const matrices = new Map(sides.map((side) => [side, cosineSimilarityMatrix(input.embeddings[side])]));
-  const context = { objects: input.objects, setNames: new Set(input.members.keys()) };
+  const context = { objects: input.objects, setNames: new Set(input.members.keys()), declared: input.declaredItemLists };
   const lists = input.itemLists.map((list) => ({ list, items: buildItemList(list, context) }));
   const paperRng = seededRng(streamSeed(input.seed, STREAM_PAPER_ESTIMATOR));
   const pointItems = lists.map(({ list, items }) => {
@@ -45697,10 +48023,12 @@ function toInterval([low, high]) {
 // src/vision/run.ts
 async function runVision(vision, options) {
   const { checkouts, progress } = options;
-  const sets = await loadReferenceSets(inPolicyTree(vision.referenceSets, checkouts), checkouts.policyRoot ?? checkouts.headRoot);
+  const { sets, source, builtin } = await referenceSetsFor(vision, options);
   const byName = new Map(sets.map((set) => [set.name, set]));
-  const objects = vision.objects ?? deriveObjects(sets);
-  checkReferenceSets(vision, objects, byName);
+  const builtinDefinition = vision.builtinReferenceSets && BUILTIN_REFERENCE_SETS[vision.builtinReferenceSets.name];
+  const objects = vision.objects ?? builtinDefinition?.objects ?? deriveObjects(sets);
+  const declaredItemLists = vision.objects === void 0 ? builtinDefinition?.itemLists : void 0;
+  checkReferenceSets(vision, objects, byName, declaredItemLists);
   checkGateMetrics(options.configPath, vision.gates, visionMetricNames(vision, objects));
   const basePath = modelPathOf("vision", "base", vision.model, checkouts);
   const headPath = modelPathOf("vision", "head", vision.model, checkouts);
@@ -45721,7 +48049,7 @@ async function runVision(vision, options) {
   const members = new Map(sets.map((set) => [set.name, set.images.map((image) => imageIndex.get(image.path))]));
   const { crop, layout } = vision.preprocess;
   const imageShape = layout === "NCHW" ? [3, crop, crop] : [crop, crop, 3];
-  const referenceSets = await recordReferenceSets(vision.referenceSets.repoRelative, sets);
+  const referenceSets = { ...await recordReferenceSets(source, sets), ...builtin ? { builtin } : {} };
   const embed = async (model, label) => {
     const key = cacheKey({ version: TOOL_VERSION, model: model.sha256, images: referenceSets.sha256, preprocess: vision.preprocess, input: vision.input ?? null, output: vision.embeddingOutput ?? null });
     return options.scoring.obtain("vision-embeddings", key, images.length, (indices) => embedWithSession(model, label, indices), `embedding with ${label}`);
@@ -45754,6 +48082,7 @@ async function runVision(vision, options) {
     embeddings,
     objects,
     itemLists: vision.itemLists,
+    declaredItemLists,
     ieat: vision.ieat,
     estimator: vision.estimator,
     bootstrap: vision.bootstrap,
@@ -45768,12 +48097,26 @@ async function runVision(vision, options) {
     scores
   };
 }
+async function referenceSetsFor(vision, options) {
+  const { checkouts } = options;
+  if (vision.builtinReferenceSets) {
+    const loaded = await loadBuiltinReferenceSets(vision.builtinReferenceSets, {
+      cacheDir: options.cacheDir,
+      mirror: options.mirror,
+      progress: options.progress,
+      restrictManifest: options.restrictBuiltinManifest
+    });
+    return { sets: loaded.sets, source: `builtin:${vision.builtinReferenceSets.name}`, builtin: loaded.record };
+  }
+  const configured = vision.referenceSets;
+  return { sets: await loadReferenceSets(inPolicyTree(configured, checkouts), checkouts.policyRoot ?? checkouts.headRoot), source: configured.repoRelative };
+}
 var PREPROCESS_CONCURRENCY = 4;
 function deriveObjects(sets) {
   const reserved = /* @__PURE__ */ new Set([...GENDERS, ...CONTROL_SETS]);
   return sets.filter((set) => set.gender === void 0 && !reserved.has(set.name)).map((set) => set.name);
 }
-function checkReferenceSets(vision, objects, byName) {
+function checkReferenceSets(vision, objects, byName, declared) {
   const require2 = (name, minimum, purpose) => {
     const set = byName.get(name);
     if (!set) {
@@ -45788,7 +48131,7 @@ function checkReferenceSets(vision, objects, byName) {
   if (objects.length === 0) throw new InputError("no objects to score: the reference sets hold only man, woman and control sets", { hint: "Add object sets (e.g. surfboard) or list vision.objects." });
   for (const object of objects) require2(object, 1, `the gender gap of "${object}"`);
   for (const gender of GENDERS) require2(gender, 1, "the gender gaps");
-  const context = { objects, setNames: new Set(byName.keys()) };
+  const context = { objects, setNames: new Set(byName.keys()), declared };
   for (const list of vision.itemLists) {
     for (const item of buildItemList(list, context)) {
       for (const name of setsOf(item)) require2(name, minimumSetSize(item.kind, vision.estimator), `the "${list}" item list (${vision.estimator} estimator)`);
@@ -46016,8 +48359,8 @@ async function evaluateProposal(proposal, options, scoring, sessions) {
 }
 async function prepare(options) {
   const repoRoot = options.config?.repoRoot ?? findRepositoryRoot(options.configFile);
-  const configPath = options.config?.displayPath ?? (toRepoRelative(repoRoot, path10.resolve(options.configFile)) || path10.basename(options.configFile));
-  const head = options.config ? { status: "found", config: options.config } : await readConfigState(path10.resolve(options.configFile), repoRoot, configPath);
+  const configPath = options.config?.displayPath ?? (toRepoRelative(repoRoot, path11.resolve(options.configFile)) || path11.basename(options.configFile));
+  const head = options.config ? { status: "found", config: options.config } : await readConfigState(path11.resolve(options.configFile), repoRoot, configPath);
   const base = options.base ?? (options.baseRoot === void 0 ? void 0 : await directoryBaseSide(options.baseRoot, configPath));
   const approval = options.approval ?? null;
   const decision = decidePolicy({ head, base: base?.config, approval });
@@ -46108,10 +48451,13 @@ async function stages(config, checkouts, options, scoring, sessions) {
     log: progress,
     onProviders: (outcome) => sessions?.push(outcome)
   };
-  const common = { checkouts, configPath: config.displayPath, progress, session, scoring };
+  const mirror = resolveMirror({ environment: (options.env ?? process.env)[MIRROR_ENV_VAR], config: config.sources.mirror, configDir: path11.dirname(config.file) });
+  if (mirror) progress(`pinned files come from the mirror ${mirror.location} (${mirror.setBy})`);
+  const cacheDir = options.cacheDir ?? defaultCacheDir();
+  const common = { checkouts, configPath: config.displayPath, progress, session, scoring, cacheDir, mirror, restrictBuiltinManifest: options.restrictBuiltinManifest };
   const deleted = new Map(deletedModels(config, checkouts).map((entry) => [entry.family, entry.path]));
   const vision = config.vision && !deleted.has("vision") ? await runVision(config.vision, common) : null;
-  const language = config.language && !deleted.has("language") ? await runLanguage(config.language, { ...common, cacheDir: options.cacheDir ?? defaultCacheDir() }) : null;
+  const language = config.language && !deleted.has("language") ? await runLanguage(config.language, common) : null;
   const verdicts = [];
   if (config.vision) {
     if (deleted.has("vision")) verdicts.push(...deletedModelVerdicts(config.vision.gates, "vision", deleted.get("vision")));
@@ -46133,6 +48479,9 @@ function metricRow(metric2, confidence) {
   const paired = metric2.baseReplicates && metric2.baseReplicates.length === metric2.headReplicates.length && metric2.headReplicates.length > 0;
   const samples = metric2.base === null ? metric2.headReplicates : paired ? metric2.headReplicates.map((h, r) => h - metric2.baseReplicates[r]) : [];
   const [low, high] = samples.length > 0 ? percentileInterval(samples, confidence) : [Number.NaN, Number.NaN];
+  const unbiased = metric2.unbiasedValue;
+  const biasSamples = unbiased !== void 0 && metric2.base !== null && paired ? metric2.headReplicates.map((h, r) => Math.abs(h - unbiased) - Math.abs(metric2.baseReplicates[r] - unbiased)) : [];
+  const [biasLow, biasHigh] = biasSamples.length > 0 ? percentileInterval(biasSamples, confidence) : [Number.NaN, Number.NaN];
   return {
     name: metric2.name,
     base: metric2.base,
@@ -46140,7 +48489,9 @@ function metricRow(metric2, confidence) {
     delta,
     interval: Number.isFinite(low) && Number.isFinite(high) ? { low, high } : null,
     biasChange: metric2.unbiasedValue === void 0 || metric2.base === null ? null : Math.abs(metric2.head - metric2.unbiasedValue) - Math.abs(metric2.base - metric2.unbiasedValue),
-    changePValue: metric2.changePValue ?? null
+    biasChangeInterval: Number.isFinite(biasLow) && Number.isFinite(biasHigh) ? { low: biasLow, high: biasHigh } : null,
+    changePValue: metric2.changePValue ?? null,
+    size: metric2.size ?? null
   };
 }
 function isHeadlineLanguageMetric(name) {
@@ -46217,7 +48568,7 @@ function buildReportDocument(report) {
       benchmarks: report.language.benchmarks,
       metrics: report.language.metrics.map((metric2) => {
         const row2 = metricRow(metric2, report.language.settings.bootstrap.confidence);
-        return { name: metric2.name, description: metric2.description, head: metric2.head, base: metric2.base, delta: row2.delta, deltaInterval: row2.interval, biasChange: row2.biasChange, mcnemarP: row2.changePValue };
+        return { name: metric2.name, description: metric2.description, head: metric2.head, base: metric2.base, delta: row2.delta, deltaInterval: row2.interval, biasChange: row2.biasChange, biasChangeInterval: row2.biasChangeInterval, mcnemarP: row2.changePValue, size: row2.size };
       }),
       transfer: report.language.transfer
     },
@@ -46290,10 +48641,6 @@ function countStatuses(verdicts) {
 function describeCounts(verdicts) {
   const counts = countStatuses(verdicts);
   return `${counts.fail} failed \xB7 ${counts.warn} warning${counts.warn === 1 ? "" : "s"} \xB7 ${counts.pass} passed \xB7 ${counts.skipped} skipped`;
-}
-var SEVERITY = { fail: 3, warn: 2, pass: 1, skipped: 0 };
-function metricStatus(verdicts, metric2) {
-  return verdicts.filter((v) => v.metric === metric2).reduce((worst, v) => worst === void 0 || SEVERITY[v.status] > SEVERITY[worst] ? v.status : worst, void 0);
 }
 function describeRule(verdict) {
   const relation = verdict.rule === "min" ? "\u2265" : "\u2264";
@@ -46370,12 +48717,137 @@ function renderPolicyText(policy) {
   return [...lines, ""];
 }
 
+// src/report/reference-sets.ts
+function describeBuiltinSets(builtin) {
+  const used = builtin.counts.reduce((sum, count) => sum + count.used, 0);
+  const usable = builtin.counts.reduce((sum, count) => sum + count.usable, 0);
+  const fromCache = builtin.files.filter((file) => file.fromCache).length;
+  const where = builtin.mirror ? `the mirror ${builtin.mirror.location} (set by ${builtin.mirror.setBy})` : "the pinned origin (raw.githubusercontent.com)";
+  const selection = builtin.selection.maxPerSet === null ? "every usable image of each set" : `max_per_set ${builtin.selection.maxPerSet}, seed ${builtin.selection.seed}`;
+  const lines = [
+    `Built-in reference sets ${builtin.name}: ${builtin.repository}@${builtin.commit.slice(0, 7)}, ${builtin.folder}; ${used} of ${usable} usable images (${selection}).`,
+    `Files: ${used - fromCache} downloaded from ${where}, ${fromCache} verified from the cache (git blob id and sha256 each).`,
+    `Per set (used/usable): ${builtin.counts.map((count) => `${count.set} ${count.used}/${count.usable}`).join(", ")}.`
+  ];
+  if (builtin.leftOut.length > 0) {
+    lines.push(`Left out: ${builtin.leftOut.map((file) => `${file.path.replace(/\n(?=\.png$)/, "")} (${file.reason})`).join("; ")}.`);
+  }
+  lines.push(`Licence: ${builtin.license}.`);
+  return lines;
+}
+
+// src/report/glossary.ts
+var ITEM_LIST_MEANINGS = {
+  object: "for every object O: inter(O, man), inter(O, woman), inter(O, random), plus the controls inter(stop sign, man/woman) and inter(random, man/woman) \u2014 how close each object sits to each gender",
+  pairs: "intra(O+gender) for every object-with-gender set (e.g. surfboard+man), plus intra(random) \u2014 how tightly each gendered scene clusters",
+  indiv: "intra(S) of every single concept and control set (objects, man, woman, random, stop sign)",
+  comps: "inter(O+gender, O) and inter(O, random) for every object O, plus intra(random) \u2014 how a gendered scene relates to the object alone"
+};
+function glossaryEntries(document) {
+  const entries = [];
+  const add = (term, meaning) => entries.push({ term, meaning });
+  const vision = document.vision;
+  const language = document.language;
+  const confidence = Math.round((vision?.settings.bootstrap.confidence ?? language?.settings.bootstrap.confidence ?? 0.95) * 100);
+  if (vision && vision.bts.length > 0) {
+    add("BTS (Bias Transfer Score)", `Spearman \u03C1 between the similarity items (see the item lists) under the pretrained backbone and the same items under the fine-tuned model; n = number of items. Near 1: the pretrained model's association structure, gender associations included, survived fine-tuning (its biases transferred). Near 0 or negative: the structure was reorganised, and new associations may have appeared. ${btsDirection(document)}`);
+    for (const list of vision.bts.map((bts) => bts.list)) add(`item list ${list}`, ITEM_LIST_MEANINGS[list]);
+    add("intra(S), inter(S, T)", "mean cosine similarity of the embeddings over all pairs of distinct images in set S, or over all pairs (s in S, t in T)");
+  }
+  if (vision && vision.gaps.length > 0) {
+    add("G(O) (gender gap)", "inter(O, man) \u2212 inter(O, woman): how much closer object O sits to images of men than of women (negative: closer to women). Gates compare |G|; a sign flip between base and head is a new association. n = images in the O, man and woman sets.");
+  }
+  if (vision && vision.ieat.length > 0) {
+    add("iEAT d", "image Embedding Association Test effect size (Steed & Caliskan 2021) for targets man/woman and two attribute sets A/B: how much more man images associate with A (and woman images with B) than the reverse, in pooled standard deviations; 0 = no association, |d| \u2265 0.8 is large. p is a one-sided permutation test.");
+  }
+  const names = language?.metrics.map((metric2) => metric2.name) ?? [];
+  if (names.some((name) => name.startsWith("crows_pairs."))) {
+    add("CrowS-Pairs", "% of sentence pairs (one more stereotypical, one less) in which the model prefers the more stereotypical sentence; 50 = unbiased, above 50 favours stereotypes, below 50 favours anti-stereotypes. n = scored pairs: one flipped pair moves the score by 100/n points.");
+  }
+  if (names.some((name) => name.startsWith("stereoset."))) {
+    add("StereoSet SS", "stereotype score: % of items where the model prefers the stereotypical over the anti-stereotypical completion, averaged over target terms; 50 = unbiased. n = target terms (the clusters they hold in brackets).");
+    add("StereoSet LMS", "language-model score: % of stereotypical and anti-stereotypical completions the model prefers over an unrelated (meaningless) one; 100 = always picks a meaningful completion. Higher is better.");
+    add("StereoSet ICAT", "idealized CAT score = LMS \xB7 min(SS, 100 \u2212 SS) / 50: 100 for a model that is both a perfect language model and unbiased; combines both. Higher is better.");
+  }
+  if (names.includes("perplexity")) {
+    add("perplexity", "how surprised the model is by held-out text (exp of the mean negative log-likelihood per token); lower is better. It checks that debiasing kept the language-modelling ability. n = evaluation windows (tokens predicted).");
+  }
+  if (language?.metrics.some((metric2) => metric2.biasChange !== null)) {
+    add("\u0394 |score \u2212 50|", "change in the distance from the unbiased value 50, head minus base. A score can be biased in either direction (60 and 40 are equally biased), so the distance says unambiguously whether the model got more (positive) or less (negative) biased. max_bias_increase gates this quantity.");
+  }
+  if (hasIntervals(document)) {
+    add(`${confidence}% interval`, `bootstrap interval: the data (images or benchmark items) were resampled many times (seeded) and the quantity recomputed; ${confidence}% of the recomputed values fall inside. An interval of a change that includes 0 (or the threshold) means the change may be noise. Each interval is of the quantity it stands next to; a gate's is of the quantity the gate tests.`);
+  }
+  if (language?.metrics.some((metric2) => metric2.mcnemarP !== null)) {
+    add("McNemar p", "exact McNemar test on the paired item outcomes (base vs head on the same pairs): the probability of at least this many flips in one direction if the models did not differ. Small p (below 1 \u2212 confidence) means the outcomes really changed. A require_significant gate on a change needs both its interval past the threshold and this p below 1 \u2212 confidence.");
+  }
+  if (language?.transfer) {
+    add("transfer table", `each domain's \u0394 |score \u2212 50| beside the targeted domain's (${language.transfer.target}). A change is clear when its interval excludes 0 and McNemar p is below 1 \u2212 confidence; "with/against the target" compares its sign with a clear change of the target; "moved; target: no clear change" is a domain that changed while the target did not.`);
+  }
+  if (document.verdicts.length > 0) {
+    add("status", 'pass, fail (blocks the merge), warn (reported, does not block) or skipped (e.g. no base model). "not significant": past the threshold but within noise, so it passes under require_significant.');
+  }
+  return entries;
+}
+function btsDirection(document) {
+  const rules = new Set(document.verdicts.filter((verdict) => verdict.metric.startsWith("bts.")).map((verdict) => verdict.rule));
+  const general = "Which is worse depends on the use: if the pretrained model was audited and its biases accepted, a low BTS (unreviewed new associations) is the risk, gated with min; if fine-tuning was meant to remove the pretrained biases, a high BTS (they survived) is the risk, gated with max.";
+  if (rules.has("min") && !rules.has("max")) return `${general} This config gates BTS with min: a low BTS counts as worse.`;
+  if (rules.has("max") && !rules.has("min")) return `${general} This config gates BTS with max: a high BTS counts as worse.`;
+  return general;
+}
+function hasIntervals(document) {
+  return document.verdicts.some((verdict) => verdict.interval !== null) || (document.vision?.bts.some((bts) => bts.head.interval !== null) ?? false) || (document.language?.metrics.some((metric2) => metric2.deltaInterval !== null) ?? false);
+}
+
+// src/report/row-notes.ts
+var SEVERITY = { fail: 3, warn: 2, pass: 1, skipped: 0 };
+function formatSize(size) {
+  if (!size) return "\u2014";
+  return `${size.n} ${size.unit}${size.detail ? ` (${size.detail})` : ""}`;
+}
+function setSizes(sets, names, labels) {
+  const count = (name) => sets.find((set) => set.name === name)?.images;
+  const counts = names.map(count);
+  return counts.every((n) => n !== void 0) ? `${counts.join("/")} images (${labels.join("/")})` : "\u2014";
+}
+function worstVerdict(verdicts, metric2) {
+  return verdicts.filter((v) => v.metric === metric2).reduce((worst, v) => worst === void 0 || SEVERITY[v.status] > SEVERITY[worst.status] ? v : worst, void 0);
+}
+function statusNote(verdict, mcnemarP = null) {
+  if (!verdict || verdict.compared === null || !Number.isFinite(verdict.compared)) return "";
+  const rule = RULES[verdict.rule];
+  const past = rule.bound === "upper" ? verdict.compared > verdict.threshold : verdict.compared < verdict.threshold;
+  if (!past) return "";
+  if (verdict.status === "pass") return "past the threshold, not significant";
+  if (verdict.status === "skipped") return "";
+  if (!verdict.requireSignificant) return "threshold only, significance not required";
+  if (!verdict.interval) return "significance not testable (no interval)";
+  return rule.needsBase && mcnemarP !== null ? "significant: interval and McNemar p" : "significant: interval";
+}
+function rowInterval(verdict, fallback, fallbackOf) {
+  if (verdict?.interval) return `${formatInterval(verdict.interval)} of ${verdict.quantity ?? verdict.rule}`;
+  return fallback ? `${formatInterval(fallback)} of ${fallbackOf}` : "\u2014";
+}
+
+// src/vision/preprocess-warnings.ts
+function preprocessWarnings(preprocess) {
+  if (preprocess.scale !== "0-255") return [];
+  if (![...preprocess.mean, ...preprocess.std].every((value) => Math.abs(value) <= 1)) return [];
+  const isDefault = preprocess.mean.every((value, c) => value === DEFAULT_PREPROCESS.mean[c]) && preprocess.std.every((value, c) => value === DEFAULT_PREPROCESS.std[c]);
+  const which = isDefault ? "the default ImageNet mean/std, which are for pixels in 0-1" : `mean [${preprocess.mean.join(", ")}] and std [${preprocess.std.join(", ")}], values for pixels in 0-1`;
+  return [
+    `vision.preprocess: scale 0-255 is combined with ${which}: the model's inputs will be far outside the range it was trained on. Either set scale: 0-1, or give mean/std in 0-255 units (ImageNet: mean [123.675, 116.28, 103.53], std [58.395, 57.12, 57.375]).`
+  ];
+}
+
 // src/report/markdown.ts
 var STATUS_ICON = { pass: "\u2705 pass", fail: "\u274C fail", warn: "\u26A0\uFE0F warn", skipped: "\u23ED\uFE0F skipped" };
 var VERDICT_HEADLINE = { pass: "\u2705 bias-gate: pass", warn: "\u26A0\uFE0F bias-gate: pass with warnings", fail: "\u274C bias-gate: fail" };
 var REPORT_SECTIONS = [
   renderHeadline,
   renderChecks,
+  renderGlossary,
   (document) => renderPolicyMarkdown(document.policy, (verdicts) => renderChecks({ ...document, verdicts: [...verdicts] })),
   (document) => document.vision ? renderVision(document.vision, document) : [],
   (document) => document.language ? renderLanguage(document.language, document) : []
@@ -46401,29 +48873,55 @@ function renderChecks(document) {
   );
   return ["| status | metric | rule | value | interval | why |", "|---|---|---|---:|---|---|", ...rows, ""];
 }
+function renderGlossary(document) {
+  const entries = glossaryEntries(document);
+  if (entries.length === 0) return [];
+  return [
+    "<details><summary>Glossary: what these numbers mean</summary>",
+    "",
+    ...entries.map((entry) => `- **${escapeMarkdownText(entry.term)}**: ${escapeMarkdownText(entry.meaning)}`),
+    "",
+    "</details>",
+    ""
+  ];
+}
+function statusCell(document, metric2, mcnemarP = null) {
+  const verdict = worstVerdict(document.verdicts, metric2);
+  if (!verdict) return "\u2014";
+  const note = statusNote(verdict, mcnemarP);
+  return `${STATUS_ICON[verdict.status]}${note ? ` (${escapeTableCell(note)})` : ""}`;
+}
 function renderVision(vision, document) {
   const { models } = vision;
   const confidence = `${Math.round(vision.settings.bootstrap.confidence * 100)}%`;
+  const warnings = preprocessWarnings(vision.settings.preprocess).map((warning) => `> \u26A0\uFE0F ${escapeMarkdownText(warning)}`);
+  const sets = vision.referenceSets.sets;
   const lines = [
     "### Vision: Bias Transfer Score",
     "",
     `Pretrained ${codeSpan(models.pretrained.path)} \u2192 fine-tuned ${codeSpan(models.head.path)}; base: ${vision.baseStatus === "scored" ? "scored" : describeBaseStatus(vision.baseStatus)}. Estimator ${codeSpan(vision.estimator)}.`,
     "",
-    `| metric | base | head | \u0394 head \u2212 base | ${confidence} interval (head) | status |`,
-    "|---|---:|---:|---:|---|---|"
+    ...warnings.length > 0 ? [...warnings, ""] : [],
+    `| metric | n | base | head | \u0394 head \u2212 base | ${confidence} interval | status |`,
+    "|---|---|---:|---:|---:|---|---|"
   ];
   for (const bts of vision.bts) {
-    const status = metricStatus(document.verdicts, `bts.${bts.list}`);
-    lines.push(row([`BTS ${cellCode(bts.list)} (n=${formatOptional(bts.n)})`, formatOptional(bts.base?.rho), formatOptional(bts.head.rho), formatSigned(bts.change?.value ?? null), formatInterval(bts.head.interval), status ? STATUS_ICON[status] : "\u2014"]));
+    const metric2 = `bts.${bts.list}`;
+    lines.push(row([`BTS ${cellCode(bts.list)}`, `${formatOptional(bts.n)} items`, formatOptional(bts.base?.rho), formatOptional(bts.head.rho), formatSigned(bts.change?.value ?? null), escapeTableCell(rowInterval(worstVerdict(document.verdicts, metric2), bts.head.interval, "head")), statusCell(document, metric2)]));
   }
   for (const gap of vision.gaps) {
-    const status = metricStatus(document.verdicts, `gap.${gap.object}`);
+    const metric2 = `gap.${gap.object}`;
     const flag = gap.signFlip ? " \xB7 new association (sign flip)" : "";
-    lines.push(row([`gap ${cellCode(gap.object)}`, formatSigned(gap.base?.value ?? null), formatSigned(gap.head.value), formatSigned(difference(gap.head.value, gap.base?.value)), formatInterval(gap.head.interval), `${status ? STATUS_ICON[status] : "\u2014"}${flag}`]));
+    lines.push(row([`gap ${cellCode(gap.object)}`, escapeTableCell(setSizes(sets, [gap.object, "man", "woman"], ["O", "man", "woman"])), formatSigned(gap.base?.value ?? null), formatSigned(gap.head.value), formatSigned(difference(gap.head.value, gap.base?.value)), escapeTableCell(rowInterval(worstVerdict(document.verdicts, metric2), gap.head.interval, "head")), `${statusCell(document, metric2)}${flag}`]));
+  }
+  if (document.verdicts.some((verdict) => verdict.metric === "gap.max")) {
+    const verdict = worstVerdict(document.verdicts, "gap.max");
+    lines.push(row([`gap ${cellCode("max")}${escapeTableCell(" (largest |G|)")}`, "\u2014", formatOptional(verdict.base), formatOptional(verdict.head), formatSigned(verdict.base === null || verdict.head === null ? null : verdict.head - verdict.base), escapeTableCell(rowInterval(verdict, null, "head")), statusCell(document, "gap.max")]));
   }
   for (const test of vision.ieat) {
-    const status = metricStatus(document.verdicts, `ieat.${test.name}`);
-    lines.push(row([`iEAT ${cellCode(test.name)} d (p)`, test.base ? `${formatOptional(test.base.effectSize)} (${formatOptional(test.base.pValue)})` : "\u2014", `${formatOptional(test.head.effectSize)} (${formatOptional(test.head.pValue)})`, formatSigned(difference(test.head.effectSize, test.base?.effectSize)), "\u2014", status ? STATUS_ICON[status] : "\u2014"]));
+    const metric2 = `ieat.${test.name}`;
+    const [a, b] = test.attributes;
+    lines.push(row([`iEAT ${cellCode(test.name)} d (p)`, escapeTableCell(setSizes(sets, ["man", "woman", a, b], ["man", "woman", a, b])), test.base ? `${formatOptional(test.base.effectSize)} (${formatOptional(test.base.pValue)})` : "\u2014", `${formatOptional(test.head.effectSize)} (${formatOptional(test.head.pValue)})`, formatSigned(difference(test.head.effectSize, test.base?.effectSize)), escapeTableCell(rowInterval(worstVerdict(document.verdicts, metric2), null, "head")), statusCell(document, metric2)]));
   }
   lines.push("", ...renderGapChart(vision), "", ...renderVisionDetails(vision));
   return lines;
@@ -46471,7 +48969,7 @@ function renderVisionDetails(vision) {
   }
   const sets = vision.referenceSets.sets.map((set) => `${set.name}: ${set.images}`).join(", ");
   lines.push(row(["reference sets", `${cellCode(vision.referenceSets.source)} (${escapeTableCell(sets)})`, cellCode(vision.referenceSets.sha256)]));
-  lines.push("", "</details>");
+  lines.push("", ...vision.referenceSets.builtin ? describeBuiltinSets(vision.referenceSets.builtin).flatMap((line) => [escapeMarkdownText(line), ""]) : [], "</details>");
   return lines;
 }
 function row(cells) {
@@ -46488,18 +48986,28 @@ function renderLanguage(language, document) {
     "",
     `Model ${codeSpan(language.models.head.path)} (${language.kind}, scoring ${codeSpan(language.scoring)}); base: ${language.baseStatus === "scored" ? "scored" : describeBaseStatus(language.baseStatus)}.`,
     "",
-    `| metric | base | head | \u0394 head \u2212 base | \u0394 \\|score \u2212 50\\| | ${confidence} interval (\u0394) | McNemar p | status |`,
-    "|---|---:|---:|---:|---:|---|---:|---|"
+    `Each change is shown with its ${confidence} interval; a \`max_bias_increase\` gate tests \u0394 \\|score \u2212 50\\|.`,
+    "",
+    `| metric | n | base | head | \u0394 head \u2212 base [${confidence}] | \u0394 \\|score \u2212 50\\| [${confidence}] | McNemar p | status |`,
+    "|---|---|---:|---:|---:|---:|---:|---|"
   ];
   for (const metric2 of language.metrics.filter((m) => isHeadlineLanguageMetric(m.name))) {
-    const status = metricStatus(document.verdicts, metric2.name);
-    lines.push(row([escapeTableCell(languageMetricLabel(metric2.name)), formatOptional(metric2.base), formatOptional(metric2.head), formatSigned(metric2.delta), formatSigned(metric2.biasChange), formatInterval(metric2.deltaInterval), formatOptional(metric2.mcnemarP), status ? STATUS_ICON[status] : "\u2014"]));
+    const withInterval = (value, interval) => value === null ? "\u2014" : `${formatSigned(value)} ${formatInterval(interval)}`;
+    lines.push(row([
+      escapeTableCell(languageMetricLabel(metric2.name)),
+      escapeTableCell(formatSize(metric2.size)),
+      formatOptional(metric2.base),
+      formatOptional(metric2.head),
+      withInterval(metric2.delta, metric2.deltaInterval),
+      withInterval(metric2.biasChange, metric2.biasChangeInterval ?? null),
+      formatOptional(metric2.mcnemarP),
+      statusCell(document, metric2.name, metric2.mcnemarP)
+    ]));
   }
   if (language.transfer) {
     lines.push("", `#### Cross-domain transfer (target: ${escapeMarkdownText(language.transfer.target)})`, "", `> ${escapeMarkdownText(language.transfer.summary)}`, "", `| domain | metric | base | head | \u0394 \\|score \u2212 50\\| | ${confidence} interval | McNemar p | moved |`, "|---|---|---:|---:|---:|---|---:|---|");
-    const moved = { target: "**target**", with: "with the target", against: "against the target", unclear: "no clear change" };
     for (const domain of language.transfer.rows) {
-      lines.push(row([escapeTableCell(domain.domain), escapeTableCell(languageMetricLabel(domain.metric)), formatOptional(domain.base), formatOptional(domain.head), formatSigned(domain.biasChange.value), formatInterval(domain.biasChange.interval), formatOptional(domain.pValue), moved[domain.direction]]));
+      lines.push(row([escapeTableCell(domain.domain), escapeTableCell(languageMetricLabel(domain.metric)), formatOptional(domain.base), formatOptional(domain.head), formatSigned(domain.biasChange.value), formatInterval(domain.biasChange.interval), formatOptional(domain.pValue), domain.direction === "target" ? "**target**" : describeTransferDirection(domain)]));
     }
   }
   lines.push("", "<details><summary>Audit: language models, benchmark data and skipped items</summary>", "", "| artifact | path or source | sha256 | notes |", "|---|---|---|---|");
@@ -46531,47 +49039,78 @@ function renderText(report) {
   lines.push(...renderPolicyText(report.policy));
   if (report.vision) lines.push(...renderVision2(report.vision, report));
   if (report.language) lines.push(...renderLanguage2(report.language, report));
+  lines.push(...renderGlossary2(report));
   return `${lines.join("\n").trimEnd()}
 `;
+}
+function renderGlossary2(report) {
+  const entries = glossaryEntries(buildReportDocument(report));
+  if (entries.length === 0) return [];
+  return ["Glossary", ...entries.flatMap((entry) => wrap(`${entry.term}: ${entry.meaning}`, 100).map((line, k) => `${k === 0 ? "  " : "      "}${line}`)), ""];
+}
+function wrap(text, width) {
+  const lines = [];
+  let current = "";
+  for (const word of text.split(" ")) {
+    if (current && current.length + 1 + word.length > width) {
+      lines.push(current);
+      current = word;
+    } else current = current ? `${current} ${word}` : word;
+  }
+  return current ? [...lines, current] : lines;
+}
+function statusText(report, metric2, mcnemarP = null) {
+  const verdict = worstVerdict(report.verdicts, metric2);
+  if (!verdict) return "-";
+  const note = statusNote(verdict, mcnemarP);
+  return `${verdict.status}${note ? ` (${note})` : ""}`;
 }
 function renderVision2(vision, report) {
   const { scores, models } = vision;
   const confidence = `${Math.round(vision.settings.bootstrap.confidence * 100)}%`;
-  const status = (metric2) => metricStatus(report.verdicts, metric2) ?? "-";
+  const sets = vision.referenceSets.sets;
+  const interval = (metric2, head) => rowInterval(worstVerdict(report.verdicts, metric2), head, "head");
+  const gapMax = worstVerdict(report.verdicts, "gap.max");
   const rows = [
-    ...scores.bts.map((bts) => [`bts.${bts.list} (n=${bts.n})`, formatOptional(bts.base?.rho), formatNumber(bts.head.rho), formatSigned(bts.change?.value ?? null), formatInterval(bts.head.interval), status(`bts.${bts.list}`)]),
+    ...scores.bts.map((bts) => [`bts.${bts.list}`, `${bts.n} items`, formatOptional(bts.base?.rho), formatNumber(bts.head.rho), formatSigned(bts.change?.value ?? null), interval(`bts.${bts.list}`, bts.head.interval), statusText(report, `bts.${bts.list}`)]),
     ...scores.gaps.map((gap) => [
       `gap.${gap.object}`,
+      setSizes(sets, [gap.object, "man", "woman"], ["O", "man", "woman"]),
       formatSigned(gap.base?.value ?? null),
       formatSigned(gap.head.value),
       formatSigned(gap.base ? gap.head.value - gap.base.value : null),
-      formatInterval(gap.head.interval),
-      `${status(`gap.${gap.object}`)}${gap.signFlip ? " (new association: sign flip)" : ""}`
+      interval(`gap.${gap.object}`, gap.head.interval),
+      `${statusText(report, `gap.${gap.object}`)}${gap.signFlip ? " (new association: sign flip)" : ""}`
     ]),
-    ...scores.ieat.map((test) => [`ieat.${test.name} d`, formatOptional(test.base?.effectSize), `${formatNumber(test.head.effectSize)} (p=${formatNumber(test.head.pValue)})`, formatSigned(test.base ? test.head.effectSize - test.base.effectSize : null), "-", status(`ieat.${test.name}`)])
+    ...gapMax ? [["gap.max (largest |G|)", "-", formatOptional(gapMax.base), formatOptional(gapMax.head), formatSigned(gapMax.base === null || gapMax.head === null ? null : gapMax.head - gapMax.base), interval("gap.max", null), statusText(report, "gap.max")]] : [],
+    ...scores.ieat.map((test) => [`ieat.${test.name} d`, setSizes(sets, ["man", "woman", ...test.attributes], ["man", "woman", ...test.attributes]), formatOptional(test.base?.effectSize), `${formatNumber(test.head.effectSize)} (p=${formatNumber(test.head.pValue)})`, formatSigned(test.base ? test.head.effectSize - test.base.effectSize : null), interval(`ieat.${test.name}`, null), statusText(report, `ieat.${test.name}`)])
   ];
   return [
     "Vision: Bias Transfer Score",
     `  pretrained ${models.pretrained.path} -> fine-tuned ${models.head.path}; base: ${describeBaseStatus(vision.baseStatus)}; estimator ${scores.estimator}`,
-    ...table(["metric", "base", "head", "delta", `${confidence} interval (head)`, "status"], rows),
+    ...vision.referenceSets.builtin ? describeBuiltinSets(vision.referenceSets.builtin).map((line) => `  ${line}`) : [],
+    ...preprocessWarnings(vision.settings.preprocess).map((warning) => `  WARNING: ${warning}`),
+    ...table(["metric", "n", "base", "head", "delta", `${confidence} interval`, "status"], rows),
     ""
   ];
 }
 function renderLanguage2(language, report) {
   const confidence = `${Math.round(language.settings.bootstrap.confidence * 100)}%`;
+  const withInterval = (value, interval) => value === null ? "\u2014" : `${formatSigned(value)} ${formatInterval(interval)}`;
   const rows = language.metrics.filter((metric2) => isHeadlineLanguageMetric(metric2.name)).map((metric2) => {
     const row2 = metricRow(metric2, language.settings.bootstrap.confidence);
-    return [languageMetricLabel(metric2.name), formatOptional(row2.base), formatNumber(row2.head), formatSigned(row2.delta), formatSigned(row2.biasChange), formatInterval(row2.interval), formatOptional(row2.changePValue), metricStatus(report.verdicts, metric2.name) ?? "-"];
+    return [languageMetricLabel(metric2.name), formatSize(row2.size), formatOptional(row2.base), formatNumber(row2.head), withInterval(row2.delta, row2.interval), withInterval(row2.biasChange, row2.biasChangeInterval), formatOptional(row2.changePValue), statusText(report, metric2.name, row2.changePValue)];
   });
   const lines = [
     "Language: bias benchmarks",
     `  model ${language.models.head.path} (${language.kind}, scoring ${language.scoring}); base: ${describeBaseStatus(language.baseStatus)}`,
-    ...table(["metric", "base", "head", "delta", "delta |s-50|", `${confidence} interval (delta)`, "McNemar p", "status"], rows),
+    `  each change with its ${confidence} interval; max_bias_increase gates delta |s-50|`,
+    ...table(["metric", "n", "base", "head", "delta", "delta |s-50|", "McNemar p", "status"], rows),
     ""
   ];
   if (language.transfer) {
     lines.push(`Cross-domain transfer (target: ${language.transfer.target})`, `  ${language.transfer.summary}`);
-    lines.push(...table(["domain", "metric", "base", "head", "delta |s-50|", "interval", "McNemar p", "moved"], language.transfer.rows.map((row2) => [
+    lines.push(...table(["domain", "metric", "base", "head", "delta |s-50|", `${confidence} interval`, "McNemar p", "moved"], language.transfer.rows.map((row2) => [
       row2.domain,
       languageMetricLabel(row2.metric),
       formatNumber(row2.base),
@@ -46579,7 +49118,7 @@ function renderLanguage2(language, report) {
       formatSigned(row2.biasChange.value),
       formatInterval(row2.biasChange.interval),
       formatOptional(row2.pValue),
-      row2.direction
+      describeTransferDirection(row2)
     ])), "");
   }
   for (const run of language.benchmarks) {
@@ -46595,12 +49134,184 @@ function table(header, rows) {
   return [format(header), ...rows.map(format)];
 }
 
+// src/config/validate.ts
+import { existsSync as existsSync5, readdirSync, statSync } from "node:fs";
+function checkConfig(config) {
+  const problems = [];
+  const warnings = [];
+  const unchecked = [];
+  const metrics = gateableMetrics(config, unchecked);
+  const at = (gate) => `${config.displayPath}:${gate.line}: ${gate.keyPath}.metric`;
+  const requirePath = (configured, key, kind) => {
+    if (!configured) return;
+    if (!existsSync5(configured.absolute)) {
+      problems.push(`${config.displayPath}: ${key}: "${configured.written}" does not exist (${configured.repoRelative})`);
+      return;
+    }
+    const isDirectory = statSync(configured.absolute).isDirectory();
+    if (kind === "file" && isDirectory) problems.push(`${config.displayPath}: ${key}: "${configured.written}" is a directory; expected a file`);
+    if (kind === "directory" && !isDirectory) problems.push(`${config.displayPath}: ${key}: "${configured.written}" is a file; expected a directory`);
+  };
+  const vision = config.vision;
+  if (vision) {
+    requirePath(vision.pretrained, "vision.pretrained", "file");
+    requirePath(vision.model, "vision.model", "file");
+    requirePath(vision.referenceSets, "vision.reference_sets", "any");
+    warnings.push(...preprocessWarnings(vision.preprocess));
+    const valid = metrics.filter((metric2) => metric2.section === "vision").map((metric2) => metric2.name);
+    for (const gate of vision.gates) {
+      const knowable = /^(bts|ieat)\./.test(gate.metric) || unchecked.length === 0;
+      if (knowable && !valid.includes(gate.metric)) problems.push(`${at(gate)}: unknown metric "${gate.metric}". ${didYouMean(gate.metric, valid)}${unknownMetricHint(gate)}`);
+      if (gate.rules.some((rule) => rule.rule === "max_bias_increase")) problems.push(`${config.displayPath}:${gate.line}: ${gate.keyPath}.max_bias_increase: "${gate.metric}" has no unbiased value of 50; use max_increase or max_abs_increase`);
+    }
+  }
+  const language = config.language;
+  if (language) {
+    requirePath(language.model, "language.model", "directory");
+    requirePath(language.benchmarks.crowsPairs?.path, "language.benchmarks.crows_pairs.path", "file");
+    requirePath(language.benchmarks.stereoSet?.path, "language.benchmarks.stereoset.path", "file");
+    requirePath(language.benchmarks.perplexity?.path, "language.benchmarks.perplexity.path", "file");
+    const valid = languageMetricNames(language);
+    const bias = /* @__PURE__ */ new Set([...crowsPairsBenchmark.biasMetrics, ...stereoSetBenchmark.biasMetrics]);
+    for (const gate of language.gates) {
+      if (!valid.includes(gate.metric)) problems.push(`${at(gate)}: unknown metric "${gate.metric}". ${didYouMean(gate.metric, valid)}${unknownMetricHint(gate)}`);
+      else if (gate.rules.some((rule) => rule.rule === "max_bias_increase") && !bias.has(gate.metric)) {
+        problems.push(`${config.displayPath}:${gate.line}: ${gate.keyPath}.max_bias_increase: "${gate.metric}" has no unbiased value of 50; use max_increase or max_decrease`);
+      }
+      if (gate.rules.some((rule) => rule.rule === "max_bias_increase") && !gate.requireSignificant) {
+        warnings.push(`${config.displayPath}:${gate.line}: ${gate.keyPath}: max_bias_increase without require_significant: true fails on a single flipped pair (noise); \`bias-gate calibrate\` shows how much one pair is worth`);
+      }
+    }
+  }
+  return { problems, warnings, metrics, unchecked };
+}
+function gateableMetrics(config, unchecked = []) {
+  const metrics = [];
+  if (config.vision) {
+    const vision = config.vision;
+    const builtin = vision.builtinReferenceSets && BUILTIN_REFERENCE_SETS[vision.builtinReferenceSets.name];
+    const objects = vision.objects ?? builtin?.objects ?? (vision.referenceSets ? objectsFromDirectory(vision.referenceSets, unchecked) : void 0);
+    for (const name of visionMetricNames(vision, objects ?? [])) metrics.push({ section: "vision", name, description: describeVisionMetric(name, vision.ieat) });
+  }
+  if (config.language) {
+    for (const name of languageMetricNames(config.language)) metrics.push({ section: "language", name, description: describeMetric(name) });
+  }
+  return metrics;
+}
+function objectsFromDirectory(referenceSets, unchecked) {
+  if (!existsSync5(referenceSets.absolute) || !statSync(referenceSets.absolute).isDirectory()) {
+    unchecked.push(`vision.reference_sets ${referenceSets.repoRelative} is not a directory here: gap.<object> names are checked when the sets are loaded`);
+    return void 0;
+  }
+  const reserved = /* @__PURE__ */ new Set([...GENDERS, ...CONTROL_SETS]);
+  const names = [];
+  for (const entry of readdirSync(referenceSets.absolute, { withFileTypes: true })) {
+    if (!entry.isDirectory()) continue;
+    try {
+      const parsed = parseSetName(entry.name);
+      if (parsed.gender === void 0 && !reserved.has(parsed.name)) names.push(parsed.name);
+    } catch (error) {
+      if (!(error instanceof InputError)) throw error;
+    }
+  }
+  return names.sort();
+}
+function describeVisionMetric(name, ieat) {
+  const bts = /^bts\.(object|pairs|indiv|comps)$/.exec(name);
+  if (bts) return `Bias Transfer Score (Spearman \u03C1, pretrained \u2192 fine-tuned) over the ${bts[1]} list: ${ITEM_LIST_MEANINGS[bts[1]].split(" \u2014 ")[0]}`;
+  if (name === "gap.max") return "largest |G(O)| over all objects";
+  const gap = /^gap\.(.+)$/.exec(name);
+  if (gap) return `gender gap G(${gap[1]}) = inter(${gap[1]}, man) \u2212 inter(${gap[1]}, woman); max/min compare |G|`;
+  const test = ieat.find((entry) => `ieat.${entry.name}` === name);
+  return test ? `iEAT effect size d, man/woman vs ${test.attributes[0]}/${test.attributes[1]}; max/min compare |d|` : name;
+}
+
+// src/calibrate.ts
+function mcnemarFlipsNeeded(alpha) {
+  let k = 1;
+  while (Math.min(1, 2 * 0.5 ** k) >= alpha) k++;
+  return k;
+}
+function measureNoise(report) {
+  const noise = [];
+  const add = (section, metric2, confidence) => {
+    if (/^stereoset\.(ss|lms|icat)$/.test(metric2.name)) return;
+    const replicates = metric2.headReplicates.filter(Number.isFinite);
+    if (!Number.isFinite(metric2.head) || replicates.length < 2) return;
+    const mean = replicates.reduce((sum, value) => sum + value, 0) / replicates.length;
+    const sd = Math.sqrt(replicates.reduce((sum, value) => sum + (value - mean) ** 2, 0) / (replicates.length - 1));
+    const [low, high] = percentileInterval(replicates, confidence);
+    const entry = { section, name: metric2.name, head: metric2.head, sd, interval: { low, high }, proposal: null };
+    const outcomes = metric2.size && metric2.unbiasedValue !== void 0 ? pairedOutcomeCount(metric2) : void 0;
+    if (outcomes) {
+      const flipsNeeded = mcnemarFlipsNeeded(1 - confidence);
+      entry.paired = { n: outcomes, pointsPerFlip: 100 / outcomes, flipsNeeded, minimalDetectableChange: 100 * flipsNeeded / outcomes };
+    }
+    entry.proposal = propose(entry, metric2);
+    noise.push(entry);
+  };
+  if (report.vision) for (const metric2 of report.vision.scores.metrics) add("vision", metric2, report.vision.settings.bootstrap.confidence);
+  if (report.language) for (const metric2 of report.language.metrics) add("language", metric2, report.language.settings.bootstrap.confidence);
+  return noise;
+}
+function pairedOutcomeCount(metric2) {
+  if (!metric2.size || metric2.size.n === 0) return void 0;
+  if (metric2.size.unit === "pairs") return metric2.size.n;
+  const clusters = /^(\d+) clusters$/.exec(metric2.size.detail ?? "");
+  return clusters ? Number(clusters[1]) : void 0;
+}
+var up = (value, digits) => Math.ceil(value * 10 ** digits) / 10 ** digits;
+var down = (value, digits) => Math.floor(value * 10 ** digits) / 10 ** digits;
+function propose(entry, metric2) {
+  const halfWidth = (entry.interval.high - entry.interval.low) / 2;
+  if (metric2.unbiasedValue !== void 0) {
+    return [`metric: ${entry.name}`, "max_bias_increase: 0", "require_significant: true"];
+  }
+  if (/^bts\./.test(entry.name)) return [`metric: ${entry.name}`, `min: ${formatNumber(down(entry.interval.low, 2))}`];
+  if (entry.name === "gap.max") return [`metric: ${entry.name}`, `max: ${formatNumber(up(Math.max(Math.abs(entry.interval.low), Math.abs(entry.interval.high)), 2))}`];
+  if (/^(gap|ieat)\./.test(entry.name)) return [`metric: ${entry.name}`, `max_abs_increase: ${formatNumber(up(halfWidth, 3))}`, "require_significant: true"];
+  if (/^stereoset\.(lms|icat)\.overall$/.test(entry.name)) return [`metric: ${entry.name}`, `max_decrease: ${formatNumber(up(halfWidth, 1))}`, "require_significant: true"];
+  if (entry.name === "perplexity") return [`metric: ${entry.name}`, `max_increase_pct: ${formatNumber(up(100 * halfWidth / entry.head, 1))}`, "require_significant: true", "level: warn"];
+  return null;
+}
+function renderCalibration(config, report, noise) {
+  const lines = [
+    `# bias-gate calibrate: noise of the models in this tree (${config.displayPath}), measured without a base.`,
+    "# For each metric: value, bootstrap SD and interval; for paired benchmarks, what one flipped",
+    "# outcome is worth and the smallest change McNemar's exact test can call significant.",
+    "# Proposed gates: paste the ones you want into the config's `gates:` lists and adjust."
+  ];
+  for (const section of ["vision", "language"]) {
+    const entries = noise.filter((entry) => entry.section === section && entry.proposal);
+    if (entries.length === 0) continue;
+    const settings = section === "vision" ? report.vision.settings.bootstrap : report.language.settings.bootstrap;
+    const level = `${Math.round(settings.confidence * 100)}%`;
+    lines.push(`${section}:`, `  # ${settings.resamples} bootstrap resamples, ${level} intervals`, "  gates:");
+    for (const entry of entries) {
+      lines.push(`    # ${entry.name} = ${formatNumber(entry.head)}; bootstrap SD ${formatNumber(entry.sd)}, ${level} interval [${formatNumber(entry.interval.low)}, ${formatNumber(entry.interval.high)}]`);
+      if (entry.paired) {
+        const p = entry.paired;
+        const about = entry.name.startsWith("stereoset.") ? "about " : "";
+        const detectable = p.flipsNeeded > p.n ? `McNemar needs \u2265 ${p.flipsNeeded} flips one way, more than there are: no change of this metric can be significant` : `McNemar needs \u2265 ${p.flipsNeeded} flips one way, a change of \u2265 ${about}${formatNumber(p.minimalDetectableChange)} points`;
+        lines.push(`    #   n = ${p.n} paired outcomes: one flip moves the score ${about}${formatNumber(p.pointsPerFlip)} points; ${detectable}`);
+      }
+      const [first, ...rest] = entry.proposal;
+      lines.push(`    - ${first}`, ...rest.map((line) => `      ${line}`));
+    }
+  }
+  return `${lines.join("\n")}
+`;
+}
+
 // src/command.ts
 var USAGE = `Usage: ${TOOL_NAME} run --config thresholds.yaml [--base DIR|REF] [--head DIR] [--json FILE] [--markdown FILE]
                      [--dump-items FILE] [--cache-dir DIR] [--no-cache] [--threads N] [--quiet]
                      [--policy-source base|head]
        ${TOOL_NAME} run --shard I/N --partial FILE [same options]
        ${TOOL_NAME} merge --config thresholds.yaml [--base DIR|REF] [--json FILE] [--markdown FILE] PARTIAL...
+       ${TOOL_NAME} validate --config thresholds.yaml
+       ${TOOL_NAME} metrics --config thresholds.yaml
+       ${TOOL_NAME} calibrate --config thresholds.yaml [--out FILE] [--cache-dir DIR] [--no-cache]
 
 Scores the models named in the config for the head tree and the base tree,
 applies the gates and prints the report.
@@ -46628,6 +49339,15 @@ applies the gates and prints the report.
 merge combines the partial results of shards 1..N into the report an unsharded
 run gives, byte for byte; it runs no model.
 
+validate checks a config without running a model: the schema, that every path
+exists inside the repository, that every gate names a metric the config can
+produce; warnings (e.g. scale 0-255 with 0-1 mean/std) go to stderr.
+metrics lists the metric names the config can gate, one line each.
+calibrate scores the models of the head tree alone and writes, as a commented
+YAML snippet, each metric's bootstrap noise, for CrowS-Pairs and StereoSet what
+one flipped pair is worth and the smallest change McNemar can detect, and
+proposed gates (to stdout, or --out FILE).
+
 Exit status: 0 pass (warnings included), 1 a gate failed, 2 bad input or usage.`;
 async function runCommand(argv, io) {
   try {
@@ -46646,6 +49366,7 @@ async function runCommand(argv, io) {
         "no-cache": { type: "boolean", default: false },
         shard: { type: "string" },
         partial: { type: "string" },
+        out: { type: "string" },
         threads: { type: "string" },
         quiet: { type: "boolean", default: false },
         "policy-source": { type: "string", default: "base" },
@@ -46659,17 +49380,22 @@ async function runCommand(argv, io) {
     if (values.version) return io.stdout(`${TOOL_VERSION}
 `), EXIT_PASS;
     const command = positionals[0];
+    if (command === "validate" || command === "metrics" || command === "calibrate") {
+      if (positionals.length > 1) throw new InputError(`unexpected arguments: ${positionals.slice(1).join(" ")}`, { hint: USAGE });
+      return await configCommand(command, values, io);
+    }
     if (command !== "run" && command !== "merge") {
-      throw new InputError(command === void 0 ? "missing command" : `unknown command "${positionals.join(" ")}"`, { hint: USAGE });
+      const known = ["run", "merge", "validate", "metrics", "calibrate"];
+      throw new InputError(command === void 0 ? "missing command" : `unknown command "${positionals.join(" ")}"`, { hint: `${didYouMean(command ?? "", known)}${USAGE}` });
     }
     if (command === "run" && positionals.length > 1) throw new InputError(`unexpected arguments: ${positionals.slice(1).join(" ")}`, { hint: USAGE });
     if (command === "merge" && positionals.length < 2) throw new InputError("merge needs the partial result files of every shard", { hint: USAGE });
-    const resolve2 = (value) => path11.resolve(io.cwd, value);
+    const resolve2 = (value) => path12.resolve(io.cwd, value);
     const progress = values.quiet ? void 0 : (message) => io.stderr(`${TOOL_NAME}: ${message}
 `);
     const configFile = resolve2(values.config);
     const repoRoot = findRepositoryRoot(configFile);
-    const configPath = toRepoRelative(repoRoot, configFile) || path11.basename(configFile);
+    const configPath = toRepoRelative(repoRoot, configFile) || path12.basename(configFile);
     const head = await readConfigState(configFile, repoRoot, configPath);
     const headRoot = values.head === void 0 ? head.status === "found" ? head.config.repoRoot : repoRoot : existingDirectory(resolve2(values.head), "--head");
     const cacheDir = values["cache-dir"] === void 0 ? defaultCacheDir() : resolve2(values["cache-dir"]);
@@ -46683,8 +49409,8 @@ async function runCommand(argv, io) {
       approval: policySourceApproval(values["policy-source"]),
       intraOpThreads: values.threads === void 0 ? void 0 : positiveInteger(values.threads, "--threads"),
       progress,
-      cacheDir: path11.join(cacheDir, "benchmarks"),
-      resultCache: values["no-cache"] ? noResultCache() : directoryResultCache(path11.join(cacheDir, "results"), progress)
+      cacheDir: path12.join(cacheDir, "benchmarks"),
+      resultCache: values["no-cache"] ? noResultCache() : directoryResultCache(path12.join(cacheDir, "results"), progress)
     };
     if (command === "run" && values.shard !== void 0) {
       if (values.partial === void 0) throw new InputError("--shard needs --partial FILE: where to write the shard's partial result");
@@ -46703,6 +49429,8 @@ async function runCommand(argv, io) {
       await writeReport(resolve2(values["dump-items"]), report.language.itemLines().map((line) => `${line}
 `).join(""));
     }
+    if (report.vision) for (const warning of preprocessWarnings(report.vision.settings.preprocess)) io.stderr(`${TOOL_NAME}: warning: ${warning}
+`);
     io.stdout(renderText(report));
     return report.verdict === "fail" ? EXIT_GATE_FAILED : EXIT_PASS;
   } catch (error) {
@@ -46720,15 +49448,65 @@ ${USAGE}
     return INPUT_ERROR_EXIT_CODE;
   }
 }
+async function configCommand(command, values, io) {
+  const configFile = path12.resolve(io.cwd, values.config);
+  const config = await loadConfig(configFile);
+  if (command === "metrics") {
+    const metrics = gateableMetrics(config);
+    const width = Math.max(...metrics.map((metric2) => metric2.name.length));
+    for (const section of ["vision", "language"]) {
+      const own = metrics.filter((metric2) => metric2.section === section);
+      if (own.length > 0) io.stdout(`${section}:
+${own.map((metric2) => `  ${metric2.name.padEnd(width)}  ${metric2.description}
+`).join("")}`);
+    }
+    return EXIT_PASS;
+  }
+  if (command === "validate") {
+    const check = checkConfig(config);
+    for (const warning of check.warnings) io.stderr(`${TOOL_NAME}: warning: ${warning}
+`);
+    for (const note of check.unchecked) io.stderr(`${TOOL_NAME}: note: ${note}
+`);
+    if (check.problems.length > 0) {
+      io.stderr(`${TOOL_NAME}: error: ${config.displayPath}: ${check.problems.length} problem${check.problems.length === 1 ? "" : "s"}:
+${check.problems.map((problem) => `  - ${problem}
+`).join("")}`);
+      return INPUT_ERROR_EXIT_CODE;
+    }
+    const gates = (config.vision?.gates.length ?? 0) + (config.language?.gates.length ?? 0);
+    io.stdout(`${config.displayPath}: valid (${gates} gate${gates === 1 ? "" : "s"}, ${check.metrics.length} gateable metrics${check.warnings.length > 0 ? `, ${check.warnings.length} warning${check.warnings.length === 1 ? "" : "s"}` : ""})
+`);
+    return EXIT_PASS;
+  }
+  const progress = values.quiet ? void 0 : (message) => io.stderr(`${TOOL_NAME}: ${message}
+`);
+  const cacheDir = values["cache-dir"] === void 0 ? defaultCacheDir() : path12.resolve(io.cwd, values["cache-dir"]);
+  const report = await runBiasGate({
+    configFile,
+    config,
+    progress,
+    cacheDir: path12.join(cacheDir, "benchmarks"),
+    resultCache: values["no-cache"] ? noResultCache() : directoryResultCache(path12.join(cacheDir, "results"), progress)
+  });
+  const snippet = renderCalibration(config, report, measureNoise(report));
+  if (values.out === void 0) io.stdout(snippet);
+  else {
+    await writeReport(path12.resolve(io.cwd, values.out), snippet);
+    io.stdout(`proposed thresholds written to ${values.out}
+`);
+  }
+  return EXIT_PASS;
+}
 async function baseSide(text, asPath, headRoot, configPath, head, progress) {
-  if (existsSync5(asPath) && statSync(asPath).isDirectory()) return { side: await directoryBaseSide(asPath, configPath) };
+  if (existsSync6(asPath) && statSync2(asPath).isDirectory()) return { side: await directoryBaseSide(asPath, configPath) };
   if (!await isGitRef(headRoot, text)) {
     throw new InputError(`--base ${text}: neither a directory nor a git ref of ${headRoot}`, { hint: "--base takes the root of a base checkout or a branch, tag or commit." });
   }
   const log = progress ?? (() => {
   });
   const commit = await resolveBaseCommit({ repoRoot: headRoot, baseRef: text, log });
-  const target = await mkdtemp(path11.join(os4.tmpdir(), "bias-gate-base-"));
+  const target = await mkdtemp(path12.join(os4.tmpdir(), "bias-gate-base-"));
   const side = await gitBaseSide({ repoRoot: headRoot, commit: commit.sha, configPath, head, targetDir: target, log });
   log(`base: ${commit.how} (${commit.sha})`);
   return { side };
@@ -46739,7 +49517,7 @@ function policySourceApproval(value) {
   throw new InputError(`--policy-source expects base or head, found "${value}"`);
 }
 function existingDirectory(directory, flag) {
-  if (!existsSync5(directory) || !statSync(directory).isDirectory()) {
+  if (!existsSync6(directory) || !statSync2(directory).isDirectory()) {
     throw new InputError(`${flag} ${directory}: no such directory`, { hint: `${flag} takes the root of a checkout of the repository.` });
   }
   return directory;
@@ -46770,7 +49548,7 @@ async function readPartials(files) {
 }
 async function writeReport(file, content) {
   try {
-    await mkdir4(path11.dirname(file), { recursive: true });
+    await mkdir4(path12.dirname(file), { recursive: true });
     await writeFile3(file, content);
   } catch (error) {
     throw new InputError(`cannot write ${file}: ${messageOf(error)}`, {

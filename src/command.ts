@@ -18,6 +18,11 @@ import { buildReportDocument, renderJsonReport } from './report/json.ts';
 import { renderMarkdown } from './report/markdown.ts';
 import { renderText } from './report/text.ts';
 import { TOOL_NAME, TOOL_VERSION } from './version.ts';
+import { loadConfig } from './config/load.ts';
+import { didYouMean } from './config/suggest.ts';
+import { checkConfig, gateableMetrics } from './config/validate.ts';
+import { measureNoise, renderCalibration } from './calibrate.ts';
+import { preprocessWarnings } from './vision/preprocess-warnings.ts';
 import { parserMessage } from './parser-message.ts';
 
 export const USAGE = `Usage: ${TOOL_NAME} run --config thresholds.yaml [--base DIR|REF] [--head DIR] [--json FILE] [--markdown FILE]
@@ -25,6 +30,9 @@ export const USAGE = `Usage: ${TOOL_NAME} run --config thresholds.yaml [--base D
                      [--policy-source base|head]
        ${TOOL_NAME} run --shard I/N --partial FILE [same options]
        ${TOOL_NAME} merge --config thresholds.yaml [--base DIR|REF] [--json FILE] [--markdown FILE] PARTIAL...
+       ${TOOL_NAME} validate --config thresholds.yaml
+       ${TOOL_NAME} metrics --config thresholds.yaml
+       ${TOOL_NAME} calibrate --config thresholds.yaml [--out FILE] [--cache-dir DIR] [--no-cache]
 
 Scores the models named in the config for the head tree and the base tree,
 applies the gates and prints the report.
@@ -51,6 +59,15 @@ applies the gates and prints the report.
 
 merge combines the partial results of shards 1..N into the report an unsharded
 run gives, byte for byte; it runs no model.
+
+validate checks a config without running a model: the schema, that every path
+exists inside the repository, that every gate names a metric the config can
+produce; warnings (e.g. scale 0-255 with 0-1 mean/std) go to stderr.
+metrics lists the metric names the config can gate, one line each.
+calibrate scores the models of the head tree alone and writes, as a commented
+YAML snippet, each metric's bootstrap noise, for CrowS-Pairs and StereoSet what
+one flipped pair is worth and the smallest change McNemar can detect, and
+proposed gates (to stdout, or --out FILE).
 
 Exit status: 0 pass (warnings included), 1 a gate failed, 2 bad input or usage.`;
 
@@ -79,6 +96,7 @@ export async function runCommand(argv: readonly string[], io: CommandIo): Promis
         'no-cache': { type: 'boolean', default: false },
         shard: { type: 'string' },
         partial: { type: 'string' },
+        out: { type: 'string' },
         threads: { type: 'string' },
         quiet: { type: 'boolean', default: false },
         'policy-source': { type: 'string', default: 'base' },
@@ -90,8 +108,13 @@ export async function runCommand(argv: readonly string[], io: CommandIo): Promis
     if (values.help) return io.stdout(`${USAGE}\n`), EXIT_PASS;
     if (values.version) return io.stdout(`${TOOL_VERSION}\n`), EXIT_PASS;
     const command = positionals[0];
+    if (command === 'validate' || command === 'metrics' || command === 'calibrate') {
+      if (positionals.length > 1) throw new InputError(`unexpected arguments: ${positionals.slice(1).join(' ')}`, { hint: USAGE });
+      return await configCommand(command, values, io);
+    }
     if (command !== 'run' && command !== 'merge') {
-      throw new InputError(command === undefined ? 'missing command' : `unknown command "${positionals.join(' ')}"`, { hint: USAGE });
+      const known = ['run', 'merge', 'validate', 'metrics', 'calibrate'];
+      throw new InputError(command === undefined ? 'missing command' : `unknown command "${positionals.join(' ')}"`, { hint: `${didYouMean(command ?? '', known)}${USAGE}` });
     }
     if (command === 'run' && positionals.length > 1) throw new InputError(`unexpected arguments: ${positionals.slice(1).join(' ')}`, { hint: USAGE });
     if (command === 'merge' && positionals.length < 2) throw new InputError('merge needs the partial result files of every shard', { hint: USAGE });
@@ -130,6 +153,7 @@ export async function runCommand(argv: readonly string[], io: CommandIo): Promis
       if (!report.language) throw new InputError('--dump-items writes language benchmark items, and the config has no `language:` section');
       await writeReport(resolve(values['dump-items']), report.language.itemLines().map((line) => `${line}\n`).join(''));
     }
+    if (report.vision) for (const warning of preprocessWarnings(report.vision.settings.preprocess)) io.stderr(`${TOOL_NAME}: warning: ${warning}\n`);
     io.stdout(renderText(report));
     return report.verdict === 'fail' ? EXIT_GATE_FAILED : EXIT_PASS;
   } catch (error) {
@@ -143,6 +167,46 @@ export async function runCommand(argv: readonly string[], io: CommandIo): Promis
     }
     return INPUT_ERROR_EXIT_CODE;
   }
+}
+
+/** `validate`, `metrics` and `calibrate`: commands on one config, without a base side. */
+async function configCommand(command: 'validate' | 'metrics' | 'calibrate', values: { config: string; out?: string; 'cache-dir'?: string; 'no-cache': boolean; quiet: boolean }, io: CommandIo): Promise<number> {
+  const configFile = path.resolve(io.cwd, values.config);
+  const config = await loadConfig(configFile);
+  if (command === 'metrics') {
+    const metrics = gateableMetrics(config);
+    const width = Math.max(...metrics.map((metric) => metric.name.length));
+    for (const section of ['vision', 'language'] as const) {
+      const own = metrics.filter((metric) => metric.section === section);
+      if (own.length > 0) io.stdout(`${section}:\n${own.map((metric) => `  ${metric.name.padEnd(width)}  ${metric.description}\n`).join('')}`);
+    }
+    return EXIT_PASS;
+  }
+  if (command === 'validate') {
+    const check = checkConfig(config);
+    for (const warning of check.warnings) io.stderr(`${TOOL_NAME}: warning: ${warning}\n`);
+    for (const note of check.unchecked) io.stderr(`${TOOL_NAME}: note: ${note}\n`);
+    if (check.problems.length > 0) {
+      io.stderr(`${TOOL_NAME}: error: ${config.displayPath}: ${check.problems.length} problem${check.problems.length === 1 ? '' : 's'}:\n${check.problems.map((problem) => `  - ${problem}\n`).join('')}`);
+      return INPUT_ERROR_EXIT_CODE;
+    }
+    const gates = (config.vision?.gates.length ?? 0) + (config.language?.gates.length ?? 0);
+    io.stdout(`${config.displayPath}: valid (${gates} gate${gates === 1 ? '' : 's'}, ${check.metrics.length} gateable metrics${check.warnings.length > 0 ? `, ${check.warnings.length} warning${check.warnings.length === 1 ? '' : 's'}` : ''})\n`);
+    return EXIT_PASS;
+  }
+  const progress = values.quiet ? undefined : (message: string) => io.stderr(`${TOOL_NAME}: ${message}\n`);
+  const cacheDir = values['cache-dir'] === undefined ? defaultCacheDir() : path.resolve(io.cwd, values['cache-dir']);
+  const report = await runBiasGate({
+    configFile, config, progress, cacheDir: path.join(cacheDir, 'benchmarks'),
+    resultCache: values['no-cache'] ? noResultCache() : directoryResultCache(path.join(cacheDir, 'results'), progress),
+  });
+  const snippet = renderCalibration(config, report, measureNoise(report));
+  if (values.out === undefined) io.stdout(snippet);
+  else {
+    await writeReport(path.resolve(io.cwd, values.out), snippet);
+    io.stdout(`proposed thresholds written to ${values.out}\n`);
+  }
+  return EXIT_PASS;
 }
 
 /**

@@ -13,6 +13,19 @@ export interface Estimate {
 }
 
 /**
+ * How many units a metric is computed over, so a reader can tell what one unit is worth (one
+ * flipped pair of 8 moves a CrowS-Pairs score by 12.5 points).
+ */
+export interface MetricSize {
+  /** The count the score is averaged over: pairs, target terms, windows. */
+  n: number;
+  /** What is counted: "pairs", "target terms", "windows". */
+  unit: string;
+  /** A second count where the first hides one ("96 clusters", "1,024 tokens"). */
+  detail?: string;
+}
+
+/**
  * One gateable metric for head and base, with the bootstrap replicates the
  * gate needs to judge `require_significant` for any rule. Replicates are paired:
  * replicate r of head and of base come from the same resample of the data.
@@ -39,6 +52,8 @@ export interface MetricSeries {
   headPValue?: number;
   /** Optional p-value of the head-vs-base change (exact McNemar on paired item outcomes). */
   changePValue?: number;
+  /** What the head value is computed over (language metrics). */
+  size?: MetricSize;
 }
 
 /** Why a side was or was not scored. */

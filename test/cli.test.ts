@@ -44,7 +44,7 @@ describe('bias-gate run: exit codes', () => {
     const outcome = await run(['run', '--config', 'thresholds.yaml', '--base', 'fixtures/base', '--json', 'out/report.json', '--markdown', 'out/report.md'], root);
     expect(outcome.code).toBe(0);
     expect(outcome.stdout).toContain('verdict: WARN');
-    expect(outcome.stdout).toMatch(/bts\.object \(n=13\)\s+0\.9121\s+0\.9066/);
+    expect(outcome.stdout).toMatch(/bts\.object\s+13 items\s+0\.9121\s+0\.9066/);
     expect(outcome.stderr).toContain('bias-gate: embedding with head model fixtures/vision/classifier.onnx: 78/78');
     expect(JSON.parse(await readFile(path.join(root, 'out/report.json'), 'utf8')).verdict).toBe('warn');
     expect(await readFile(path.join(root, 'out/report.md'), 'utf8')).toMatch(/^## ⚠️ bias-gate: pass with warnings/);

@@ -76,7 +76,9 @@ describe('the default job on the fixtures', async () => {
     expect(surfboard.magnitudeChange!.interval!.low).toBeGreaterThan(0.02);
   });
 
-  it('gates the fixtures: the surfboard and race increases warn, the rest pass', () => {
+  // race-color's +37.5 comes from 3 flipped pairs of 8 (interval of Δ|score − 50| [-12.5, 50], McNemar p = 0.25):
+  // under require_significant (the default thresholds.yaml) it is past the threshold but not significant.
+  it('gates the fixtures: the surfboard increase warns, the rest pass (race-color is not significant)', () => {
     expect(report.verdict).toBe('warn');
     expect(report.verdicts.map((v) => [v.metric, v.rule, v.status])).toEqual([
       ['bts.object', 'min', 'pass'],
@@ -84,11 +86,12 @@ describe('the default job on the fixtures', async () => {
       ['gap.surfboard', 'max_abs_increase', 'warn'],
       ['gap.umbrella', 'max_abs_increase', 'pass'],
       ['crows_pairs.gender', 'max_bias_increase', 'pass'],
-      ['crows_pairs.race-color', 'max_bias_increase', 'warn'],
+      ['crows_pairs.race-color', 'max_bias_increase', 'pass'],
       ['stereoset.lms', 'max_decrease', 'pass'],
       ['perplexity', 'max_increase_pct', 'pass'],
     ]);
     expect(report.verdicts[2]!.line).toBe(33); // the `- metric: gap.surfboard` line of thresholds.yaml
+    expect(report.verdicts[5]!.reason).toContain('not significantly');
   });
 
   it('the JSON audit record is byte-identical for the same inputs and holds every hash', async () => {

@@ -7,6 +7,7 @@ import { InputError, messageOf } from '../errors.ts';
 import { DEFAULT_PREPROCESS } from '../vision/preprocess.ts';
 import type { PreprocessOptions } from '../vision/types.ts';
 import { findRepositoryRoot, resolveInside, toRepoRelative } from './paths.ts';
+import { closestName } from './suggest.ts';
 import {
   GATE_RULE_NAMES,
   type BenchmarkFileConfig,
@@ -251,7 +252,8 @@ function describeSchemaError(displayPath: string, source: YamlSource, error: Err
   switch (error.keyword) {
     case 'additionalProperties': {
       const key = String(params.additionalProperty);
-      return `${at([...keyPath, key], source.lineOfKey(keyPath, key))}: unknown key "${key}"; expected one of: ${propertiesOf().join(', ')}`;
+      const closest = closestName(key, propertiesOf());
+      return `${at([...keyPath, key], source.lineOfKey(keyPath, key))}: unknown key "${key}"${closest ? ` (did you mean "${closest}"?)` : ''}; expected one of: ${propertiesOf().join(', ')}`;
     }
     case 'required':
       return `${at(keyPath)}: missing required key "${String(params.missingProperty)}"`;

@@ -17,6 +17,8 @@ export interface Verdict {
   reason: string;
   head: number | null;
   base: number | null;
+  /** How the compared quantity reads: "|head| − |base|", "|head − 50| − |base − 50|". */
+  quantity?: string;
   /** The quantity the rule compares with the threshold (e.g. |head| − |base|). */
   compared: number | null;
   /** Bootstrap interval of `compared`, when replicates exist. */
@@ -78,7 +80,7 @@ function evaluateRule(gate: GateConfig, rule: GateRuleName, threshold: number, m
   const definition = RULES[rule];
   const base: Verdict = {
     metric: gate.metric, rule, threshold, level: gate.level, requireSignificant: gate.requireSignificant,
-    status: 'pass', reason: '', head: metric.head, base: metric.base, compared: null, interval: null,
+    status: 'pass', reason: '', head: metric.head, base: metric.base, quantity: definition.quantity(metric), compared: null, interval: null,
     keyPath: gate.keyPath, line: gate.line,
   };
   if (definition.needsBase && metric.base === null) {

@@ -1,5 +1,6 @@
 import type { GateConfig, VisionConfig } from '../config/types.ts';
 import { InputError } from '../errors.ts';
+import { didYouMean } from '../config/suggest.ts';
 
 /** Every metric name a vision gate may use with this config and these objects. */
 export function visionMetricNames(vision: VisionConfig, objects: readonly string[]): string[] {
@@ -18,11 +19,20 @@ export function visionMetricNames(vision: VisionConfig, objects: readonly string
 export function checkGateMetrics(configPath: string, gates: readonly GateConfig[], valid: readonly string[]): void {
   for (const gate of gates) {
     if (valid.includes(gate.metric)) continue;
-    const list = /^bts\.(object|pairs|indiv|comps)$/.exec(gate.metric);
     throw new InputError(`${configPath}:${gate.line}: ${gate.keyPath}.metric: unknown metric "${gate.metric}"; valid metrics: ${valid.join(', ')}`, {
-      hint: list ? `Add "${list[1]}" to vision.item_lists to compute ${gate.metric}.` : 'gap.<object> needs a reference set named after the object; ieat.<name> an entry in vision.ieat.',
+      hint: `${didYouMean(gate.metric, valid)}${unknownMetricHint(gate)}`,
     });
   }
+}
+
+/** What makes a metric of the gate's section exist (a language typo gets a language hint, not a vision one). */
+export function unknownMetricHint(gate: Pick<GateConfig, 'metric' | 'keyPath'>): string {
+  if (gate.keyPath.startsWith('language.')) {
+    return 'Language metrics come from language.benchmarks: crows_pairs.<bias type> (e.g. crows_pairs.race-color), stereoset.ss|lms|icat.<gender|profession|race|religion|overall>, perplexity. `bias-gate metrics` lists them.';
+  }
+  const list = /^bts\.(object|pairs|indiv|comps)$/.exec(gate.metric);
+  if (list) return `Add "${list[1]}" to vision.item_lists to compute ${gate.metric}.`;
+  return 'gap.<object> needs a reference set named after the object; ieat.<name> an entry in vision.ieat. `bias-gate metrics` lists them.';
 }
 
 /**

@@ -1,3 +1,4 @@
+import type { MetricSize } from '../scores.ts';
 import type { BatchOptions, LanguageModel, ScoringConvention } from './types.ts';
 
 /** Options every benchmark scorer receives. */
@@ -29,6 +30,8 @@ export interface LanguageBenchmark<Item, Result> {
   score(model: LanguageModel, items: readonly Item[], options: ScoreOptions): Promise<Result[]>;
   /** Metrics over the items at `picks` (all items, or a bootstrap resample). */
   metrics(items: readonly Item[], results: readonly Result[], picks: readonly number[]): Map<string, number>;
+  /** What each metric is computed over (scored items only), for the report's n. */
+  sizes(items: readonly Item[], results: readonly Result[]): Map<string, MetricSize>;
   /** Bootstrap resamples within strata (bias type, domain), so every group keeps its size. */
   stratum(item: Item): string;
   pairedOutcomes: readonly PairedOutcomeGroup<Item, Result>[];

@@ -72,6 +72,7 @@ export function compareBenchmark<Item, Result>(
     }
   }
 
+  const sizes = benchmark.sizes(head.items, head.results);
   const metrics = benchmark.metricNames.map((name): MetricSeries => ({
     name,
     description: describeMetric(name),
@@ -82,6 +83,7 @@ export function compareBenchmark<Item, Result>(
     headReplicates: headReplicates.get(name) ?? [],
     baseReplicates: base ? (baseReplicates.get(name) ?? []) : null,
     ...withChangePValue(mcnemar, name),
+    ...(sizes.has(name) ? { size: sizes.get(name)! } : {}),
   }));
   return { metrics, mcnemar, paired };
 }

@@ -1,3 +1,4 @@
+import type { MetricSize } from '../scores.ts';
 import type { LanguageBenchmark } from './benchmark.ts';
 import { CROWS_BIAS_TYPES, type CrowsPair } from './datasets/crows-pairs.ts';
 import { crowsOutcome } from './item-scores.ts';
@@ -73,6 +74,15 @@ export const crowsPairsBenchmark: LanguageBenchmark<CrowsPair, CrowsResult> = {
     for (const type of CROWS_BIAS_TYPES) metrics.set(METRIC(type), byType.has(type) ? percentStereotypical(byType.get(type)!) : Number.NaN);
     metrics.set(METRIC('overall'), percentStereotypical(all));
     return metrics;
+  },
+
+  sizes(items, results) {
+    const sizes = new Map<string, MetricSize>();
+    for (const type of [...CROWS_BIAS_TYPES, 'overall']) {
+      const n = items.filter((pair, k) => (type === 'overall' || pair.biasType === type) && results[k]!.outcome !== 'skipped').length;
+      sizes.set(METRIC(type), { n, unit: 'pairs' });
+    }
+    return sizes;
   },
 
   stratum: (pair) => pair.biasType,

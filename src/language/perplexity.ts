@@ -1,3 +1,4 @@
+import type { MetricSize } from '../scores.ts';
 import type { LanguageBenchmark } from './benchmark.ts';
 import { causalTokenLogProbs } from './inference.ts';
 
@@ -77,6 +78,7 @@ export const perplexityBenchmark: LanguageBenchmark<PerplexityItem, PerplexityRe
   },
 
   metrics: (items, results, picks) => new Map([['perplexity', perplexityFrom(results, items, picks)]]),
+  sizes: (items, results) => new Map<string, MetricSize>([['perplexity', { n: items.length, unit: 'windows', detail: `${results.reduce((sum, result) => sum + result.predicted, 0)} tokens predicted` }]]),
   stratum: () => 'text',
   pairedOutcomes: [],
   dumpItem: (item, base, head) => ({ benchmark: 'perplexity', id: item.id, begin: item.begin, end: item.end, targets: item.targets, base, head }),

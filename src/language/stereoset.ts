@@ -1,3 +1,4 @@
+import type { MetricSize } from '../scores.ts';
 import type { LanguageBenchmark } from './benchmark.ts';
 import type { StereoSetCluster } from './datasets/stereoset.ts';
 import { scoreBlankWordsMasked, scoreSentencesCausal } from './sentence-scoring.ts';
@@ -84,6 +85,18 @@ export const stereoSetBenchmark: LanguageBenchmark<StereoSetCluster, StereoSetRe
     }
     for (const kind of ['ss', 'lms', 'icat'] as const) metrics.set(`stereoset.${kind}`, metrics.get(metric(kind, 'overall'))!);
     return metrics;
+  },
+
+  sizes(clusters, results) {
+    // SS, LMS and ICAT are means over target terms (stereoSetScores); each term's score over its clusters.
+    const sizes = new Map<string, MetricSize>();
+    for (const domain of DOMAINS_AND_OVERALL) {
+      const scored = clusters.filter((cluster, k) => (domain === 'overall' || cluster.biasType === domain) && isScoredCluster(results[k]!));
+      const size = { n: new Set(scored.map((cluster) => cluster.target)).size, unit: 'target terms', detail: `${scored.length} clusters` };
+      for (const kind of ['ss', 'lms', 'icat'] as const) sizes.set(metric(kind, domain), size);
+    }
+    for (const kind of ['ss', 'lms', 'icat'] as const) sizes.set(`stereoset.${kind}`, sizes.get(metric(kind, 'overall'))!);
+    return sizes;
   },
 
   stratum: (cluster) => cluster.biasType,

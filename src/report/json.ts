@@ -2,7 +2,7 @@ import type { CacheEvent } from '../artifacts/result-cache.ts';
 import type { OverallVerdict, Verdict } from '../gate/evaluate.ts';
 import type { LanguageBenchmarkRun, LanguageRun } from '../language/run.ts';
 import type { TransferTable } from '../language/transfer.ts';
-import type { BaseStatus, Interval } from '../scores.ts';
+import type { BaseStatus, Interval, MetricSize } from '../scores.ts';
 import type { VisionRun } from '../vision/run.ts';
 import type { BtsScore, GapScore, IeatScore, ItemListScores, VisionScores } from '../vision/score.ts';
 import { metricRow } from './metric-rows.ts';
@@ -30,7 +30,11 @@ export interface LanguageMetricRecord {
   delta: number | null;
   deltaInterval: Interval | null;
   biasChange: number | null;
+  /** Interval of `biasChange`: the quantity a `max_bias_increase` gate tests. */
+  biasChangeInterval: Interval | null;
   mcnemarP: number | null;
+  /** What the head value is computed over: n pairs, target terms, windows. */
+  size: MetricSize | null;
 }
 
 /**
@@ -120,7 +124,7 @@ export function buildReportDocument(report: RunReport): ReportDocument {
       benchmarks: report.language.benchmarks,
       metrics: report.language.metrics.map((metric) => {
         const row = metricRow(metric, report.language!.settings.bootstrap.confidence);
-        return { name: metric.name, description: metric.description, head: metric.head, base: metric.base, delta: row.delta, deltaInterval: row.interval, biasChange: row.biasChange, mcnemarP: row.changePValue };
+        return { name: metric.name, description: metric.description, head: metric.head, base: metric.base, delta: row.delta, deltaInterval: row.interval, biasChange: row.biasChange, biasChangeInterval: row.biasChangeInterval, mcnemarP: row.changePValue, size: row.size };
       }),
       transfer: report.language.transfer,
     },

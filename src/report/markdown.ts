@@ -1,12 +1,16 @@
 import type { VerdictStatus } from '../gate/evaluate.ts';
 import { describeBaseStatus } from '../artifacts/models.ts';
 import type { ReportDocument } from './json.ts';
+import { describeTransferDirection } from '../language/transfer.ts';
 import { renderPolicyMarkdown } from './policy.ts';
 import { describeBuiltinSets } from './reference-sets.ts';
 import { describeRuntimeRecord } from './runtime.ts';
 import { codeSpan, escapeHtmlText, escapeMarkdownText, escapeTableCell, mermaidLabel } from './markdown-escape.ts';
+import { glossaryEntries } from './glossary.ts';
 import { isHeadlineLanguageMetric, languageMetricLabel } from './metric-rows.ts';
-import { describeCounts, describeRule, formatInterval, formatOptional, formatSigned, metricStatus } from './summary.ts';
+import { formatSize, rowInterval, setSizes, statusNote, worstVerdict } from './row-notes.ts';
+import { describeCounts, describeRule, formatInterval, formatOptional, formatSigned } from './summary.ts';
+import { preprocessWarnings } from '../vision/preprocess-warnings.ts';
 
 const STATUS_ICON: Record<VerdictStatus, string> = { pass: '✅ pass', fail: '❌ fail', warn: '⚠️ warn', skipped: '⏭️ skipped' };
 const VERDICT_HEADLINE = { pass: '✅ bias-gate: pass', warn: '⚠️ bias-gate: pass with warnings', fail: '❌ bias-gate: fail' } as const;
@@ -21,6 +25,7 @@ export type ReportSection = (document: ReportDocument) => string[];
 export const REPORT_SECTIONS: readonly ReportSection[] = [
   renderHeadline,
   renderChecks,
+  renderGlossary,
   (document) => renderPolicyMarkdown(document.policy, (verdicts) => renderChecks({ ...document, verdicts: [...verdicts] })),
   (document) => (document.vision ? renderVision(document.vision, document) : []),
   (document) => (document.language ? renderLanguage(document.language, document) : []),
@@ -55,32 +60,62 @@ function renderChecks(document: ReportDocument): string[] {
   return ['| status | metric | rule | value | interval | why |', '|---|---|---|---:|---|---|', ...rows, ''];
 }
 
+/** The glossary (issue 11), folded: one line per quantity the report shows. */
+function renderGlossary(document: ReportDocument): string[] {
+  const entries = glossaryEntries(document);
+  if (entries.length === 0) return [];
+  return [
+    '<details><summary>Glossary: what these numbers mean</summary>',
+    '',
+    ...entries.map((entry) => `- **${escapeMarkdownText(entry.term)}**: ${escapeMarkdownText(entry.meaning)}`),
+    '',
+    '</details>',
+    '',
+  ];
+}
+
+/** The status cell of a table row: the worst check of the metric, and why where the row's numbers could seem to disagree. */
+function statusCell(document: ReportDocument, metric: string, mcnemarP: number | null = null): string {
+  const verdict = worstVerdict(document.verdicts, metric);
+  if (!verdict) return '—';
+  const note = statusNote(verdict, mcnemarP);
+  return `${STATUS_ICON[verdict.status]}${note ? ` (${escapeTableCell(note)})` : ''}`;
+}
+
 type VisionDocument = NonNullable<ReportDocument['vision']>;
 type LanguageDocument = NonNullable<ReportDocument['language']>;
 
 function renderVision(vision: VisionDocument, document: ReportDocument): string[] {
   const { models } = vision;
   const confidence = `${Math.round(vision.settings.bootstrap.confidence * 100)}%`;
+  const warnings = preprocessWarnings(vision.settings.preprocess).map((warning) => `> ⚠️ ${escapeMarkdownText(warning)}`);
+  const sets = vision.referenceSets.sets;
   const lines = [
     '### Vision: Bias Transfer Score',
     '',
     `Pretrained ${codeSpan(models.pretrained.path)} → fine-tuned ${codeSpan(models.head.path)}; base: ${vision.baseStatus === 'scored' ? 'scored' : describeBaseStatus(vision.baseStatus)}. Estimator ${codeSpan(vision.estimator)}.`,
     '',
-    `| metric | base | head | Δ head − base | ${confidence} interval (head) | status |`,
-    '|---|---:|---:|---:|---|---|',
+    ...(warnings.length > 0 ? [...warnings, ''] : []),
+    `| metric | n | base | head | Δ head − base | ${confidence} interval | status |`,
+    '|---|---|---:|---:|---:|---|---|',
   ];
   for (const bts of vision.bts) {
-    const status = metricStatus(document.verdicts, `bts.${bts.list}`);
-    lines.push(row([`BTS ${cellCode(bts.list)} (n=${formatOptional(bts.n)})`, formatOptional(bts.base?.rho), formatOptional(bts.head.rho), formatSigned(bts.change?.value ?? null), formatInterval(bts.head.interval), status ? STATUS_ICON[status] : '—']));
+    const metric = `bts.${bts.list}`;
+    lines.push(row([`BTS ${cellCode(bts.list)}`, `${formatOptional(bts.n)} items`, formatOptional(bts.base?.rho), formatOptional(bts.head.rho), formatSigned(bts.change?.value ?? null), escapeTableCell(rowInterval(worstVerdict(document.verdicts, metric), bts.head.interval, 'head')), statusCell(document, metric)]));
   }
   for (const gap of vision.gaps) {
-    const status = metricStatus(document.verdicts, `gap.${gap.object}`);
+    const metric = `gap.${gap.object}`;
     const flag = gap.signFlip ? ' · new association (sign flip)' : '';
-    lines.push(row([`gap ${cellCode(gap.object)}`, formatSigned(gap.base?.value ?? null), formatSigned(gap.head.value), formatSigned(difference(gap.head.value, gap.base?.value)), formatInterval(gap.head.interval), `${status ? STATUS_ICON[status] : '—'}${flag}`]));
+    lines.push(row([`gap ${cellCode(gap.object)}`, escapeTableCell(setSizes(sets, [gap.object, 'man', 'woman'], ['O', 'man', 'woman'])), formatSigned(gap.base?.value ?? null), formatSigned(gap.head.value), formatSigned(difference(gap.head.value, gap.base?.value)), escapeTableCell(rowInterval(worstVerdict(document.verdicts, metric), gap.head.interval, 'head')), `${statusCell(document, metric)}${flag}`]));
+  }
+  if (document.verdicts.some((verdict) => verdict.metric === 'gap.max')) {
+    const verdict = worstVerdict(document.verdicts, 'gap.max')!;
+    lines.push(row([`gap ${cellCode('max')}${escapeTableCell(' (largest |G|)')}`, '—', formatOptional(verdict.base), formatOptional(verdict.head), formatSigned(verdict.base === null || verdict.head === null ? null : verdict.head - verdict.base), escapeTableCell(rowInterval(verdict, null, 'head')), statusCell(document, 'gap.max')]));
   }
   for (const test of vision.ieat) {
-    const status = metricStatus(document.verdicts, `ieat.${test.name}`);
-    lines.push(row([`iEAT ${cellCode(test.name)} d (p)`, test.base ? `${formatOptional(test.base.effectSize)} (${formatOptional(test.base.pValue)})` : '—', `${formatOptional(test.head.effectSize)} (${formatOptional(test.head.pValue)})`, formatSigned(difference(test.head.effectSize, test.base?.effectSize)), '—', status ? STATUS_ICON[status] : '—']));
+    const metric = `ieat.${test.name}`;
+    const [a, b] = test.attributes;
+    lines.push(row([`iEAT ${cellCode(test.name)} d (p)`, escapeTableCell(setSizes(sets, ['man', 'woman', a, b], ['man', 'woman', a, b])), test.base ? `${formatOptional(test.base.effectSize)} (${formatOptional(test.base.pValue)})` : '—', `${formatOptional(test.head.effectSize)} (${formatOptional(test.head.pValue)})`, formatSigned(difference(test.head.effectSize, test.base?.effectSize)), escapeTableCell(rowInterval(worstVerdict(document.verdicts, metric), null, 'head')), statusCell(document, metric)]));
   }
   lines.push('', ...renderGapChart(vision), '', ...renderVisionDetails(vision));
   return lines;
@@ -154,18 +189,22 @@ function renderLanguage(language: LanguageDocument, document: ReportDocument): s
     '',
     `Model ${codeSpan(language.models.head.path)} (${language.kind}, scoring ${codeSpan(language.scoring)}); base: ${language.baseStatus === 'scored' ? 'scored' : describeBaseStatus(language.baseStatus)}.`,
     '',
-    `| metric | base | head | Δ head − base | Δ \\|score − 50\\| | ${confidence} interval (Δ) | McNemar p | status |`,
-    '|---|---:|---:|---:|---:|---|---:|---|',
+    `Each change is shown with its ${confidence} interval; a \`max_bias_increase\` gate tests Δ \\|score − 50\\|.`,
+    '',
+    `| metric | n | base | head | Δ head − base [${confidence}] | Δ \\|score − 50\\| [${confidence}] | McNemar p | status |`,
+    '|---|---|---:|---:|---:|---:|---:|---|',
   ];
   for (const metric of language.metrics.filter((m) => isHeadlineLanguageMetric(m.name))) {
-    const status = metricStatus(document.verdicts, metric.name);
-    lines.push(row([escapeTableCell(languageMetricLabel(metric.name)), formatOptional(metric.base), formatOptional(metric.head), formatSigned(metric.delta), formatSigned(metric.biasChange), formatInterval(metric.deltaInterval), formatOptional(metric.mcnemarP), status ? STATUS_ICON[status] : '—']));
+    const withInterval = (value: number | null, interval: LanguageDocument['metrics'][number]['deltaInterval']) => (value === null ? '—' : `${formatSigned(value)} ${formatInterval(interval)}`);
+    lines.push(row([
+      escapeTableCell(languageMetricLabel(metric.name)), escapeTableCell(formatSize(metric.size)), formatOptional(metric.base), formatOptional(metric.head),
+      withInterval(metric.delta, metric.deltaInterval), withInterval(metric.biasChange, metric.biasChangeInterval ?? null), formatOptional(metric.mcnemarP), statusCell(document, metric.name, metric.mcnemarP),
+    ]));
   }
   if (language.transfer) {
     lines.push('', `#### Cross-domain transfer (target: ${escapeMarkdownText(language.transfer.target)})`, '', `> ${escapeMarkdownText(language.transfer.summary)}`, '', `| domain | metric | base | head | Δ \\|score − 50\\| | ${confidence} interval | McNemar p | moved |`, '|---|---|---:|---:|---:|---|---:|---|');
-    const moved = { target: '**target**', with: 'with the target', against: 'against the target', unclear: 'no clear change' } as const;
     for (const domain of language.transfer.rows) {
-      lines.push(row([escapeTableCell(domain.domain), escapeTableCell(languageMetricLabel(domain.metric)), formatOptional(domain.base), formatOptional(domain.head), formatSigned(domain.biasChange.value), formatInterval(domain.biasChange.interval), formatOptional(domain.pValue), moved[domain.direction]]));
+      lines.push(row([escapeTableCell(domain.domain), escapeTableCell(languageMetricLabel(domain.metric)), formatOptional(domain.base), formatOptional(domain.head), formatSigned(domain.biasChange.value), formatInterval(domain.biasChange.interval), formatOptional(domain.pValue), domain.direction === 'target' ? '**target**' : describeTransferDirection(domain)]));
     }
   }
   lines.push('', '<details><summary>Audit: language models, benchmark data and skipped items</summary>', '', '| artifact | path or source | sha256 | notes |', '|---|---|---|---|');

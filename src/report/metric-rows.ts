@@ -1,4 +1,4 @@
-import type { Interval, MetricSeries } from '../scores.ts';
+import type { Interval, MetricSeries, MetricSize } from '../scores.ts';
 import { percentileInterval } from '../stats/bootstrap.ts';
 
 /** What a report row shows for one metric. */
@@ -12,7 +12,11 @@ export interface MetricRow {
   interval: Interval | null;
   /** |head − 50| − |base − 50| for bias scores. */
   biasChange: number | null;
+  /** Bootstrap interval of `biasChange` (paired replicates): what a `max_bias_increase` gate tests. */
+  biasChangeInterval: Interval | null;
   changePValue: number | null;
+  /** What the head value is computed over (n). */
+  size: MetricSize | null;
 }
 
 export function metricRow(metric: MetricSeries, confidence: number): MetricRow {
@@ -20,6 +24,9 @@ export function metricRow(metric: MetricSeries, confidence: number): MetricRow {
   const paired = metric.baseReplicates && metric.baseReplicates.length === metric.headReplicates.length && metric.headReplicates.length > 0;
   const samples = metric.base === null ? metric.headReplicates : paired ? metric.headReplicates.map((h, r) => h - metric.baseReplicates![r]!) : [];
   const [low, high] = samples.length > 0 ? percentileInterval(samples, confidence) : [Number.NaN, Number.NaN];
+  const unbiased = metric.unbiasedValue;
+  const biasSamples = unbiased !== undefined && metric.base !== null && paired ? metric.headReplicates.map((h, r) => Math.abs(h - unbiased) - Math.abs(metric.baseReplicates![r]! - unbiased)) : [];
+  const [biasLow, biasHigh] = biasSamples.length > 0 ? percentileInterval(biasSamples, confidence) : [Number.NaN, Number.NaN];
   return {
     name: metric.name,
     base: metric.base,
@@ -27,7 +34,9 @@ export function metricRow(metric: MetricSeries, confidence: number): MetricRow {
     delta,
     interval: Number.isFinite(low) && Number.isFinite(high) ? { low, high } : null,
     biasChange: metric.unbiasedValue === undefined || metric.base === null ? null : Math.abs(metric.head - metric.unbiasedValue) - Math.abs(metric.base - metric.unbiasedValue),
+    biasChangeInterval: Number.isFinite(biasLow) && Number.isFinite(biasHigh) ? { low: biasLow, high: biasHigh } : null,
     changePValue: metric.changePValue ?? null,
+    size: metric.size ?? null,
   };
 }
 

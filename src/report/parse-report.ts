@@ -63,12 +63,13 @@ const object =
     for (const [key, check] of Object.entries(fields)) check((value as Record<string, unknown>)[key], source, at ? `${at}.${key}` : key);
   };
 const anyObject = object({});
-/** A field the record may leave out. */
+/** A field a report of an earlier layout may lack; checked when present. */
 const optional =
   (check: Check): Check =>
   (value, source, at) => {
     if (value !== undefined) check(value, source, at);
   };
+const METRIC_SIZE = nullable(object({ n: number, unit: string, detail: optional(string) }));
 
 const INTERVAL = nullable(object({ low: number, high: number }));
 const ESTIMATE = object({ value: number, interval: INTERVAL });
@@ -86,6 +87,7 @@ const VERDICT = object({
   requireSignificant: boolean,
   status: oneOf('pass', 'fail', 'warn', 'skipped'),
   reason: string,
+  quantity: optional(string),
   compared: number,
   interval: INTERVAL,
 });
@@ -94,7 +96,7 @@ const VISION = object({
   baseStatus: BASE_STATUS,
   models: object({ pretrained: VISION_MODEL, base: nullable(VISION_MODEL), head: VISION_MODEL }),
   referenceSets: object({ source: string, sha256: string, sets: arrayOf(object({ name: string, images: number })) }),
-  settings: BOOTSTRAP_SETTINGS,
+  settings: object({ bootstrap: object({ confidence: number }), preprocess: object({ scale: oneOf('0-1', '0-255'), mean: arrayOf(number), std: arrayOf(number) }) }),
   estimator: oneOf('exact', 'paper'),
   bts: arrayOf(
     object({
@@ -106,7 +108,7 @@ const VISION = object({
     }),
   ),
   gaps: arrayOf(object({ object: string, pretrained: ESTIMATE, base: nullable(ESTIMATE), head: ESTIMATE, magnitudeChange: nullable(ESTIMATE), signFlip: boolean })),
-  ieat: arrayOf(object({ name: string, base: nullable(IEAT_RESULT), head: IEAT_RESULT })),
+  ieat: arrayOf(object({ name: string, attributes: arrayOf(string), base: nullable(IEAT_RESULT), head: IEAT_RESULT })),
   itemLists: arrayOf(object({ list: ITEM_LIST, n: number, items: arrayOf(object({ label: string, pretrained: number, base: number, head: number })) })),
 });
 
@@ -116,12 +118,12 @@ const LANGUAGE = object({
   baseStatus: BASE_STATUS,
   models: object({ base: nullable(LANGUAGE_MODEL), head: LANGUAGE_MODEL }),
   settings: BOOTSTRAP_SETTINGS,
-  metrics: arrayOf(object({ name: string, base: number, head: number, delta: number, deltaInterval: INTERVAL, biasChange: number, mcnemarP: number })),
+  metrics: arrayOf(object({ name: string, base: number, head: number, delta: number, deltaInterval: INTERVAL, biasChange: number, biasChangeInterval: optional(INTERVAL), mcnemarP: number, size: optional(METRIC_SIZE) })),
   transfer: nullable(
     object({
       target: string,
       summary: string,
-      rows: arrayOf(object({ domain: string, metric: string, base: number, head: number, biasChange: ESTIMATE, pValue: number, direction: oneOf('target', 'with', 'against', 'unclear') })),
+      rows: arrayOf(object({ domain: string, metric: string, base: number, head: number, biasChange: ESTIMATE, pValue: number, direction: oneOf('target', 'with', 'against', 'moved', 'unclear') })),
     }),
   ),
   benchmarks: arrayOf(

@@ -5,7 +5,7 @@ import { crowsPairsBenchmark, type CrowsResult } from '../../src/language/crows-
 import type { CrowsPair } from '../../src/language/datasets/crows-pairs.ts';
 import { perplexityFrom, perplexityWindows } from '../../src/language/perplexity.ts';
 import { stereoSetScores } from '../../src/language/stereoset.ts';
-import { transferTable } from '../../src/language/transfer.ts';
+import { describeTransferDirection, transferTable } from '../../src/language/transfer.ts';
 import type { MetricSeries } from '../../src/scores.ts';
 
 describe('StereoSet SS/LMS/ICAT (bias-bench evaluator)', () => {
@@ -129,6 +129,46 @@ describe('transfer directions', () => {
     expect(table.rows.map((r) => [r.domain, r.direction])).toEqual([['gender', 'target'], ['religion', 'with'], ['age', 'against'], ['disability', 'unclear']]);
     expect(table.summary).toContain('Moved with it (cross-domain transfer): religion. Moved against it: age. No clear change: disability.');
   });
+  it('a domain that clearly moved is reported as moved when the target did not change (nationality 32.70 → 28.93)', () => {
+    // The issue's case: gender unchanged, nationality's |score − 50| grew (interval [1.26, 6.92], McNemar p = 0.031).
+    const fixed = (name: string, base: number, head: number, low: number, high: number, changePValue: number): MetricSeries => ({
+      name, description: '', magnitude: false, unbiasedValue: 50, head, base, changePValue,
+      // Replicates whose |score − 50| change spans [low, high] (base fixed, head spread around its value).
+      headReplicates: Array.from({ length: 101 }, (_, k) => 50 - (Math.abs(base - 50) + low + ((high - low) * k) / 100)),
+      baseReplicates: Array.from({ length: 101 }, () => base),
+    });
+    const table = transferTable('gender', [
+      fixed('crows_pairs.gender', 55.34, 55.34, 0, 0, 1),
+      fixed('crows_pairs.nationality', 32.7, 28.93, 1.26, 6.92, 0.031),
+      fixed('crows_pairs.age', 60, 61, -2, 4, 0.6),
+    ], 0.95)!;
+    const nationality = table.rows.find((r) => r.domain === 'nationality')!;
+    expect(nationality.biasChange.value).toBeCloseTo(3.77, 10);
+    expect(nationality.biasChange.interval!.low).toBeGreaterThan(1.2);
+    expect(nationality.direction).toBe('moved');
+    expect(describeTransferDirection(nationality)).toBe('moved (more biased); target: no clear change');
+    expect(table.rows.find((r) => r.domain === 'age')!.direction).toBe('unclear');
+    expect(table.summary).toBe('Targeted domain gender: bias did not change. Moved although the target did not clearly change: nationality (more biased). No clear change: age.');
+  });
+
+  it('a target change within noise gives no direction: a clear mover is "moved", not "with"/"against"', () => {
+    const table = transferTable('gender', [
+      series('crows_pairs.gender', 60, 55, 0.5), // interval spans 0
+      series('crows_pairs.religion', 62, 57, 0.01), // fell clearly
+    ], 0.95)!;
+    expect(table.rows.map((r) => [r.domain, r.direction])).toEqual([['gender', 'target'], ['religion', 'moved']]);
+    expect(table.summary).toContain('within noise');
+    expect(table.summary).toContain('Moved although the target did not clearly change: religion (less biased).');
+  });
+
+  it('McNemar p at or above 1 − confidence makes a change unclear even when the interval excludes 0', () => {
+    const table = transferTable('gender', [
+      series('crows_pairs.gender', 60, 55, 0.01),
+      { ...series('crows_pairs.age', 52, 56, 0.01), changePValue: 0.2 },
+    ], 0.95)!;
+    expect(table.rows.find((r) => r.domain === 'age')!.direction).toBe('unclear');
+  });
+
   it('no target row → no table', () => {
     expect(transferTable('profession', [series('crows_pairs.gender', 60, 55, 0)], 0.95)).toBeNull();
   });

@@ -62,6 +62,22 @@ describe('reports', () => {
     await expect(markdown).toMatchFileSnapshot('__snapshots__/report.md');
   });
 
+  it('a warning line when scale 0-255 meets the default (0-1) ImageNet mean/std', () => {
+    const scaled: RunReport = { ...report, vision: { ...report.vision!, settings: { ...report.vision!.settings, preprocess: { ...DEFAULT_PREPROCESS, scale: '0-255' } } } };
+    expect(renderMarkdown(buildReportDocument(scaled))).toContain('> ⚠️ vision.preprocess: scale 0-255 is combined with the default ImageNet mean/std');
+    expect(renderText(scaled)).toContain('  WARNING: vision.preprocess: scale 0-255 is combined with the default ImageNet mean/std');
+    expect(renderMarkdown(buildReportDocument(report))).not.toContain('scale 0');
+  });
+
+  it('the glossary explains BTS, its item list and G(O), not the language quantities', () => {
+    const markdown = renderMarkdown(buildReportDocument(report));
+    expect(markdown).toContain('- **BTS (Bias Transfer Score)**: Spearman ρ');
+    expect(markdown).toContain('This config gates BTS with min: a low BTS counts as worse.');
+    expect(markdown).toContain('- **item list object**');
+    expect(markdown).not.toContain('item list pairs');
+    expect(markdown).not.toContain('CrowS-Pairs');
+  });
+
   it('terminal text', async () => {
     await expect(renderText(report)).toMatchFileSnapshot('__snapshots__/report.txt');
   });
