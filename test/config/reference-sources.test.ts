@@ -46,7 +46,7 @@ describe('vision.reference_sets', () => {
       'thresholds.yaml:5: vision.reference_sets.builtin: expected one of "openimages-analysis", found string "coco"',
     );
     expect((await loadError(withReferenceSets('{ builtin: openimages-analysis, max_per_sets: 4 }'))).message).toBe(
-      'thresholds.yaml:5: vision.reference_sets.max_per_sets: unknown key "max_per_sets"; expected one of: builtin, max_per_set, seed',
+      'thresholds.yaml:5: vision.reference_sets.max_per_sets: unknown key "max_per_sets" (did you mean "max_per_set"?); expected one of: builtin, max_per_set, seed',
     );
     expect((await loadError(withReferenceSets('{ max_per_set: 4 }'))).message).toBe('thresholds.yaml:5: vision.reference_sets: missing required key "builtin"');
     expect((await loadError(withReferenceSets('12'))).message).toBe(
@@ -62,6 +62,6 @@ describe('sources.mirror', () => {
   });
 
   it('rejects unknown keys under sources', async () => {
-    expect((await loadError(withReferenceSets('data/sets', 'sources: { mirorr: x }\n'))).message).toMatch(/sources\.mirorr: unknown key "mirorr"; expected one of: mirror$/);
+    expect((await loadError(withReferenceSets('data/sets', 'sources: { mirorr: x }\n'))).message).toMatch(/sources\.mirorr: unknown key "mirorr" \(did you mean "mirror"\?\); expected one of: mirror$/);
   });
 });
