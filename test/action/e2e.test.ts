@@ -99,7 +99,7 @@ describe.runIf(!nodeVersionAtLeast(process.versions.node, MINIMUM_NODE.action))(
   it('the first step refuses it, naming the fix', async () => {
     const release = await releaseDirectory();
     const step = (await readMetadata(release)).runs.steps[0]!;
-    const values = { 'github.action_path': release, 'inputs.publish-report': '' };
+    const values = { 'github.action_path': release, 'inputs.publish-report': '', 'inputs.gpu': 'false' };
     const result = await exec('bash', ['-e', '-c', step.run!], { cwd: release, env: { ...process.env, ...stepEnvironment(step, values), GITHUB_OUTPUT: path.join(release, '.step-output') } }).catch((e: { code: number; stdout: string }) => e);
     expect('code' in result && result.code).toBe(1);
     expect(result.stdout).toContain(`::error title=bias-gate::The bias-gate Action needs Node.js >= ${MINIMUM_NODE.action}; this is Node.js ${process.versions.node}. Add actions/setup-node with node-version: 24`);
@@ -119,10 +119,15 @@ describe.runIf(ACTION_NODE)('the Action, run as a runner would, from a fresh rel
     release = await releaseDirectory();
     metadata = await readMetadata(release);
     expect(metadata.runs.using).toBe('composite');
-    const values = { 'github.action_path': release, 'inputs.publish-report': '' };
+    // A local action (`uses: ./`): no repository or ref, so no release archive; the install step says so and runs npm ci + prune
+    // (the archive path is tested in test/release/native-archive.test.ts).
+    const values = { 'github.action_path': release, 'inputs.publish-report': '', 'inputs.gpu': 'false', 'github.action_repository': '', 'github.action_ref': '' };
+    let installLog = '';
     for (const step of metadata.runs.steps.filter((s) => s.run && /Check Node|Install native|Check native/.test(s.name))) {
-      await exec('bash', ['-e', '-c', step.run!], { cwd: release, env: { ...process.env, ...stepEnvironment(step, values), PATH: RUNNER_PATH, GITHUB_OUTPUT: path.join(release, '.step-output'), RUNNER_OS: 'Linux', RUNNER_ARCH: 'X64' }, maxBuffer: 64 * 1024 * 1024 });
+      const { stdout } = await exec('bash', ['-e', '-c', step.run!], { cwd: release, env: { ...process.env, ...stepEnvironment(step, values), BIAS_GATE_NATIVE_URL: '', PATH: RUNNER_PATH, GITHUB_OUTPUT: path.join(release, '.step-output'), RUNNER_OS: 'Linux', RUNNER_ARCH: 'X64' }, maxBuffer: 64 * 1024 * 1024 });
+      installLog += stdout;
     }
+    expect(installLog).toContain('bias-gate: installing native dependencies with npm ci: the action has no repository');
     // The install step keeps only this machine's native binaries.
     expect(await readFile(path.join(release, '.step-output'), 'utf8')).toMatch(new RegExp(`^key=bias-gate-deps-${process.platform}-${process.arch}-`, 'm'));
     await expect(readFile(path.join(release, 'node_modules/onnxruntime-node/package.json'))).resolves.toBeTruthy();
