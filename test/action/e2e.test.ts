@@ -70,10 +70,51 @@ function stepEnvironment(step: ActionStep, values: Record<string, string>): Reco
   return Object.fromEntries(Object.entries(step.env ?? {}).map(([name, value]) => [name, substitute(value, values)]));
 }
 function substitute(text: string, values: Record<string, string>): string {
-  return text.replace(/\$\{\{\s*([\w.-]+)\s*\}\}/g, (_, expression: string) => {
-    if (!(expression in values)) throw new Error(`the test does not know ${expression}`);
-    return values[expression]!;
-  });
+  return text.replace(/\$\{\{\s*(.+?)\s*\}\}/g, (_, expression: string) => evaluate(expression, values));
+}
+/**
+ * The part of the Actions expression language action.yml uses: names, 'strings',
+ * `a == 'b'`, `a && b`, `a || b` (values are strings; '' is falsy) and parentheses.
+ */
+function evaluate(expression: string, values: Record<string, string>): string {
+  const tokens = expression.match(/'[^']*'|\(|\)|\|\||&&|==|[\w.-]+/g) ?? [];
+  let at = 0;
+  const primary = (): string => {
+    const token = tokens[at++]!;
+    if (token === '(') {
+      const value = or();
+      at++;
+      return value;
+    }
+    if (token.startsWith("'")) return token.slice(1, -1);
+    if (!(token in values)) throw new Error(`the test does not know ${token}`);
+    return values[token]!;
+  };
+  const equals = (): string => {
+    const left = primary();
+    if (tokens[at] !== '==') return left;
+    at++;
+    return left === primary() ? 'true' : '';
+  };
+  const and = (): string => {
+    let value = equals();
+    while (tokens[at] === '&&') {
+      at++;
+      const right = equals();
+      value = value ? right : value;
+    }
+    return value;
+  };
+  const or = (): string => {
+    let value = and();
+    while (tokens[at] === '||') {
+      at++;
+      const right = and();
+      value = value || right;
+    }
+    return value;
+  };
+  return or();
 }
 
 /** `name<<DELIMITER\nvalue\nDELIMITER` entries of a GITHUB_OUTPUT file. */
