@@ -1,9 +1,11 @@
 // npm run bench:install: what a cold Action job downloads, installs and caches
-// (action.yml "Install native dependencies"), before and after pruning other
-// platforms' native binaries. Writes the "Cold install" section of
+// (action.yml "Install native dependencies"): npm ci before and after pruning
+// other platforms' native binaries (the fallback), and the per-platform archive
+// the release publishes (scripts/pack-native.mjs, installed by
+// scripts/fetch-native.mjs). Writes the "Cold install" section of
 // bench/results.md (bench/run.ts keeps it when it rewrites the rest).
 import { execFileSync, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -48,25 +50,48 @@ try {
   const after = { disk: bytes(nodeModules), archive: archiveBytes(work), onnx: bytes(path.join(nodeModules, 'onnxruntime-node')) };
   const packages = readdirSync(nodeModules).filter((n) => !n.startsWith('.')).length;
 
+  // The release workflow's part on this runner kind: pack the pruned node_modules.
+  const mirror = path.join(work, 'mirror');
+  execFileSync(process.execPath, [path.join(ROOT, 'scripts/pack-native.mjs'), '--out-dir', mirror], { cwd: work, stdio: 'inherit' });
+  const archiveName = readdirSync(mirror).find((n) => n.endsWith('.tar.gz'));
+  // A cold job's part: fetch-native.mjs into a bare action directory, from a local mirror (so no network time is counted).
+  const action = path.join(work, 'action');
+  mkdirSync(action);
+  for (const file of ['package.json', 'package-lock.json']) copyFileSync(path.join(work, file), path.join(action, file));
+  cpSync(path.join(ROOT, 'scripts'), path.join(action, 'scripts'), { recursive: true });
+  const fetchStarted = process.hrtime.bigint();
+  execFileSync(process.execPath, ['scripts/fetch-native.mjs'], { cwd: action, stdio: 'inherit', env: { ...process.env, BIAS_GATE_NATIVE_URL: mirror } });
+  const fetchSeconds = Number(process.hrtime.bigint() - fetchStarted) / 1e9;
+  const fetched = { download: bytes(path.join(mirror, archiveName)), disk: bytes(path.join(action, 'node_modules')), archive: archiveBytes(action), onnx: bytes(path.join(action, 'node_modules/onnxruntime-node')) };
+
   const cpu = os.cpus();
   const section = `## Cold install
 
 What the Action's "Install native dependencies" step costs on a runner with an
 empty Actions cache, and what it then caches. Measured by \`npm run bench:install\`:
 \`npm ci --omit=dev --ignore-scripts\` of package-lock.json in an empty
-directory with an empty npm cache, then \`scripts/prune-native.mjs\`. Download
-is the npm cache's content after the install (the registry tarballs); disk is
-the bytes of node_modules' files; cache archive is node_modules as tar +
-${after.archive.codec}${after.archive.codec === 'zstd' ? ' -T0 --long=30 (what actions/cache uploads on Linux)' : ''}. Machine: ${cpu.length} × ${cpu[0]?.model.trim() ?? 'unknown CPU'}, ${process.platform} ${process.arch}, Node ${process.versions.node}, npm ${execFileSync(npm, ['--version'], { encoding: 'utf8' }).trim()}.
+directory with an empty npm cache, then \`scripts/prune-native.mjs\` (what a
+job did before the per-platform archive, and still does when there is none:
+a branch ref, \`gpu: true\`, a failed download or check); then
+\`scripts/pack-native.mjs\` of the pruned node_modules (what the release
+workflow publishes per runner kind) and \`scripts/fetch-native.mjs\` of that
+archive into a bare action directory (what a cold job does now). Download is
+the npm cache's content after the install (the registry tarballs), or the
+archive's size; disk is the bytes of node_modules' files; cache archive is
+node_modules as tar + ${after.archive.codec}${after.archive.codec === 'zstd' ? ' -T0 --long=30 (what actions/cache uploads on Linux)' : ''}. One run. Machine: ${cpu.length} × ${cpu[0]?.model.trim() ?? 'unknown CPU'}, ${process.platform} ${process.arch}, Node ${process.versions.node}, npm ${execFileSync(npm, ['--version'], { encoding: 'utf8' }).trim()}.
 
-| | before (every platform's binaries) | after pruning (${process.platform}-${process.arch} only) |
-|---|---:|---:|
-| download from the npm registry | ${mb(downloaded)} | ${mb(downloaded)} (one onnxruntime-node tarball holds every platform) |
-| node_modules on disk (${packages} packages) | ${mb(before.disk)} | ${mb(after.disk)} |
-| of which onnxruntime-node | ${mb(before.onnx)} | ${mb(after.onnx)} |
-| Actions cache archive (saved once, restored by every warm job) | ${mb(before.archive.bytes)} | ${mb(after.archive.bytes)} |
-| time | npm ci ${installSeconds.toFixed(1)} s | + prune ${pruneSeconds.toFixed(1)} s |
+| | npm ci (every platform's binaries) | npm ci + prune (${process.platform}-${process.arch} only; the fallback) | per-platform archive (${process.platform}-${process.arch}) |
+|---|---:|---:|---:|
+| download | ${mb(downloaded)} from the npm registry | ${mb(downloaded)} (one onnxruntime-node tarball holds every platform) | **${mb(fetched.download)}** from the release (${archiveName}) |
+| node_modules on disk (${packages} packages) | ${mb(before.disk)} | ${mb(after.disk)} | ${mb(fetched.disk)} |
+| of which onnxruntime-node | ${mb(before.onnx)} | ${mb(after.onnx)} | ${mb(fetched.onnx)} |
+| Actions cache archive (saved once, restored by every warm job) | ${mb(before.archive.bytes)} | ${mb(after.archive.bytes)} | ${mb(fetched.archive.bytes)} |
+| time | npm ci ${installSeconds.toFixed(1)} s | + prune ${pruneSeconds.toFixed(1)} s | verify + extract ${fetchSeconds.toFixed(1)} s, plus the download |
 
+- The archive is tar + gzip -9 (only Node built-ins and the runner's tar
+  unpack it, before anything is installed); its node_modules is the pruned
+  one plus \`.bias-gate-native.json\` (target and lockfile digest, checked
+  after extraction), so a warm job restores the same cache either way.
 - sharp's per-platform packages are optionalDependencies with \`os\`/\`cpu\`
   fields, so npm already installs only this runner's: ${before.img.map((n) => `@img/${n}`).join(', ')}.
 - onnxruntime-node's binaries per platform, of which a pruned install keeps

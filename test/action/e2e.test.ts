@@ -70,10 +70,51 @@ function stepEnvironment(step: ActionStep, values: Record<string, string>): Reco
   return Object.fromEntries(Object.entries(step.env ?? {}).map(([name, value]) => [name, substitute(value, values)]));
 }
 function substitute(text: string, values: Record<string, string>): string {
-  return text.replace(/\$\{\{\s*([\w.-]+)\s*\}\}/g, (_, expression: string) => {
-    if (!(expression in values)) throw new Error(`the test does not know ${expression}`);
-    return values[expression]!;
-  });
+  return text.replace(/\$\{\{\s*(.+?)\s*\}\}/g, (_, expression: string) => evaluate(expression, values));
+}
+/**
+ * The part of the Actions expression language action.yml uses: names, 'strings',
+ * `a == 'b'`, `a && b`, `a || b` (values are strings; '' is falsy) and parentheses.
+ */
+function evaluate(expression: string, values: Record<string, string>): string {
+  const tokens = expression.match(/'[^']*'|\(|\)|\|\||&&|==|[\w.-]+/g) ?? [];
+  let at = 0;
+  const primary = (): string => {
+    const token = tokens[at++]!;
+    if (token === '(') {
+      const value = or();
+      at++;
+      return value;
+    }
+    if (token.startsWith("'")) return token.slice(1, -1);
+    if (!(token in values)) throw new Error(`the test does not know ${token}`);
+    return values[token]!;
+  };
+  const equals = (): string => {
+    const left = primary();
+    if (tokens[at] !== '==') return left;
+    at++;
+    return left === primary() ? 'true' : '';
+  };
+  const and = (): string => {
+    let value = equals();
+    while (tokens[at] === '&&') {
+      at++;
+      const right = equals();
+      value = value ? right : value;
+    }
+    return value;
+  };
+  const or = (): string => {
+    let value = and();
+    while (tokens[at] === '||') {
+      at++;
+      const right = and();
+      value = value || right;
+    }
+    return value;
+  };
+  return or();
 }
 
 /** `name<<DELIMITER\nvalue\nDELIMITER` entries of a GITHUB_OUTPUT file. */
@@ -99,7 +140,7 @@ describe.runIf(!nodeVersionAtLeast(process.versions.node, MINIMUM_NODE.action))(
   it('the first step refuses it, naming the fix', async () => {
     const release = await releaseDirectory();
     const step = (await readMetadata(release)).runs.steps[0]!;
-    const values = { 'github.action_path': release, 'inputs.publish-report': '' };
+    const values = { 'github.action_path': release, 'inputs.publish-report': '', 'inputs.gpu': 'false' };
     const result = await exec('bash', ['-e', '-c', step.run!], { cwd: release, env: { ...process.env, ...stepEnvironment(step, values), GITHUB_OUTPUT: path.join(release, '.step-output') } }).catch((e: { code: number; stdout: string }) => e);
     expect('code' in result && result.code).toBe(1);
     expect(result.stdout).toContain(`::error title=bias-gate::The bias-gate Action needs Node.js >= ${MINIMUM_NODE.action}; this is Node.js ${process.versions.node}. Add actions/setup-node with node-version: 24`);
@@ -119,10 +160,15 @@ describe.runIf(ACTION_NODE)('the Action, run as a runner would, from a fresh rel
     release = await releaseDirectory();
     metadata = await readMetadata(release);
     expect(metadata.runs.using).toBe('composite');
-    const values = { 'github.action_path': release, 'inputs.publish-report': '' };
+    // A local action (`uses: ./`): no repository or ref, so no release archive; the install step says so and runs npm ci + prune
+    // (the archive path is tested in test/release/native-archive.test.ts).
+    const values = { 'github.action_path': release, 'inputs.publish-report': '', 'inputs.gpu': 'false', 'github.action_repository': '', 'github.action_ref': '' };
+    let installLog = '';
     for (const step of metadata.runs.steps.filter((s) => s.run && /Check Node|Install native|Check native/.test(s.name))) {
-      await exec('bash', ['-e', '-c', step.run!], { cwd: release, env: { ...process.env, ...stepEnvironment(step, values), PATH: RUNNER_PATH, GITHUB_OUTPUT: path.join(release, '.step-output'), RUNNER_OS: 'Linux', RUNNER_ARCH: 'X64' }, maxBuffer: 64 * 1024 * 1024 });
+      const { stdout } = await exec('bash', ['-e', '-c', step.run!], { cwd: release, env: { ...process.env, ...stepEnvironment(step, values), BIAS_GATE_NATIVE_URL: '', PATH: RUNNER_PATH, GITHUB_OUTPUT: path.join(release, '.step-output'), RUNNER_OS: 'Linux', RUNNER_ARCH: 'X64' }, maxBuffer: 64 * 1024 * 1024 });
+      installLog += stdout;
     }
+    expect(installLog).toContain('bias-gate: installing native dependencies with npm ci: the action has no repository');
     // The install step keeps only this machine's native binaries.
     expect(await readFile(path.join(release, '.step-output'), 'utf8')).toMatch(new RegExp(`^key=bias-gate-deps-${process.platform}-${process.arch}-`, 'm'));
     await expect(readFile(path.join(release, 'node_modules/onnxruntime-node/package.json'))).resolves.toBeTruthy();
