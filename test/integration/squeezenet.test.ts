@@ -9,6 +9,7 @@ import { spearman } from '../../src/stats/spearman.ts';
 import { preprocessImage } from '../../src/vision/preprocess.ts';
 import { loadReferenceSets } from '../../src/vision/reference-sets.ts';
 import { createTempDir, readSha256Sums, repoPath, sharedDirFor } from '../helpers.ts';
+import { expectValidReport } from '../report-schema.ts';
 
 const shared = sharedDirFor('the SqueezeNet integration test');
 const squeezenet = shared && path.join(shared, 'models/squeezenet1.1');
@@ -117,6 +118,7 @@ describe.skipIf(!squeezenet)('vision gate on a real SqueezeNet 1.1', () => {
     const partials = await Promise.all([1, 2, 3].map((index) => scoreShard(options, { index, count: 3 })));
     expect(partials[0]!.entries.map((e) => e.kind)).toEqual(['vision-embeddings', 'vision-embeddings']);
     const merged = await mergeShards(options, partials);
+    expectValidReport(renderJsonReport(report));
     expect(renderJsonReport(merged)).toBe(renderJsonReport(report));
   });
 });
