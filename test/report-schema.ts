@@ -12,7 +12,11 @@ const validateReport = new Ajv({ allErrors: true, strict: true, strictRequired: 
  */
 export function expectValidReport(text: string): ReturnType<typeof JSON.parse> {
   const document: unknown = JSON.parse(text);
-  const valid = validateReport(document);
-  expect(valid ? [] : (validateReport.errors ?? []).map((error) => `${error.instancePath || '(top level)'} ${error.message ?? ''} ${JSON.stringify(error.params)}`)).toEqual([]);
+  expect(reportSchemaErrors(document)).toEqual([]);
   return document;
+}
+
+/** The schema's complaints about a document, one line each; empty when it is a valid record. */
+export function reportSchemaErrors(document: unknown): string[] {
+  return validateReport(document) ? [] : (validateReport.errors ?? []).map((error) => `${error.instancePath || '(top level)'} ${error.message ?? ''} ${JSON.stringify(error.params)}`);
 }
