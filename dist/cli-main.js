@@ -164,10 +164,10 @@ var require_code = __commonJS({
     function interpolate(x) {
       return typeof x == "number" || typeof x == "boolean" || x === null ? x : safeStringify(Array.isArray(x) ? x.join(",") : x);
     }
-    function stringify(x) {
+    function stringify2(x) {
       return new _Code(safeStringify(x));
     }
-    exports.stringify = stringify;
+    exports.stringify = stringify2;
     function safeStringify(x) {
       return JSON.stringify(x).replace(/\u2028/g, "\\u2028").replace(/\u2029/g, "\\u2029");
     }
@@ -3265,8 +3265,8 @@ var require_utils = __commonJS({
       }
       return ind;
     }
-    function removeDotSegments(path13) {
-      let input = path13;
+    function removeDotSegments(path15) {
+      let input = path15;
       const output = [];
       let nextSlash = -1;
       let len2 = 0;
@@ -3340,11 +3340,11 @@ var require_utils = __commonJS({
       }
       return output.join("");
     }
-    function removeDotSegmentsRelative(path13) {
-      if (path13 === "" || path13[0] === "/") {
-        return removeDotSegments(path13);
+    function removeDotSegmentsRelative(path15) {
+      if (path15 === "" || path15[0] === "/") {
+        return removeDotSegments(path15);
       }
-      const segments = path13.split("/");
+      const segments = path15.split("/");
       const last = segments.length - 1;
       const output = [];
       let trailingDirectory = false;
@@ -3707,8 +3707,8 @@ var require_schemes = __commonJS({
       }
       if (wsComponent.resourceName) {
         const queryIndex = wsComponent.resourceName.indexOf("?");
-        const path13 = queryIndex === -1 ? wsComponent.resourceName : wsComponent.resourceName.slice(0, queryIndex);
-        wsComponent.path = path13 && path13 !== "/" ? path13 : void 0;
+        const path15 = queryIndex === -1 ? wsComponent.resourceName : wsComponent.resourceName.slice(0, queryIndex);
+        wsComponent.path = path15 && path15 !== "/" ? path15 : void 0;
         wsComponent.query = queryIndex === -1 ? void 0 : wsComponent.resourceName.slice(queryIndex + 1);
         wsComponent.resourceName = void 0;
       }
@@ -6630,7 +6630,7 @@ var require_discriminator = __commonJS({
       error,
       code(cxt) {
         const { gen, data, schema, parentSchema, it } = cxt;
-        const { oneOf } = parentSchema;
+        const { oneOf: oneOf2 } = parentSchema;
         if (!it.opts.discriminator) {
           throw new Error("discriminator: requires discriminator option");
         }
@@ -6639,7 +6639,7 @@ var require_discriminator = __commonJS({
           throw new Error("discriminator: requires propertyName");
         if (schema.mapping)
           throw new Error("discriminator: mapping is not supported");
-        if (!oneOf)
+        if (!oneOf2)
           throw new Error("discriminator: requires oneOf keyword");
         const valid = gen.let("valid", false);
         const tag = gen.const("tag", (0, codegen_1._)`${data}${(0, codegen_1.getProperty)(tagName)}`);
@@ -6667,8 +6667,8 @@ var require_discriminator = __commonJS({
           const oneOfMapping = {};
           const topRequired = hasRequired(parentSchema);
           let tagRequired = true;
-          for (let i = 0; i < oneOf.length; i++) {
-            let sch = oneOf[i];
+          for (let i = 0; i < oneOf2.length; i++) {
+            let sch = oneOf2[i];
             if ((sch === null || sch === void 0 ? void 0 : sch.$ref) && !(0, util_1.schemaHasRulesButRef)(sch, it.self.RULES)) {
               const ref = sch.$ref;
               sch = compile_1.resolveRef.call(it.self, it.schemaEnv.root, it.baseId, ref);
@@ -7018,17 +7018,17 @@ var require_visit = __commonJS({
     visit2.BREAK = BREAK;
     visit2.SKIP = SKIP;
     visit2.REMOVE = REMOVE;
-    function visit_(key, node, visitor, path13) {
-      const ctrl = callVisitor(key, node, visitor, path13);
+    function visit_(key, node, visitor, path15) {
+      const ctrl = callVisitor(key, node, visitor, path15);
       if (identity.isNode(ctrl) || identity.isPair(ctrl)) {
-        replaceNode(key, path13, ctrl);
-        return visit_(key, ctrl, visitor, path13);
+        replaceNode(key, path15, ctrl);
+        return visit_(key, ctrl, visitor, path15);
       }
       if (typeof ctrl !== "symbol") {
         if (identity.isCollection(node)) {
-          path13 = Object.freeze(path13.concat(node));
+          path15 = Object.freeze(path15.concat(node));
           for (let i = 0; i < node.items.length; ++i) {
-            const ci = visit_(i, node.items[i], visitor, path13);
+            const ci = visit_(i, node.items[i], visitor, path15);
             if (typeof ci === "number")
               i = ci - 1;
             else if (ci === BREAK)
@@ -7039,13 +7039,13 @@ var require_visit = __commonJS({
             }
           }
         } else if (identity.isPair(node)) {
-          path13 = Object.freeze(path13.concat(node));
-          const ck = visit_("key", node.key, visitor, path13);
+          path15 = Object.freeze(path15.concat(node));
+          const ck = visit_("key", node.key, visitor, path15);
           if (ck === BREAK)
             return BREAK;
           else if (ck === REMOVE)
             node.key = null;
-          const cv = visit_("value", node.value, visitor, path13);
+          const cv = visit_("value", node.value, visitor, path15);
           if (cv === BREAK)
             return BREAK;
           else if (cv === REMOVE)
@@ -7066,17 +7066,17 @@ var require_visit = __commonJS({
     visitAsync.BREAK = BREAK;
     visitAsync.SKIP = SKIP;
     visitAsync.REMOVE = REMOVE;
-    async function visitAsync_(key, node, visitor, path13) {
-      const ctrl = await callVisitor(key, node, visitor, path13);
+    async function visitAsync_(key, node, visitor, path15) {
+      const ctrl = await callVisitor(key, node, visitor, path15);
       if (identity.isNode(ctrl) || identity.isPair(ctrl)) {
-        replaceNode(key, path13, ctrl);
-        return visitAsync_(key, ctrl, visitor, path13);
+        replaceNode(key, path15, ctrl);
+        return visitAsync_(key, ctrl, visitor, path15);
       }
       if (typeof ctrl !== "symbol") {
         if (identity.isCollection(node)) {
-          path13 = Object.freeze(path13.concat(node));
+          path15 = Object.freeze(path15.concat(node));
           for (let i = 0; i < node.items.length; ++i) {
-            const ci = await visitAsync_(i, node.items[i], visitor, path13);
+            const ci = await visitAsync_(i, node.items[i], visitor, path15);
             if (typeof ci === "number")
               i = ci - 1;
             else if (ci === BREAK)
@@ -7087,13 +7087,13 @@ var require_visit = __commonJS({
             }
           }
         } else if (identity.isPair(node)) {
-          path13 = Object.freeze(path13.concat(node));
-          const ck = await visitAsync_("key", node.key, visitor, path13);
+          path15 = Object.freeze(path15.concat(node));
+          const ck = await visitAsync_("key", node.key, visitor, path15);
           if (ck === BREAK)
             return BREAK;
           else if (ck === REMOVE)
             node.key = null;
-          const cv = await visitAsync_("value", node.value, visitor, path13);
+          const cv = await visitAsync_("value", node.value, visitor, path15);
           if (cv === BREAK)
             return BREAK;
           else if (cv === REMOVE)
@@ -7120,23 +7120,23 @@ var require_visit = __commonJS({
       }
       return visitor;
     }
-    function callVisitor(key, node, visitor, path13) {
+    function callVisitor(key, node, visitor, path15) {
       if (typeof visitor === "function")
-        return visitor(key, node, path13);
+        return visitor(key, node, path15);
       if (identity.isMap(node))
-        return visitor.Map?.(key, node, path13);
+        return visitor.Map?.(key, node, path15);
       if (identity.isSeq(node))
-        return visitor.Seq?.(key, node, path13);
+        return visitor.Seq?.(key, node, path15);
       if (identity.isPair(node))
-        return visitor.Pair?.(key, node, path13);
+        return visitor.Pair?.(key, node, path15);
       if (identity.isScalar(node))
-        return visitor.Scalar?.(key, node, path13);
+        return visitor.Scalar?.(key, node, path15);
       if (identity.isAlias(node))
-        return visitor.Alias?.(key, node, path13);
+        return visitor.Alias?.(key, node, path15);
       return void 0;
     }
-    function replaceNode(key, path13, node) {
-      const parent = path13[path13.length - 1];
+    function replaceNode(key, path15, node) {
+      const parent = path15[path15.length - 1];
       if (identity.isCollection(parent)) {
         parent.items[key] = node;
       } else if (identity.isPair(parent)) {
@@ -7748,10 +7748,10 @@ var require_Collection = __commonJS({
     var createNode = require_createNode();
     var identity = require_identity();
     var Node = require_Node();
-    function collectionFromPath(schema, path13, value) {
+    function collectionFromPath(schema, path15, value) {
       let v = value;
-      for (let i = path13.length - 1; i >= 0; --i) {
-        const k = path13[i];
+      for (let i = path15.length - 1; i >= 0; --i) {
+        const k = path15[i];
         if (typeof k === "number" && Number.isInteger(k) && k >= 0) {
           const a = [];
           a[k] = v;
@@ -7770,7 +7770,7 @@ var require_Collection = __commonJS({
         sourceObjects: /* @__PURE__ */ new Map()
       });
     }
-    var isEmptyPath = (path13) => path13 == null || typeof path13 === "object" && !!path13[Symbol.iterator]().next().done;
+    var isEmptyPath = (path15) => path15 == null || typeof path15 === "object" && !!path15[Symbol.iterator]().next().done;
     var Collection = class extends Node.NodeBase {
       constructor(type, schema) {
         super(type);
@@ -7800,11 +7800,11 @@ var require_Collection = __commonJS({
        * be a Pair instance or a `{ key, value }` object, which may not have a key
        * that already exists in the map.
        */
-      addIn(path13, value) {
-        if (isEmptyPath(path13))
+      addIn(path15, value) {
+        if (isEmptyPath(path15))
           this.add(value);
         else {
-          const [key, ...rest] = path13;
+          const [key, ...rest] = path15;
           const node = this.get(key, true);
           if (identity.isCollection(node))
             node.addIn(rest, value);
@@ -7818,8 +7818,8 @@ var require_Collection = __commonJS({
        * Removes a value from the collection.
        * @returns `true` if the item was found and removed.
        */
-      deleteIn(path13) {
-        const [key, ...rest] = path13;
+      deleteIn(path15) {
+        const [key, ...rest] = path15;
         if (rest.length === 0)
           return this.delete(key);
         const node = this.get(key, true);
@@ -7833,8 +7833,8 @@ var require_Collection = __commonJS({
        * scalar values from their surrounding node; to disable set `keepScalar` to
        * `true` (collections are always returned intact).
        */
-      getIn(path13, keepScalar) {
-        const [key, ...rest] = path13;
+      getIn(path15, keepScalar) {
+        const [key, ...rest] = path15;
         const node = this.get(key, true);
         if (rest.length === 0)
           return !keepScalar && identity.isScalar(node) ? node.value : node;
@@ -7852,8 +7852,8 @@ var require_Collection = __commonJS({
       /**
        * Checks if the collection includes a value with the key `key`.
        */
-      hasIn(path13) {
-        const [key, ...rest] = path13;
+      hasIn(path15) {
+        const [key, ...rest] = path15;
         if (rest.length === 0)
           return this.has(key);
         const node = this.get(key, true);
@@ -7863,8 +7863,8 @@ var require_Collection = __commonJS({
        * Sets a value in this collection. For `!!set`, `value` needs to be a
        * boolean to add/remove the item from the set.
        */
-      setIn(path13, value) {
-        const [key, ...rest] = path13;
+      setIn(path15, value) {
+        const [key, ...rest] = path15;
         if (rest.length === 0) {
           this.set(key, value);
         } else {
@@ -8411,7 +8411,7 @@ var require_stringify = __commonJS({
         props.push(doc.directives.tagString(tag));
       return props.join(" ");
     }
-    function stringify(item, ctx, onComment, onChompKeep) {
+    function stringify2(item, ctx, onComment, onChompKeep) {
       if (identity.isPair(item))
         return item.toString(ctx, onComment, onChompKeep);
       if (identity.isAlias(item)) {
@@ -8440,7 +8440,7 @@ var require_stringify = __commonJS({
 ${ctx.indent}${str}`;
     }
     exports.createStringifyContext = createStringifyContext;
-    exports.stringify = stringify;
+    exports.stringify = stringify2;
   }
 });
 
@@ -8450,7 +8450,7 @@ var require_stringifyPair = __commonJS({
     "use strict";
     var identity = require_identity();
     var Scalar = require_Scalar();
-    var stringify = require_stringify();
+    var stringify2 = require_stringify();
     var stringifyComment = require_stringifyComment();
     function stringifyPair({ key, value }, ctx, onComment, onChompKeep) {
       const { allNullValues, doc, indent, indentStep, options: { commentString, indentSeq, simpleKeys } } = ctx;
@@ -8472,7 +8472,7 @@ var require_stringifyPair = __commonJS({
       });
       let keyCommentDone = false;
       let chompKeep = false;
-      let str = stringify.stringify(key, ctx, () => keyCommentDone = true, () => chompKeep = true);
+      let str = stringify2.stringify(key, ctx, () => keyCommentDone = true, () => chompKeep = true);
       if (!explicitKey && !ctx.inFlow && str.length > 1024) {
         if (simpleKeys)
           throw new Error("With simple keys, single line scalar must not span more than 1024 characters");
@@ -8524,7 +8524,7 @@ ${indent}:`;
         ctx.indent = ctx.indent.substring(2);
       }
       let valueCommentDone = false;
-      const valueStr = stringify.stringify(value, ctx, () => valueCommentDone = true, () => chompKeep = true);
+      const valueStr = stringify2.stringify(value, ctx, () => valueCommentDone = true, () => chompKeep = true);
       let ws = " ";
       if (keyComment || vsb || vcb) {
         ws = vsb ? "\n" : "";
@@ -8665,7 +8665,7 @@ var require_addPairToJSMap = __commonJS({
     "use strict";
     var log = require_log();
     var merge = require_merge();
-    var stringify = require_stringify();
+    var stringify2 = require_stringify();
     var identity = require_identity();
     var toJS = require_toJS();
     function addPairToJSMap(ctx, map, { key, value }) {
@@ -8701,7 +8701,7 @@ var require_addPairToJSMap = __commonJS({
       if (typeof jsKey !== "object")
         return String(jsKey);
       if (identity.isNode(key) && ctx?.doc) {
-        const strCtx = stringify.createStringifyContext(ctx.doc, {});
+        const strCtx = stringify2.createStringifyContext(ctx.doc, {});
         strCtx.anchors = /* @__PURE__ */ new Set();
         for (const node of ctx.anchors.keys())
           strCtx.anchors.add(node.anchor);
@@ -8768,12 +8768,12 @@ var require_stringifyCollection = __commonJS({
   "node_modules/yaml/dist/stringify/stringifyCollection.js"(exports) {
     "use strict";
     var identity = require_identity();
-    var stringify = require_stringify();
+    var stringify2 = require_stringify();
     var stringifyComment = require_stringifyComment();
     function stringifyCollection(collection, ctx, options) {
       const flow = ctx.inFlow ?? collection.flow;
-      const stringify2 = flow ? stringifyFlowCollection : stringifyBlockCollection;
-      return stringify2(collection, ctx, options);
+      const stringify3 = flow ? stringifyFlowCollection : stringifyBlockCollection;
+      return stringify3(collection, ctx, options);
     }
     function stringifyBlockCollection({ comment, items }, ctx, { blockItemPrefix, flowChars, itemIndent, onChompKeep, onComment }) {
       const { indent, options: { commentString } } = ctx;
@@ -8798,7 +8798,7 @@ var require_stringifyCollection = __commonJS({
           }
         }
         chompKeep = false;
-        let str2 = stringify.stringify(item, itemCtx, () => comment2 = null, () => chompKeep = true);
+        let str2 = stringify2.stringify(item, itemCtx, () => comment2 = null, () => chompKeep = true);
         if (comment2)
           str2 += stringifyComment.lineComment(str2, itemIndent, commentString(comment2));
         if (chompKeep && comment2)
@@ -8865,7 +8865,7 @@ ${indent}${line}` : "\n";
         }
         if (comment)
           reqNewline = true;
-        let str = stringify.stringify(item, itemCtx, () => comment = null);
+        let str = stringify2.stringify(item, itemCtx, () => comment = null);
         reqNewline || (reqNewline = lines.length > linesAtValue || str.includes("\n"));
         if (i < items.length - 1) {
           str += ",";
@@ -9223,7 +9223,7 @@ var require_string = __commonJS({
   "node_modules/yaml/dist/schema/common/string.js"(exports) {
     "use strict";
     var stringifyString = require_stringifyString();
-    var string = {
+    var string2 = {
       identify: (value) => typeof value === "string",
       default: true,
       tag: "tag:yaml.org,2002:str",
@@ -9233,7 +9233,7 @@ var require_string = __commonJS({
         return stringifyString.stringifyString(item, ctx, onComment, onChompKeep);
       }
     };
-    exports.string = string;
+    exports.string = string2;
   }
 });
 
@@ -9404,14 +9404,14 @@ var require_schema = __commonJS({
     var map = require_map();
     var _null = require_null();
     var seq = require_seq();
-    var string = require_string();
+    var string2 = require_string();
     var bool = require_bool();
     var float = require_float();
     var int = require_int();
     var schema = [
       map.map,
       seq.seq,
-      string.string,
+      string2.string,
       _null.nullTag,
       bool.boolTag,
       int.intOct,
@@ -10058,7 +10058,7 @@ var require_schema3 = __commonJS({
     var map = require_map();
     var _null = require_null();
     var seq = require_seq();
-    var string = require_string();
+    var string2 = require_string();
     var binary = require_binary();
     var bool = require_bool2();
     var float = require_float2();
@@ -10071,7 +10071,7 @@ var require_schema3 = __commonJS({
     var schema = [
       map.map,
       seq.seq,
-      string.string,
+      string2.string,
       _null.nullTag,
       bool.trueTag,
       bool.falseTag,
@@ -10102,7 +10102,7 @@ var require_tags = __commonJS({
     var map = require_map();
     var _null = require_null();
     var seq = require_seq();
-    var string = require_string();
+    var string2 = require_string();
     var bool = require_bool();
     var float = require_float();
     var int = require_int();
@@ -10117,7 +10117,7 @@ var require_tags = __commonJS({
     var timestamp = require_timestamp();
     var schemas = /* @__PURE__ */ new Map([
       ["core", schema.schema],
-      ["failsafe", [map.map, seq.seq, string.string]],
+      ["failsafe", [map.map, seq.seq, string2.string]],
       ["json", schema$1.schema],
       ["yaml11", schema$2.schema],
       ["yaml-1.1", schema$2.schema]
@@ -10196,7 +10196,7 @@ var require_Schema = __commonJS({
     var identity = require_identity();
     var map = require_map();
     var seq = require_seq();
-    var string = require_string();
+    var string2 = require_string();
     var tags = require_tags();
     var sortMapEntriesByKey = (a, b) => a.key < b.key ? -1 : a.key > b.key ? 1 : 0;
     var Schema = class _Schema {
@@ -10207,7 +10207,7 @@ var require_Schema = __commonJS({
         this.tags = tags.getTags(customTags, this.name, merge);
         this.toStringOptions = toStringDefaults ?? null;
         Object.defineProperty(this, identity.MAP, { value: map.map });
-        Object.defineProperty(this, identity.SCALAR, { value: string.string });
+        Object.defineProperty(this, identity.SCALAR, { value: string2.string });
         Object.defineProperty(this, identity.SEQ, { value: seq.seq });
         this.sortMapEntries = typeof sortMapEntries === "function" ? sortMapEntries : sortMapEntries === true ? sortMapEntriesByKey : null;
       }
@@ -10226,7 +10226,7 @@ var require_stringifyDocument = __commonJS({
   "node_modules/yaml/dist/stringify/stringifyDocument.js"(exports) {
     "use strict";
     var identity = require_identity();
-    var stringify = require_stringify();
+    var stringify2 = require_stringify();
     var stringifyComment = require_stringifyComment();
     function stringifyDocument(doc, options) {
       const lines = [];
@@ -10241,7 +10241,7 @@ var require_stringifyDocument = __commonJS({
       }
       if (hasDirectives)
         lines.push("---");
-      const ctx = stringify.createStringifyContext(doc, options);
+      const ctx = stringify2.createStringifyContext(doc, options);
       const { commentString } = ctx.options;
       if (doc.commentBefore) {
         if (lines.length !== 1)
@@ -10263,7 +10263,7 @@ var require_stringifyDocument = __commonJS({
           contentComment = doc.contents.comment;
         }
         const onChompKeep = contentComment ? void 0 : () => chompKeep = true;
-        let body = stringify.stringify(doc.contents, ctx, () => contentComment = null, onChompKeep);
+        let body = stringify2.stringify(doc.contents, ctx, () => contentComment = null, onChompKeep);
         if (contentComment)
           body += stringifyComment.lineComment(body, "", commentString(contentComment));
         if ((body[0] === "|" || body[0] === ">") && lines[lines.length - 1] === "---") {
@@ -10271,7 +10271,7 @@ var require_stringifyDocument = __commonJS({
         } else
           lines.push(body);
       } else {
-        lines.push(stringify.stringify(doc.contents, ctx));
+        lines.push(stringify2.stringify(doc.contents, ctx));
       }
       if (doc.directives?.docEnd) {
         if (doc.comment) {
@@ -10379,9 +10379,9 @@ var require_Document = __commonJS({
           this.contents.add(value);
       }
       /** Adds a value to the document. */
-      addIn(path13, value) {
+      addIn(path15, value) {
         if (assertCollection(this.contents))
-          this.contents.addIn(path13, value);
+          this.contents.addIn(path15, value);
       }
       /**
        * Create a new `Alias` node, ensuring that the target `node` has the required anchor.
@@ -10456,14 +10456,14 @@ var require_Document = __commonJS({
        * Removes a value from the document.
        * @returns `true` if the item was found and removed.
        */
-      deleteIn(path13) {
-        if (Collection.isEmptyPath(path13)) {
+      deleteIn(path15) {
+        if (Collection.isEmptyPath(path15)) {
           if (this.contents == null)
             return false;
           this.contents = null;
           return true;
         }
-        return assertCollection(this.contents) ? this.contents.deleteIn(path13) : false;
+        return assertCollection(this.contents) ? this.contents.deleteIn(path15) : false;
       }
       /**
        * Returns item at `key`, or `undefined` if not found. By default unwraps
@@ -10478,10 +10478,10 @@ var require_Document = __commonJS({
        * scalar values from their surrounding node; to disable set `keepScalar` to
        * `true` (collections are always returned intact).
        */
-      getIn(path13, keepScalar) {
-        if (Collection.isEmptyPath(path13))
+      getIn(path15, keepScalar) {
+        if (Collection.isEmptyPath(path15))
           return !keepScalar && identity.isScalar(this.contents) ? this.contents.value : this.contents;
-        return identity.isCollection(this.contents) ? this.contents.getIn(path13, keepScalar) : void 0;
+        return identity.isCollection(this.contents) ? this.contents.getIn(path15, keepScalar) : void 0;
       }
       /**
        * Checks if the document includes a value with the key `key`.
@@ -10492,10 +10492,10 @@ var require_Document = __commonJS({
       /**
        * Checks if the document includes a value at `path`.
        */
-      hasIn(path13) {
-        if (Collection.isEmptyPath(path13))
+      hasIn(path15) {
+        if (Collection.isEmptyPath(path15))
           return this.contents !== void 0;
-        return identity.isCollection(this.contents) ? this.contents.hasIn(path13) : false;
+        return identity.isCollection(this.contents) ? this.contents.hasIn(path15) : false;
       }
       /**
        * Sets a value in this document. For `!!set`, `value` needs to be a
@@ -10512,13 +10512,13 @@ var require_Document = __commonJS({
        * Sets a value in this document. For `!!set`, `value` needs to be a
        * boolean to add/remove the item from the set.
        */
-      setIn(path13, value) {
-        if (Collection.isEmptyPath(path13)) {
+      setIn(path15, value) {
+        if (Collection.isEmptyPath(path15)) {
           this.contents = value;
         } else if (this.contents == null) {
-          this.contents = Collection.collectionFromPath(this.schema, Array.from(path13), value);
+          this.contents = Collection.collectionFromPath(this.schema, Array.from(path15), value);
         } else if (assertCollection(this.contents)) {
-          this.contents.setIn(path13, value);
+          this.contents.setIn(path15, value);
         }
       }
       /**
@@ -12407,7 +12407,7 @@ var require_cst_scalar = __commonJS({
 var require_cst_stringify = __commonJS({
   "node_modules/yaml/dist/parse/cst-stringify.js"(exports) {
     "use strict";
-    var stringify = (cst) => "type" in cst ? stringifyToken(cst) : stringifyItem(cst);
+    var stringify2 = (cst) => "type" in cst ? stringifyToken(cst) : stringifyItem(cst);
     function stringifyToken(token) {
       switch (token.type) {
         case "block-scalar": {
@@ -12460,7 +12460,7 @@ var require_cst_stringify = __commonJS({
         res += stringifyToken(value);
       return res;
     }
-    exports.stringify = stringify;
+    exports.stringify = stringify2;
   }
 });
 
@@ -12479,9 +12479,9 @@ var require_cst_visit = __commonJS({
     visit2.BREAK = BREAK;
     visit2.SKIP = SKIP;
     visit2.REMOVE = REMOVE;
-    visit2.itemAtPath = (cst, path13) => {
+    visit2.itemAtPath = (cst, path15) => {
       let item = cst;
-      for (const [field, index] of path13) {
+      for (const [field, index] of path15) {
         const tok = item?.[field];
         if (tok && "items" in tok) {
           item = tok.items[index];
@@ -12490,23 +12490,23 @@ var require_cst_visit = __commonJS({
       }
       return item;
     };
-    visit2.parentCollection = (cst, path13) => {
-      const parent = visit2.itemAtPath(cst, path13.slice(0, -1));
-      const field = path13[path13.length - 1][0];
+    visit2.parentCollection = (cst, path15) => {
+      const parent = visit2.itemAtPath(cst, path15.slice(0, -1));
+      const field = path15[path15.length - 1][0];
       const coll = parent?.[field];
       if (coll && "items" in coll)
         return coll;
       throw new Error("Parent collection not found");
     };
-    function _visit(path13, item, visitor) {
-      let ctrl = visitor(item, path13);
+    function _visit(path15, item, visitor) {
+      let ctrl = visitor(item, path15);
       if (typeof ctrl === "symbol")
         return ctrl;
       for (const field of ["key", "value"]) {
         const token = item[field];
         if (token && "items" in token) {
           for (let i = 0; i < token.items.length; ++i) {
-            const ci = _visit(Object.freeze(path13.concat([[field, i]])), token.items[i], visitor);
+            const ci = _visit(Object.freeze(path15.concat([[field, i]])), token.items[i], visitor);
             if (typeof ci === "number")
               i = ci - 1;
             else if (ci === BREAK)
@@ -12517,10 +12517,10 @@ var require_cst_visit = __commonJS({
             }
           }
           if (typeof ctrl === "function" && field === "key")
-            ctrl = ctrl(item, path13);
+            ctrl = ctrl(item, path15);
         }
       }
-      return typeof ctrl === "function" ? ctrl(item, path13) : ctrl;
+      return typeof ctrl === "function" ? ctrl(item, path15) : ctrl;
     }
     exports.visit = visit2;
   }
@@ -14190,7 +14190,7 @@ var require_public_api = __commonJS({
       }
       return doc.toJS(Object.assign({ reviver: _reviver }, options));
     }
-    function stringify(value, replacer, options) {
+    function stringify2(value, replacer, options) {
       let _replacer = null;
       if (typeof replacer === "function" || Array.isArray(replacer)) {
         _replacer = replacer;
@@ -14215,7 +14215,7 @@ var require_public_api = __commonJS({
     exports.parse = parse2;
     exports.parseAllDocuments = parseAllDocuments;
     exports.parseDocument = parseDocument2;
-    exports.stringify = stringify;
+    exports.stringify = stringify2;
   }
 });
 
@@ -14312,14 +14312,14 @@ var require_base64 = __commonJS({
   "node_modules/@protobufjs/base64/index.js"(exports) {
     "use strict";
     var base64 = exports;
-    base64.length = function length(string) {
-      var p = string.length;
+    base64.length = function length(string2) {
+      var p = string2.length;
       if (!p)
         return 0;
       var n = 0;
-      while (--p % 4 > 1 && string.charAt(p) === "=")
+      while (--p % 4 > 1 && string2.charAt(p) === "=")
         ++n;
-      return Math.ceil(string.length * 3) / 4 - n;
+      return Math.ceil(string2.length * 3) / 4 - n;
     };
     var b64 = new Array(64);
     var s64 = new Array(123);
@@ -14367,11 +14367,11 @@ var require_base64 = __commonJS({
       return String.fromCharCode.apply(String, chunk.slice(0, i2));
     };
     var invalidEncoding = "invalid encoding";
-    base64.decode = function decode(string, buffer, offset) {
+    base64.decode = function decode(string2, buffer, offset) {
       var start = offset;
       var j = 0, t;
-      for (var i2 = 0; i2 < string.length; ) {
-        var c = string.charCodeAt(i2++);
+      for (var i2 = 0; i2 < string2.length; ) {
+        var c = string2.charCodeAt(i2++);
         if (c === 61 && j > 1)
           break;
         if ((c = s64[c]) === void 0)
@@ -14401,8 +14401,8 @@ var require_base64 = __commonJS({
         throw Error(invalidEncoding);
       return offset - start;
     };
-    base64.test = function test(string) {
-      return /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/.test(string);
+    base64.test = function test(string2) {
+      return /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/.test(string2);
     };
   }
 });
@@ -14675,15 +14675,15 @@ var require_utf8 = __commonJS({
     "use strict";
     var utf8 = exports;
     var replacementCharCode = 65533;
-    utf8.length = function utf8_length(string) {
+    utf8.length = function utf8_length(string2) {
       var len2 = 0, c = 0;
-      for (var i = 0; i < string.length; ++i) {
-        c = string.charCodeAt(i);
+      for (var i = 0; i < string2.length; ++i) {
+        c = string2.charCodeAt(i);
         if (c < 128)
           len2 += 1;
         else if (c < 2048)
           len2 += 2;
-        else if ((c & 64512) === 55296 && (string.charCodeAt(i + 1) & 64512) === 56320) {
+        else if ((c & 64512) === 55296 && (string2.charCodeAt(i + 1) & 64512) === 56320) {
           ++i;
           len2 += 4;
         } else
@@ -14727,16 +14727,16 @@ var require_utf8 = __commonJS({
       }
       return String.fromCharCode.apply(String, chunk.slice(0, i));
     };
-    utf8.write = function utf8_write(string, buffer, offset) {
+    utf8.write = function utf8_write(string2, buffer, offset) {
       var start = offset, c1, c2;
-      for (var i = 0; i < string.length; ++i) {
-        c1 = string.charCodeAt(i);
+      for (var i = 0; i < string2.length; ++i) {
+        c1 = string2.charCodeAt(i);
         if (c1 < 128) {
           buffer[offset++] = c1;
         } else if (c1 < 2048) {
           buffer[offset++] = c1 >> 6 | 192;
           buffer[offset++] = c1 & 63 | 128;
-        } else if ((c1 & 64512) === 55296 && ((c2 = string.charCodeAt(i + 1)) & 64512) === 56320) {
+        } else if ((c1 & 64512) === 55296 && ((c2 = string2.charCodeAt(i + 1)) & 64512) === 56320) {
           c1 = 65536 + ((c1 & 1023) << 10) + (c2 & 1023);
           ++i;
           buffer[offset++] = c1 >> 18 | 240;
@@ -16038,17 +16038,17 @@ var require_onnx = __commonJS({
           }
           return null;
         };
-        AttributeProto.fromObject = function fromObject(object) {
-          if (object instanceof $root.onnx.AttributeProto)
-            return object;
+        AttributeProto.fromObject = function fromObject(object2) {
+          if (object2 instanceof $root.onnx.AttributeProto)
+            return object2;
           var message = new $root.onnx.AttributeProto();
-          if (object.name != null)
-            message.name = String(object.name);
-          if (object.refAttrName != null)
-            message.refAttrName = String(object.refAttrName);
-          if (object.docString != null)
-            message.docString = String(object.docString);
-          switch (object.type) {
+          if (object2.name != null)
+            message.name = String(object2.name);
+          if (object2.refAttrName != null)
+            message.refAttrName = String(object2.refAttrName);
+          if (object2.docString != null)
+            message.docString = String(object2.docString);
+          switch (object2.type) {
             case "UNDEFINED":
             case 0:
               message.type = 0;
@@ -16110,113 +16110,113 @@ var require_onnx = __commonJS({
               message.type = 14;
               break;
           }
-          if (object.f != null)
-            message.f = Number(object.f);
-          if (object.i != null) {
+          if (object2.f != null)
+            message.f = Number(object2.f);
+          if (object2.i != null) {
             if ($util.Long)
-              (message.i = $util.Long.fromValue(object.i)).unsigned = false;
-            else if (typeof object.i === "string")
-              message.i = parseInt(object.i, 10);
-            else if (typeof object.i === "number")
-              message.i = object.i;
-            else if (typeof object.i === "object")
-              message.i = new $util.LongBits(object.i.low >>> 0, object.i.high >>> 0).toNumber();
+              (message.i = $util.Long.fromValue(object2.i)).unsigned = false;
+            else if (typeof object2.i === "string")
+              message.i = parseInt(object2.i, 10);
+            else if (typeof object2.i === "number")
+              message.i = object2.i;
+            else if (typeof object2.i === "object")
+              message.i = new $util.LongBits(object2.i.low >>> 0, object2.i.high >>> 0).toNumber();
           }
-          if (object.s != null) {
-            if (typeof object.s === "string")
-              $util.base64.decode(object.s, message.s = $util.newBuffer($util.base64.length(object.s)), 0);
-            else if (object.s.length)
-              message.s = object.s;
+          if (object2.s != null) {
+            if (typeof object2.s === "string")
+              $util.base64.decode(object2.s, message.s = $util.newBuffer($util.base64.length(object2.s)), 0);
+            else if (object2.s.length)
+              message.s = object2.s;
           }
-          if (object.t != null) {
-            if (typeof object.t !== "object")
+          if (object2.t != null) {
+            if (typeof object2.t !== "object")
               throw TypeError(".onnx.AttributeProto.t: object expected");
-            message.t = $root.onnx.TensorProto.fromObject(object.t);
+            message.t = $root.onnx.TensorProto.fromObject(object2.t);
           }
-          if (object.g != null) {
-            if (typeof object.g !== "object")
+          if (object2.g != null) {
+            if (typeof object2.g !== "object")
               throw TypeError(".onnx.AttributeProto.g: object expected");
-            message.g = $root.onnx.GraphProto.fromObject(object.g);
+            message.g = $root.onnx.GraphProto.fromObject(object2.g);
           }
-          if (object.sparseTensor != null) {
-            if (typeof object.sparseTensor !== "object")
+          if (object2.sparseTensor != null) {
+            if (typeof object2.sparseTensor !== "object")
               throw TypeError(".onnx.AttributeProto.sparseTensor: object expected");
-            message.sparseTensor = $root.onnx.SparseTensorProto.fromObject(object.sparseTensor);
+            message.sparseTensor = $root.onnx.SparseTensorProto.fromObject(object2.sparseTensor);
           }
-          if (object.tp != null) {
-            if (typeof object.tp !== "object")
+          if (object2.tp != null) {
+            if (typeof object2.tp !== "object")
               throw TypeError(".onnx.AttributeProto.tp: object expected");
-            message.tp = $root.onnx.TypeProto.fromObject(object.tp);
+            message.tp = $root.onnx.TypeProto.fromObject(object2.tp);
           }
-          if (object.floats) {
-            if (!Array.isArray(object.floats))
+          if (object2.floats) {
+            if (!Array.isArray(object2.floats))
               throw TypeError(".onnx.AttributeProto.floats: array expected");
             message.floats = [];
-            for (var i = 0; i < object.floats.length; ++i)
-              message.floats[i] = Number(object.floats[i]);
+            for (var i = 0; i < object2.floats.length; ++i)
+              message.floats[i] = Number(object2.floats[i]);
           }
-          if (object.ints) {
-            if (!Array.isArray(object.ints))
+          if (object2.ints) {
+            if (!Array.isArray(object2.ints))
               throw TypeError(".onnx.AttributeProto.ints: array expected");
             message.ints = [];
-            for (var i = 0; i < object.ints.length; ++i)
+            for (var i = 0; i < object2.ints.length; ++i)
               if ($util.Long)
-                (message.ints[i] = $util.Long.fromValue(object.ints[i])).unsigned = false;
-              else if (typeof object.ints[i] === "string")
-                message.ints[i] = parseInt(object.ints[i], 10);
-              else if (typeof object.ints[i] === "number")
-                message.ints[i] = object.ints[i];
-              else if (typeof object.ints[i] === "object")
-                message.ints[i] = new $util.LongBits(object.ints[i].low >>> 0, object.ints[i].high >>> 0).toNumber();
+                (message.ints[i] = $util.Long.fromValue(object2.ints[i])).unsigned = false;
+              else if (typeof object2.ints[i] === "string")
+                message.ints[i] = parseInt(object2.ints[i], 10);
+              else if (typeof object2.ints[i] === "number")
+                message.ints[i] = object2.ints[i];
+              else if (typeof object2.ints[i] === "object")
+                message.ints[i] = new $util.LongBits(object2.ints[i].low >>> 0, object2.ints[i].high >>> 0).toNumber();
           }
-          if (object.strings) {
-            if (!Array.isArray(object.strings))
+          if (object2.strings) {
+            if (!Array.isArray(object2.strings))
               throw TypeError(".onnx.AttributeProto.strings: array expected");
             message.strings = [];
-            for (var i = 0; i < object.strings.length; ++i)
-              if (typeof object.strings[i] === "string")
-                $util.base64.decode(object.strings[i], message.strings[i] = $util.newBuffer($util.base64.length(object.strings[i])), 0);
-              else if (object.strings[i].length)
-                message.strings[i] = object.strings[i];
+            for (var i = 0; i < object2.strings.length; ++i)
+              if (typeof object2.strings[i] === "string")
+                $util.base64.decode(object2.strings[i], message.strings[i] = $util.newBuffer($util.base64.length(object2.strings[i])), 0);
+              else if (object2.strings[i].length)
+                message.strings[i] = object2.strings[i];
           }
-          if (object.tensors) {
-            if (!Array.isArray(object.tensors))
+          if (object2.tensors) {
+            if (!Array.isArray(object2.tensors))
               throw TypeError(".onnx.AttributeProto.tensors: array expected");
             message.tensors = [];
-            for (var i = 0; i < object.tensors.length; ++i) {
-              if (typeof object.tensors[i] !== "object")
+            for (var i = 0; i < object2.tensors.length; ++i) {
+              if (typeof object2.tensors[i] !== "object")
                 throw TypeError(".onnx.AttributeProto.tensors: object expected");
-              message.tensors[i] = $root.onnx.TensorProto.fromObject(object.tensors[i]);
+              message.tensors[i] = $root.onnx.TensorProto.fromObject(object2.tensors[i]);
             }
           }
-          if (object.graphs) {
-            if (!Array.isArray(object.graphs))
+          if (object2.graphs) {
+            if (!Array.isArray(object2.graphs))
               throw TypeError(".onnx.AttributeProto.graphs: array expected");
             message.graphs = [];
-            for (var i = 0; i < object.graphs.length; ++i) {
-              if (typeof object.graphs[i] !== "object")
+            for (var i = 0; i < object2.graphs.length; ++i) {
+              if (typeof object2.graphs[i] !== "object")
                 throw TypeError(".onnx.AttributeProto.graphs: object expected");
-              message.graphs[i] = $root.onnx.GraphProto.fromObject(object.graphs[i]);
+              message.graphs[i] = $root.onnx.GraphProto.fromObject(object2.graphs[i]);
             }
           }
-          if (object.sparseTensors) {
-            if (!Array.isArray(object.sparseTensors))
+          if (object2.sparseTensors) {
+            if (!Array.isArray(object2.sparseTensors))
               throw TypeError(".onnx.AttributeProto.sparseTensors: array expected");
             message.sparseTensors = [];
-            for (var i = 0; i < object.sparseTensors.length; ++i) {
-              if (typeof object.sparseTensors[i] !== "object")
+            for (var i = 0; i < object2.sparseTensors.length; ++i) {
+              if (typeof object2.sparseTensors[i] !== "object")
                 throw TypeError(".onnx.AttributeProto.sparseTensors: object expected");
-              message.sparseTensors[i] = $root.onnx.SparseTensorProto.fromObject(object.sparseTensors[i]);
+              message.sparseTensors[i] = $root.onnx.SparseTensorProto.fromObject(object2.sparseTensors[i]);
             }
           }
-          if (object.typeProtos) {
-            if (!Array.isArray(object.typeProtos))
+          if (object2.typeProtos) {
+            if (!Array.isArray(object2.typeProtos))
               throw TypeError(".onnx.AttributeProto.typeProtos: array expected");
             message.typeProtos = [];
-            for (var i = 0; i < object.typeProtos.length; ++i) {
-              if (typeof object.typeProtos[i] !== "object")
+            for (var i = 0; i < object2.typeProtos.length; ++i) {
+              if (typeof object2.typeProtos[i] !== "object")
                 throw TypeError(".onnx.AttributeProto.typeProtos: object expected");
-              message.typeProtos[i] = $root.onnx.TypeProto.fromObject(object.typeProtos[i]);
+              message.typeProtos[i] = $root.onnx.TypeProto.fromObject(object2.typeProtos[i]);
             }
           }
           return message;
@@ -16224,103 +16224,103 @@ var require_onnx = __commonJS({
         AttributeProto.toObject = function toObject(message, options) {
           if (!options)
             options = {};
-          var object = {};
+          var object2 = {};
           if (options.arrays || options.defaults) {
-            object.floats = [];
-            object.ints = [];
-            object.strings = [];
-            object.tensors = [];
-            object.graphs = [];
-            object.typeProtos = [];
-            object.sparseTensors = [];
+            object2.floats = [];
+            object2.ints = [];
+            object2.strings = [];
+            object2.tensors = [];
+            object2.graphs = [];
+            object2.typeProtos = [];
+            object2.sparseTensors = [];
           }
           if (options.defaults) {
-            object.name = "";
-            object.f = 0;
+            object2.name = "";
+            object2.f = 0;
             if ($util.Long) {
               var long = new $util.Long(0, 0, false);
-              object.i = options.longs === String ? long.toString() : options.longs === Number ? long.toNumber() : long;
+              object2.i = options.longs === String ? long.toString() : options.longs === Number ? long.toNumber() : long;
             } else
-              object.i = options.longs === String ? "0" : 0;
+              object2.i = options.longs === String ? "0" : 0;
             if (options.bytes === String)
-              object.s = "";
+              object2.s = "";
             else {
-              object.s = [];
+              object2.s = [];
               if (options.bytes !== Array)
-                object.s = $util.newBuffer(object.s);
+                object2.s = $util.newBuffer(object2.s);
             }
-            object.t = null;
-            object.g = null;
-            object.docString = "";
-            object.tp = null;
-            object.type = options.enums === String ? "UNDEFINED" : 0;
-            object.refAttrName = "";
-            object.sparseTensor = null;
+            object2.t = null;
+            object2.g = null;
+            object2.docString = "";
+            object2.tp = null;
+            object2.type = options.enums === String ? "UNDEFINED" : 0;
+            object2.refAttrName = "";
+            object2.sparseTensor = null;
           }
           if (message.name != null && message.hasOwnProperty("name"))
-            object.name = message.name;
+            object2.name = message.name;
           if (message.f != null && message.hasOwnProperty("f"))
-            object.f = options.json && !isFinite(message.f) ? String(message.f) : message.f;
+            object2.f = options.json && !isFinite(message.f) ? String(message.f) : message.f;
           if (message.i != null && message.hasOwnProperty("i"))
             if (typeof message.i === "number")
-              object.i = options.longs === String ? String(message.i) : message.i;
+              object2.i = options.longs === String ? String(message.i) : message.i;
             else
-              object.i = options.longs === String ? $util.Long.prototype.toString.call(message.i) : options.longs === Number ? new $util.LongBits(message.i.low >>> 0, message.i.high >>> 0).toNumber() : message.i;
+              object2.i = options.longs === String ? $util.Long.prototype.toString.call(message.i) : options.longs === Number ? new $util.LongBits(message.i.low >>> 0, message.i.high >>> 0).toNumber() : message.i;
           if (message.s != null && message.hasOwnProperty("s"))
-            object.s = options.bytes === String ? $util.base64.encode(message.s, 0, message.s.length) : options.bytes === Array ? Array.prototype.slice.call(message.s) : message.s;
+            object2.s = options.bytes === String ? $util.base64.encode(message.s, 0, message.s.length) : options.bytes === Array ? Array.prototype.slice.call(message.s) : message.s;
           if (message.t != null && message.hasOwnProperty("t"))
-            object.t = $root.onnx.TensorProto.toObject(message.t, options);
+            object2.t = $root.onnx.TensorProto.toObject(message.t, options);
           if (message.g != null && message.hasOwnProperty("g"))
-            object.g = $root.onnx.GraphProto.toObject(message.g, options);
+            object2.g = $root.onnx.GraphProto.toObject(message.g, options);
           if (message.floats && message.floats.length) {
-            object.floats = [];
+            object2.floats = [];
             for (var j = 0; j < message.floats.length; ++j)
-              object.floats[j] = options.json && !isFinite(message.floats[j]) ? String(message.floats[j]) : message.floats[j];
+              object2.floats[j] = options.json && !isFinite(message.floats[j]) ? String(message.floats[j]) : message.floats[j];
           }
           if (message.ints && message.ints.length) {
-            object.ints = [];
+            object2.ints = [];
             for (var j = 0; j < message.ints.length; ++j)
               if (typeof message.ints[j] === "number")
-                object.ints[j] = options.longs === String ? String(message.ints[j]) : message.ints[j];
+                object2.ints[j] = options.longs === String ? String(message.ints[j]) : message.ints[j];
               else
-                object.ints[j] = options.longs === String ? $util.Long.prototype.toString.call(message.ints[j]) : options.longs === Number ? new $util.LongBits(message.ints[j].low >>> 0, message.ints[j].high >>> 0).toNumber() : message.ints[j];
+                object2.ints[j] = options.longs === String ? $util.Long.prototype.toString.call(message.ints[j]) : options.longs === Number ? new $util.LongBits(message.ints[j].low >>> 0, message.ints[j].high >>> 0).toNumber() : message.ints[j];
           }
           if (message.strings && message.strings.length) {
-            object.strings = [];
+            object2.strings = [];
             for (var j = 0; j < message.strings.length; ++j)
-              object.strings[j] = options.bytes === String ? $util.base64.encode(message.strings[j], 0, message.strings[j].length) : options.bytes === Array ? Array.prototype.slice.call(message.strings[j]) : message.strings[j];
+              object2.strings[j] = options.bytes === String ? $util.base64.encode(message.strings[j], 0, message.strings[j].length) : options.bytes === Array ? Array.prototype.slice.call(message.strings[j]) : message.strings[j];
           }
           if (message.tensors && message.tensors.length) {
-            object.tensors = [];
+            object2.tensors = [];
             for (var j = 0; j < message.tensors.length; ++j)
-              object.tensors[j] = $root.onnx.TensorProto.toObject(message.tensors[j], options);
+              object2.tensors[j] = $root.onnx.TensorProto.toObject(message.tensors[j], options);
           }
           if (message.graphs && message.graphs.length) {
-            object.graphs = [];
+            object2.graphs = [];
             for (var j = 0; j < message.graphs.length; ++j)
-              object.graphs[j] = $root.onnx.GraphProto.toObject(message.graphs[j], options);
+              object2.graphs[j] = $root.onnx.GraphProto.toObject(message.graphs[j], options);
           }
           if (message.docString != null && message.hasOwnProperty("docString"))
-            object.docString = message.docString;
+            object2.docString = message.docString;
           if (message.tp != null && message.hasOwnProperty("tp"))
-            object.tp = $root.onnx.TypeProto.toObject(message.tp, options);
+            object2.tp = $root.onnx.TypeProto.toObject(message.tp, options);
           if (message.typeProtos && message.typeProtos.length) {
-            object.typeProtos = [];
+            object2.typeProtos = [];
             for (var j = 0; j < message.typeProtos.length; ++j)
-              object.typeProtos[j] = $root.onnx.TypeProto.toObject(message.typeProtos[j], options);
+              object2.typeProtos[j] = $root.onnx.TypeProto.toObject(message.typeProtos[j], options);
           }
           if (message.type != null && message.hasOwnProperty("type"))
-            object.type = options.enums === String ? $root.onnx.AttributeProto.AttributeType[message.type] : message.type;
+            object2.type = options.enums === String ? $root.onnx.AttributeProto.AttributeType[message.type] : message.type;
           if (message.refAttrName != null && message.hasOwnProperty("refAttrName"))
-            object.refAttrName = message.refAttrName;
+            object2.refAttrName = message.refAttrName;
           if (message.sparseTensor != null && message.hasOwnProperty("sparseTensor"))
-            object.sparseTensor = $root.onnx.SparseTensorProto.toObject(message.sparseTensor, options);
+            object2.sparseTensor = $root.onnx.SparseTensorProto.toObject(message.sparseTensor, options);
           if (message.sparseTensors && message.sparseTensors.length) {
-            object.sparseTensors = [];
+            object2.sparseTensors = [];
             for (var j = 0; j < message.sparseTensors.length; ++j)
-              object.sparseTensors[j] = $root.onnx.SparseTensorProto.toObject(message.sparseTensors[j], options);
+              object2.sparseTensors[j] = $root.onnx.SparseTensorProto.toObject(message.sparseTensors[j], options);
           }
-          return object;
+          return object2;
         };
         AttributeProto.prototype.toJSON = function toJSON() {
           return this.constructor.toObject(this, $protobuf.util.toJSONOptions);
@@ -16429,37 +16429,37 @@ var require_onnx = __commonJS({
           }
           return null;
         };
-        ValueInfoProto.fromObject = function fromObject(object) {
-          if (object instanceof $root.onnx.ValueInfoProto)
-            return object;
+        ValueInfoProto.fromObject = function fromObject(object2) {
+          if (object2 instanceof $root.onnx.ValueInfoProto)
+            return object2;
           var message = new $root.onnx.ValueInfoProto();
-          if (object.name != null)
-            message.name = String(object.name);
-          if (object.type != null) {
-            if (typeof object.type !== "object")
+          if (object2.name != null)
+            message.name = String(object2.name);
+          if (object2.type != null) {
+            if (typeof object2.type !== "object")
               throw TypeError(".onnx.ValueInfoProto.type: object expected");
-            message.type = $root.onnx.TypeProto.fromObject(object.type);
+            message.type = $root.onnx.TypeProto.fromObject(object2.type);
           }
-          if (object.docString != null)
-            message.docString = String(object.docString);
+          if (object2.docString != null)
+            message.docString = String(object2.docString);
           return message;
         };
         ValueInfoProto.toObject = function toObject(message, options) {
           if (!options)
             options = {};
-          var object = {};
+          var object2 = {};
           if (options.defaults) {
-            object.name = "";
-            object.type = null;
-            object.docString = "";
+            object2.name = "";
+            object2.type = null;
+            object2.docString = "";
           }
           if (message.name != null && message.hasOwnProperty("name"))
-            object.name = message.name;
+            object2.name = message.name;
           if (message.type != null && message.hasOwnProperty("type"))
-            object.type = $root.onnx.TypeProto.toObject(message.type, options);
+            object2.type = $root.onnx.TypeProto.toObject(message.type, options);
           if (message.docString != null && message.hasOwnProperty("docString"))
-            object.docString = message.docString;
-          return object;
+            object2.docString = message.docString;
+          return object2;
         };
         ValueInfoProto.prototype.toJSON = function toJSON() {
           return this.constructor.toObject(this, $protobuf.util.toJSONOptions);
@@ -16623,83 +16623,83 @@ var require_onnx = __commonJS({
           }
           return null;
         };
-        NodeProto.fromObject = function fromObject(object) {
-          if (object instanceof $root.onnx.NodeProto)
-            return object;
+        NodeProto.fromObject = function fromObject(object2) {
+          if (object2 instanceof $root.onnx.NodeProto)
+            return object2;
           var message = new $root.onnx.NodeProto();
-          if (object.input) {
-            if (!Array.isArray(object.input))
+          if (object2.input) {
+            if (!Array.isArray(object2.input))
               throw TypeError(".onnx.NodeProto.input: array expected");
             message.input = [];
-            for (var i = 0; i < object.input.length; ++i)
-              message.input[i] = String(object.input[i]);
+            for (var i = 0; i < object2.input.length; ++i)
+              message.input[i] = String(object2.input[i]);
           }
-          if (object.output) {
-            if (!Array.isArray(object.output))
+          if (object2.output) {
+            if (!Array.isArray(object2.output))
               throw TypeError(".onnx.NodeProto.output: array expected");
             message.output = [];
-            for (var i = 0; i < object.output.length; ++i)
-              message.output[i] = String(object.output[i]);
+            for (var i = 0; i < object2.output.length; ++i)
+              message.output[i] = String(object2.output[i]);
           }
-          if (object.name != null)
-            message.name = String(object.name);
-          if (object.opType != null)
-            message.opType = String(object.opType);
-          if (object.domain != null)
-            message.domain = String(object.domain);
-          if (object.attribute) {
-            if (!Array.isArray(object.attribute))
+          if (object2.name != null)
+            message.name = String(object2.name);
+          if (object2.opType != null)
+            message.opType = String(object2.opType);
+          if (object2.domain != null)
+            message.domain = String(object2.domain);
+          if (object2.attribute) {
+            if (!Array.isArray(object2.attribute))
               throw TypeError(".onnx.NodeProto.attribute: array expected");
             message.attribute = [];
-            for (var i = 0; i < object.attribute.length; ++i) {
-              if (typeof object.attribute[i] !== "object")
+            for (var i = 0; i < object2.attribute.length; ++i) {
+              if (typeof object2.attribute[i] !== "object")
                 throw TypeError(".onnx.NodeProto.attribute: object expected");
-              message.attribute[i] = $root.onnx.AttributeProto.fromObject(object.attribute[i]);
+              message.attribute[i] = $root.onnx.AttributeProto.fromObject(object2.attribute[i]);
             }
           }
-          if (object.docString != null)
-            message.docString = String(object.docString);
+          if (object2.docString != null)
+            message.docString = String(object2.docString);
           return message;
         };
         NodeProto.toObject = function toObject(message, options) {
           if (!options)
             options = {};
-          var object = {};
+          var object2 = {};
           if (options.arrays || options.defaults) {
-            object.input = [];
-            object.output = [];
-            object.attribute = [];
+            object2.input = [];
+            object2.output = [];
+            object2.attribute = [];
           }
           if (options.defaults) {
-            object.name = "";
-            object.opType = "";
-            object.docString = "";
-            object.domain = "";
+            object2.name = "";
+            object2.opType = "";
+            object2.docString = "";
+            object2.domain = "";
           }
           if (message.input && message.input.length) {
-            object.input = [];
+            object2.input = [];
             for (var j = 0; j < message.input.length; ++j)
-              object.input[j] = message.input[j];
+              object2.input[j] = message.input[j];
           }
           if (message.output && message.output.length) {
-            object.output = [];
+            object2.output = [];
             for (var j = 0; j < message.output.length; ++j)
-              object.output[j] = message.output[j];
+              object2.output[j] = message.output[j];
           }
           if (message.name != null && message.hasOwnProperty("name"))
-            object.name = message.name;
+            object2.name = message.name;
           if (message.opType != null && message.hasOwnProperty("opType"))
-            object.opType = message.opType;
+            object2.opType = message.opType;
           if (message.attribute && message.attribute.length) {
-            object.attribute = [];
+            object2.attribute = [];
             for (var j = 0; j < message.attribute.length; ++j)
-              object.attribute[j] = $root.onnx.AttributeProto.toObject(message.attribute[j], options);
+              object2.attribute[j] = $root.onnx.AttributeProto.toObject(message.attribute[j], options);
           }
           if (message.docString != null && message.hasOwnProperty("docString"))
-            object.docString = message.docString;
+            object2.docString = message.docString;
           if (message.domain != null && message.hasOwnProperty("domain"))
-            object.domain = message.domain;
-          return object;
+            object2.domain = message.domain;
+          return object2;
         };
         NodeProto.prototype.toJSON = function toJSON() {
           return this.constructor.toObject(this, $protobuf.util.toJSONOptions);
@@ -16821,38 +16821,38 @@ var require_onnx = __commonJS({
           }
           return null;
         };
-        TrainingInfoProto.fromObject = function fromObject(object) {
-          if (object instanceof $root.onnx.TrainingInfoProto)
-            return object;
+        TrainingInfoProto.fromObject = function fromObject(object2) {
+          if (object2 instanceof $root.onnx.TrainingInfoProto)
+            return object2;
           var message = new $root.onnx.TrainingInfoProto();
-          if (object.initialization != null) {
-            if (typeof object.initialization !== "object")
+          if (object2.initialization != null) {
+            if (typeof object2.initialization !== "object")
               throw TypeError(".onnx.TrainingInfoProto.initialization: object expected");
-            message.initialization = $root.onnx.GraphProto.fromObject(object.initialization);
+            message.initialization = $root.onnx.GraphProto.fromObject(object2.initialization);
           }
-          if (object.algorithm != null) {
-            if (typeof object.algorithm !== "object")
+          if (object2.algorithm != null) {
+            if (typeof object2.algorithm !== "object")
               throw TypeError(".onnx.TrainingInfoProto.algorithm: object expected");
-            message.algorithm = $root.onnx.GraphProto.fromObject(object.algorithm);
+            message.algorithm = $root.onnx.GraphProto.fromObject(object2.algorithm);
           }
-          if (object.initializationBinding) {
-            if (!Array.isArray(object.initializationBinding))
+          if (object2.initializationBinding) {
+            if (!Array.isArray(object2.initializationBinding))
               throw TypeError(".onnx.TrainingInfoProto.initializationBinding: array expected");
             message.initializationBinding = [];
-            for (var i = 0; i < object.initializationBinding.length; ++i) {
-              if (typeof object.initializationBinding[i] !== "object")
+            for (var i = 0; i < object2.initializationBinding.length; ++i) {
+              if (typeof object2.initializationBinding[i] !== "object")
                 throw TypeError(".onnx.TrainingInfoProto.initializationBinding: object expected");
-              message.initializationBinding[i] = $root.onnx.StringStringEntryProto.fromObject(object.initializationBinding[i]);
+              message.initializationBinding[i] = $root.onnx.StringStringEntryProto.fromObject(object2.initializationBinding[i]);
             }
           }
-          if (object.updateBinding) {
-            if (!Array.isArray(object.updateBinding))
+          if (object2.updateBinding) {
+            if (!Array.isArray(object2.updateBinding))
               throw TypeError(".onnx.TrainingInfoProto.updateBinding: array expected");
             message.updateBinding = [];
-            for (var i = 0; i < object.updateBinding.length; ++i) {
-              if (typeof object.updateBinding[i] !== "object")
+            for (var i = 0; i < object2.updateBinding.length; ++i) {
+              if (typeof object2.updateBinding[i] !== "object")
                 throw TypeError(".onnx.TrainingInfoProto.updateBinding: object expected");
-              message.updateBinding[i] = $root.onnx.StringStringEntryProto.fromObject(object.updateBinding[i]);
+              message.updateBinding[i] = $root.onnx.StringStringEntryProto.fromObject(object2.updateBinding[i]);
             }
           }
           return message;
@@ -16860,30 +16860,30 @@ var require_onnx = __commonJS({
         TrainingInfoProto.toObject = function toObject(message, options) {
           if (!options)
             options = {};
-          var object = {};
+          var object2 = {};
           if (options.arrays || options.defaults) {
-            object.initializationBinding = [];
-            object.updateBinding = [];
+            object2.initializationBinding = [];
+            object2.updateBinding = [];
           }
           if (options.defaults) {
-            object.initialization = null;
-            object.algorithm = null;
+            object2.initialization = null;
+            object2.algorithm = null;
           }
           if (message.initialization != null && message.hasOwnProperty("initialization"))
-            object.initialization = $root.onnx.GraphProto.toObject(message.initialization, options);
+            object2.initialization = $root.onnx.GraphProto.toObject(message.initialization, options);
           if (message.algorithm != null && message.hasOwnProperty("algorithm"))
-            object.algorithm = $root.onnx.GraphProto.toObject(message.algorithm, options);
+            object2.algorithm = $root.onnx.GraphProto.toObject(message.algorithm, options);
           if (message.initializationBinding && message.initializationBinding.length) {
-            object.initializationBinding = [];
+            object2.initializationBinding = [];
             for (var j = 0; j < message.initializationBinding.length; ++j)
-              object.initializationBinding[j] = $root.onnx.StringStringEntryProto.toObject(message.initializationBinding[j], options);
+              object2.initializationBinding[j] = $root.onnx.StringStringEntryProto.toObject(message.initializationBinding[j], options);
           }
           if (message.updateBinding && message.updateBinding.length) {
-            object.updateBinding = [];
+            object2.updateBinding = [];
             for (var j = 0; j < message.updateBinding.length; ++j)
-              object.updateBinding[j] = $root.onnx.StringStringEntryProto.toObject(message.updateBinding[j], options);
+              object2.updateBinding[j] = $root.onnx.StringStringEntryProto.toObject(message.updateBinding[j], options);
           }
-          return object;
+          return object2;
         };
         TrainingInfoProto.prototype.toJSON = function toJSON() {
           return this.constructor.toObject(this, $protobuf.util.toJSONOptions);
@@ -17113,81 +17113,81 @@ var require_onnx = __commonJS({
           }
           return null;
         };
-        ModelProto.fromObject = function fromObject(object) {
-          if (object instanceof $root.onnx.ModelProto)
-            return object;
+        ModelProto.fromObject = function fromObject(object2) {
+          if (object2 instanceof $root.onnx.ModelProto)
+            return object2;
           var message = new $root.onnx.ModelProto();
-          if (object.irVersion != null) {
+          if (object2.irVersion != null) {
             if ($util.Long)
-              (message.irVersion = $util.Long.fromValue(object.irVersion)).unsigned = false;
-            else if (typeof object.irVersion === "string")
-              message.irVersion = parseInt(object.irVersion, 10);
-            else if (typeof object.irVersion === "number")
-              message.irVersion = object.irVersion;
-            else if (typeof object.irVersion === "object")
-              message.irVersion = new $util.LongBits(object.irVersion.low >>> 0, object.irVersion.high >>> 0).toNumber();
+              (message.irVersion = $util.Long.fromValue(object2.irVersion)).unsigned = false;
+            else if (typeof object2.irVersion === "string")
+              message.irVersion = parseInt(object2.irVersion, 10);
+            else if (typeof object2.irVersion === "number")
+              message.irVersion = object2.irVersion;
+            else if (typeof object2.irVersion === "object")
+              message.irVersion = new $util.LongBits(object2.irVersion.low >>> 0, object2.irVersion.high >>> 0).toNumber();
           }
-          if (object.opsetImport) {
-            if (!Array.isArray(object.opsetImport))
+          if (object2.opsetImport) {
+            if (!Array.isArray(object2.opsetImport))
               throw TypeError(".onnx.ModelProto.opsetImport: array expected");
             message.opsetImport = [];
-            for (var i = 0; i < object.opsetImport.length; ++i) {
-              if (typeof object.opsetImport[i] !== "object")
+            for (var i = 0; i < object2.opsetImport.length; ++i) {
+              if (typeof object2.opsetImport[i] !== "object")
                 throw TypeError(".onnx.ModelProto.opsetImport: object expected");
-              message.opsetImport[i] = $root.onnx.OperatorSetIdProto.fromObject(object.opsetImport[i]);
+              message.opsetImport[i] = $root.onnx.OperatorSetIdProto.fromObject(object2.opsetImport[i]);
             }
           }
-          if (object.producerName != null)
-            message.producerName = String(object.producerName);
-          if (object.producerVersion != null)
-            message.producerVersion = String(object.producerVersion);
-          if (object.domain != null)
-            message.domain = String(object.domain);
-          if (object.modelVersion != null) {
+          if (object2.producerName != null)
+            message.producerName = String(object2.producerName);
+          if (object2.producerVersion != null)
+            message.producerVersion = String(object2.producerVersion);
+          if (object2.domain != null)
+            message.domain = String(object2.domain);
+          if (object2.modelVersion != null) {
             if ($util.Long)
-              (message.modelVersion = $util.Long.fromValue(object.modelVersion)).unsigned = false;
-            else if (typeof object.modelVersion === "string")
-              message.modelVersion = parseInt(object.modelVersion, 10);
-            else if (typeof object.modelVersion === "number")
-              message.modelVersion = object.modelVersion;
-            else if (typeof object.modelVersion === "object")
-              message.modelVersion = new $util.LongBits(object.modelVersion.low >>> 0, object.modelVersion.high >>> 0).toNumber();
+              (message.modelVersion = $util.Long.fromValue(object2.modelVersion)).unsigned = false;
+            else if (typeof object2.modelVersion === "string")
+              message.modelVersion = parseInt(object2.modelVersion, 10);
+            else if (typeof object2.modelVersion === "number")
+              message.modelVersion = object2.modelVersion;
+            else if (typeof object2.modelVersion === "object")
+              message.modelVersion = new $util.LongBits(object2.modelVersion.low >>> 0, object2.modelVersion.high >>> 0).toNumber();
           }
-          if (object.docString != null)
-            message.docString = String(object.docString);
-          if (object.graph != null) {
-            if (typeof object.graph !== "object")
+          if (object2.docString != null)
+            message.docString = String(object2.docString);
+          if (object2.graph != null) {
+            if (typeof object2.graph !== "object")
               throw TypeError(".onnx.ModelProto.graph: object expected");
-            message.graph = $root.onnx.GraphProto.fromObject(object.graph);
+            message.graph = $root.onnx.GraphProto.fromObject(object2.graph);
           }
-          if (object.metadataProps) {
-            if (!Array.isArray(object.metadataProps))
+          if (object2.metadataProps) {
+            if (!Array.isArray(object2.metadataProps))
               throw TypeError(".onnx.ModelProto.metadataProps: array expected");
             message.metadataProps = [];
-            for (var i = 0; i < object.metadataProps.length; ++i) {
-              if (typeof object.metadataProps[i] !== "object")
+            for (var i = 0; i < object2.metadataProps.length; ++i) {
+              if (typeof object2.metadataProps[i] !== "object")
                 throw TypeError(".onnx.ModelProto.metadataProps: object expected");
-              message.metadataProps[i] = $root.onnx.StringStringEntryProto.fromObject(object.metadataProps[i]);
+              message.metadataProps[i] = $root.onnx.StringStringEntryProto.fromObject(object2.metadataProps[i]);
             }
           }
-          if (object.trainingInfo) {
-            if (!Array.isArray(object.trainingInfo))
+          if (object2.trainingInfo) {
+            if (!Array.isArray(object2.trainingInfo))
               throw TypeError(".onnx.ModelProto.trainingInfo: array expected");
             message.trainingInfo = [];
-            for (var i = 0; i < object.trainingInfo.length; ++i) {
-              if (typeof object.trainingInfo[i] !== "object")
+            for (var i = 0; i < object2.trainingInfo.length; ++i) {
+              if (typeof object2.trainingInfo[i] !== "object")
                 throw TypeError(".onnx.ModelProto.trainingInfo: object expected");
-              message.trainingInfo[i] = $root.onnx.TrainingInfoProto.fromObject(object.trainingInfo[i]);
+              message.trainingInfo[i] = $root.onnx.TrainingInfoProto.fromObject(object2.trainingInfo[i]);
             }
           }
-          if (object.functions) {
-            if (!Array.isArray(object.functions))
+          if (object2.functions) {
+            if (!Array.isArray(object2.functions))
               throw TypeError(".onnx.ModelProto.functions: array expected");
             message.functions = [];
-            for (var i = 0; i < object.functions.length; ++i) {
-              if (typeof object.functions[i] !== "object")
+            for (var i = 0; i < object2.functions.length; ++i) {
+              if (typeof object2.functions[i] !== "object")
                 throw TypeError(".onnx.ModelProto.functions: object expected");
-              message.functions[i] = $root.onnx.FunctionProto.fromObject(object.functions[i]);
+              message.functions[i] = $root.onnx.FunctionProto.fromObject(object2.functions[i]);
             }
           }
           return message;
@@ -17195,71 +17195,71 @@ var require_onnx = __commonJS({
         ModelProto.toObject = function toObject(message, options) {
           if (!options)
             options = {};
-          var object = {};
+          var object2 = {};
           if (options.arrays || options.defaults) {
-            object.opsetImport = [];
-            object.metadataProps = [];
-            object.trainingInfo = [];
-            object.functions = [];
+            object2.opsetImport = [];
+            object2.metadataProps = [];
+            object2.trainingInfo = [];
+            object2.functions = [];
           }
           if (options.defaults) {
             if ($util.Long) {
               var long = new $util.Long(0, 0, false);
-              object.irVersion = options.longs === String ? long.toString() : options.longs === Number ? long.toNumber() : long;
+              object2.irVersion = options.longs === String ? long.toString() : options.longs === Number ? long.toNumber() : long;
             } else
-              object.irVersion = options.longs === String ? "0" : 0;
-            object.producerName = "";
-            object.producerVersion = "";
-            object.domain = "";
+              object2.irVersion = options.longs === String ? "0" : 0;
+            object2.producerName = "";
+            object2.producerVersion = "";
+            object2.domain = "";
             if ($util.Long) {
               var long = new $util.Long(0, 0, false);
-              object.modelVersion = options.longs === String ? long.toString() : options.longs === Number ? long.toNumber() : long;
+              object2.modelVersion = options.longs === String ? long.toString() : options.longs === Number ? long.toNumber() : long;
             } else
-              object.modelVersion = options.longs === String ? "0" : 0;
-            object.docString = "";
-            object.graph = null;
+              object2.modelVersion = options.longs === String ? "0" : 0;
+            object2.docString = "";
+            object2.graph = null;
           }
           if (message.irVersion != null && message.hasOwnProperty("irVersion"))
             if (typeof message.irVersion === "number")
-              object.irVersion = options.longs === String ? String(message.irVersion) : message.irVersion;
+              object2.irVersion = options.longs === String ? String(message.irVersion) : message.irVersion;
             else
-              object.irVersion = options.longs === String ? $util.Long.prototype.toString.call(message.irVersion) : options.longs === Number ? new $util.LongBits(message.irVersion.low >>> 0, message.irVersion.high >>> 0).toNumber() : message.irVersion;
+              object2.irVersion = options.longs === String ? $util.Long.prototype.toString.call(message.irVersion) : options.longs === Number ? new $util.LongBits(message.irVersion.low >>> 0, message.irVersion.high >>> 0).toNumber() : message.irVersion;
           if (message.producerName != null && message.hasOwnProperty("producerName"))
-            object.producerName = message.producerName;
+            object2.producerName = message.producerName;
           if (message.producerVersion != null && message.hasOwnProperty("producerVersion"))
-            object.producerVersion = message.producerVersion;
+            object2.producerVersion = message.producerVersion;
           if (message.domain != null && message.hasOwnProperty("domain"))
-            object.domain = message.domain;
+            object2.domain = message.domain;
           if (message.modelVersion != null && message.hasOwnProperty("modelVersion"))
             if (typeof message.modelVersion === "number")
-              object.modelVersion = options.longs === String ? String(message.modelVersion) : message.modelVersion;
+              object2.modelVersion = options.longs === String ? String(message.modelVersion) : message.modelVersion;
             else
-              object.modelVersion = options.longs === String ? $util.Long.prototype.toString.call(message.modelVersion) : options.longs === Number ? new $util.LongBits(message.modelVersion.low >>> 0, message.modelVersion.high >>> 0).toNumber() : message.modelVersion;
+              object2.modelVersion = options.longs === String ? $util.Long.prototype.toString.call(message.modelVersion) : options.longs === Number ? new $util.LongBits(message.modelVersion.low >>> 0, message.modelVersion.high >>> 0).toNumber() : message.modelVersion;
           if (message.docString != null && message.hasOwnProperty("docString"))
-            object.docString = message.docString;
+            object2.docString = message.docString;
           if (message.graph != null && message.hasOwnProperty("graph"))
-            object.graph = $root.onnx.GraphProto.toObject(message.graph, options);
+            object2.graph = $root.onnx.GraphProto.toObject(message.graph, options);
           if (message.opsetImport && message.opsetImport.length) {
-            object.opsetImport = [];
+            object2.opsetImport = [];
             for (var j = 0; j < message.opsetImport.length; ++j)
-              object.opsetImport[j] = $root.onnx.OperatorSetIdProto.toObject(message.opsetImport[j], options);
+              object2.opsetImport[j] = $root.onnx.OperatorSetIdProto.toObject(message.opsetImport[j], options);
           }
           if (message.metadataProps && message.metadataProps.length) {
-            object.metadataProps = [];
+            object2.metadataProps = [];
             for (var j = 0; j < message.metadataProps.length; ++j)
-              object.metadataProps[j] = $root.onnx.StringStringEntryProto.toObject(message.metadataProps[j], options);
+              object2.metadataProps[j] = $root.onnx.StringStringEntryProto.toObject(message.metadataProps[j], options);
           }
           if (message.trainingInfo && message.trainingInfo.length) {
-            object.trainingInfo = [];
+            object2.trainingInfo = [];
             for (var j = 0; j < message.trainingInfo.length; ++j)
-              object.trainingInfo[j] = $root.onnx.TrainingInfoProto.toObject(message.trainingInfo[j], options);
+              object2.trainingInfo[j] = $root.onnx.TrainingInfoProto.toObject(message.trainingInfo[j], options);
           }
           if (message.functions && message.functions.length) {
-            object.functions = [];
+            object2.functions = [];
             for (var j = 0; j < message.functions.length; ++j)
-              object.functions[j] = $root.onnx.FunctionProto.toObject(message.functions[j], options);
+              object2.functions[j] = $root.onnx.FunctionProto.toObject(message.functions[j], options);
           }
-          return object;
+          return object2;
         };
         ModelProto.prototype.toJSON = function toJSON() {
           return this.constructor.toObject(this, $protobuf.util.toJSONOptions);
@@ -17335,29 +17335,29 @@ var require_onnx = __commonJS({
           }
           return null;
         };
-        StringStringEntryProto.fromObject = function fromObject(object) {
-          if (object instanceof $root.onnx.StringStringEntryProto)
-            return object;
+        StringStringEntryProto.fromObject = function fromObject(object2) {
+          if (object2 instanceof $root.onnx.StringStringEntryProto)
+            return object2;
           var message = new $root.onnx.StringStringEntryProto();
-          if (object.key != null)
-            message.key = String(object.key);
-          if (object.value != null)
-            message.value = String(object.value);
+          if (object2.key != null)
+            message.key = String(object2.key);
+          if (object2.value != null)
+            message.value = String(object2.value);
           return message;
         };
         StringStringEntryProto.toObject = function toObject(message, options) {
           if (!options)
             options = {};
-          var object = {};
+          var object2 = {};
           if (options.defaults) {
-            object.key = "";
-            object.value = "";
+            object2.key = "";
+            object2.value = "";
           }
           if (message.key != null && message.hasOwnProperty("key"))
-            object.key = message.key;
+            object2.key = message.key;
           if (message.value != null && message.hasOwnProperty("value"))
-            object.value = message.value;
-          return object;
+            object2.value = message.value;
+          return object2;
         };
         StringStringEntryProto.prototype.toJSON = function toJSON() {
           return this.constructor.toObject(this, $protobuf.util.toJSONOptions);
@@ -17442,20 +17442,20 @@ var require_onnx = __commonJS({
           }
           return null;
         };
-        TensorAnnotation.fromObject = function fromObject(object) {
-          if (object instanceof $root.onnx.TensorAnnotation)
-            return object;
+        TensorAnnotation.fromObject = function fromObject(object2) {
+          if (object2 instanceof $root.onnx.TensorAnnotation)
+            return object2;
           var message = new $root.onnx.TensorAnnotation();
-          if (object.tensorName != null)
-            message.tensorName = String(object.tensorName);
-          if (object.quantParameterTensorNames) {
-            if (!Array.isArray(object.quantParameterTensorNames))
+          if (object2.tensorName != null)
+            message.tensorName = String(object2.tensorName);
+          if (object2.quantParameterTensorNames) {
+            if (!Array.isArray(object2.quantParameterTensorNames))
               throw TypeError(".onnx.TensorAnnotation.quantParameterTensorNames: array expected");
             message.quantParameterTensorNames = [];
-            for (var i = 0; i < object.quantParameterTensorNames.length; ++i) {
-              if (typeof object.quantParameterTensorNames[i] !== "object")
+            for (var i = 0; i < object2.quantParameterTensorNames.length; ++i) {
+              if (typeof object2.quantParameterTensorNames[i] !== "object")
                 throw TypeError(".onnx.TensorAnnotation.quantParameterTensorNames: object expected");
-              message.quantParameterTensorNames[i] = $root.onnx.StringStringEntryProto.fromObject(object.quantParameterTensorNames[i]);
+              message.quantParameterTensorNames[i] = $root.onnx.StringStringEntryProto.fromObject(object2.quantParameterTensorNames[i]);
             }
           }
           return message;
@@ -17463,19 +17463,19 @@ var require_onnx = __commonJS({
         TensorAnnotation.toObject = function toObject(message, options) {
           if (!options)
             options = {};
-          var object = {};
+          var object2 = {};
           if (options.arrays || options.defaults)
-            object.quantParameterTensorNames = [];
+            object2.quantParameterTensorNames = [];
           if (options.defaults)
-            object.tensorName = "";
+            object2.tensorName = "";
           if (message.tensorName != null && message.hasOwnProperty("tensorName"))
-            object.tensorName = message.tensorName;
+            object2.tensorName = message.tensorName;
           if (message.quantParameterTensorNames && message.quantParameterTensorNames.length) {
-            object.quantParameterTensorNames = [];
+            object2.quantParameterTensorNames = [];
             for (var j = 0; j < message.quantParameterTensorNames.length; ++j)
-              object.quantParameterTensorNames[j] = $root.onnx.StringStringEntryProto.toObject(message.quantParameterTensorNames[j], options);
+              object2.quantParameterTensorNames[j] = $root.onnx.StringStringEntryProto.toObject(message.quantParameterTensorNames[j], options);
           }
-          return object;
+          return object2;
         };
         TensorAnnotation.prototype.toJSON = function toJSON() {
           return this.constructor.toObject(this, $protobuf.util.toJSONOptions);
@@ -17705,82 +17705,82 @@ var require_onnx = __commonJS({
           }
           return null;
         };
-        GraphProto.fromObject = function fromObject(object) {
-          if (object instanceof $root.onnx.GraphProto)
-            return object;
+        GraphProto.fromObject = function fromObject(object2) {
+          if (object2 instanceof $root.onnx.GraphProto)
+            return object2;
           var message = new $root.onnx.GraphProto();
-          if (object.node) {
-            if (!Array.isArray(object.node))
+          if (object2.node) {
+            if (!Array.isArray(object2.node))
               throw TypeError(".onnx.GraphProto.node: array expected");
             message.node = [];
-            for (var i = 0; i < object.node.length; ++i) {
-              if (typeof object.node[i] !== "object")
+            for (var i = 0; i < object2.node.length; ++i) {
+              if (typeof object2.node[i] !== "object")
                 throw TypeError(".onnx.GraphProto.node: object expected");
-              message.node[i] = $root.onnx.NodeProto.fromObject(object.node[i]);
+              message.node[i] = $root.onnx.NodeProto.fromObject(object2.node[i]);
             }
           }
-          if (object.name != null)
-            message.name = String(object.name);
-          if (object.initializer) {
-            if (!Array.isArray(object.initializer))
+          if (object2.name != null)
+            message.name = String(object2.name);
+          if (object2.initializer) {
+            if (!Array.isArray(object2.initializer))
               throw TypeError(".onnx.GraphProto.initializer: array expected");
             message.initializer = [];
-            for (var i = 0; i < object.initializer.length; ++i) {
-              if (typeof object.initializer[i] !== "object")
+            for (var i = 0; i < object2.initializer.length; ++i) {
+              if (typeof object2.initializer[i] !== "object")
                 throw TypeError(".onnx.GraphProto.initializer: object expected");
-              message.initializer[i] = $root.onnx.TensorProto.fromObject(object.initializer[i]);
+              message.initializer[i] = $root.onnx.TensorProto.fromObject(object2.initializer[i]);
             }
           }
-          if (object.sparseInitializer) {
-            if (!Array.isArray(object.sparseInitializer))
+          if (object2.sparseInitializer) {
+            if (!Array.isArray(object2.sparseInitializer))
               throw TypeError(".onnx.GraphProto.sparseInitializer: array expected");
             message.sparseInitializer = [];
-            for (var i = 0; i < object.sparseInitializer.length; ++i) {
-              if (typeof object.sparseInitializer[i] !== "object")
+            for (var i = 0; i < object2.sparseInitializer.length; ++i) {
+              if (typeof object2.sparseInitializer[i] !== "object")
                 throw TypeError(".onnx.GraphProto.sparseInitializer: object expected");
-              message.sparseInitializer[i] = $root.onnx.SparseTensorProto.fromObject(object.sparseInitializer[i]);
+              message.sparseInitializer[i] = $root.onnx.SparseTensorProto.fromObject(object2.sparseInitializer[i]);
             }
           }
-          if (object.docString != null)
-            message.docString = String(object.docString);
-          if (object.input) {
-            if (!Array.isArray(object.input))
+          if (object2.docString != null)
+            message.docString = String(object2.docString);
+          if (object2.input) {
+            if (!Array.isArray(object2.input))
               throw TypeError(".onnx.GraphProto.input: array expected");
             message.input = [];
-            for (var i = 0; i < object.input.length; ++i) {
-              if (typeof object.input[i] !== "object")
+            for (var i = 0; i < object2.input.length; ++i) {
+              if (typeof object2.input[i] !== "object")
                 throw TypeError(".onnx.GraphProto.input: object expected");
-              message.input[i] = $root.onnx.ValueInfoProto.fromObject(object.input[i]);
+              message.input[i] = $root.onnx.ValueInfoProto.fromObject(object2.input[i]);
             }
           }
-          if (object.output) {
-            if (!Array.isArray(object.output))
+          if (object2.output) {
+            if (!Array.isArray(object2.output))
               throw TypeError(".onnx.GraphProto.output: array expected");
             message.output = [];
-            for (var i = 0; i < object.output.length; ++i) {
-              if (typeof object.output[i] !== "object")
+            for (var i = 0; i < object2.output.length; ++i) {
+              if (typeof object2.output[i] !== "object")
                 throw TypeError(".onnx.GraphProto.output: object expected");
-              message.output[i] = $root.onnx.ValueInfoProto.fromObject(object.output[i]);
+              message.output[i] = $root.onnx.ValueInfoProto.fromObject(object2.output[i]);
             }
           }
-          if (object.valueInfo) {
-            if (!Array.isArray(object.valueInfo))
+          if (object2.valueInfo) {
+            if (!Array.isArray(object2.valueInfo))
               throw TypeError(".onnx.GraphProto.valueInfo: array expected");
             message.valueInfo = [];
-            for (var i = 0; i < object.valueInfo.length; ++i) {
-              if (typeof object.valueInfo[i] !== "object")
+            for (var i = 0; i < object2.valueInfo.length; ++i) {
+              if (typeof object2.valueInfo[i] !== "object")
                 throw TypeError(".onnx.GraphProto.valueInfo: object expected");
-              message.valueInfo[i] = $root.onnx.ValueInfoProto.fromObject(object.valueInfo[i]);
+              message.valueInfo[i] = $root.onnx.ValueInfoProto.fromObject(object2.valueInfo[i]);
             }
           }
-          if (object.quantizationAnnotation) {
-            if (!Array.isArray(object.quantizationAnnotation))
+          if (object2.quantizationAnnotation) {
+            if (!Array.isArray(object2.quantizationAnnotation))
               throw TypeError(".onnx.GraphProto.quantizationAnnotation: array expected");
             message.quantizationAnnotation = [];
-            for (var i = 0; i < object.quantizationAnnotation.length; ++i) {
-              if (typeof object.quantizationAnnotation[i] !== "object")
+            for (var i = 0; i < object2.quantizationAnnotation.length; ++i) {
+              if (typeof object2.quantizationAnnotation[i] !== "object")
                 throw TypeError(".onnx.GraphProto.quantizationAnnotation: object expected");
-              message.quantizationAnnotation[i] = $root.onnx.TensorAnnotation.fromObject(object.quantizationAnnotation[i]);
+              message.quantizationAnnotation[i] = $root.onnx.TensorAnnotation.fromObject(object2.quantizationAnnotation[i]);
             }
           }
           return message;
@@ -17788,60 +17788,60 @@ var require_onnx = __commonJS({
         GraphProto.toObject = function toObject(message, options) {
           if (!options)
             options = {};
-          var object = {};
+          var object2 = {};
           if (options.arrays || options.defaults) {
-            object.node = [];
-            object.initializer = [];
-            object.input = [];
-            object.output = [];
-            object.valueInfo = [];
-            object.quantizationAnnotation = [];
-            object.sparseInitializer = [];
+            object2.node = [];
+            object2.initializer = [];
+            object2.input = [];
+            object2.output = [];
+            object2.valueInfo = [];
+            object2.quantizationAnnotation = [];
+            object2.sparseInitializer = [];
           }
           if (options.defaults) {
-            object.name = "";
-            object.docString = "";
+            object2.name = "";
+            object2.docString = "";
           }
           if (message.node && message.node.length) {
-            object.node = [];
+            object2.node = [];
             for (var j = 0; j < message.node.length; ++j)
-              object.node[j] = $root.onnx.NodeProto.toObject(message.node[j], options);
+              object2.node[j] = $root.onnx.NodeProto.toObject(message.node[j], options);
           }
           if (message.name != null && message.hasOwnProperty("name"))
-            object.name = message.name;
+            object2.name = message.name;
           if (message.initializer && message.initializer.length) {
-            object.initializer = [];
+            object2.initializer = [];
             for (var j = 0; j < message.initializer.length; ++j)
-              object.initializer[j] = $root.onnx.TensorProto.toObject(message.initializer[j], options);
+              object2.initializer[j] = $root.onnx.TensorProto.toObject(message.initializer[j], options);
           }
           if (message.docString != null && message.hasOwnProperty("docString"))
-            object.docString = message.docString;
+            object2.docString = message.docString;
           if (message.input && message.input.length) {
-            object.input = [];
+            object2.input = [];
             for (var j = 0; j < message.input.length; ++j)
-              object.input[j] = $root.onnx.ValueInfoProto.toObject(message.input[j], options);
+              object2.input[j] = $root.onnx.ValueInfoProto.toObject(message.input[j], options);
           }
           if (message.output && message.output.length) {
-            object.output = [];
+            object2.output = [];
             for (var j = 0; j < message.output.length; ++j)
-              object.output[j] = $root.onnx.ValueInfoProto.toObject(message.output[j], options);
+              object2.output[j] = $root.onnx.ValueInfoProto.toObject(message.output[j], options);
           }
           if (message.valueInfo && message.valueInfo.length) {
-            object.valueInfo = [];
+            object2.valueInfo = [];
             for (var j = 0; j < message.valueInfo.length; ++j)
-              object.valueInfo[j] = $root.onnx.ValueInfoProto.toObject(message.valueInfo[j], options);
+              object2.valueInfo[j] = $root.onnx.ValueInfoProto.toObject(message.valueInfo[j], options);
           }
           if (message.quantizationAnnotation && message.quantizationAnnotation.length) {
-            object.quantizationAnnotation = [];
+            object2.quantizationAnnotation = [];
             for (var j = 0; j < message.quantizationAnnotation.length; ++j)
-              object.quantizationAnnotation[j] = $root.onnx.TensorAnnotation.toObject(message.quantizationAnnotation[j], options);
+              object2.quantizationAnnotation[j] = $root.onnx.TensorAnnotation.toObject(message.quantizationAnnotation[j], options);
           }
           if (message.sparseInitializer && message.sparseInitializer.length) {
-            object.sparseInitializer = [];
+            object2.sparseInitializer = [];
             for (var j = 0; j < message.sparseInitializer.length; ++j)
-              object.sparseInitializer[j] = $root.onnx.SparseTensorProto.toObject(message.sparseInitializer[j], options);
+              object2.sparseInitializer[j] = $root.onnx.SparseTensorProto.toObject(message.sparseInitializer[j], options);
           }
-          return object;
+          return object2;
         };
         GraphProto.prototype.toJSON = function toJSON() {
           return this.constructor.toObject(this, $protobuf.util.toJSONOptions);
@@ -18184,90 +18184,90 @@ var require_onnx = __commonJS({
           }
           return null;
         };
-        TensorProto.fromObject = function fromObject(object) {
-          if (object instanceof $root.onnx.TensorProto)
-            return object;
+        TensorProto.fromObject = function fromObject(object2) {
+          if (object2 instanceof $root.onnx.TensorProto)
+            return object2;
           var message = new $root.onnx.TensorProto();
-          if (object.dims) {
-            if (!Array.isArray(object.dims))
+          if (object2.dims) {
+            if (!Array.isArray(object2.dims))
               throw TypeError(".onnx.TensorProto.dims: array expected");
             message.dims = [];
-            for (var i = 0; i < object.dims.length; ++i)
+            for (var i = 0; i < object2.dims.length; ++i)
               if ($util.Long)
-                (message.dims[i] = $util.Long.fromValue(object.dims[i])).unsigned = false;
-              else if (typeof object.dims[i] === "string")
-                message.dims[i] = parseInt(object.dims[i], 10);
-              else if (typeof object.dims[i] === "number")
-                message.dims[i] = object.dims[i];
-              else if (typeof object.dims[i] === "object")
-                message.dims[i] = new $util.LongBits(object.dims[i].low >>> 0, object.dims[i].high >>> 0).toNumber();
+                (message.dims[i] = $util.Long.fromValue(object2.dims[i])).unsigned = false;
+              else if (typeof object2.dims[i] === "string")
+                message.dims[i] = parseInt(object2.dims[i], 10);
+              else if (typeof object2.dims[i] === "number")
+                message.dims[i] = object2.dims[i];
+              else if (typeof object2.dims[i] === "object")
+                message.dims[i] = new $util.LongBits(object2.dims[i].low >>> 0, object2.dims[i].high >>> 0).toNumber();
           }
-          if (object.dataType != null)
-            message.dataType = object.dataType | 0;
-          if (object.segment != null) {
-            if (typeof object.segment !== "object")
+          if (object2.dataType != null)
+            message.dataType = object2.dataType | 0;
+          if (object2.segment != null) {
+            if (typeof object2.segment !== "object")
               throw TypeError(".onnx.TensorProto.segment: object expected");
-            message.segment = $root.onnx.TensorProto.Segment.fromObject(object.segment);
+            message.segment = $root.onnx.TensorProto.Segment.fromObject(object2.segment);
           }
-          if (object.floatData) {
-            if (!Array.isArray(object.floatData))
+          if (object2.floatData) {
+            if (!Array.isArray(object2.floatData))
               throw TypeError(".onnx.TensorProto.floatData: array expected");
             message.floatData = [];
-            for (var i = 0; i < object.floatData.length; ++i)
-              message.floatData[i] = Number(object.floatData[i]);
+            for (var i = 0; i < object2.floatData.length; ++i)
+              message.floatData[i] = Number(object2.floatData[i]);
           }
-          if (object.int32Data) {
-            if (!Array.isArray(object.int32Data))
+          if (object2.int32Data) {
+            if (!Array.isArray(object2.int32Data))
               throw TypeError(".onnx.TensorProto.int32Data: array expected");
             message.int32Data = [];
-            for (var i = 0; i < object.int32Data.length; ++i)
-              message.int32Data[i] = object.int32Data[i] | 0;
+            for (var i = 0; i < object2.int32Data.length; ++i)
+              message.int32Data[i] = object2.int32Data[i] | 0;
           }
-          if (object.stringData) {
-            if (!Array.isArray(object.stringData))
+          if (object2.stringData) {
+            if (!Array.isArray(object2.stringData))
               throw TypeError(".onnx.TensorProto.stringData: array expected");
             message.stringData = [];
-            for (var i = 0; i < object.stringData.length; ++i)
-              if (typeof object.stringData[i] === "string")
-                $util.base64.decode(object.stringData[i], message.stringData[i] = $util.newBuffer($util.base64.length(object.stringData[i])), 0);
-              else if (object.stringData[i].length)
-                message.stringData[i] = object.stringData[i];
+            for (var i = 0; i < object2.stringData.length; ++i)
+              if (typeof object2.stringData[i] === "string")
+                $util.base64.decode(object2.stringData[i], message.stringData[i] = $util.newBuffer($util.base64.length(object2.stringData[i])), 0);
+              else if (object2.stringData[i].length)
+                message.stringData[i] = object2.stringData[i];
           }
-          if (object.int64Data) {
-            if (!Array.isArray(object.int64Data))
+          if (object2.int64Data) {
+            if (!Array.isArray(object2.int64Data))
               throw TypeError(".onnx.TensorProto.int64Data: array expected");
             message.int64Data = [];
-            for (var i = 0; i < object.int64Data.length; ++i)
+            for (var i = 0; i < object2.int64Data.length; ++i)
               if ($util.Long)
-                (message.int64Data[i] = $util.Long.fromValue(object.int64Data[i])).unsigned = false;
-              else if (typeof object.int64Data[i] === "string")
-                message.int64Data[i] = parseInt(object.int64Data[i], 10);
-              else if (typeof object.int64Data[i] === "number")
-                message.int64Data[i] = object.int64Data[i];
-              else if (typeof object.int64Data[i] === "object")
-                message.int64Data[i] = new $util.LongBits(object.int64Data[i].low >>> 0, object.int64Data[i].high >>> 0).toNumber();
+                (message.int64Data[i] = $util.Long.fromValue(object2.int64Data[i])).unsigned = false;
+              else if (typeof object2.int64Data[i] === "string")
+                message.int64Data[i] = parseInt(object2.int64Data[i], 10);
+              else if (typeof object2.int64Data[i] === "number")
+                message.int64Data[i] = object2.int64Data[i];
+              else if (typeof object2.int64Data[i] === "object")
+                message.int64Data[i] = new $util.LongBits(object2.int64Data[i].low >>> 0, object2.int64Data[i].high >>> 0).toNumber();
           }
-          if (object.name != null)
-            message.name = String(object.name);
-          if (object.docString != null)
-            message.docString = String(object.docString);
-          if (object.rawData != null) {
-            if (typeof object.rawData === "string")
-              $util.base64.decode(object.rawData, message.rawData = $util.newBuffer($util.base64.length(object.rawData)), 0);
-            else if (object.rawData.length)
-              message.rawData = object.rawData;
+          if (object2.name != null)
+            message.name = String(object2.name);
+          if (object2.docString != null)
+            message.docString = String(object2.docString);
+          if (object2.rawData != null) {
+            if (typeof object2.rawData === "string")
+              $util.base64.decode(object2.rawData, message.rawData = $util.newBuffer($util.base64.length(object2.rawData)), 0);
+            else if (object2.rawData.length)
+              message.rawData = object2.rawData;
           }
-          if (object.externalData) {
-            if (!Array.isArray(object.externalData))
+          if (object2.externalData) {
+            if (!Array.isArray(object2.externalData))
               throw TypeError(".onnx.TensorProto.externalData: array expected");
             message.externalData = [];
-            for (var i = 0; i < object.externalData.length; ++i) {
-              if (typeof object.externalData[i] !== "object")
+            for (var i = 0; i < object2.externalData.length; ++i) {
+              if (typeof object2.externalData[i] !== "object")
                 throw TypeError(".onnx.TensorProto.externalData: object expected");
-              message.externalData[i] = $root.onnx.StringStringEntryProto.fromObject(object.externalData[i]);
+              message.externalData[i] = $root.onnx.StringStringEntryProto.fromObject(object2.externalData[i]);
             }
           }
-          switch (object.dataLocation) {
+          switch (object2.dataLocation) {
             case "DEFAULT":
             case 0:
               message.dataLocation = 0;
@@ -18277,119 +18277,119 @@ var require_onnx = __commonJS({
               message.dataLocation = 1;
               break;
           }
-          if (object.doubleData) {
-            if (!Array.isArray(object.doubleData))
+          if (object2.doubleData) {
+            if (!Array.isArray(object2.doubleData))
               throw TypeError(".onnx.TensorProto.doubleData: array expected");
             message.doubleData = [];
-            for (var i = 0; i < object.doubleData.length; ++i)
-              message.doubleData[i] = Number(object.doubleData[i]);
+            for (var i = 0; i < object2.doubleData.length; ++i)
+              message.doubleData[i] = Number(object2.doubleData[i]);
           }
-          if (object.uint64Data) {
-            if (!Array.isArray(object.uint64Data))
+          if (object2.uint64Data) {
+            if (!Array.isArray(object2.uint64Data))
               throw TypeError(".onnx.TensorProto.uint64Data: array expected");
             message.uint64Data = [];
-            for (var i = 0; i < object.uint64Data.length; ++i)
+            for (var i = 0; i < object2.uint64Data.length; ++i)
               if ($util.Long)
-                (message.uint64Data[i] = $util.Long.fromValue(object.uint64Data[i])).unsigned = true;
-              else if (typeof object.uint64Data[i] === "string")
-                message.uint64Data[i] = parseInt(object.uint64Data[i], 10);
-              else if (typeof object.uint64Data[i] === "number")
-                message.uint64Data[i] = object.uint64Data[i];
-              else if (typeof object.uint64Data[i] === "object")
-                message.uint64Data[i] = new $util.LongBits(object.uint64Data[i].low >>> 0, object.uint64Data[i].high >>> 0).toNumber(true);
+                (message.uint64Data[i] = $util.Long.fromValue(object2.uint64Data[i])).unsigned = true;
+              else if (typeof object2.uint64Data[i] === "string")
+                message.uint64Data[i] = parseInt(object2.uint64Data[i], 10);
+              else if (typeof object2.uint64Data[i] === "number")
+                message.uint64Data[i] = object2.uint64Data[i];
+              else if (typeof object2.uint64Data[i] === "object")
+                message.uint64Data[i] = new $util.LongBits(object2.uint64Data[i].low >>> 0, object2.uint64Data[i].high >>> 0).toNumber(true);
           }
           return message;
         };
         TensorProto.toObject = function toObject(message, options) {
           if (!options)
             options = {};
-          var object = {};
+          var object2 = {};
           if (options.arrays || options.defaults) {
-            object.dims = [];
-            object.floatData = [];
-            object.int32Data = [];
-            object.stringData = [];
-            object.int64Data = [];
-            object.doubleData = [];
-            object.uint64Data = [];
-            object.externalData = [];
+            object2.dims = [];
+            object2.floatData = [];
+            object2.int32Data = [];
+            object2.stringData = [];
+            object2.int64Data = [];
+            object2.doubleData = [];
+            object2.uint64Data = [];
+            object2.externalData = [];
           }
           if (options.defaults) {
-            object.dataType = 0;
-            object.segment = null;
-            object.name = "";
+            object2.dataType = 0;
+            object2.segment = null;
+            object2.name = "";
             if (options.bytes === String)
-              object.rawData = "";
+              object2.rawData = "";
             else {
-              object.rawData = [];
+              object2.rawData = [];
               if (options.bytes !== Array)
-                object.rawData = $util.newBuffer(object.rawData);
+                object2.rawData = $util.newBuffer(object2.rawData);
             }
-            object.docString = "";
-            object.dataLocation = options.enums === String ? "DEFAULT" : 0;
+            object2.docString = "";
+            object2.dataLocation = options.enums === String ? "DEFAULT" : 0;
           }
           if (message.dims && message.dims.length) {
-            object.dims = [];
+            object2.dims = [];
             for (var j = 0; j < message.dims.length; ++j)
               if (typeof message.dims[j] === "number")
-                object.dims[j] = options.longs === String ? String(message.dims[j]) : message.dims[j];
+                object2.dims[j] = options.longs === String ? String(message.dims[j]) : message.dims[j];
               else
-                object.dims[j] = options.longs === String ? $util.Long.prototype.toString.call(message.dims[j]) : options.longs === Number ? new $util.LongBits(message.dims[j].low >>> 0, message.dims[j].high >>> 0).toNumber() : message.dims[j];
+                object2.dims[j] = options.longs === String ? $util.Long.prototype.toString.call(message.dims[j]) : options.longs === Number ? new $util.LongBits(message.dims[j].low >>> 0, message.dims[j].high >>> 0).toNumber() : message.dims[j];
           }
           if (message.dataType != null && message.hasOwnProperty("dataType"))
-            object.dataType = message.dataType;
+            object2.dataType = message.dataType;
           if (message.segment != null && message.hasOwnProperty("segment"))
-            object.segment = $root.onnx.TensorProto.Segment.toObject(message.segment, options);
+            object2.segment = $root.onnx.TensorProto.Segment.toObject(message.segment, options);
           if (message.floatData && message.floatData.length) {
-            object.floatData = [];
+            object2.floatData = [];
             for (var j = 0; j < message.floatData.length; ++j)
-              object.floatData[j] = options.json && !isFinite(message.floatData[j]) ? String(message.floatData[j]) : message.floatData[j];
+              object2.floatData[j] = options.json && !isFinite(message.floatData[j]) ? String(message.floatData[j]) : message.floatData[j];
           }
           if (message.int32Data && message.int32Data.length) {
-            object.int32Data = [];
+            object2.int32Data = [];
             for (var j = 0; j < message.int32Data.length; ++j)
-              object.int32Data[j] = message.int32Data[j];
+              object2.int32Data[j] = message.int32Data[j];
           }
           if (message.stringData && message.stringData.length) {
-            object.stringData = [];
+            object2.stringData = [];
             for (var j = 0; j < message.stringData.length; ++j)
-              object.stringData[j] = options.bytes === String ? $util.base64.encode(message.stringData[j], 0, message.stringData[j].length) : options.bytes === Array ? Array.prototype.slice.call(message.stringData[j]) : message.stringData[j];
+              object2.stringData[j] = options.bytes === String ? $util.base64.encode(message.stringData[j], 0, message.stringData[j].length) : options.bytes === Array ? Array.prototype.slice.call(message.stringData[j]) : message.stringData[j];
           }
           if (message.int64Data && message.int64Data.length) {
-            object.int64Data = [];
+            object2.int64Data = [];
             for (var j = 0; j < message.int64Data.length; ++j)
               if (typeof message.int64Data[j] === "number")
-                object.int64Data[j] = options.longs === String ? String(message.int64Data[j]) : message.int64Data[j];
+                object2.int64Data[j] = options.longs === String ? String(message.int64Data[j]) : message.int64Data[j];
               else
-                object.int64Data[j] = options.longs === String ? $util.Long.prototype.toString.call(message.int64Data[j]) : options.longs === Number ? new $util.LongBits(message.int64Data[j].low >>> 0, message.int64Data[j].high >>> 0).toNumber() : message.int64Data[j];
+                object2.int64Data[j] = options.longs === String ? $util.Long.prototype.toString.call(message.int64Data[j]) : options.longs === Number ? new $util.LongBits(message.int64Data[j].low >>> 0, message.int64Data[j].high >>> 0).toNumber() : message.int64Data[j];
           }
           if (message.name != null && message.hasOwnProperty("name"))
-            object.name = message.name;
+            object2.name = message.name;
           if (message.rawData != null && message.hasOwnProperty("rawData"))
-            object.rawData = options.bytes === String ? $util.base64.encode(message.rawData, 0, message.rawData.length) : options.bytes === Array ? Array.prototype.slice.call(message.rawData) : message.rawData;
+            object2.rawData = options.bytes === String ? $util.base64.encode(message.rawData, 0, message.rawData.length) : options.bytes === Array ? Array.prototype.slice.call(message.rawData) : message.rawData;
           if (message.doubleData && message.doubleData.length) {
-            object.doubleData = [];
+            object2.doubleData = [];
             for (var j = 0; j < message.doubleData.length; ++j)
-              object.doubleData[j] = options.json && !isFinite(message.doubleData[j]) ? String(message.doubleData[j]) : message.doubleData[j];
+              object2.doubleData[j] = options.json && !isFinite(message.doubleData[j]) ? String(message.doubleData[j]) : message.doubleData[j];
           }
           if (message.uint64Data && message.uint64Data.length) {
-            object.uint64Data = [];
+            object2.uint64Data = [];
             for (var j = 0; j < message.uint64Data.length; ++j)
               if (typeof message.uint64Data[j] === "number")
-                object.uint64Data[j] = options.longs === String ? String(message.uint64Data[j]) : message.uint64Data[j];
+                object2.uint64Data[j] = options.longs === String ? String(message.uint64Data[j]) : message.uint64Data[j];
               else
-                object.uint64Data[j] = options.longs === String ? $util.Long.prototype.toString.call(message.uint64Data[j]) : options.longs === Number ? new $util.LongBits(message.uint64Data[j].low >>> 0, message.uint64Data[j].high >>> 0).toNumber(true) : message.uint64Data[j];
+                object2.uint64Data[j] = options.longs === String ? $util.Long.prototype.toString.call(message.uint64Data[j]) : options.longs === Number ? new $util.LongBits(message.uint64Data[j].low >>> 0, message.uint64Data[j].high >>> 0).toNumber(true) : message.uint64Data[j];
           }
           if (message.docString != null && message.hasOwnProperty("docString"))
-            object.docString = message.docString;
+            object2.docString = message.docString;
           if (message.externalData && message.externalData.length) {
-            object.externalData = [];
+            object2.externalData = [];
             for (var j = 0; j < message.externalData.length; ++j)
-              object.externalData[j] = $root.onnx.StringStringEntryProto.toObject(message.externalData[j], options);
+              object2.externalData[j] = $root.onnx.StringStringEntryProto.toObject(message.externalData[j], options);
           }
           if (message.dataLocation != null && message.hasOwnProperty("dataLocation"))
-            object.dataLocation = options.enums === String ? $root.onnx.TensorProto.DataLocation[message.dataLocation] : message.dataLocation;
-          return object;
+            object2.dataLocation = options.enums === String ? $root.onnx.TensorProto.DataLocation[message.dataLocation] : message.dataLocation;
+          return object2;
         };
         TensorProto.prototype.toJSON = function toJSON() {
           return this.constructor.toObject(this, $protobuf.util.toJSONOptions);
@@ -18484,59 +18484,59 @@ var require_onnx = __commonJS({
             }
             return null;
           };
-          Segment.fromObject = function fromObject(object) {
-            if (object instanceof $root.onnx.TensorProto.Segment)
-              return object;
+          Segment.fromObject = function fromObject(object2) {
+            if (object2 instanceof $root.onnx.TensorProto.Segment)
+              return object2;
             var message = new $root.onnx.TensorProto.Segment();
-            if (object.begin != null) {
+            if (object2.begin != null) {
               if ($util.Long)
-                (message.begin = $util.Long.fromValue(object.begin)).unsigned = false;
-              else if (typeof object.begin === "string")
-                message.begin = parseInt(object.begin, 10);
-              else if (typeof object.begin === "number")
-                message.begin = object.begin;
-              else if (typeof object.begin === "object")
-                message.begin = new $util.LongBits(object.begin.low >>> 0, object.begin.high >>> 0).toNumber();
+                (message.begin = $util.Long.fromValue(object2.begin)).unsigned = false;
+              else if (typeof object2.begin === "string")
+                message.begin = parseInt(object2.begin, 10);
+              else if (typeof object2.begin === "number")
+                message.begin = object2.begin;
+              else if (typeof object2.begin === "object")
+                message.begin = new $util.LongBits(object2.begin.low >>> 0, object2.begin.high >>> 0).toNumber();
             }
-            if (object.end != null) {
+            if (object2.end != null) {
               if ($util.Long)
-                (message.end = $util.Long.fromValue(object.end)).unsigned = false;
-              else if (typeof object.end === "string")
-                message.end = parseInt(object.end, 10);
-              else if (typeof object.end === "number")
-                message.end = object.end;
-              else if (typeof object.end === "object")
-                message.end = new $util.LongBits(object.end.low >>> 0, object.end.high >>> 0).toNumber();
+                (message.end = $util.Long.fromValue(object2.end)).unsigned = false;
+              else if (typeof object2.end === "string")
+                message.end = parseInt(object2.end, 10);
+              else if (typeof object2.end === "number")
+                message.end = object2.end;
+              else if (typeof object2.end === "object")
+                message.end = new $util.LongBits(object2.end.low >>> 0, object2.end.high >>> 0).toNumber();
             }
             return message;
           };
           Segment.toObject = function toObject(message, options) {
             if (!options)
               options = {};
-            var object = {};
+            var object2 = {};
             if (options.defaults) {
               if ($util.Long) {
                 var long = new $util.Long(0, 0, false);
-                object.begin = options.longs === String ? long.toString() : options.longs === Number ? long.toNumber() : long;
+                object2.begin = options.longs === String ? long.toString() : options.longs === Number ? long.toNumber() : long;
               } else
-                object.begin = options.longs === String ? "0" : 0;
+                object2.begin = options.longs === String ? "0" : 0;
               if ($util.Long) {
                 var long = new $util.Long(0, 0, false);
-                object.end = options.longs === String ? long.toString() : options.longs === Number ? long.toNumber() : long;
+                object2.end = options.longs === String ? long.toString() : options.longs === Number ? long.toNumber() : long;
               } else
-                object.end = options.longs === String ? "0" : 0;
+                object2.end = options.longs === String ? "0" : 0;
             }
             if (message.begin != null && message.hasOwnProperty("begin"))
               if (typeof message.begin === "number")
-                object.begin = options.longs === String ? String(message.begin) : message.begin;
+                object2.begin = options.longs === String ? String(message.begin) : message.begin;
               else
-                object.begin = options.longs === String ? $util.Long.prototype.toString.call(message.begin) : options.longs === Number ? new $util.LongBits(message.begin.low >>> 0, message.begin.high >>> 0).toNumber() : message.begin;
+                object2.begin = options.longs === String ? $util.Long.prototype.toString.call(message.begin) : options.longs === Number ? new $util.LongBits(message.begin.low >>> 0, message.begin.high >>> 0).toNumber() : message.begin;
             if (message.end != null && message.hasOwnProperty("end"))
               if (typeof message.end === "number")
-                object.end = options.longs === String ? String(message.end) : message.end;
+                object2.end = options.longs === String ? String(message.end) : message.end;
               else
-                object.end = options.longs === String ? $util.Long.prototype.toString.call(message.end) : options.longs === Number ? new $util.LongBits(message.end.low >>> 0, message.end.high >>> 0).toNumber() : message.end;
-            return object;
+                object2.end = options.longs === String ? $util.Long.prototype.toString.call(message.end) : options.longs === Number ? new $util.LongBits(message.end.low >>> 0, message.end.high >>> 0).toNumber() : message.end;
+            return object2;
           };
           Segment.prototype.toJSON = function toJSON() {
             return this.constructor.toObject(this, $protobuf.util.toJSONOptions);
@@ -18650,59 +18650,59 @@ var require_onnx = __commonJS({
           }
           return null;
         };
-        SparseTensorProto.fromObject = function fromObject(object) {
-          if (object instanceof $root.onnx.SparseTensorProto)
-            return object;
+        SparseTensorProto.fromObject = function fromObject(object2) {
+          if (object2 instanceof $root.onnx.SparseTensorProto)
+            return object2;
           var message = new $root.onnx.SparseTensorProto();
-          if (object.values != null) {
-            if (typeof object.values !== "object")
+          if (object2.values != null) {
+            if (typeof object2.values !== "object")
               throw TypeError(".onnx.SparseTensorProto.values: object expected");
-            message.values = $root.onnx.TensorProto.fromObject(object.values);
+            message.values = $root.onnx.TensorProto.fromObject(object2.values);
           }
-          if (object.indices != null) {
-            if (typeof object.indices !== "object")
+          if (object2.indices != null) {
+            if (typeof object2.indices !== "object")
               throw TypeError(".onnx.SparseTensorProto.indices: object expected");
-            message.indices = $root.onnx.TensorProto.fromObject(object.indices);
+            message.indices = $root.onnx.TensorProto.fromObject(object2.indices);
           }
-          if (object.dims) {
-            if (!Array.isArray(object.dims))
+          if (object2.dims) {
+            if (!Array.isArray(object2.dims))
               throw TypeError(".onnx.SparseTensorProto.dims: array expected");
             message.dims = [];
-            for (var i = 0; i < object.dims.length; ++i)
+            for (var i = 0; i < object2.dims.length; ++i)
               if ($util.Long)
-                (message.dims[i] = $util.Long.fromValue(object.dims[i])).unsigned = false;
-              else if (typeof object.dims[i] === "string")
-                message.dims[i] = parseInt(object.dims[i], 10);
-              else if (typeof object.dims[i] === "number")
-                message.dims[i] = object.dims[i];
-              else if (typeof object.dims[i] === "object")
-                message.dims[i] = new $util.LongBits(object.dims[i].low >>> 0, object.dims[i].high >>> 0).toNumber();
+                (message.dims[i] = $util.Long.fromValue(object2.dims[i])).unsigned = false;
+              else if (typeof object2.dims[i] === "string")
+                message.dims[i] = parseInt(object2.dims[i], 10);
+              else if (typeof object2.dims[i] === "number")
+                message.dims[i] = object2.dims[i];
+              else if (typeof object2.dims[i] === "object")
+                message.dims[i] = new $util.LongBits(object2.dims[i].low >>> 0, object2.dims[i].high >>> 0).toNumber();
           }
           return message;
         };
         SparseTensorProto.toObject = function toObject(message, options) {
           if (!options)
             options = {};
-          var object = {};
+          var object2 = {};
           if (options.arrays || options.defaults)
-            object.dims = [];
+            object2.dims = [];
           if (options.defaults) {
-            object.values = null;
-            object.indices = null;
+            object2.values = null;
+            object2.indices = null;
           }
           if (message.values != null && message.hasOwnProperty("values"))
-            object.values = $root.onnx.TensorProto.toObject(message.values, options);
+            object2.values = $root.onnx.TensorProto.toObject(message.values, options);
           if (message.indices != null && message.hasOwnProperty("indices"))
-            object.indices = $root.onnx.TensorProto.toObject(message.indices, options);
+            object2.indices = $root.onnx.TensorProto.toObject(message.indices, options);
           if (message.dims && message.dims.length) {
-            object.dims = [];
+            object2.dims = [];
             for (var j = 0; j < message.dims.length; ++j)
               if (typeof message.dims[j] === "number")
-                object.dims[j] = options.longs === String ? String(message.dims[j]) : message.dims[j];
+                object2.dims[j] = options.longs === String ? String(message.dims[j]) : message.dims[j];
               else
-                object.dims[j] = options.longs === String ? $util.Long.prototype.toString.call(message.dims[j]) : options.longs === Number ? new $util.LongBits(message.dims[j].low >>> 0, message.dims[j].high >>> 0).toNumber() : message.dims[j];
+                object2.dims[j] = options.longs === String ? $util.Long.prototype.toString.call(message.dims[j]) : options.longs === Number ? new $util.LongBits(message.dims[j].low >>> 0, message.dims[j].high >>> 0).toNumber() : message.dims[j];
           }
-          return object;
+          return object2;
         };
         SparseTensorProto.prototype.toJSON = function toJSON() {
           return this.constructor.toObject(this, $protobuf.util.toJSONOptions);
@@ -18774,18 +18774,18 @@ var require_onnx = __commonJS({
           }
           return null;
         };
-        TensorShapeProto.fromObject = function fromObject(object) {
-          if (object instanceof $root.onnx.TensorShapeProto)
-            return object;
+        TensorShapeProto.fromObject = function fromObject(object2) {
+          if (object2 instanceof $root.onnx.TensorShapeProto)
+            return object2;
           var message = new $root.onnx.TensorShapeProto();
-          if (object.dim) {
-            if (!Array.isArray(object.dim))
+          if (object2.dim) {
+            if (!Array.isArray(object2.dim))
               throw TypeError(".onnx.TensorShapeProto.dim: array expected");
             message.dim = [];
-            for (var i = 0; i < object.dim.length; ++i) {
-              if (typeof object.dim[i] !== "object")
+            for (var i = 0; i < object2.dim.length; ++i) {
+              if (typeof object2.dim[i] !== "object")
                 throw TypeError(".onnx.TensorShapeProto.dim: object expected");
-              message.dim[i] = $root.onnx.TensorShapeProto.Dimension.fromObject(object.dim[i]);
+              message.dim[i] = $root.onnx.TensorShapeProto.Dimension.fromObject(object2.dim[i]);
             }
           }
           return message;
@@ -18793,15 +18793,15 @@ var require_onnx = __commonJS({
         TensorShapeProto.toObject = function toObject(message, options) {
           if (!options)
             options = {};
-          var object = {};
+          var object2 = {};
           if (options.arrays || options.defaults)
-            object.dim = [];
+            object2.dim = [];
           if (message.dim && message.dim.length) {
-            object.dim = [];
+            object2.dim = [];
             for (var j = 0; j < message.dim.length; ++j)
-              object.dim[j] = $root.onnx.TensorShapeProto.Dimension.toObject(message.dim[j], options);
+              object2.dim[j] = $root.onnx.TensorShapeProto.Dimension.toObject(message.dim[j], options);
           }
-          return object;
+          return object2;
         };
         TensorShapeProto.prototype.toJSON = function toJSON() {
           return this.constructor.toObject(this, $protobuf.util.toJSONOptions);
@@ -18898,48 +18898,48 @@ var require_onnx = __commonJS({
             }
             return null;
           };
-          Dimension.fromObject = function fromObject(object) {
-            if (object instanceof $root.onnx.TensorShapeProto.Dimension)
-              return object;
+          Dimension.fromObject = function fromObject(object2) {
+            if (object2 instanceof $root.onnx.TensorShapeProto.Dimension)
+              return object2;
             var message = new $root.onnx.TensorShapeProto.Dimension();
-            if (object.dimValue != null) {
+            if (object2.dimValue != null) {
               if ($util.Long)
-                (message.dimValue = $util.Long.fromValue(object.dimValue)).unsigned = false;
-              else if (typeof object.dimValue === "string")
-                message.dimValue = parseInt(object.dimValue, 10);
-              else if (typeof object.dimValue === "number")
-                message.dimValue = object.dimValue;
-              else if (typeof object.dimValue === "object")
-                message.dimValue = new $util.LongBits(object.dimValue.low >>> 0, object.dimValue.high >>> 0).toNumber();
+                (message.dimValue = $util.Long.fromValue(object2.dimValue)).unsigned = false;
+              else if (typeof object2.dimValue === "string")
+                message.dimValue = parseInt(object2.dimValue, 10);
+              else if (typeof object2.dimValue === "number")
+                message.dimValue = object2.dimValue;
+              else if (typeof object2.dimValue === "object")
+                message.dimValue = new $util.LongBits(object2.dimValue.low >>> 0, object2.dimValue.high >>> 0).toNumber();
             }
-            if (object.dimParam != null)
-              message.dimParam = String(object.dimParam);
-            if (object.denotation != null)
-              message.denotation = String(object.denotation);
+            if (object2.dimParam != null)
+              message.dimParam = String(object2.dimParam);
+            if (object2.denotation != null)
+              message.denotation = String(object2.denotation);
             return message;
           };
           Dimension.toObject = function toObject(message, options) {
             if (!options)
               options = {};
-            var object = {};
+            var object2 = {};
             if (options.defaults)
-              object.denotation = "";
+              object2.denotation = "";
             if (message.dimValue != null && message.hasOwnProperty("dimValue")) {
               if (typeof message.dimValue === "number")
-                object.dimValue = options.longs === String ? String(message.dimValue) : message.dimValue;
+                object2.dimValue = options.longs === String ? String(message.dimValue) : message.dimValue;
               else
-                object.dimValue = options.longs === String ? $util.Long.prototype.toString.call(message.dimValue) : options.longs === Number ? new $util.LongBits(message.dimValue.low >>> 0, message.dimValue.high >>> 0).toNumber() : message.dimValue;
+                object2.dimValue = options.longs === String ? $util.Long.prototype.toString.call(message.dimValue) : options.longs === Number ? new $util.LongBits(message.dimValue.low >>> 0, message.dimValue.high >>> 0).toNumber() : message.dimValue;
               if (options.oneofs)
-                object.value = "dimValue";
+                object2.value = "dimValue";
             }
             if (message.dimParam != null && message.hasOwnProperty("dimParam")) {
-              object.dimParam = message.dimParam;
+              object2.dimParam = message.dimParam;
               if (options.oneofs)
-                object.value = "dimParam";
+                object2.value = "dimParam";
             }
             if (message.denotation != null && message.hasOwnProperty("denotation"))
-              object.denotation = message.denotation;
-            return object;
+              object2.denotation = message.denotation;
+            return object2;
           };
           Dimension.prototype.toJSON = function toJSON() {
             return this.constructor.toObject(this, $protobuf.util.toJSONOptions);
@@ -19103,73 +19103,73 @@ var require_onnx = __commonJS({
           }
           return null;
         };
-        TypeProto.fromObject = function fromObject(object) {
-          if (object instanceof $root.onnx.TypeProto)
-            return object;
+        TypeProto.fromObject = function fromObject(object2) {
+          if (object2 instanceof $root.onnx.TypeProto)
+            return object2;
           var message = new $root.onnx.TypeProto();
-          if (object.tensorType != null) {
-            if (typeof object.tensorType !== "object")
+          if (object2.tensorType != null) {
+            if (typeof object2.tensorType !== "object")
               throw TypeError(".onnx.TypeProto.tensorType: object expected");
-            message.tensorType = $root.onnx.TypeProto.Tensor.fromObject(object.tensorType);
+            message.tensorType = $root.onnx.TypeProto.Tensor.fromObject(object2.tensorType);
           }
-          if (object.sequenceType != null) {
-            if (typeof object.sequenceType !== "object")
+          if (object2.sequenceType != null) {
+            if (typeof object2.sequenceType !== "object")
               throw TypeError(".onnx.TypeProto.sequenceType: object expected");
-            message.sequenceType = $root.onnx.TypeProto.Sequence.fromObject(object.sequenceType);
+            message.sequenceType = $root.onnx.TypeProto.Sequence.fromObject(object2.sequenceType);
           }
-          if (object.mapType != null) {
-            if (typeof object.mapType !== "object")
+          if (object2.mapType != null) {
+            if (typeof object2.mapType !== "object")
               throw TypeError(".onnx.TypeProto.mapType: object expected");
-            message.mapType = $root.onnx.TypeProto.Map.fromObject(object.mapType);
+            message.mapType = $root.onnx.TypeProto.Map.fromObject(object2.mapType);
           }
-          if (object.optionalType != null) {
-            if (typeof object.optionalType !== "object")
+          if (object2.optionalType != null) {
+            if (typeof object2.optionalType !== "object")
               throw TypeError(".onnx.TypeProto.optionalType: object expected");
-            message.optionalType = $root.onnx.TypeProto.Optional.fromObject(object.optionalType);
+            message.optionalType = $root.onnx.TypeProto.Optional.fromObject(object2.optionalType);
           }
-          if (object.sparseTensorType != null) {
-            if (typeof object.sparseTensorType !== "object")
+          if (object2.sparseTensorType != null) {
+            if (typeof object2.sparseTensorType !== "object")
               throw TypeError(".onnx.TypeProto.sparseTensorType: object expected");
-            message.sparseTensorType = $root.onnx.TypeProto.SparseTensor.fromObject(object.sparseTensorType);
+            message.sparseTensorType = $root.onnx.TypeProto.SparseTensor.fromObject(object2.sparseTensorType);
           }
-          if (object.denotation != null)
-            message.denotation = String(object.denotation);
+          if (object2.denotation != null)
+            message.denotation = String(object2.denotation);
           return message;
         };
         TypeProto.toObject = function toObject(message, options) {
           if (!options)
             options = {};
-          var object = {};
+          var object2 = {};
           if (options.defaults)
-            object.denotation = "";
+            object2.denotation = "";
           if (message.tensorType != null && message.hasOwnProperty("tensorType")) {
-            object.tensorType = $root.onnx.TypeProto.Tensor.toObject(message.tensorType, options);
+            object2.tensorType = $root.onnx.TypeProto.Tensor.toObject(message.tensorType, options);
             if (options.oneofs)
-              object.value = "tensorType";
+              object2.value = "tensorType";
           }
           if (message.sequenceType != null && message.hasOwnProperty("sequenceType")) {
-            object.sequenceType = $root.onnx.TypeProto.Sequence.toObject(message.sequenceType, options);
+            object2.sequenceType = $root.onnx.TypeProto.Sequence.toObject(message.sequenceType, options);
             if (options.oneofs)
-              object.value = "sequenceType";
+              object2.value = "sequenceType";
           }
           if (message.mapType != null && message.hasOwnProperty("mapType")) {
-            object.mapType = $root.onnx.TypeProto.Map.toObject(message.mapType, options);
+            object2.mapType = $root.onnx.TypeProto.Map.toObject(message.mapType, options);
             if (options.oneofs)
-              object.value = "mapType";
+              object2.value = "mapType";
           }
           if (message.denotation != null && message.hasOwnProperty("denotation"))
-            object.denotation = message.denotation;
+            object2.denotation = message.denotation;
           if (message.sparseTensorType != null && message.hasOwnProperty("sparseTensorType")) {
-            object.sparseTensorType = $root.onnx.TypeProto.SparseTensor.toObject(message.sparseTensorType, options);
+            object2.sparseTensorType = $root.onnx.TypeProto.SparseTensor.toObject(message.sparseTensorType, options);
             if (options.oneofs)
-              object.value = "sparseTensorType";
+              object2.value = "sparseTensorType";
           }
           if (message.optionalType != null && message.hasOwnProperty("optionalType")) {
-            object.optionalType = $root.onnx.TypeProto.Optional.toObject(message.optionalType, options);
+            object2.optionalType = $root.onnx.TypeProto.Optional.toObject(message.optionalType, options);
             if (options.oneofs)
-              object.value = "optionalType";
+              object2.value = "optionalType";
           }
-          return object;
+          return object2;
         };
         TypeProto.prototype.toJSON = function toJSON() {
           return this.constructor.toObject(this, $protobuf.util.toJSONOptions);
@@ -19244,32 +19244,32 @@ var require_onnx = __commonJS({
             }
             return null;
           };
-          Tensor5.fromObject = function fromObject(object) {
-            if (object instanceof $root.onnx.TypeProto.Tensor)
-              return object;
+          Tensor5.fromObject = function fromObject(object2) {
+            if (object2 instanceof $root.onnx.TypeProto.Tensor)
+              return object2;
             var message = new $root.onnx.TypeProto.Tensor();
-            if (object.elemType != null)
-              message.elemType = object.elemType | 0;
-            if (object.shape != null) {
-              if (typeof object.shape !== "object")
+            if (object2.elemType != null)
+              message.elemType = object2.elemType | 0;
+            if (object2.shape != null) {
+              if (typeof object2.shape !== "object")
                 throw TypeError(".onnx.TypeProto.Tensor.shape: object expected");
-              message.shape = $root.onnx.TensorShapeProto.fromObject(object.shape);
+              message.shape = $root.onnx.TensorShapeProto.fromObject(object2.shape);
             }
             return message;
           };
           Tensor5.toObject = function toObject(message, options) {
             if (!options)
               options = {};
-            var object = {};
+            var object2 = {};
             if (options.defaults) {
-              object.elemType = 0;
-              object.shape = null;
+              object2.elemType = 0;
+              object2.shape = null;
             }
             if (message.elemType != null && message.hasOwnProperty("elemType"))
-              object.elemType = message.elemType;
+              object2.elemType = message.elemType;
             if (message.shape != null && message.hasOwnProperty("shape"))
-              object.shape = $root.onnx.TensorShapeProto.toObject(message.shape, options);
-            return object;
+              object2.shape = $root.onnx.TensorShapeProto.toObject(message.shape, options);
+            return object2;
           };
           Tensor5.prototype.toJSON = function toJSON() {
             return this.constructor.toObject(this, $protobuf.util.toJSONOptions);
@@ -19333,26 +19333,26 @@ var require_onnx = __commonJS({
             }
             return null;
           };
-          Sequence5.fromObject = function fromObject(object) {
-            if (object instanceof $root.onnx.TypeProto.Sequence)
-              return object;
+          Sequence5.fromObject = function fromObject(object2) {
+            if (object2 instanceof $root.onnx.TypeProto.Sequence)
+              return object2;
             var message = new $root.onnx.TypeProto.Sequence();
-            if (object.elemType != null) {
-              if (typeof object.elemType !== "object")
+            if (object2.elemType != null) {
+              if (typeof object2.elemType !== "object")
                 throw TypeError(".onnx.TypeProto.Sequence.elemType: object expected");
-              message.elemType = $root.onnx.TypeProto.fromObject(object.elemType);
+              message.elemType = $root.onnx.TypeProto.fromObject(object2.elemType);
             }
             return message;
           };
           Sequence5.toObject = function toObject(message, options) {
             if (!options)
               options = {};
-            var object = {};
+            var object2 = {};
             if (options.defaults)
-              object.elemType = null;
+              object2.elemType = null;
             if (message.elemType != null && message.hasOwnProperty("elemType"))
-              object.elemType = $root.onnx.TypeProto.toObject(message.elemType, options);
-            return object;
+              object2.elemType = $root.onnx.TypeProto.toObject(message.elemType, options);
+            return object2;
           };
           Sequence5.prototype.toJSON = function toJSON() {
             return this.constructor.toObject(this, $protobuf.util.toJSONOptions);
@@ -19429,32 +19429,32 @@ var require_onnx = __commonJS({
             }
             return null;
           };
-          Map2.fromObject = function fromObject(object) {
-            if (object instanceof $root.onnx.TypeProto.Map)
-              return object;
+          Map2.fromObject = function fromObject(object2) {
+            if (object2 instanceof $root.onnx.TypeProto.Map)
+              return object2;
             var message = new $root.onnx.TypeProto.Map();
-            if (object.keyType != null)
-              message.keyType = object.keyType | 0;
-            if (object.valueType != null) {
-              if (typeof object.valueType !== "object")
+            if (object2.keyType != null)
+              message.keyType = object2.keyType | 0;
+            if (object2.valueType != null) {
+              if (typeof object2.valueType !== "object")
                 throw TypeError(".onnx.TypeProto.Map.valueType: object expected");
-              message.valueType = $root.onnx.TypeProto.fromObject(object.valueType);
+              message.valueType = $root.onnx.TypeProto.fromObject(object2.valueType);
             }
             return message;
           };
           Map2.toObject = function toObject(message, options) {
             if (!options)
               options = {};
-            var object = {};
+            var object2 = {};
             if (options.defaults) {
-              object.keyType = 0;
-              object.valueType = null;
+              object2.keyType = 0;
+              object2.valueType = null;
             }
             if (message.keyType != null && message.hasOwnProperty("keyType"))
-              object.keyType = message.keyType;
+              object2.keyType = message.keyType;
             if (message.valueType != null && message.hasOwnProperty("valueType"))
-              object.valueType = $root.onnx.TypeProto.toObject(message.valueType, options);
-            return object;
+              object2.valueType = $root.onnx.TypeProto.toObject(message.valueType, options);
+            return object2;
           };
           Map2.prototype.toJSON = function toJSON() {
             return this.constructor.toObject(this, $protobuf.util.toJSONOptions);
@@ -19518,26 +19518,26 @@ var require_onnx = __commonJS({
             }
             return null;
           };
-          Optional.fromObject = function fromObject(object) {
-            if (object instanceof $root.onnx.TypeProto.Optional)
-              return object;
+          Optional.fromObject = function fromObject(object2) {
+            if (object2 instanceof $root.onnx.TypeProto.Optional)
+              return object2;
             var message = new $root.onnx.TypeProto.Optional();
-            if (object.elemType != null) {
-              if (typeof object.elemType !== "object")
+            if (object2.elemType != null) {
+              if (typeof object2.elemType !== "object")
                 throw TypeError(".onnx.TypeProto.Optional.elemType: object expected");
-              message.elemType = $root.onnx.TypeProto.fromObject(object.elemType);
+              message.elemType = $root.onnx.TypeProto.fromObject(object2.elemType);
             }
             return message;
           };
           Optional.toObject = function toObject(message, options) {
             if (!options)
               options = {};
-            var object = {};
+            var object2 = {};
             if (options.defaults)
-              object.elemType = null;
+              object2.elemType = null;
             if (message.elemType != null && message.hasOwnProperty("elemType"))
-              object.elemType = $root.onnx.TypeProto.toObject(message.elemType, options);
-            return object;
+              object2.elemType = $root.onnx.TypeProto.toObject(message.elemType, options);
+            return object2;
           };
           Optional.prototype.toJSON = function toJSON() {
             return this.constructor.toObject(this, $protobuf.util.toJSONOptions);
@@ -19614,32 +19614,32 @@ var require_onnx = __commonJS({
             }
             return null;
           };
-          SparseTensor.fromObject = function fromObject(object) {
-            if (object instanceof $root.onnx.TypeProto.SparseTensor)
-              return object;
+          SparseTensor.fromObject = function fromObject(object2) {
+            if (object2 instanceof $root.onnx.TypeProto.SparseTensor)
+              return object2;
             var message = new $root.onnx.TypeProto.SparseTensor();
-            if (object.elemType != null)
-              message.elemType = object.elemType | 0;
-            if (object.shape != null) {
-              if (typeof object.shape !== "object")
+            if (object2.elemType != null)
+              message.elemType = object2.elemType | 0;
+            if (object2.shape != null) {
+              if (typeof object2.shape !== "object")
                 throw TypeError(".onnx.TypeProto.SparseTensor.shape: object expected");
-              message.shape = $root.onnx.TensorShapeProto.fromObject(object.shape);
+              message.shape = $root.onnx.TensorShapeProto.fromObject(object2.shape);
             }
             return message;
           };
           SparseTensor.toObject = function toObject(message, options) {
             if (!options)
               options = {};
-            var object = {};
+            var object2 = {};
             if (options.defaults) {
-              object.elemType = 0;
-              object.shape = null;
+              object2.elemType = 0;
+              object2.shape = null;
             }
             if (message.elemType != null && message.hasOwnProperty("elemType"))
-              object.elemType = message.elemType;
+              object2.elemType = message.elemType;
             if (message.shape != null && message.hasOwnProperty("shape"))
-              object.shape = $root.onnx.TensorShapeProto.toObject(message.shape, options);
-            return object;
+              object2.shape = $root.onnx.TensorShapeProto.toObject(message.shape, options);
+            return object2;
           };
           SparseTensor.prototype.toJSON = function toJSON() {
             return this.constructor.toObject(this, $protobuf.util.toJSONOptions);
@@ -19717,44 +19717,44 @@ var require_onnx = __commonJS({
           }
           return null;
         };
-        OperatorSetIdProto.fromObject = function fromObject(object) {
-          if (object instanceof $root.onnx.OperatorSetIdProto)
-            return object;
+        OperatorSetIdProto.fromObject = function fromObject(object2) {
+          if (object2 instanceof $root.onnx.OperatorSetIdProto)
+            return object2;
           var message = new $root.onnx.OperatorSetIdProto();
-          if (object.domain != null)
-            message.domain = String(object.domain);
-          if (object.version != null) {
+          if (object2.domain != null)
+            message.domain = String(object2.domain);
+          if (object2.version != null) {
             if ($util.Long)
-              (message.version = $util.Long.fromValue(object.version)).unsigned = false;
-            else if (typeof object.version === "string")
-              message.version = parseInt(object.version, 10);
-            else if (typeof object.version === "number")
-              message.version = object.version;
-            else if (typeof object.version === "object")
-              message.version = new $util.LongBits(object.version.low >>> 0, object.version.high >>> 0).toNumber();
+              (message.version = $util.Long.fromValue(object2.version)).unsigned = false;
+            else if (typeof object2.version === "string")
+              message.version = parseInt(object2.version, 10);
+            else if (typeof object2.version === "number")
+              message.version = object2.version;
+            else if (typeof object2.version === "object")
+              message.version = new $util.LongBits(object2.version.low >>> 0, object2.version.high >>> 0).toNumber();
           }
           return message;
         };
         OperatorSetIdProto.toObject = function toObject(message, options) {
           if (!options)
             options = {};
-          var object = {};
+          var object2 = {};
           if (options.defaults) {
-            object.domain = "";
+            object2.domain = "";
             if ($util.Long) {
               var long = new $util.Long(0, 0, false);
-              object.version = options.longs === String ? long.toString() : options.longs === Number ? long.toNumber() : long;
+              object2.version = options.longs === String ? long.toString() : options.longs === Number ? long.toNumber() : long;
             } else
-              object.version = options.longs === String ? "0" : 0;
+              object2.version = options.longs === String ? "0" : 0;
           }
           if (message.domain != null && message.hasOwnProperty("domain"))
-            object.domain = message.domain;
+            object2.domain = message.domain;
           if (message.version != null && message.hasOwnProperty("version"))
             if (typeof message.version === "number")
-              object.version = options.longs === String ? String(message.version) : message.version;
+              object2.version = options.longs === String ? String(message.version) : message.version;
             else
-              object.version = options.longs === String ? $util.Long.prototype.toString.call(message.version) : options.longs === Number ? new $util.LongBits(message.version.low >>> 0, message.version.high >>> 0).toNumber() : message.version;
-          return object;
+              object2.version = options.longs === String ? $util.Long.prototype.toString.call(message.version) : options.longs === Number ? new $util.LongBits(message.version.low >>> 0, message.version.high >>> 0).toNumber() : message.version;
+          return object2;
         };
         OperatorSetIdProto.prototype.toJSON = function toJSON() {
           return this.constructor.toObject(this, $protobuf.util.toJSONOptions);
@@ -19953,107 +19953,107 @@ var require_onnx = __commonJS({
           }
           return null;
         };
-        FunctionProto.fromObject = function fromObject(object) {
-          if (object instanceof $root.onnx.FunctionProto)
-            return object;
+        FunctionProto.fromObject = function fromObject(object2) {
+          if (object2 instanceof $root.onnx.FunctionProto)
+            return object2;
           var message = new $root.onnx.FunctionProto();
-          if (object.name != null)
-            message.name = String(object.name);
-          if (object.input) {
-            if (!Array.isArray(object.input))
+          if (object2.name != null)
+            message.name = String(object2.name);
+          if (object2.input) {
+            if (!Array.isArray(object2.input))
               throw TypeError(".onnx.FunctionProto.input: array expected");
             message.input = [];
-            for (var i = 0; i < object.input.length; ++i)
-              message.input[i] = String(object.input[i]);
+            for (var i = 0; i < object2.input.length; ++i)
+              message.input[i] = String(object2.input[i]);
           }
-          if (object.output) {
-            if (!Array.isArray(object.output))
+          if (object2.output) {
+            if (!Array.isArray(object2.output))
               throw TypeError(".onnx.FunctionProto.output: array expected");
             message.output = [];
-            for (var i = 0; i < object.output.length; ++i)
-              message.output[i] = String(object.output[i]);
+            for (var i = 0; i < object2.output.length; ++i)
+              message.output[i] = String(object2.output[i]);
           }
-          if (object.attribute) {
-            if (!Array.isArray(object.attribute))
+          if (object2.attribute) {
+            if (!Array.isArray(object2.attribute))
               throw TypeError(".onnx.FunctionProto.attribute: array expected");
             message.attribute = [];
-            for (var i = 0; i < object.attribute.length; ++i)
-              message.attribute[i] = String(object.attribute[i]);
+            for (var i = 0; i < object2.attribute.length; ++i)
+              message.attribute[i] = String(object2.attribute[i]);
           }
-          if (object.node) {
-            if (!Array.isArray(object.node))
+          if (object2.node) {
+            if (!Array.isArray(object2.node))
               throw TypeError(".onnx.FunctionProto.node: array expected");
             message.node = [];
-            for (var i = 0; i < object.node.length; ++i) {
-              if (typeof object.node[i] !== "object")
+            for (var i = 0; i < object2.node.length; ++i) {
+              if (typeof object2.node[i] !== "object")
                 throw TypeError(".onnx.FunctionProto.node: object expected");
-              message.node[i] = $root.onnx.NodeProto.fromObject(object.node[i]);
+              message.node[i] = $root.onnx.NodeProto.fromObject(object2.node[i]);
             }
           }
-          if (object.docString != null)
-            message.docString = String(object.docString);
-          if (object.opsetImport) {
-            if (!Array.isArray(object.opsetImport))
+          if (object2.docString != null)
+            message.docString = String(object2.docString);
+          if (object2.opsetImport) {
+            if (!Array.isArray(object2.opsetImport))
               throw TypeError(".onnx.FunctionProto.opsetImport: array expected");
             message.opsetImport = [];
-            for (var i = 0; i < object.opsetImport.length; ++i) {
-              if (typeof object.opsetImport[i] !== "object")
+            for (var i = 0; i < object2.opsetImport.length; ++i) {
+              if (typeof object2.opsetImport[i] !== "object")
                 throw TypeError(".onnx.FunctionProto.opsetImport: object expected");
-              message.opsetImport[i] = $root.onnx.OperatorSetIdProto.fromObject(object.opsetImport[i]);
+              message.opsetImport[i] = $root.onnx.OperatorSetIdProto.fromObject(object2.opsetImport[i]);
             }
           }
-          if (object.domain != null)
-            message.domain = String(object.domain);
+          if (object2.domain != null)
+            message.domain = String(object2.domain);
           return message;
         };
         FunctionProto.toObject = function toObject(message, options) {
           if (!options)
             options = {};
-          var object = {};
+          var object2 = {};
           if (options.arrays || options.defaults) {
-            object.input = [];
-            object.output = [];
-            object.attribute = [];
-            object.node = [];
-            object.opsetImport = [];
+            object2.input = [];
+            object2.output = [];
+            object2.attribute = [];
+            object2.node = [];
+            object2.opsetImport = [];
           }
           if (options.defaults) {
-            object.name = "";
-            object.docString = "";
-            object.domain = "";
+            object2.name = "";
+            object2.docString = "";
+            object2.domain = "";
           }
           if (message.name != null && message.hasOwnProperty("name"))
-            object.name = message.name;
+            object2.name = message.name;
           if (message.input && message.input.length) {
-            object.input = [];
+            object2.input = [];
             for (var j = 0; j < message.input.length; ++j)
-              object.input[j] = message.input[j];
+              object2.input[j] = message.input[j];
           }
           if (message.output && message.output.length) {
-            object.output = [];
+            object2.output = [];
             for (var j = 0; j < message.output.length; ++j)
-              object.output[j] = message.output[j];
+              object2.output[j] = message.output[j];
           }
           if (message.attribute && message.attribute.length) {
-            object.attribute = [];
+            object2.attribute = [];
             for (var j = 0; j < message.attribute.length; ++j)
-              object.attribute[j] = message.attribute[j];
+              object2.attribute[j] = message.attribute[j];
           }
           if (message.node && message.node.length) {
-            object.node = [];
+            object2.node = [];
             for (var j = 0; j < message.node.length; ++j)
-              object.node[j] = $root.onnx.NodeProto.toObject(message.node[j], options);
+              object2.node[j] = $root.onnx.NodeProto.toObject(message.node[j], options);
           }
           if (message.docString != null && message.hasOwnProperty("docString"))
-            object.docString = message.docString;
+            object2.docString = message.docString;
           if (message.opsetImport && message.opsetImport.length) {
-            object.opsetImport = [];
+            object2.opsetImport = [];
             for (var j = 0; j < message.opsetImport.length; ++j)
-              object.opsetImport[j] = $root.onnx.OperatorSetIdProto.toObject(message.opsetImport[j], options);
+              object2.opsetImport[j] = $root.onnx.OperatorSetIdProto.toObject(message.opsetImport[j], options);
           }
           if (message.domain != null && message.hasOwnProperty("domain"))
-            object.domain = message.domain;
-          return object;
+            object2.domain = message.domain;
+          return object2;
         };
         FunctionProto.prototype.toJSON = function toJSON() {
           return this.constructor.toObject(this, $protobuf.util.toJSONOptions);
@@ -36067,10 +36067,10 @@ var require_lib210 = __commonJS({
 
 // src/command.ts
 import { existsSync as existsSync6, statSync as statSync2 } from "node:fs";
-import { mkdir as mkdir4, mkdtemp, readFile, writeFile as writeFile3 } from "node:fs/promises";
+import { mkdir as mkdir4, mkdtemp, readFile as readFile2, writeFile as writeFile3 } from "node:fs/promises";
 import os4 from "node:os";
-import path12 from "node:path";
-import { parseArgs } from "node:util";
+import path14 from "node:path";
+import { parseArgs as parseArgs2 } from "node:util";
 
 // src/errors.ts
 var InputError = class extends Error {
@@ -36766,19 +36766,19 @@ function confinementError(found, what, expected) {
       return new InputError(`${what} is a directory; expected ${expected}`);
   }
 }
-async function openRegularFile(path13, what) {
-  const handle = await open(path13, constants.O_RDONLY | constants.O_NONBLOCK);
+async function openRegularFile(path15, what) {
+  const handle = await open(path15, constants.O_RDONLY | constants.O_NONBLOCK);
   try {
     const info = await handle.stat();
-    if (!info.isFile()) throw confinementError(info.isDirectory() ? { kind: "directory", real: path13 } : { kind: "special", type: specialType(info) }, what, "a regular file");
+    if (!info.isFile()) throw confinementError(info.isDirectory() ? { kind: "directory", real: path15 } : { kind: "special", type: specialType(info) }, what, "a regular file");
     return { handle, size: info.size };
   } catch (error) {
     await handle.close();
     throw error;
   }
 }
-async function readRegularFile(path13, what, encoding) {
-  const { handle } = await openRegularFile(path13, what);
+async function readRegularFile(path15, what, encoding) {
+  const { handle } = await openRegularFile(path15, what);
   try {
     return encoding === void 0 ? await handle.readFile() : await handle.readFile(encoding);
   } finally {
@@ -37054,7 +37054,7 @@ function parseYamlSource(text) {
   const lineAt = (offset) => offset === void 0 ? 1 : lineCounter.linePos(offset).line;
   return {
     value,
-    lineOf: (path13) => lineAt(nearestNode(document, path13)?.range?.[0]),
+    lineOf: (path15) => lineAt(nearestNode(document, path15)?.range?.[0]),
     lineOfKey: (parent, key) => {
       const node = nearestNode(document, parent);
       if ((0, import_yaml.isMap)(node)) {
@@ -37075,9 +37075,9 @@ function firstAliasOffset(document) {
   });
   return offset;
 }
-function nearestNode(document, path13) {
-  for (let length = path13.length; length >= 0; length--) {
-    const node = length === 0 ? document.contents : document.getIn(path13.slice(0, length), true);
+function nearestNode(document, path15) {
+  for (let length = path15.length; length >= 0; length--) {
+    const node = length === 0 ? document.contents : document.getIn(path15.slice(0, length), true);
     if (node && typeof node === "object") return node;
   }
   return void 0;
@@ -37477,16 +37477,16 @@ async function listTree(repoRoot, commit, repoPath) {
   for (const record of output.split("\0")) {
     if (record === "") continue;
     const tab = record.indexOf("	");
-    const [mode, type, object, size] = record.slice(0, tab).trim().split(/\s+/);
+    const [mode, type, object2, size] = record.slice(0, tab).trim().split(/\s+/);
     const entryPath = record.slice(tab + 1);
     if (repoPath !== "" && entryPath !== repoPath && !entryPath.startsWith(`${repoPath}/`)) continue;
     if (entryPath.split("/").some((part) => part === ".." || part === "." || part === "")) continue;
-    entries.push({ mode, type, object, size: size === void 0 || size === "-" ? void 0 : Number(size), path: entryPath });
+    entries.push({ mode, type, object: object2, size: size === void 0 || size === "-" ? void 0 : Number(size), path: entryPath });
   }
   return entries;
 }
-async function streamBlob(repoRoot, object, destination) {
-  const child = spawn("git", ["cat-file", "blob", object], { cwd: repoRoot, env: gitEnvironment(), stdio: ["ignore", "pipe", "pipe"] });
+async function streamBlob(repoRoot, object2, destination) {
+  const child = spawn("git", ["cat-file", "blob", object2], { cwd: repoRoot, env: gitEnvironment(), stdio: ["ignore", "pipe", "pipe"] });
   const exited = waitForExit(child);
   try {
     await pipeline(child.stdout, createWriteStream(destination));
@@ -37494,12 +37494,12 @@ async function streamBlob(repoRoot, object, destination) {
     child.kill();
     await exited.catch(() => void 0);
     await rm(destination, { force: true });
-    throw new Error(`writing ${destination} from git object ${object} failed: ${messageOf(error)}`, { cause: error });
+    throw new Error(`writing ${destination} from git object ${object2} failed: ${messageOf(error)}`, { cause: error });
   }
   const { code, stderr } = await exited;
   if (code !== 0) {
     await rm(destination, { force: true });
-    throw new Error(`git cat-file blob ${object} failed (exit ${code}): ${firstLine2(stderr)}`);
+    throw new Error(`git cat-file blob ${object2} failed (exit ${code}): ${firstLine2(stderr)}`);
   }
 }
 async function gitLfsAvailable(repoRoot) {
@@ -37608,15 +37608,22 @@ function shortSha(sha) {
 function firstLine2(text) {
   return text.trim().split("\n").find((line) => line.trim() !== "")?.trim() ?? "(no message)";
 }
+async function checkedOutCommit(repoRoot) {
+  try {
+    return await revParseCommit(repoRoot, "HEAD") ?? null;
+  } catch {
+    return null;
+  }
+}
 
 // src/artifacts/models.ts
 import path5 from "node:path";
 
 // src/artifacts/hash.ts
 import { createHash } from "node:crypto";
-async function sha256File(path13, what = path13) {
+async function sha256File(path15, what = path15) {
   const hash = createHash("sha256");
-  const { handle } = await openRegularFile(path13, what);
+  const { handle } = await openRegularFile(path15, what);
   try {
     for await (const chunk of handle.createReadStream({ autoClose: false })) hash.update(chunk);
   } finally {
@@ -38183,7 +38190,7 @@ function formatNumber(value) {
 function visionMetricNames(vision, objects) {
   return [
     ...vision.itemLists.map((list) => `bts.${list}`),
-    ...objects.map((object) => `gap.${object}`),
+    ...objects.map((object2) => `gap.${object2}`),
     ...objects.length > 0 ? ["gap.max"] : [],
     ...vision.ieat.map((test) => `ieat.${test.name}`)
   ];
@@ -40176,14 +40183,14 @@ function graphExtension(graph) {
   if (graph.name !== void 0 || graph.docString !== void 0) throw new RangeError("a graph extension must not set scalar fields");
   return onnx.ModelProto.encode(onnx.ModelProto.create({ graph })).finish();
 }
-async function readExtendedModel(path13, extension) {
-  const { handle, size } = await openRegularFile(path13, path13);
+async function readExtendedModel(path15, extension) {
+  const { handle, size } = await openRegularFile(path15, path15);
   try {
     const bytes = Buffer.allocUnsafe(size + extension.length);
     let offset = 0;
     while (offset < size) {
       const { bytesRead } = await handle.read(bytes, offset, size - offset, offset);
-      if (bytesRead === 0) throw new Error(`${path13} shrank while it was read`);
+      if (bytesRead === 0) throw new Error(`${path15} shrank while it was read`);
       offset += bytesRead;
     }
     bytes.set(extension, size);
@@ -40968,10 +40975,10 @@ async function obtainBenchmarkFile(source, options) {
     await rm3(partial, { force: true });
   }
 }
-async function verifyLocalFile(path13, expected = {}, displayPath2 = path13) {
+async function verifyLocalFile(path15, expected = {}, displayPath2 = path15) {
   let digests;
   try {
-    digests = await fileDigests(path13);
+    digests = await fileDigests(path15);
   } catch (error) {
     throw new InputError(`Benchmark file ${displayPath2} cannot be read (${messageOf(error)})`, {
       hint: "Check the path: in the config, or remove it to download the pinned public file.",
@@ -40984,10 +40991,10 @@ async function verifyLocalFile(path13, expected = {}, displayPath2 = path13) {
       hint: "Replace the file with the pinned release, or update sha256: in the config if the change is intended."
     });
   }
-  return { path: path13, sha256: digests.sha256 };
+  return { path: path15, sha256: digests.sha256 };
 }
-async function fileDigests(path13) {
-  const { handle, size } = await openRegularFile(path13, path13);
+async function fileDigests(path15) {
+  const { handle, size } = await openRegularFile(path15, path15);
   const sha256 = createHash2("sha256");
   const sha1 = createHash2("sha1").update(`blob ${size}\0`);
   try {
@@ -41000,9 +41007,9 @@ async function fileDigests(path13) {
   }
   return { sha256: sha256.digest("hex"), gitBlobId: sha1.digest("hex") };
 }
-async function digestsIfPresent(path13) {
+async function digestsIfPresent(path15) {
   try {
-    return await fileDigests(path13);
+    return await fileDigests(path15);
   } catch (error) {
     if (error.code === "ENOENT") return void 0;
     throw error;
@@ -41056,7 +41063,7 @@ async function transferFromFirstFound(source, partial, options, starting) {
   const what = missing.length === 1 && only ? `from ${only.shown}: ${only.why}` : `: not found at ${missing.map((m) => `${m.shown} (${m.why})`).join(", nor at ")}`;
   throw new InputError(`Could not download ${source.name} ${what}`.replace(" :", ":"), { hint: hintFor(source, options) });
 }
-async function transfer(location, path13, options) {
+async function transfer(location, path15, options) {
   if (location.kind === "file") {
     let opened;
     try {
@@ -41067,7 +41074,7 @@ async function transfer(location, path13, options) {
       throw new TransferFailure(messageOf(error), "fatal", { cause: error });
     }
     try {
-      await pipeline2(opened.handle.createReadStream({ autoClose: false }), createWriteStream2(path13));
+      await pipeline2(opened.handle.createReadStream({ autoClose: false }), createWriteStream2(path15));
     } catch (error) {
       throw new TransferFailure(`the copy broke off (${messageOf(error)})`, "transient", { cause: error });
     } finally {
@@ -41089,7 +41096,7 @@ async function transfer(location, path13, options) {
     throw new TransferFailure(status, kind);
   }
   try {
-    await pipeline2(Readable.fromWeb(response.body), createWriteStream2(path13));
+    await pipeline2(Readable.fromWeb(response.body), createWriteStream2(path15));
   } catch (error) {
     throw new TransferFailure(`the transfer broke off (${describeFetchError(error)})`, "transient", { cause: error });
   }
@@ -41103,8 +41110,8 @@ function hintFor(source, options) {
   const mirror = options.mirror ? ` The mirror in use is ${options.mirror.location} (set by ${options.mirror.setBy}); its layout is <mirror>/<owner>/<repo>/<commit>/<path>.` : ` Without internet access, point ${MIRROR_ENV_VAR} (or sources.mirror in the config) at a mirror.`;
   return (source.hint ?? `Download ${fileNameOf(source.url)} yourself (${source.revision}) and set path: to it for this benchmark in the config; bias-gate then reads the local copy instead.`) + mirror;
 }
-async function startsWithLfsPointer(path13) {
-  const { handle } = await openRegularFile(path13, path13);
+async function startsWithLfsPointer(path15) {
+  const { handle } = await openRegularFile(path15, path15);
   try {
     const head = Buffer.alloc(GIT_LFS_POINTER_HEAD_BYTES);
     const { bytesRead } = await handle.read(head, 0, head.length, 0);
@@ -41920,7 +41927,7 @@ var rewrite_oniguruma_to_js = (regex) => {
   }
   return out;
 };
-var escape_reg_exp = (string) => string.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+var escape_reg_exp = (string2) => string2.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 var fuse_unk = (arr, tokens_to_ids, unk_token_id) => {
   const fused = [];
   let i = 0;
@@ -43963,20 +43970,20 @@ var ByteFallback = class extends Decoder_default {
         previous_byte_tokens.push(bytes);
       } else {
         if (previous_byte_tokens.length > 0) {
-          const string = this.text_decoder.decode(
+          const string2 = this.text_decoder.decode(
             Uint8Array.from(previous_byte_tokens)
           );
-          new_tokens.push(string);
+          new_tokens.push(string2);
           previous_byte_tokens = [];
         }
         new_tokens.push(token);
       }
     }
     if (previous_byte_tokens.length > 0) {
-      const string = this.text_decoder.decode(
+      const string2 = this.text_decoder.decode(
         Uint8Array.from(previous_byte_tokens)
       );
-      new_tokens.push(string);
+      new_tokens.push(string2);
       previous_byte_tokens = [];
     }
     return new_tokens;
@@ -44352,10 +44359,10 @@ function describeProviderOutcome(outcome) {
 // src/runtime/session.ts
 var LOAD_HINT = `The file must be a complete ONNX model (.onnx), not truncated and not another format, using operators that onnxruntime ${ort5.env.versions.node ?? ort5.env.versions.common} supports; re-export it or check it with \`python -m onnx.checker\`.`;
 var RUN_HINT = "Check that the input name, image size, layout and channel count in the config match the model's input.";
-async function openModel(path13, displayPath2, options = {}) {
+async function openModel(path15, displayPath2, options = {}) {
   const ortOptions = toOrtOptions(options);
-  const root = options.root ?? dirname2(path13);
-  const head = await readHead(root, path13, displayPath2);
+  const root = options.root ?? dirname2(path15);
+  const head = await readHead(root, path15, displayPath2);
   if (isGitLfsPointer(head)) {
     throw new InputError(
       `${displayPath2} is a Git LFS pointer, not the model; check out with \`lfs: true\` (actions/checkout) or run \`git lfs pull\``
@@ -44369,11 +44376,11 @@ async function openModel(path13, displayPath2, options = {}) {
   const providers = dropUnsupported(requested, outcome, displayPath2, options.log);
   let session;
   let extensionError;
-  const bytes = options.extension ? await readExtendedModel(path13, options.extension.bytes) : await readRegularFile(path13, displayPath2);
-  await checkExternalData(bytes, root, path13, displayPath2);
+  const bytes = options.extension ? await readExtendedModel(path15, options.extension.bytes) : await readRegularFile(path15, displayPath2);
+  await checkExternalData(bytes, root, path15, displayPath2);
   if (options.extension) {
     try {
-      session = await createSession(bytes, withExternalDataFolder(ortOptions, path13), providers, outcome, options.log);
+      session = await createSession(bytes, withExternalDataFolder(ortOptions, path15), providers, outcome, options.log);
     } catch (error) {
       if (error instanceof InputError) throw error;
       extensionError = error;
@@ -44381,7 +44388,7 @@ async function openModel(path13, displayPath2, options = {}) {
   }
   if (!session) {
     try {
-      session = await createSession(path13, ortOptions, providers, outcome, options.log);
+      session = await createSession(path15, ortOptions, providers, outcome, options.log);
     } catch (error) {
       if (error instanceof InputError) throw error;
       throw new InputError(`${displayPath2} could not be loaded as an ONNX model: ${messageOf(error)}`, {
@@ -44397,8 +44404,8 @@ async function openModel(path13, displayPath2, options = {}) {
   options.onProviders?.(outcome);
   return wrapSession(session, displayPath2, outcome.used);
 }
-async function readHead(root, path13, displayPath2) {
-  const found = await inspectConfined(root, path13);
+async function readHead(root, path15, displayPath2) {
+  const found = await inspectConfined(root, path15);
   if (found.kind === "missing") {
     throw new InputError(`Model file ${displayPath2} does not exist`, {
       hint: "Check the model path in the config; paths are relative to the repository root."
@@ -44408,7 +44415,7 @@ async function readHead(root, path13, displayPath2) {
   if (found.kind !== "file") throw confinementError(found, displayPath2, "an ONNX model file");
   let handle;
   try {
-    ({ handle } = await openRegularFile(path13, displayPath2));
+    ({ handle } = await openRegularFile(path15, displayPath2));
     const buffer = Buffer.alloc(GIT_LFS_POINTER_HEAD_BYTES);
     const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
     return buffer.subarray(0, bytesRead);
@@ -44428,10 +44435,10 @@ async function readHead(root, path13, displayPath2) {
     await handle?.close();
   }
 }
-async function checkExternalData(bytes, root, path13, displayPath2) {
+async function checkExternalData(bytes, root, path15, displayPath2) {
   for (const location of externalDataLocations(bytes)) {
     const shown = JSON.stringify(location.length > 120 ? `${location.slice(0, 120)}\u2026` : location);
-    await confinedFile(root, resolve(dirname2(path13), location), `${displayPath2}: external data file ${shown}`);
+    await confinedFile(root, resolve(dirname2(path15), location), `${displayPath2}: external data file ${shown}`);
   }
 }
 function dropUnsupported(requested, outcome, displayPath2, log) {
@@ -44478,9 +44485,9 @@ async function opensOnCpu(create) {
 function firstLine3(error) {
   return messageOf(error).split("\n")[0];
 }
-function withExternalDataFolder(options, path13) {
+function withExternalDataFolder(options, path15) {
   const session = options.extra?.session ?? {};
-  return { ...options, extra: { ...options.extra, session: { ...session, model_external_initializers_file_folder_path: dirname2(path13) } } };
+  return { ...options, extra: { ...options.extra, session: { ...session, model_external_initializers_file_folder_path: dirname2(path15) } } };
 }
 function toOrtOptions(options) {
   const { intraOpThreads } = options;
@@ -44649,10 +44656,10 @@ function specialTokenText(value) {
   return void 0;
 }
 function checkGraph(session, kind, displayPath2) {
-  const optional = OPTIONAL_INPUT[kind];
-  const fed = [...REQUIRED_INPUTS, optional];
+  const optional2 = OPTIONAL_INPUT[kind];
+  const fed = [...REQUIRED_INPUTS, optional2];
   const modelInputs = session.inputNames.filter((name) => name !== TARGETS_INPUT);
-  const feedsText = `bias-gate feeds ${REQUIRED_INPUTS.join(", ")}[, ${optional}] to a ${kind} model`;
+  const feedsText = `bias-gate feeds ${REQUIRED_INPUTS.join(", ")}[, ${optional2}] to a ${kind} model`;
   const unexpected = modelInputs.filter((name) => !fed.includes(name) && !(kind === "causal" && isPastKeyValueInput(name)));
   if (unexpected.length > 0) {
     throw new InputError(`${displayPath2}/model.onnx has unexpected input(s) ${unexpected.join(", ")}; ${feedsText}`, {
@@ -44711,8 +44718,8 @@ async function requireDirectory(root, directory, displayPath2) {
   }
   throw confinementError(found, displayPath2, "a model directory");
 }
-async function isFile(root, path13, what) {
-  const found = await inspectConfined(root, path13);
+async function isFile(root, path15, what) {
+  const found = await inspectConfined(root, path15);
   if (found.kind === "file") return true;
   if (found.kind === "missing" || found.kind === "directory") return false;
   throw confinementError(found, what, "a regular file");
@@ -45293,14 +45300,14 @@ function itemLabel(item) {
 function buildItemList(list, context) {
   const inter2 = (first, second) => ({ kind: "inter", first, second });
   const intra2 = (set) => ({ kind: "intra", set });
-  const combinations = context.objects.flatMap((object) => GENDERS.map((gender) => `${object}+${gender}`)).filter((name) => context.setNames.has(name));
+  const combinations = context.objects.flatMap((object2) => GENDERS.map((gender) => `${object2}+${gender}`)).filter((name) => context.setNames.has(name));
   let items;
   const declared = context.declared?.[list];
   if (declared) items = [...declared];
   else switch (list) {
     case "object":
       items = [
-        ...context.objects.flatMap((object) => [inter2(object, "man"), inter2(object, "woman"), inter2(object, "random")]),
+        ...context.objects.flatMap((object2) => [inter2(object2, "man"), inter2(object2, "woman"), inter2(object2, "random")]),
         inter2("stop sign", "man"),
         inter2("stop sign", "woman"),
         inter2("random", "man"),
@@ -45316,7 +45323,7 @@ function buildItemList(list, context) {
     case "comps":
       items = [
         ...combinations.map((name) => inter2(name, name.slice(0, name.lastIndexOf("+")))),
-        ...context.objects.map((object) => inter2(object, "random")),
+        ...context.objects.map((object2) => inter2(object2, "random")),
         intra2("random")
       ];
       break;
@@ -45358,8 +45365,8 @@ function parseSetName(name) {
   if (spaced === "") throw new InputError(`Reference set name '${name}' is empty`, { hint: "Name every set, e.g. man, woman, surfboard, stop_sign." });
   const parts = spaced.split("+").map((part) => part.trim());
   if (parts.length === 1) return { name: spaced };
-  const [object, gender] = parts;
-  if (parts.length > 2 || object === "") {
+  const [object2, gender] = parts;
+  if (parts.length > 2 || object2 === "") {
     throw new InputError(`Reference set name '${name}' is not of the form object+gender`, {
       hint: "Combination sets are named object+man or object+woman, e.g. surfboard+man."
     });
@@ -45369,7 +45376,7 @@ function parseSetName(name) {
       hint: "Combination sets are named object+man or object+woman (lower case), e.g. surfboard+woman."
     });
   }
-  return { name: `${object}+${gender}`, object, gender };
+  return { name: `${object2}+${gender}`, object: object2, gender };
 }
 function isGender(value) {
   return GENDERS.includes(value);
@@ -47896,15 +47903,15 @@ function scoreVision(input) {
       change: hasBase ? estimate(`bts.${list}.change`) : null
     };
   });
-  const gaps = input.objects.map((object) => {
-    const reference = hasBase ? point.get(`gap.${object}.base`) : point.get(`gap.${object}.pretrained`);
-    const head = point.get(`gap.${object}.head`);
+  const gaps = input.objects.map((object2) => {
+    const reference = hasBase ? point.get(`gap.${object2}.base`) : point.get(`gap.${object2}.pretrained`);
+    const head = point.get(`gap.${object2}.head`);
     return {
-      object,
-      pretrained: estimate(`gap.${object}.pretrained`),
-      base: hasBase ? estimate(`gap.${object}.base`) : null,
-      head: estimate(`gap.${object}.head`),
-      magnitudeChange: hasBase ? estimate(`gap.${object}.magnitudeChange`) : null,
+      object: object2,
+      pretrained: estimate(`gap.${object2}.pretrained`),
+      base: hasBase ? estimate(`gap.${object2}.base`) : null,
+      head: estimate(`gap.${object2}.head`),
+      magnitudeChange: hasBase ? estimate(`gap.${object2}.magnitudeChange`) : null,
       signFlip: Math.sign(head) !== Math.sign(reference) && head !== 0 && reference !== 0
     };
   });
@@ -47942,7 +47949,7 @@ function scoreVision(input) {
   });
   const metrics = [
     ...lists.map(({ list, items }) => series(`bts.${list}`, `Bias Transfer Score over the "${list}" list (n=${items.length}), Spearman \u03C1 pretrained\u2192model`, false, `bts.${list}`)),
-    ...input.objects.map((object) => series(`gap.${object}`, `gender gap of "${object}": inter(${object}, man) \u2212 inter(${object}, woman)`, true, `gap.${object}`)),
+    ...input.objects.map((object2) => series(`gap.${object2}`, `gender gap of "${object2}": inter(${object2}, man) \u2212 inter(${object2}, woman)`, true, `gap.${object2}`)),
     ...input.objects.length > 0 ? [series("gap.max", "largest |gender gap| over all objects", true, "gap.max")] : [],
     ...ieat.map((test) => ({
       ...series(`ieat.${test.name}`, `iEAT effect size d, X=man Y=woman, A=${test.attributes[0]} B=${test.attributes[1]}`, true, `ieat.${test.name}`),
@@ -47964,9 +47971,9 @@ function measure(sides, matrices, members, input, lists, precomputed) {
   for (const side of sides) {
     const matrix = matrices.get(side);
     let largest = 0;
-    for (const object of input.objects) {
-      const gap = interClassSimilarity(matrix, members.get(object), members.get("man")) - interClassSimilarity(matrix, members.get(object), members.get("woman"));
-      out.set(`gap.${object}.${side}`, gap);
+    for (const object2 of input.objects) {
+      const gap = interClassSimilarity(matrix, members.get(object2), members.get("man")) - interClassSimilarity(matrix, members.get(object2), members.get("woman"));
+      out.set(`gap.${object2}.${side}`, gap);
       largest = Math.max(largest, Math.abs(gap));
     }
     out.set(`gap.max.${side}`, largest);
@@ -47975,8 +47982,8 @@ function measure(sides, matrices, members, input, lists, precomputed) {
     }
   }
   if (sides.includes("base")) {
-    for (const object of input.objects) {
-      out.set(`gap.${object}.magnitudeChange`, Math.abs(out.get(`gap.${object}.head`)) - Math.abs(out.get(`gap.${object}.base`)));
+    for (const object2 of input.objects) {
+      out.set(`gap.${object2}.magnitudeChange`, Math.abs(out.get(`gap.${object2}.head`)) - Math.abs(out.get(`gap.${object2}.base`)));
     }
   }
   return out;
@@ -48129,7 +48136,7 @@ function checkReferenceSets(vision, objects, byName, declared) {
     }
   };
   if (objects.length === 0) throw new InputError("no objects to score: the reference sets hold only man, woman and control sets", { hint: "Add object sets (e.g. surfboard) or list vision.objects." });
-  for (const object of objects) require2(object, 1, `the gender gap of "${object}"`);
+  for (const object2 of objects) require2(object2, 1, `the gender gap of "${object2}"`);
   for (const gender of GENDERS) require2(gender, 1, "the gender gaps");
   const context = { objects, setNames: new Set(byName.keys()), declared };
   for (const list of vision.itemLists) {
@@ -48579,9 +48586,6 @@ function buildReportDocument(report) {
   };
   return JSON.parse(serializeReportDocument(document));
 }
-function renderJsonReport(report) {
-  return serializeReportDocument(buildReportDocument(report));
-}
 function serializeReportDocument(document) {
   return `${JSON.stringify(document, finiteOrNull, 2)}
 `;
@@ -48592,6 +48596,27 @@ function modelRecord(model) {
 function finiteOrNull(_key, value) {
   return typeof value === "number" && !Number.isFinite(value) ? null : value;
 }
+
+// src/report/attestation.ts
+var IN_TOTO_STATEMENT_TYPE = "https://in-toto.io/Statement/v1";
+var BIAS_REPORT_PREDICATE_TYPE = "https://bias-gate.dev/attestation/bias-report/v1";
+function scoredModelFiles(document) {
+  const subjects = [];
+  if (document.vision) subjects.push({ name: document.vision.models.head.path, digest: { sha256: document.vision.models.head.sha256 } });
+  const language = document.language?.models.head;
+  if (language) for (const file of language.files) subjects.push({ name: `${language.path}/${file.name}`, digest: { sha256: file.sha256 } });
+  return subjects;
+}
+function buildAttestation(document) {
+  return { _type: IN_TOTO_STATEMENT_TYPE, subject: scoredModelFiles(document), predicateType: BIAS_REPORT_PREDICATE_TYPE, predicate: document };
+}
+function renderAttestation(document) {
+  return `${JSON.stringify(buildAttestation(document), null, 2)}
+`;
+}
+
+// src/report/model-card.ts
+var import_yaml2 = __toESM(require_dist(), 1);
 
 // src/report/markdown-escape.ts
 var WORD_JOINER = "\u2060";
@@ -48630,6 +48655,415 @@ var MERMAID_REPLACEMENTS = { '"': "'", "`": "'", "<": "\u2039", ">": "\u203A", "
 function mermaidLabel(text) {
   const safe = oneLine(text).replace(/["`<>[\]{}|#;%&\\]/g, (char) => MERMAID_REPLACEMENTS[char]);
   return `"${safe}"`;
+}
+function linkDestination(url) {
+  return oneLine(url).replace(/[\s<>()\\]/g, (char) => `%${char.charCodeAt(0).toString(16).toUpperCase().padStart(2, "0")}`);
+}
+
+// src/report/release-facts.ts
+function policyInForce(document) {
+  const { policy } = document;
+  const where = policy.source === "base" ? policy.base : policy.head;
+  return {
+    source: policy.source,
+    side: policy.source === "base" ? "the base branch's config" : "the pull request's config",
+    path: where?.path ?? document.config.path,
+    sha256: where?.sha256 ?? document.config.sha256,
+    commit: policy.source === "base" ? policy.base?.commit ?? null : null
+  };
+}
+function describeApproval2(approval) {
+  if (!approval) return "none";
+  if (approval.how === "input") return "the workflow sets policy-source: head (the pull request's config applies)";
+  const by = approval.by ? ` added by @${approval.by}${approval.permission ? ` (${approval.permission})` : ""}` : "";
+  return `label ${approval.label ?? "(unnamed)"}${by}${approval.at ? ` at ${approval.at}` : ""}`;
+}
+function verdictWords(verdict) {
+  return verdict === "pass" ? "pass" : verdict === "warn" ? "pass with warnings" : "fail";
+}
+function roundScore(value) {
+  return value === null || !Number.isFinite(value) ? null : Number(value.toFixed(4));
+}
+
+// src/report/model-card.ts
+var BIAS_GATE_URL = "https://github.com/bias-gate/bias-gate";
+var HUB_DATASETS = {
+  crows_pairs: { name: "CrowS-Pairs", type: "nyu-mll/crows_pairs", split: "test" },
+  stereoset: { name: "StereoSet (intrasentence)", type: "McGill-NLP/stereoset", config: "intrasentence" },
+  perplexity: { name: "WikiText-2", type: "Salesforce/wikitext", config: "wikitext-2-raw-v1", split: "test" }
+};
+function modelIndex(document) {
+  const entries = [];
+  const language = document.language;
+  if (language) {
+    const names = new Set(language.metrics.map((metric2) => metric2.name));
+    const results = [];
+    for (const benchmark of language.benchmarks) {
+      const hub = HUB_DATASETS[benchmark.name];
+      const local = benchmark.data.source === "local" || !hub;
+      const metrics = language.metrics.filter((metric2) => (metric2.name === benchmark.name || metric2.name.startsWith(`${benchmark.name}.`)) && !names.has(`${metric2.name}.overall`)).flatMap((metric2) => {
+        const value = roundScore(metric2.head);
+        return value === null ? [] : [{ type: metric2.name, name: metric2.description, value }];
+      });
+      if (metrics.length === 0) continue;
+      results.push({
+        task: { type: language.kind === "causal" ? "text-generation" : "fill-mask" },
+        dataset: {
+          name: hub?.name ?? benchmark.name,
+          type: local ? benchmark.data.location : hub.type,
+          ...!local && hub.config ? { config: hub.config } : {},
+          ...!local && hub.split ? { split: hub.split } : {},
+          ...benchmark.data.revision ? { revision: benchmark.data.revision } : {},
+          args: { sha256: benchmark.data.sha256 }
+        },
+        metrics
+      });
+    }
+    entries.push({ name: language.models.head.path, results });
+  }
+  const vision = document.vision;
+  if (vision) {
+    const metrics = vision.metrics.flatMap((metric2) => {
+      const value = roundScore(metric2.head);
+      return value === null ? [] : [{ type: metric2.name, name: metric2.description, value }];
+    });
+    entries.push({
+      name: vision.models.head.path,
+      results: [{ task: { type: "image-classification" }, dataset: { name: "bias-gate reference sets", type: vision.referenceSets.source, args: { sha256: vision.referenceSets.sha256 } }, metrics }]
+    });
+  }
+  return { "model-index": entries };
+}
+function renderModelCard(document, options) {
+  const yaml = (0, import_yaml2.stringify)(modelIndex(document), { lineWidth: 0 });
+  const policy = policyInForce(document);
+  const lines = [
+    "---",
+    yaml.trimEnd(),
+    "---",
+    "",
+    "## Bias evaluation",
+    "",
+    `Evaluated by [bias-gate](${BIAS_GATE_URL}) version ${codeSpan(document.tool.version)}: **${verdictWords(document.verdict)}**.`,
+    "",
+    "| model | metric | value | base | gate |",
+    "|---|---|---:|---:|---|"
+  ];
+  const gateOf = (metric2) => {
+    const verdicts = document.verdicts.filter((verdict) => verdict.metric === metric2);
+    return verdicts.length === 0 ? "" : verdicts.map((verdict) => `${verdict.status} (${verdict.rule} ${verdict.threshold})`).join(", ");
+  };
+  const cell = (value) => value === null ? "" : String(roundScore(value) ?? "");
+  for (const entry of modelIndex(document)["model-index"]) {
+    for (const result of entry.results) {
+      for (const metric2 of result.metrics) {
+        const record = [...document.language?.metrics ?? [], ...document.vision?.metrics ?? []].find((m) => m.name === metric2.type);
+        lines.push(`| ${codeSpan(entry.name, "table-cell")} | ${escapeTableCell(metric2.name)} | ${metric2.value} | ${cell(record?.base ?? null)} | ${escapeTableCell(gateOf(metric2.type))} |`);
+      }
+    }
+  }
+  lines.push(
+    "",
+    `Policy: ${escapeMarkdownText(policy.side)} ${codeSpan(policy.path)}, sha256 ${codeSpan(policy.sha256)}${policy.commit ? `, commit ${codeSpan(policy.commit)}` : ""}.`,
+    "",
+    options.recordLink ? `Audit record: [${escapeMarkdownText(recordLabel(options.recordLink))}](${linkDestination(options.recordLink)}).` : "Audit record: `report.json` of the run that scored this model.",
+    ""
+  );
+  return lines.join("\n");
+}
+function recordLabel(link) {
+  return /^https?:\/\//.test(link) ? "workflow run" : link;
+}
+
+// src/report/release-notes.ts
+var RELEASE_CHECKLIST_HEADING = "## Bias gate release checklist";
+function renderReleaseNotes(document) {
+  const policy = policyInForce(document);
+  const lines = [RELEASE_CHECKLIST_HEADING, "", `Verdict: **${verdictWords(document.verdict)}** (${escapeMarkdownText(`${document.tool.name} ${document.tool.version}`)}).`, "", "### Gates", ""];
+  if (document.verdicts.length === 0) lines.push("- no gates configured");
+  for (const verdict of document.verdicts) lines.push(gateLine(verdict));
+  lines.push(
+    "",
+    "### Policy",
+    "",
+    `- [x] policy in force: ${escapeMarkdownText(policy.side)} ${codeSpan(policy.path)}, sha256 ${codeSpan(policy.sha256)}${policy.commit ? `, commit ${codeSpan(policy.commit)}` : ""}`,
+    `- [${document.policy.changes.length === 0 ? "x" : " "}] policy changes in this change set: ${document.policy.changes.length === 0 ? "none" : String(document.policy.changes.length)}`,
+    `- approval of a policy change before merging: ${escapeMarkdownText(describeApproval2(document.policy.approval))}`,
+    "",
+    "### Models (sha256)",
+    ""
+  );
+  const vision = document.vision;
+  if (vision) {
+    for (const [role, model] of [["pretrained", vision.models.pretrained], ["base", vision.models.base], ["head", vision.models.head]]) {
+      if (model) lines.push(`- ${role}: ${codeSpan(model.path)} ${codeSpan(model.sha256)}`);
+    }
+  }
+  const language = document.language;
+  if (language) {
+    for (const model of [language.models.base, language.models.head]) {
+      if (!model) continue;
+      for (const file of model.files) lines.push(`- ${model.role}: ${codeSpan(`${model.path}/${file.name}`)} ${codeSpan(file.sha256)}`);
+    }
+  }
+  lines.push("", "### Data (sha256)", "");
+  if (vision) lines.push(`- reference sets ${codeSpan(vision.referenceSets.source)}: ${codeSpan(vision.referenceSets.sha256)} (${vision.referenceSets.sets.length} sets)`);
+  for (const benchmark of language?.benchmarks ?? []) {
+    const revision = benchmark.data.revision ? `, revision ${codeSpan(benchmark.data.revision)}` : "";
+    lines.push(`- ${escapeMarkdownText(benchmark.name)} ${codeSpan(benchmark.data.location)}${revision}: ${codeSpan(benchmark.data.sha256)} (${benchmark.data.items} items)`);
+  }
+  const environment = document.environment;
+  if (environment) {
+    lines.push("", "### Run", "");
+    if (environment.run?.url) lines.push(`- workflow run: [${escapeMarkdownText(environment.run.id)}](${linkDestination(environment.run.url)})`);
+    if (environment.workflowRef) lines.push(`- workflow: ${codeSpan(environment.workflowRef)}${environment.workflowSha ? ` at ${codeSpan(environment.workflowSha)}` : ""}`);
+    if (environment.commits.checkout) lines.push(`- commit scored: ${codeSpan(environment.commits.checkout)}`);
+    if (environment.pullRequest) lines.push(`- pull request: [#${environment.pullRequest.number}](${linkDestination(environment.pullRequest.url)})`);
+    const toolchain = environment.toolchain;
+    lines.push(`- runner: ${escapeMarkdownText(`${environment.runner.os}/${environment.runner.arch}, Node ${toolchain.node}, onnxruntime-node ${toolchain.onnxruntimeNode ?? "unknown"}, sharp ${toolchain.sharp ?? "unknown"}`)}`);
+  }
+  lines.push("");
+  return lines.join("\n");
+}
+function gateLine(verdict) {
+  const rule = `${verdict.rule} ${verdict.threshold}${verdict.level === "warn" ? ", level warn" : ""}`;
+  const outcome = verdict.status === "pass" ? "pass" : `${verdict.status.toUpperCase()}: ${verdict.reason}`;
+  return `- [${verdict.status === "pass" ? "x" : " "}] ${codeSpan(verdict.metric)} (${escapeMarkdownText(rule)}): ${escapeMarkdownText(outcome)}`;
+}
+
+// src/runtime/versions.ts
+import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import path12 from "node:path";
+var RUNTIME_PACKAGES = { onnxruntimeNode: "onnxruntime-node", sharp: "sharp" };
+function installedPackageVersion(name, from = import.meta.url) {
+  let entry;
+  try {
+    entry = createRequire(from).resolve(name);
+  } catch {
+    return null;
+  }
+  for (let directory = path12.dirname(entry); ; directory = path12.dirname(directory)) {
+    try {
+      const manifest = JSON.parse(readFileSync(path12.join(directory, "package.json"), "utf8"));
+      if (manifest.name === name && typeof manifest.version === "string") return manifest.version;
+    } catch {
+    }
+    if (path12.dirname(directory) === directory) return null;
+  }
+}
+function toolchainVersions() {
+  return {
+    node: process.version,
+    onnxruntimeNode: installedPackageVersion(RUNTIME_PACKAGES.onnxruntimeNode),
+    sharp: installedPackageVersion(RUNTIME_PACKAGES.sharp)
+  };
+}
+function runnerRecord(name = null) {
+  return { os: process.platform, arch: process.arch, name };
+}
+
+// src/verify-command.ts
+import { readFile } from "node:fs/promises";
+import path13 from "node:path";
+import { parseArgs } from "node:util";
+
+// src/report/parse-report.ts
+function parseReportDocument(text, source) {
+  let value;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new InputError(`${source} is not JSON (${messageOf(error)})`, { hint: "Upload the report-dir output of the scoring run unchanged." });
+  }
+  REPORT_DOCUMENT(value, source, "");
+  return value;
+}
+function wrong(source, at, expected, value) {
+  const found = value === null ? "null" : Array.isArray(value) ? "an array" : typeof value === "string" ? `the string ${JSON.stringify(value.slice(0, 40))}` : typeof value;
+  throw new InputError(`${source}: ${at || "(top level)"} is ${found}, expected ${expected}: not a bias-gate report (format ${JSON_REPORT_FORMAT})`, {
+    hint: "Upload the report-dir output of the scoring run, written by the same bias-gate version, unchanged."
+  });
+}
+var string = (value, source, at) => {
+  if (typeof value !== "string") wrong(source, at, "a string", value);
+};
+var boolean = (value, source, at) => {
+  if (typeof value !== "boolean") wrong(source, at, "true or false", value);
+};
+var number = (value, source, at) => {
+  if (value !== null && typeof value !== "number") wrong(source, at, "a number or null", value);
+};
+var oneOf = (...allowed) => (value, source, at) => {
+  if (!allowed.includes(value)) wrong(source, at, `one of ${allowed.map((a) => JSON.stringify(a)).join(", ")}`, value);
+};
+var nullable = (check) => (value, source, at) => {
+  if (value !== null) check(value, source, at);
+};
+var arrayOf = (check) => (value, source, at) => {
+  if (!Array.isArray(value)) wrong(source, at, "an array", value);
+  value.forEach((item, index) => check(item, source, `${at}[${index}]`));
+};
+var object = (fields) => (value, source, at) => {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) wrong(source, at, "an object", value);
+  for (const [key, check] of Object.entries(fields)) check(value[key], source, at ? `${at}.${key}` : key);
+};
+var anyObject = object({});
+var optional = (check) => (value, source, at) => {
+  if (value !== void 0) check(value, source, at);
+};
+var METRIC_SIZE = nullable(object({ n: number, unit: string, detail: optional(string) }));
+var INTERVAL = nullable(object({ low: number, high: number }));
+var ESTIMATE = object({ value: number, interval: INTERVAL });
+var BASE_STATUS = oneOf("scored", "new", "not-given");
+var BOOTSTRAP_SETTINGS = object({ bootstrap: object({ confidence: number }) });
+var ITEM_LIST = oneOf("object", "pairs", "indiv", "comps");
+var VISION_MODEL = object({ path: string, sha256: string });
+var IEAT_RESULT = object({ effectSize: number, pValue: number });
+var LANGUAGE_MODEL = object({ role: string, path: string, files: arrayOf(object({ name: string, sha256: string, bytes: number })) });
+var VERDICT = object({
+  metric: string,
+  rule: oneOf("max", "min", "max_increase", "max_abs_increase", "max_decrease", "max_bias_increase", "max_increase_pct"),
+  threshold: number,
+  requireSignificant: boolean,
+  status: oneOf("pass", "fail", "warn", "skipped"),
+  reason: string,
+  quantity: optional(string),
+  compared: number,
+  interval: INTERVAL
+});
+var VISION = object({
+  baseStatus: BASE_STATUS,
+  models: object({ pretrained: VISION_MODEL, base: nullable(VISION_MODEL), head: VISION_MODEL }),
+  referenceSets: object({ source: string, sha256: string, sets: arrayOf(object({ name: string, images: number })) }),
+  settings: object({ bootstrap: object({ confidence: number }), preprocess: object({ scale: oneOf("0-1", "0-255"), mean: arrayOf(number), std: arrayOf(number) }) }),
+  estimator: oneOf("exact", "paper"),
+  bts: arrayOf(
+    object({
+      list: ITEM_LIST,
+      n: number,
+      base: nullable(object({ rho: number })),
+      head: object({ rho: number, interval: INTERVAL }),
+      change: nullable(object({ value: number }))
+    })
+  ),
+  gaps: arrayOf(object({ object: string, pretrained: ESTIMATE, base: nullable(ESTIMATE), head: ESTIMATE, magnitudeChange: nullable(ESTIMATE), signFlip: boolean })),
+  ieat: arrayOf(object({ name: string, attributes: arrayOf(string), base: nullable(IEAT_RESULT), head: IEAT_RESULT })),
+  itemLists: arrayOf(object({ list: ITEM_LIST, n: number, items: arrayOf(object({ label: string, pretrained: number, base: number, head: number })) }))
+});
+var LANGUAGE = object({
+  kind: oneOf("causal", "masked"),
+  scoring: oneOf("bias-bench", "sum-logprob"),
+  baseStatus: BASE_STATUS,
+  models: object({ base: nullable(LANGUAGE_MODEL), head: LANGUAGE_MODEL }),
+  settings: BOOTSTRAP_SETTINGS,
+  metrics: arrayOf(object({ name: string, base: number, head: number, delta: number, deltaInterval: INTERVAL, biasChange: number, biasChangeInterval: optional(INTERVAL), mcnemarP: number, size: optional(METRIC_SIZE) })),
+  transfer: nullable(
+    object({
+      target: string,
+      summary: string,
+      rows: arrayOf(object({ domain: string, metric: string, base: number, head: number, biasChange: ESTIMATE, pValue: number, direction: oneOf("target", "with", "against", "moved", "unclear") }))
+    })
+  ),
+  benchmarks: arrayOf(
+    object({
+      name: string,
+      data: object({ location: string, revision: nullable(string), sha256: string, items: number, skippedRows: arrayOf(anyObject) }),
+      skippedItems: object({ head: arrayOf(anyObject) }),
+      settings: anyObject
+    })
+  )
+});
+var POLICY_CHANGE = object({
+  kind: oneOf("config-deleted", "config-invalid", "section-added", "section-removed", "gate-added", "gate-removed", "gate-loosened", "gate-tightened", "model-moved", "setting-changed"),
+  key: string,
+  base: nullable(string),
+  head: nullable(string)
+});
+var POLICY = object({
+  source: oneOf("base", "head"),
+  reason: string,
+  base: nullable(object({ path: string, sha256: string, commit: nullable(string) })),
+  head: nullable(object({ path: string, sha256: string })),
+  changes: arrayOf(POLICY_CHANGE),
+  approval: nullable(object({ how: oneOf("label", "input") })),
+  proposed: nullable((value, source, at) => {
+    if (typeof value === "object" && value !== null && "error" in value) object({ error: string })(value, source, at);
+    else object({ verdict: oneOf("pass", "warn", "fail"), verdicts: arrayOf(VERDICT) })(value, source, at);
+  }),
+  workflowChanges: arrayOf(string),
+  notices: arrayOf(string)
+});
+var RUNTIME = object({
+  requested: arrayOf(string),
+  models: arrayOf(object({ model: string, used: arrayOf(string), unavailable: arrayOf(object({ provider: string, reason: string })) }))
+});
+var REPORT_DOCUMENT = object({
+  format: oneOf(JSON_REPORT_FORMAT),
+  tool: object({ name: string, version: string }),
+  verdict: oneOf("pass", "warn", "fail"),
+  config: object({ path: string }),
+  policy: POLICY,
+  vision: nullable(VISION),
+  language: nullable(LANGUAGE),
+  verdicts: arrayOf(VERDICT),
+  runtime: optional(RUNTIME)
+});
+
+// src/report/verify.ts
+function verifyReport(document, files, options) {
+  const scored = scoredModelFiles(document);
+  const checks = files.map(({ file, sha256 }) => {
+    const match = scored.find((subject) => subject.digest.sha256 === sha256);
+    return match ? { ok: true, message: `${file}: sha256 ${sha256} is the scored head model ${match.name}` } : { ok: false, message: `${file}: sha256 ${sha256} is not a model this report scored (head models: ${scored.map((s) => s.name).join(", ") || "none"})` };
+  });
+  const accepted = options.strict ? ["pass"] : ["pass", "warn"];
+  checks.push(
+    accepted.includes(document.verdict) ? { ok: true, message: `verdict ${document.verdict}` } : { ok: false, message: `verdict ${document.verdict}${options.strict ? " (--strict accepts pass only)" : ""}` }
+  );
+  if (options.config) {
+    const { file, sha256 } = options.config;
+    checks.push(
+      sha256 === document.config.sha256 ? { ok: true, message: `policy: ${file} (sha256 ${sha256}) is the config the report applied (${document.config.path})` } : { ok: false, message: `policy: ${file} has sha256 ${sha256}; the report applied ${document.config.path} with sha256 ${document.config.sha256}` }
+    );
+  }
+  return checks;
+}
+
+// src/verify-command.ts
+var VERIFY_USAGE = `Usage: ${TOOL_NAME} verify --report report.json [--config thresholds.yaml] [--strict] FILE...
+
+Checks offline that each FILE is a model the report scored (its sha256 is a head
+model file's), that the report's verdict passed (pass or warn; --strict: pass
+only) and, with --config, that the report was produced under that config (its
+sha256 is the report's config.sha256).
+
+Exit status: 0 every check holds, 1 a check failed (one line per failed check),
+2 bad input or usage.`;
+async function runVerifyCommand(argv, io) {
+  const { values, positionals } = parseArgs({
+    args: [...argv],
+    allowPositionals: true,
+    strict: true,
+    options: { report: { type: "string" }, config: { type: "string" }, strict: { type: "boolean", default: false } }
+  });
+  if (values.report === void 0) throw new InputError("verify needs --report FILE: the report.json to check against", { hint: VERIFY_USAGE });
+  if (positionals.length === 0) throw new InputError("verify needs the model files to check", { hint: VERIFY_USAGE });
+  const resolve2 = (value) => path13.resolve(io.cwd, value);
+  let text;
+  try {
+    text = await readFile(resolve2(values.report), "utf8");
+  } catch (error) {
+    throw new InputError(`--report ${values.report}: cannot read it (${messageOf(error)})`);
+  }
+  const document = parseReportDocument(text, values.report);
+  const digest = async (file) => ({ file, sha256: await sha256File(resolve2(file), file) });
+  const files = await Promise.all(positionals.map(digest));
+  const config = values.config === void 0 ? void 0 : await digest(values.config);
+  const checks = verifyReport(document, files, { strict: values.strict, config });
+  for (const check of checks) (check.ok ? io.stdout : io.stderr)(`${check.ok ? "ok" : "FAILED"}: ${check.message}
+`);
+  return checks.every((check) => check.ok) ? EXIT_PASS : EXIT_GATE_FAILED;
 }
 
 // src/report/summary.ts
@@ -49306,12 +49740,14 @@ function renderCalibration(config, report, noise) {
 // src/command.ts
 var USAGE = `Usage: ${TOOL_NAME} run --config thresholds.yaml [--base DIR|REF] [--head DIR] [--json FILE] [--markdown FILE]
                      [--dump-items FILE] [--cache-dir DIR] [--no-cache] [--threads N] [--quiet]
-                     [--policy-source base|head]
+                     [--policy-source base|head] [--attestation FILE] [--model-card FILE]
+                     [--release-notes FILE] [--record-environment]
        ${TOOL_NAME} run --shard I/N --partial FILE [same options]
        ${TOOL_NAME} merge --config thresholds.yaml [--base DIR|REF] [--json FILE] [--markdown FILE] PARTIAL...
        ${TOOL_NAME} validate --config thresholds.yaml
        ${TOOL_NAME} metrics --config thresholds.yaml
        ${TOOL_NAME} calibrate --config thresholds.yaml [--out FILE] [--cache-dir DIR] [--no-cache]
+       ${TOOL_NAME} verify --report report.json [--config thresholds.yaml] [--strict] FILE...
 
 Scores the models named in the config for the head tree and the base tree,
 applies the gates and prints the report.
@@ -49322,6 +49758,14 @@ applies the gates and prints the report.
                    (its model files are read with git); without it the head is scored alone
   --json FILE      write the JSON audit record
   --markdown FILE  write the Markdown report (the PR comment)
+  --attestation FILE  write an in-toto Statement v1: every scored head model file as a
+                   subject, the JSON record as the predicate (sign it with actions/attest)
+  --model-card FILE  write a "Bias evaluation" section for a Hugging Face model card
+                   (model-index YAML and a Markdown table)
+  --release-notes FILE  write the release checklist section of the release notes (Markdown)
+  --record-environment  add the environment section to the JSON record: git commits
+                   (--base REF), platform, Node, onnxruntime-node and sharp versions;
+                   without it the record depends on the inputs only
   --dump-items FILE  write one JSON line per language benchmark item with each model's scores
   --cache-dir DIR  where downloaded benchmark files and scored results are kept
                    (default: $XDG_CACHE_HOME/bias-gate or ~/.cache/bias-gate)
@@ -49335,6 +49779,9 @@ applies the gates and prints the report.
   --shard I/N      score only shard I of N (every N-th item of every list) and write the
                    partial result to --partial; nothing is gated
   --partial FILE   where a shard run writes its partial result
+
+verify checks offline that model files are the ones a report scored, that it
+passed and (--config) under which config; see \`${TOOL_NAME} verify --help\`.
 
 merge combines the partial results of shards 1..N into the report an unsharded
 run gives, byte for byte; it runs no model.
@@ -49351,7 +49798,12 @@ proposed gates (to stdout, or --out FILE).
 Exit status: 0 pass (warnings included), 1 a gate failed, 2 bad input or usage.`;
 async function runCommand(argv, io) {
   try {
-    const parsed = parseArgs({
+    if (argv[0] === "verify") {
+      if (argv.includes("--help") || argv.includes("-h")) return io.stdout(`${VERIFY_USAGE}
+`), EXIT_PASS;
+      return await runVerifyCommand(argv.slice(1), io);
+    }
+    const parsed = parseArgs2({
       args: [...argv],
       allowPositionals: true,
       strict: true,
@@ -49361,6 +49813,10 @@ async function runCommand(argv, io) {
         base: { type: "string" },
         json: { type: "string" },
         markdown: { type: "string" },
+        attestation: { type: "string" },
+        "model-card": { type: "string" },
+        "release-notes": { type: "string" },
+        "record-environment": { type: "boolean", default: false },
         "dump-items": { type: "string" },
         "cache-dir": { type: "string" },
         "no-cache": { type: "boolean", default: false },
@@ -49390,12 +49846,12 @@ async function runCommand(argv, io) {
     }
     if (command === "run" && positionals.length > 1) throw new InputError(`unexpected arguments: ${positionals.slice(1).join(" ")}`, { hint: USAGE });
     if (command === "merge" && positionals.length < 2) throw new InputError("merge needs the partial result files of every shard", { hint: USAGE });
-    const resolve2 = (value) => path12.resolve(io.cwd, value);
+    const resolve2 = (value) => path14.resolve(io.cwd, value);
     const progress = values.quiet ? void 0 : (message) => io.stderr(`${TOOL_NAME}: ${message}
 `);
     const configFile = resolve2(values.config);
     const repoRoot = findRepositoryRoot(configFile);
-    const configPath = toRepoRelative(repoRoot, configFile) || path12.basename(configFile);
+    const configPath = toRepoRelative(repoRoot, configFile) || path14.basename(configFile);
     const head = await readConfigState(configFile, repoRoot, configPath);
     const headRoot = values.head === void 0 ? head.status === "found" ? head.config.repoRoot : repoRoot : existingDirectory(resolve2(values.head), "--head");
     const cacheDir = values["cache-dir"] === void 0 ? defaultCacheDir() : resolve2(values["cache-dir"]);
@@ -49409,8 +49865,8 @@ async function runCommand(argv, io) {
       approval: policySourceApproval(values["policy-source"]),
       intraOpThreads: values.threads === void 0 ? void 0 : positiveInteger(values.threads, "--threads"),
       progress,
-      cacheDir: path12.join(cacheDir, "benchmarks"),
-      resultCache: values["no-cache"] ? noResultCache() : directoryResultCache(path12.join(cacheDir, "results"), progress)
+      cacheDir: path14.join(cacheDir, "benchmarks"),
+      resultCache: values["no-cache"] ? noResultCache() : directoryResultCache(path14.join(cacheDir, "results"), progress)
     };
     if (command === "run" && values.shard !== void 0) {
       if (values.partial === void 0) throw new InputError("--shard needs --partial FILE: where to write the shard's partial result");
@@ -49421,9 +49877,18 @@ async function runCommand(argv, io) {
 `);
       return EXIT_PASS;
     }
-    const report = command === "merge" ? await mergeShards(runOptions, await readPartials(positionals.slice(1).map(resolve2))) : await runBiasGate(runOptions);
-    if (values.json) await writeReport(resolve2(values.json), renderJsonReport(report));
-    if (values.markdown) await writeReport(resolve2(values.markdown), renderMarkdown(buildReportDocument(report)));
+    const scored = command === "merge" ? await mergeShards(runOptions, await readPartials(positionals.slice(1).map(resolve2))) : await runBiasGate(runOptions);
+    const report = values["record-environment"] ? { ...scored, environment: await cliEnvironment(headRoot, base?.commit ?? null) } : scored;
+    const document = buildReportDocument(report);
+    if (values.json) await writeReport(resolve2(values.json), serializeReportDocument(document));
+    if (values.markdown) await writeReport(resolve2(values.markdown), renderMarkdown(document));
+    if (values.attestation) await writeReport(resolve2(values.attestation), renderAttestation(document));
+    if (values["model-card"]) {
+      const card = resolve2(values["model-card"]);
+      const recordLink = document.environment?.run?.url ?? (values.json ? path14.relative(path14.dirname(card), resolve2(values.json)).split(path14.sep).join("/") : null);
+      await writeReport(card, renderModelCard(document, { recordLink }));
+    }
+    if (values["release-notes"]) await writeReport(resolve2(values["release-notes"]), renderReleaseNotes(document));
     if (values["dump-items"]) {
       if (!report.language) throw new InputError("--dump-items writes language benchmark items, and the config has no `language:` section");
       await writeReport(resolve2(values["dump-items"]), report.language.itemLines().map((line) => `${line}
@@ -49449,7 +49914,7 @@ ${USAGE}
   }
 }
 async function configCommand(command, values, io) {
-  const configFile = path12.resolve(io.cwd, values.config);
+  const configFile = path14.resolve(io.cwd, values.config);
   const config = await loadConfig(configFile);
   if (command === "metrics") {
     const metrics = gateableMetrics(config);
@@ -49481,35 +49946,47 @@ ${check.problems.map((problem) => `  - ${problem}
   }
   const progress = values.quiet ? void 0 : (message) => io.stderr(`${TOOL_NAME}: ${message}
 `);
-  const cacheDir = values["cache-dir"] === void 0 ? defaultCacheDir() : path12.resolve(io.cwd, values["cache-dir"]);
+  const cacheDir = values["cache-dir"] === void 0 ? defaultCacheDir() : path14.resolve(io.cwd, values["cache-dir"]);
   const report = await runBiasGate({
     configFile,
     config,
     progress,
-    cacheDir: path12.join(cacheDir, "benchmarks"),
-    resultCache: values["no-cache"] ? noResultCache() : directoryResultCache(path12.join(cacheDir, "results"), progress)
+    cacheDir: path14.join(cacheDir, "benchmarks"),
+    resultCache: values["no-cache"] ? noResultCache() : directoryResultCache(path14.join(cacheDir, "results"), progress)
   });
   const snippet = renderCalibration(config, report, measureNoise(report));
   if (values.out === void 0) io.stdout(snippet);
   else {
-    await writeReport(path12.resolve(io.cwd, values.out), snippet);
+    await writeReport(path14.resolve(io.cwd, values.out), snippet);
     io.stdout(`proposed thresholds written to ${values.out}
 `);
   }
   return EXIT_PASS;
 }
 async function baseSide(text, asPath, headRoot, configPath, head, progress) {
-  if (existsSync6(asPath) && statSync2(asPath).isDirectory()) return { side: await directoryBaseSide(asPath, configPath) };
+  if (existsSync6(asPath) && statSync2(asPath).isDirectory()) return { side: await directoryBaseSide(asPath, configPath), commit: null };
   if (!await isGitRef(headRoot, text)) {
     throw new InputError(`--base ${text}: neither a directory nor a git ref of ${headRoot}`, { hint: "--base takes the root of a base checkout or a branch, tag or commit." });
   }
   const log = progress ?? (() => {
   });
   const commit = await resolveBaseCommit({ repoRoot: headRoot, baseRef: text, log });
-  const target = await mkdtemp(path12.join(os4.tmpdir(), "bias-gate-base-"));
+  const target = await mkdtemp(path14.join(os4.tmpdir(), "bias-gate-base-"));
   const side = await gitBaseSide({ repoRoot: headRoot, commit: commit.sha, configPath, head, targetDir: target, log });
   log(`base: ${commit.how} (${commit.sha})`);
-  return { side };
+  return { side, commit: commit.sha };
+}
+async function cliEnvironment(headRoot, baseCommit) {
+  const head = await checkedOutCommit(headRoot);
+  return {
+    workflowRef: null,
+    workflowSha: null,
+    commits: { base: baseCommit, head, mergeBase: baseCommit, checkout: head },
+    pullRequest: null,
+    run: null,
+    runner: runnerRecord(),
+    toolchain: toolchainVersions()
+  };
 }
 function policySourceApproval(value) {
   if (value === void 0 || value === "base") return null;
@@ -49532,7 +50009,7 @@ async function readPartials(files) {
   for (const file of files) {
     let text;
     try {
-      text = await readFile(file, "utf8");
+      text = await readFile2(file, "utf8");
     } catch (error) {
       throw new InputError(`merge: cannot read ${file} (${messageOf(error)})`);
     }
@@ -49548,11 +50025,11 @@ async function readPartials(files) {
 }
 async function writeReport(file, content) {
   try {
-    await mkdir4(path12.dirname(file), { recursive: true });
+    await mkdir4(path14.dirname(file), { recursive: true });
     await writeFile3(file, content);
   } catch (error) {
     throw new InputError(`cannot write ${file}: ${messageOf(error)}`, {
-      hint: "Choose an output path whose parent is a directory you can write to (--json, --markdown, --dump-items, --partial).",
+      hint: "Choose an output path whose parent is a directory you can write to (--json, --markdown, --attestation, --model-card, --release-notes, --dump-items, --partial).",
       cause: error
     });
   }

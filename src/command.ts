@@ -6,7 +6,7 @@ import { parseArgs } from 'node:util';
 import { EXIT_GATE_FAILED, EXIT_PASS, INPUT_ERROR_EXIT_CODE, InputError, messageOf } from './errors.ts';
 import { defaultCacheDir } from './artifacts/cache-dir.ts';
 import { directoryBaseSide, gitBaseSide, type BaseSide } from './artifacts/base-side.ts';
-import { isGitRef, resolveBaseCommit } from './artifacts/git.ts';
+import { checkedOutCommit, isGitRef, resolveBaseCommit } from './artifacts/git.ts';
 import { changedGateWorkflows } from './artifacts/workflow-changes.ts';
 import { parseShard } from './artifacts/item-scoring.ts';
 import { directoryResultCache, noResultCache, parseResultsJson, stringifyResults } from './artifacts/result-cache.ts';
@@ -14,7 +14,13 @@ import { findRepositoryRoot, toRepoRelative } from './config/paths.ts';
 import { readConfigState } from './policy/decide.ts';
 import type { ConfigState, PolicyApproval } from './policy/types.ts';
 import { checkPartialResult, mergeShards, runBiasGate, scoreShard, type PartialResult } from './pipeline.ts';
-import { buildReportDocument, renderJsonReport } from './report/json.ts';
+import { buildReportDocument, serializeReportDocument } from './report/json.ts';
+import { renderAttestation } from './report/attestation.ts';
+import { renderModelCard } from './report/model-card.ts';
+import { renderReleaseNotes } from './report/release-notes.ts';
+import type { RunEnvironment } from './report/types.ts';
+import { runnerRecord, toolchainVersions } from './runtime/versions.ts';
+import { runVerifyCommand, VERIFY_USAGE } from './verify-command.ts';
 import { renderMarkdown } from './report/markdown.ts';
 import { renderText } from './report/text.ts';
 import { TOOL_NAME, TOOL_VERSION } from './version.ts';
@@ -27,12 +33,14 @@ import { parserMessage } from './parser-message.ts';
 
 export const USAGE = `Usage: ${TOOL_NAME} run --config thresholds.yaml [--base DIR|REF] [--head DIR] [--json FILE] [--markdown FILE]
                      [--dump-items FILE] [--cache-dir DIR] [--no-cache] [--threads N] [--quiet]
-                     [--policy-source base|head]
+                     [--policy-source base|head] [--attestation FILE] [--model-card FILE]
+                     [--release-notes FILE] [--record-environment]
        ${TOOL_NAME} run --shard I/N --partial FILE [same options]
        ${TOOL_NAME} merge --config thresholds.yaml [--base DIR|REF] [--json FILE] [--markdown FILE] PARTIAL...
        ${TOOL_NAME} validate --config thresholds.yaml
        ${TOOL_NAME} metrics --config thresholds.yaml
        ${TOOL_NAME} calibrate --config thresholds.yaml [--out FILE] [--cache-dir DIR] [--no-cache]
+       ${TOOL_NAME} verify --report report.json [--config thresholds.yaml] [--strict] FILE...
 
 Scores the models named in the config for the head tree and the base tree,
 applies the gates and prints the report.
@@ -43,6 +51,14 @@ applies the gates and prints the report.
                    (its model files are read with git); without it the head is scored alone
   --json FILE      write the JSON audit record
   --markdown FILE  write the Markdown report (the PR comment)
+  --attestation FILE  write an in-toto Statement v1: every scored head model file as a
+                   subject, the JSON record as the predicate (sign it with actions/attest)
+  --model-card FILE  write a "Bias evaluation" section for a Hugging Face model card
+                   (model-index YAML and a Markdown table)
+  --release-notes FILE  write the release checklist section of the release notes (Markdown)
+  --record-environment  add the environment section to the JSON record: git commits
+                   (--base REF), platform, Node, onnxruntime-node and sharp versions;
+                   without it the record depends on the inputs only
   --dump-items FILE  write one JSON line per language benchmark item with each model's scores
   --cache-dir DIR  where downloaded benchmark files and scored results are kept
                    (default: $XDG_CACHE_HOME/bias-gate or ~/.cache/bias-gate)
@@ -56,6 +72,9 @@ applies the gates and prints the report.
   --shard I/N      score only shard I of N (every N-th item of every list) and write the
                    partial result to --partial; nothing is gated
   --partial FILE   where a shard run writes its partial result
+
+verify checks offline that model files are the ones a report scored, that it
+passed and (--config) under which config; see \`${TOOL_NAME} verify --help\`.
 
 merge combines the partial results of shards 1..N into the report an unsharded
 run gives, byte for byte; it runs no model.
@@ -81,6 +100,10 @@ export interface CommandIo {
 /** Runs the CLI with `argv` (without node and script) and returns the exit code. */
 export async function runCommand(argv: readonly string[], io: CommandIo): Promise<number> {
   try {
+    if (argv[0] === 'verify') {
+      if (argv.includes('--help') || argv.includes('-h')) return io.stdout(`${VERIFY_USAGE}\n`), EXIT_PASS;
+      return await runVerifyCommand(argv.slice(1), io);
+    }
     const parsed = parseArgs({
       args: [...argv],
       allowPositionals: true,
@@ -91,6 +114,10 @@ export async function runCommand(argv: readonly string[], io: CommandIo): Promis
         base: { type: 'string' },
         json: { type: 'string' },
         markdown: { type: 'string' },
+        attestation: { type: 'string' },
+        'model-card': { type: 'string' },
+        'release-notes': { type: 'string' },
+        'record-environment': { type: 'boolean', default: false },
         'dump-items': { type: 'string' },
         'cache-dir': { type: 'string' },
         'no-cache': { type: 'boolean', default: false },
@@ -146,9 +173,19 @@ export async function runCommand(argv: readonly string[], io: CommandIo): Promis
       io.stdout(`shard ${partial.shard.index}/${partial.shard.count}: ${partial.entries.reduce((n, e) => n + e.indices.length, 0)} item results written to ${values.partial}; combine all shards with \`${TOOL_NAME} merge\`\n`);
       return EXIT_PASS;
     }
-    const report = command === 'merge' ? await mergeShards(runOptions, await readPartials(positionals.slice(1).map(resolve))) : await runBiasGate(runOptions);
-    if (values.json) await writeReport(resolve(values.json), renderJsonReport(report));
-    if (values.markdown) await writeReport(resolve(values.markdown), renderMarkdown(buildReportDocument(report)));
+    const scored = command === 'merge' ? await mergeShards(runOptions, await readPartials(positionals.slice(1).map(resolve))) : await runBiasGate(runOptions);
+    const report = values['record-environment'] ? { ...scored, environment: await cliEnvironment(headRoot, base?.commit ?? null) } : scored;
+    const document = buildReportDocument(report);
+    if (values.json) await writeReport(resolve(values.json), serializeReportDocument(document));
+    if (values.markdown) await writeReport(resolve(values.markdown), renderMarkdown(document));
+    if (values.attestation) await writeReport(resolve(values.attestation), renderAttestation(document));
+    if (values['model-card']) {
+      const card = resolve(values['model-card']);
+      // The card links the record beside it: the run when there is one, else the --json file relative to the card.
+      const recordLink = document.environment?.run?.url ?? (values.json ? path.relative(path.dirname(card), resolve(values.json)).split(path.sep).join('/') : null);
+      await writeReport(card, renderModelCard(document, { recordLink }));
+    }
+    if (values['release-notes']) await writeReport(resolve(values['release-notes']), renderReleaseNotes(document));
     if (values['dump-items']) {
       if (!report.language) throw new InputError('--dump-items writes language benchmark items, and the config has no `language:` section');
       await writeReport(resolve(values['dump-items']), report.language.itemLines().map((line) => `${line}\n`).join(''));
@@ -215,8 +252,8 @@ async function configCommand(command: 'validate' | 'metrics' | 'calibrate', valu
  * directory from git (DESIGN §1.2). Either way the base side's own config is read,
  * because it, not the pull request's, is the policy in force (issue 9 §1).
  */
-async function baseSide(text: string, asPath: string, headRoot: string, configPath: string, head: ConfigState, progress: ((message: string) => void) | undefined): Promise<{ side: BaseSide }> {
-  if (existsSync(asPath) && statSync(asPath).isDirectory()) return { side: await directoryBaseSide(asPath, configPath) };
+async function baseSide(text: string, asPath: string, headRoot: string, configPath: string, head: ConfigState, progress: ((message: string) => void) | undefined): Promise<{ side: BaseSide; commit: string | null }> {
+  if (existsSync(asPath) && statSync(asPath).isDirectory()) return { side: await directoryBaseSide(asPath, configPath), commit: null };
   if (!(await isGitRef(headRoot, text))) {
     throw new InputError(`--base ${text}: neither a directory nor a git ref of ${headRoot}`, { hint: '--base takes the root of a base checkout or a branch, tag or commit.' });
   }
@@ -225,7 +262,26 @@ async function baseSide(text: string, asPath: string, headRoot: string, configPa
   const target = await mkdtemp(path.join(os.tmpdir(), 'bias-gate-base-'));
   const side = await gitBaseSide({ repoRoot: headRoot, commit: commit.sha, configPath, head, targetDir: target, log });
   log(`base: ${commit.how} (${commit.sha})`);
-  return { side };
+  return { side, commit: commit.sha };
+}
+
+/**
+ * `--record-environment`: the CLI's environment section. The base side is read from the commit
+ * `--base REF` names, so that commit is both `base` and `mergeBase`; head and checkout are the
+ * checkout's HEAD (uncommitted changes show in the model hashes, not here). No clock, no user, no
+ * path: the same checkout on the same machine gives the same bytes.
+ */
+async function cliEnvironment(headRoot: string, baseCommit: string | null): Promise<RunEnvironment> {
+  const head = await checkedOutCommit(headRoot);
+  return {
+    workflowRef: null,
+    workflowSha: null,
+    commits: { base: baseCommit, head, mergeBase: baseCommit, checkout: head },
+    pullRequest: null,
+    run: null,
+    runner: runnerRecord(),
+    toolchain: toolchainVersions(),
+  };
 }
 
 /** `--policy-source head`: the caller accepts the pull request's own config (e.g. protected by CODEOWNERS). */
@@ -275,7 +331,7 @@ async function writeReport(file: string, content: string): Promise<void> {
     await writeFile(file, content);
   } catch (error) {
     throw new InputError(`cannot write ${file}: ${messageOf(error)}`, {
-      hint: 'Choose an output path whose parent is a directory you can write to (--json, --markdown, --dump-items, --partial).',
+      hint: 'Choose an output path whose parent is a directory you can write to (--json, --markdown, --attestation, --model-card, --release-notes, --dump-items, --partial).',
       cause: error,
     });
   }

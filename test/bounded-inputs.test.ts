@@ -11,6 +11,7 @@ import { parseStereoSet } from '../src/language/datasets/stereoset.ts';
 import { MAX_PARSER_MESSAGE_CHARS } from '../src/parser-message.ts';
 import { MAX_RESIZED_PIXELS } from '../src/vision/preprocess.ts';
 import { createFixtureRepo, editConfig } from './fixture-repo.ts';
+import { expectValidReport } from './report-schema.ts';
 
 /**
  * Issue 9 §4 and §5 through the CLI: inputs that used to take unbounded memory or time, crash
@@ -138,7 +139,7 @@ describe('nothing unscored counts as a score (issue 9 §5)', () => {
     }
     expect(outcome.stdout).toContain('40 items not scored');
     expect(outcome.stdout).toContain('24 items not scored');
-    const report = JSON.parse(await readFile(path.join(root, 'out/report.json'), 'utf8')) as JsonReport;
+    const report = expectValidReport(await readFile(path.join(root, 'out/report.json'), 'utf8')) as JsonReport;
     const skipped = Object.fromEntries(report.language.benchmarks.map((b) => [b.name, b.skippedItems.head]));
     expect(skipped.stereoset).toHaveLength(24);
     expect(skipped.stereoset![0]!.reason).toContain('NaN or infinite log-probability');
@@ -162,7 +163,7 @@ describe('nothing unscored counts as a score (issue 9 §5)', () => {
     table.fill(Number.NaN, k * V, (k + 1) * V);
     const root = await languageRepo('causal', bigramLanguageModel({ table, vocabularySize: V }));
     const outcome = await run([...HEAD_ONLY, '--json', 'out/report.json'], root);
-    const report = JSON.parse(await readFile(path.join(root, 'out/report.json'), 'utf8')) as JsonReport;
+    const report = expectValidReport(await readFile(path.join(root, 'out/report.json'), 'utf8')) as JsonReport;
     const reads = (sentence: string) => byteIds(sentence).slice(0, -1).includes(k);
     const { clusters } = parseStereoSet(await readFile(path.join(root, 'fixtures/language/benchmarks/stereoset_sample.json'), 'utf8'), 'stereoset');
     const unscored = clusters.filter((c) => [c.sentences.stereotype, c.sentences.antiStereotype, c.sentences.unrelated].some((s) => reads(s.sentence)));
@@ -189,7 +190,7 @@ describe('nothing unscored counts as a score (issue 9 §5)', () => {
     const root = await languageRepo('masked', model);
     const outcome = await run([...HEAD_ONLY, '--json', 'out/report.json'], root);
     expect(outcome.code).toBe(1);
-    const report = JSON.parse(await readFile(path.join(root, 'out/report.json'), 'utf8')) as JsonReport;
+    const report = expectValidReport(await readFile(path.join(root, 'out/report.json'), 'utf8')) as JsonReport;
     const crows = report.language.benchmarks.find((b) => b.name === 'crows_pairs')!;
     const reasons = crows.skippedItems.head.map((item) => item.reason);
     expect(reasons.filter((reason) => reason === 'the model gave a NaN or infinite log-probability').length).toBeGreaterThan(30);

@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { runCommand } from '../src/command.ts';
 import { createFixtureRepo, editConfig } from './fixture-repo.ts';
 import { repoPath } from './helpers.ts';
+import { expectValidReport } from './report-schema.ts';
 
 
 interface Outcome {
@@ -46,7 +47,7 @@ describe('bias-gate run: exit codes', () => {
     expect(outcome.stdout).toContain('verdict: WARN');
     expect(outcome.stdout).toMatch(/bts\.object\s+13 items\s+0\.9121\s+0\.9066/);
     expect(outcome.stderr).toContain('bias-gate: embedding with head model fixtures/vision/classifier.onnx: 78/78');
-    expect(JSON.parse(await readFile(path.join(root, 'out/report.json'), 'utf8')).verdict).toBe('warn');
+    expect(expectValidReport(await readFile(path.join(root, 'out/report.json'), 'utf8')).verdict).toBe('warn');
     expect(await readFile(path.join(root, 'out/report.md'), 'utf8')).toMatch(/^## ⚠️ bias-gate: pass with warnings/);
   });
 
@@ -230,7 +231,7 @@ describe('bias-gate run: result cache', () => {
     expect(first.stderr).toContain('preprocessing 78 reference images');
     expect(second.stderr).not.toContain('preprocessing'); // a cached run decodes no image
     expect(second.stderr).toContain('crows_pairs (base): cache hit');
-    const [a, b] = await Promise.all(['first.json', 'second.json'].map(async (f) => JSON.parse(await readFile(path.join(root, f), 'utf8'))));
+    const [a, b] = await Promise.all(['first.json', 'second.json'].map(async (f) => expectValidReport(await readFile(path.join(root, f), 'utf8'))))
     expect(b.vision).toEqual(a.vision);
     expect(b.language).toEqual(a.language);
     expect(b.verdicts).toEqual(a.verdicts);
@@ -243,7 +244,7 @@ describe('bias-gate run: result cache', () => {
     const file = path.join(directory, entry!);
     await writeFile(file, (await readFile(file, 'utf8')).replace(/"\$f32":"[A-Za-z]/, '"$f32":"#'));
     const third = await run([...RUN, '--json', 'third.json'], root);
-    const c = JSON.parse(await readFile(path.join(root, 'third.json'), 'utf8'));
+    const c = expectValidReport(await readFile(path.join(root, 'third.json'), 'utf8'));
     expect(c.cache.some((e: { event: string }) => e.event === 'corrupt')).toBe(true);
     expect(c.vision).toEqual(a.vision);
     expect(third.code).toBe(first.code);

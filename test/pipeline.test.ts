@@ -5,6 +5,7 @@ import { runBiasGate } from '../src/pipeline.ts';
 import { renderJsonReport } from '../src/report/json.ts';
 import { spearman } from '../src/stats/spearman.ts';
 import { repoPath } from './helpers.ts';
+import { expectValidReport } from './report-schema.ts';
 
 
 /** Set name as bias-gate reads the directory name. */
@@ -97,6 +98,7 @@ describe('the default job on the fixtures', async () => {
   it('the JSON audit record is byte-identical for the same inputs and holds every hash', async () => {
     const again = await runBiasGate({ configFile: repoPath('thresholds.yaml'), baseRoot: repoPath('fixtures/base') });
     const json = renderJsonReport(report);
+    expectValidReport(json);
     expect(renderJsonReport(again)).toBe(json);
     const record = JSON.parse(json);
     expect(record.tool).toEqual({ name: 'bias-gate', version: expect.stringMatching(/^\d+\.\d+\.\d+/) });

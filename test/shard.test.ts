@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { shardIndices } from '../src/artifacts/item-scoring.ts';
 import { runCommand } from '../src/command.ts';
 import { createFixtureRepo } from './fixture-repo.ts';
+import { expectValidReport } from './report-schema.ts';
 
 async function cli(args: string[], cwd: string): Promise<{ code: number; stdout: string; stderr: string }> {
   let stdout = '';
@@ -37,6 +38,7 @@ describe('sharding', () => {
     expect(merged.stdout).toBe(whole.stdout);
     const read = (file: string) => readFile(path.join(root, file), 'utf8');
     expect(await read('merged.json')).toBe(await read('whole.json'));
+    expectValidReport(await read('merged.json'));
     expect(await read('merged.md')).toBe(await read('whole.md'));
   }, 120_000);
 

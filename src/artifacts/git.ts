@@ -415,3 +415,12 @@ function shortSha(sha: string): string {
 function firstLine(text: string): string {
   return text.trim().split('\n').find((line) => line.trim() !== '')?.trim() ?? '(no message)';
 }
+
+/** The commit checked out at `repoRoot` (`git rev-parse HEAD`), for the audit record; null when it is not a git checkout. */
+export async function checkedOutCommit(repoRoot: string): Promise<string | null> {
+  try {
+    return (await revParseCommit(repoRoot, 'HEAD')) ?? null;
+  } catch {
+    return null; // git missing: the record says so by a null
+  }
+}

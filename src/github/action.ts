@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { gitBaseSide, type BaseSide } from '../artifacts/base-side.ts';
 import { resolveBaseCommit } from '../artifacts/git.ts';
+import { runnerRecord, toolchainVersions } from '../runtime/versions.ts';
 import { changedGateWorkflows } from '../artifacts/workflow-changes.ts';
 import { parseShard, type Shard } from '../artifacts/item-scoring.ts';
 import { directoryResultCache, parseResultsJson, stringifyResults } from '../artifacts/result-cache.ts';
@@ -17,6 +18,9 @@ import { InputError } from '../errors.ts';
 import { mergeShards, runBiasGate, scoreShard, type PartialResult } from '../pipeline.ts';
 import { buildReportDocument, serializeReportDocument } from '../report/json.ts';
 import { renderMarkdown } from '../report/markdown.ts';
+import { renderAttestation } from '../report/attestation.ts';
+import { renderModelCard } from '../report/model-card.ts';
+import { renderReleaseNotes } from '../report/release-notes.ts';
 import { createGitHubClient } from './client.ts';
 import { readRunContext, type RunContext } from './context.ts';
 import { labelApproval } from './policy-approval.ts';
@@ -90,9 +94,11 @@ export async function runAction(): Promise<void> {
 
     let base: BaseSide | undefined;
     let workflowChanges: string[] = [];
+    let mergeBase: string | null = null;
     if (inputs.baseRef || context.pullRequest) {
       const commit = await resolveBaseCommit({ repoRoot, baseRef: inputs.baseRef, prBaseSha: context.pullRequest?.baseSha, log: core.info });
       core.info(`Base: ${commit.how} (${commit.sha}).`);
+      mergeBase = commit.sha;
       base = await gitBaseSide({ repoRoot, commit: commit.sha, configPath, head, targetDir: path.join(temp, 'base'), log: core.info });
       core.info(base.config.status === 'found' ? `Policy: the base branch's ${configPath} at ${commit.sha} applies.` : `Policy: the base branch has no valid ${configPath}; the pull request's config applies.`);
       workflowChanges = await changedGateWorkflows(repoRoot, commit.sha);
@@ -136,7 +142,7 @@ export async function runAction(): Promise<void> {
       return;
     }
     const scored = inputs.mergePartials ? await mergeShards(runOptions, await readPartialDirectory(path.resolve(workspace, inputs.mergePartials))) : await runBiasGate(runOptions);
-    const report = { ...scored, environment: runEnvironment() };
+    const report = { ...scored, environment: runEnvironment(context, mergeBase) };
     await saveResults('');
 
     // The report bundle: what the fork-safe comment job needs, and nothing else.
@@ -158,6 +164,16 @@ export async function runAction(): Promise<void> {
       };
       await writeFile(path.join(bundle, 'meta.json'), `${JSON.stringify(meta, null, 2)}\n`);
     }
+    // The release artifacts (README "Release checklist"), all from the same document.
+    const attestation = path.join(bundle, 'attestation.intoto.json');
+    await writeFile(attestation, renderAttestation(document));
+    const modelCard = path.join(bundle, 'model-card.md');
+    await writeFile(modelCard, renderModelCard(document, { recordLink: document.environment?.run?.url ?? 'report.json' }));
+    const releaseNotes = path.join(bundle, 'release-notes.md');
+    await writeFile(releaseNotes, renderReleaseNotes(document));
+    core.setOutput('attestation', attestation);
+    core.setOutput('model-card', modelCard);
+    core.setOutput('release-notes', releaseNotes);
     core.setOutput('report-dir', bundle);
     await writeJobSummary(markdown, reportJson);
     annotate(report, configFile, repoRoot);
@@ -199,9 +215,27 @@ async function policyApproval(inputs: ActionInputs, context: RunContext): Promis
   });
 }
 
-/** The workflow that ran the gate, for the audit record (kept apart from the scored content). */
-function runEnvironment(): RunEnvironment {
-  return { workflowRef: process.env.GITHUB_WORKFLOW_REF ?? null, workflowSha: process.env.GITHUB_WORKFLOW_SHA ?? null };
+/**
+ * Where the gate ran, for the audit record (kept apart from the scored content): the workflow,
+ * the commits, the pull request, the run, the runner and the toolchain.
+ */
+export function runEnvironment(context: RunContext, mergeBase: string | null, env: NodeJS.ProcessEnv = process.env): RunEnvironment {
+  const { owner, repo } = context.repository;
+  const pullRequest = context.pullRequest;
+  return {
+    workflowRef: env.GITHUB_WORKFLOW_REF ?? null,
+    workflowSha: env.GITHUB_WORKFLOW_SHA ?? null,
+    commits: {
+      base: pullRequest?.baseSha ?? null,
+      head: pullRequest?.headSha ?? env.GITHUB_SHA ?? null,
+      mergeBase,
+      checkout: env.GITHUB_SHA ?? null,
+    },
+    pullRequest: pullRequest && owner ? { number: pullRequest.number, url: `${context.serverUrl}/${owner}/${repo}/pull/${pullRequest.number}` } : null,
+    run: env.GITHUB_RUN_ID ? { id: env.GITHUB_RUN_ID, attempt: Number(env.GITHUB_RUN_ATTEMPT ?? '1') || 1, url: context.runUrl ?? null } : null,
+    runner: runnerRecord(env.RUNNER_NAME ?? null),
+    toolchain: toolchainVersions(),
+  };
 }
 
 /** Posts (or updates) the sticky comment; '' when there is none (see {@link postReportComment}). */

@@ -79,7 +79,7 @@ export interface ReportDocument {
   cache: CacheEvent[];
   /** Where the models ran, when other providers than the CPU were asked for (see runtime.ts). */
   runtime?: RuntimeAuditRecord;
-  /** The Action's workflow; absent in CLI runs. */
+  /** Commits, workflow run, runner and toolchain (report/environment.ts); absent in CLI runs without `--record-environment`. */
   environment?: RunEnvironment;
 }
 

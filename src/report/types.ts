@@ -34,16 +34,42 @@ export interface RunReport {
    */
   runtime?: RuntimeRecord;
   /**
-   * Where the run happened (the Action's workflow), apart from the scored content so that the
-   * rest of the record stays byte-identical for identical inputs; absent in CLI runs.
+   * Where the run happened (commits, workflow run, runner, toolchain), apart from the scored
+   * content so that the rest of the record stays byte-identical for identical inputs; absent in
+   * CLI runs without `--record-environment`.
    */
   environment?: RunEnvironment;
 }
 
-/** The run's environment as the audit record keeps it. */
+/**
+ * Where and by what the run happened, as the audit record keeps it: commits, pull request, workflow
+ * run, runner and toolchain. Filled by the Action, and by the CLI only with `--record-environment`,
+ * so a plain CLI report stays byte-identical for identical inputs (report/environment.ts).
+ */
 export interface RunEnvironment {
-  /** `GITHUB_WORKFLOW_REF`: the workflow file and ref that ran the gate. */
+  /** `GITHUB_WORKFLOW_REF`: the workflow file and ref that ran the gate (null outside Actions). */
   workflowRef: string | null;
   /** `GITHUB_WORKFLOW_SHA`: the commit of that workflow file. */
   workflowSha: string | null;
+  commits: RunCommits;
+  /** The pull request the run gated; null on push, tag and release runs and in the CLI. */
+  pullRequest: { number: number; url: string } | null;
+  /** The workflow run (`GITHUB_RUN_ID`, `GITHUB_RUN_ATTEMPT`); null in the CLI. */
+  run: { id: string; attempt: number; url: string | null } | null;
+  /** The machine: `process.platform`/`process.arch`, and the runner's name in Actions (`RUNNER_NAME`). */
+  runner: { os: string; arch: string; name: string | null };
+  /** Versions of what computed the scores. */
+  toolchain: { node: string; onnxruntimeNode: string | null; sharp: string | null };
+}
+
+/** The commits of a run, full 40-hex shas; null where the run has none. */
+export interface RunCommits {
+  /** The pull request's base commit (`pull_request.base.sha`), or the commit `--base REF` named in the CLI. */
+  base: string | null;
+  /** The pull request's head commit (`pull_request.head.sha`); on other events the commit the run is for. */
+  head: string | null;
+  /** The commit the base side was read from: the merge-base of base and head (or `base-ref`). */
+  mergeBase: string | null;
+  /** The commit checked out and scored (`GITHUB_SHA`: on pull_request events GitHub's test merge commit; in the CLI `git rev-parse HEAD`). */
+  checkout: string | null;
 }

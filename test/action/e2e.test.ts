@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FakeGitHub } from '../github/fake-github.ts';
 import { createTempDir, git, repoPath } from '../helpers.ts';
 import { MINIMUM_NODE, nodeVersionAtLeast } from '../../src/platform.mjs';
+import { expectValidReport } from '../report-schema.ts';
 
 const exec = promisify(execFile);
 
@@ -241,7 +242,7 @@ describe.runIf(ACTION_NODE)('the Action, run as a runner would, from a fresh rel
     expect(result.code).toBe(0);
     expect(result.outputs.verdict).toBe('warn');
     expect(result.outputs.summary).toBe('bias-gate: warn (0 failed · 1 warning · 7 passed · 0 skipped)');
-    expect(JSON.parse(await readFile(result.outputs['report-json']!, 'utf8')).vision.baseStatus).toBe('scored');
+    expect(expectValidReport(await readFile(result.outputs['report-json']!, 'utf8')).vision.baseStatus).toBe('scored');
     expect(result.summary).toContain('## ⚠️ bias-gate: pass with warnings');
     expect(result.summary).toContain('### Vision: Bias Transfer Score');
     expect(result.summary).toContain('#### Cross-domain transfer (target: gender)');

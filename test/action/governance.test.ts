@@ -9,8 +9,12 @@ import { cp, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { runAction } from '../../src/github/action.ts';
+import { BIAS_REPORT_PREDICATE_TYPE, IN_TOTO_STATEMENT_TYPE } from '../../src/report/attestation.ts';
+import { RELEASE_CHECKLIST_HEADING } from '../../src/report/release-notes.ts';
+import type { RunEnvironment } from '../../src/report/types.ts';
 import { FakeGitHub } from '../github/fake-github.ts';
 import { createTempDir, git, repoPath } from '../helpers.ts';
+import { expectValidReport } from '../report-schema.ts';
 
 /** The base branch's policy: the fixtures' config with the surfboard gate failing instead of warning. */
 function basePolicy(text: string): string {
@@ -29,7 +33,7 @@ interface ActionResult {
     policy: { source: string; changes: { kind: string; key: string; base: string | null; head: string | null }[]; proposed: { verdict?: string; error?: string } | null; approval: unknown; workflowChanges: string[]; notices: string[] };
     verdicts: { metric: string; status: string; reason: string }[];
     vision: { models: { base: { path: string } | null; head: { path: string } } } | null;
-    environment?: { workflowRef: string | null; workflowSha: string | null };
+    environment?: RunEnvironment;
   };
 }
 
@@ -106,7 +110,7 @@ describe('the base branch policy judges the pull request (issue 9 §1)', () => {
       GITHUB_EVENT_NAME: 'pull_request', GITHUB_EVENT_PATH: path.join(work, 'event.json'), GITHUB_REPOSITORY: 'Codertocat/Hello-World', GITHUB_API_URL: github.url,
       GITHUB_SERVER_URL: 'https://github.com', GITHUB_RUN_ID: '77', GITHUB_JOB: 'bias-gate', GITHUB_WORKSPACE: repository, GITHUB_STEP_SUMMARY: path.join(work, 'summary.md'),
       GITHUB_OUTPUT: path.join(work, 'output.txt'), RUNNER_TEMP: path.join(work, 'tmp'), RUNNER_OS: 'Linux',
-      GITHUB_WORKFLOW_REF: 'Codertocat/Hello-World/.github/workflows/bias-gate.yml@refs/pull/1/merge', GITHUB_WORKFLOW_SHA: headSha,
+      GITHUB_WORKFLOW_REF: 'Codertocat/Hello-World/.github/workflows/bias-gate.yml@refs/pull/1/merge', GITHUB_WORKFLOW_SHA: headSha, GITHUB_SHA: headSha, GITHUB_RUN_ATTEMPT: '2', RUNNER_NAME: 'GitHub Actions 3',
       ...Object.fromEntries(Object.entries(inputs).map(([name, value]) => [`INPUT_${name.toUpperCase()}`, value])),
     };
     Object.assign(process.env, env);
@@ -122,7 +126,7 @@ describe('the base branch policy judges the pull request (issue 9 §1)', () => {
     const log = logged.join('');
     if (!outputs['report-json']) throw new Error(`no report: ${log}`);
     const comments = github.commentsOn(number);
-    return { failed: process.exitCode === 1, outputs, log, comment: comments[0]?.body ?? '', report: JSON.parse(await readFile(outputs['report-json'], 'utf8')) as ActionResult['report'] };
+    return { failed: process.exitCode === 1, outputs, log, comment: comments[0]?.body ?? '', report: expectValidReport(await readFile(outputs['report-json'], 'utf8')) as ActionResult['report'] };
   }
 
   it('unchanged policy: the fine-tuned model fails the base policy, and nothing is said about a policy change', async () => {
@@ -135,7 +139,23 @@ describe('the base branch policy judges the pull request (issue 9 §1)', () => {
     expect(result.report.verdicts.find((v) => v.metric === 'gap.surfboard')).toMatchObject({ status: 'fail' });
     expect(result.comment).toContain("Policy in force: the base branch's config");
     expect(result.comment).not.toContain('This pull request changes the policy');
-    expect(result.report.environment).toEqual({ workflowRef: 'Codertocat/Hello-World/.github/workflows/bias-gate.yml@refs/pull/1/merge', workflowSha: expect.stringMatching(/^[0-9a-f]{40}$/) });
+    const prNumber = pullRequest - 1; // run() numbers each pull request
+    expect(result.report.environment).toEqual({
+      workflowRef: 'Codertocat/Hello-World/.github/workflows/bias-gate.yml@refs/pull/1/merge',
+      workflowSha: expect.stringMatching(/^[0-9a-f]{40}$/),
+      commits: { base: baseSha, head: result.report.environment?.workflowSha, mergeBase: baseSha, checkout: result.report.environment?.workflowSha },
+      pullRequest: { number: prNumber, url: `https://github.com/Codertocat/Hello-World/pull/${prNumber}` },
+      run: { id: '77', attempt: 2, url: 'https://github.com/Codertocat/Hello-World/actions/runs/77' },
+      runner: { os: process.platform, arch: process.arch, name: 'GitHub Actions 3' },
+      toolchain: { node: process.version, onnxruntimeNode: expect.stringMatching(/^\d+\.\d+\.\d+/), sharp: expect.stringMatching(/^\d+\.\d+\.\d+/) },
+    });
+    // The release artifacts sit in the report dir, all from the same document.
+    expect(path.dirname(result.outputs.attestation!)).toBe(result.outputs['report-dir']);
+    const statement = JSON.parse(await readFile(result.outputs.attestation!, 'utf8'));
+    expect(statement).toMatchObject({ _type: IN_TOTO_STATEMENT_TYPE, predicateType: BIAS_REPORT_PREDICATE_TYPE, predicate: result.report });
+    expect(statement.subject.map((s: { name: string }) => s.name)).toContain('fixtures/vision/classifier.onnx');
+    expect(await readFile(result.outputs['model-card']!, 'utf8')).toContain('Audit record: [workflow run](https://github.com/Codertocat/Hello-World/actions/runs/77).');
+    expect(await readFile(result.outputs['release-notes']!, 'utf8')).toMatch(new RegExp(`^${RELEASE_CHECKLIST_HEADING}\n[\\s\\S]*- pull request: \\[#${prNumber}\\]`));
   }, 120_000);
 
   it('loosening the threshold: still fails; the comment shows the loosened rule and the proposed verdict, not in force', async () => {

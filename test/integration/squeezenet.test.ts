@@ -12,6 +12,7 @@ import { loadReferenceSets } from '../../src/vision/reference-sets.ts';
 import { builtinSetName } from '../../src/vision/builtin-sets.ts';
 import { sharedSubset, startReferenceSetMirror } from '../helpers-mirror.ts';
 import { createTempDir, readSha256Sums, repoPath, sharedDirFor } from '../helpers.ts';
+import { expectValidReport } from '../report-schema.ts';
 
 const shared = sharedDirFor('the SqueezeNet integration test');
 const squeezenet = shared && path.join(shared, 'models/squeezenet1.1');
@@ -120,6 +121,7 @@ describe.skipIf(!squeezenet)('vision gate on a real SqueezeNet 1.1', () => {
     const partials = await Promise.all([1, 2, 3].map((index) => scoreShard(options, { index, count: 3 })));
     expect(partials[0]!.entries.map((e) => e.kind)).toEqual(['vision-embeddings', 'vision-embeddings']);
     const merged = await mergeShards(options, partials);
+    expectValidReport(renderJsonReport(report));
     expect(renderJsonReport(merged)).toBe(renderJsonReport(report));
   });
 });

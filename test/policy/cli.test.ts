@@ -3,6 +3,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCommand } from '../../src/command.ts';
 import { createTempDir, git, repoPath } from '../helpers.ts';
+import { expectValidReport } from '../report-schema.ts';
 
 /** A git repository whose main branch holds the base models and `baseConfig`; HEAD is a PR branch with the head models and `headConfig`. */
 async function repositoryWithPolicies(baseConfig: string, headConfig: string | null): Promise<string> {
@@ -46,7 +47,7 @@ describe('the CLI applies the base side policy with --base REF', () => {
     expect(gated.stdout).toContain("Policy in force: the base branch's config, which applies until this pull request is merged");
     expect(gated.stdout).toContain('loosened: vision.gates[gap.surfboard].max_abs_increase threshold: 0.02 -> 0.5');
     expect(gated.stdout).toContain("Under the pull request's proposed policy (not in force) the verdict would be pass (0 failed · 0 warnings · 4 passed · 0 skipped)");
-    const record = JSON.parse(await readFile(path.join(root, 'report.json'), 'utf8'));
+    const record = expectValidReport(await readFile(path.join(root, 'report.json'), 'utf8'));
     expect(record.policy.base.commit).toBe(git(root, 'rev-parse', 'main'));
     expect(record.config.sha256).toBe(record.policy.base.sha256);
 

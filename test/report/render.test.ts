@@ -7,6 +7,7 @@ import { renderText } from '../../src/report/text.ts';
 import type { RunReport } from '../../src/report/types.ts';
 import { DEFAULT_PREPROCESS } from '../../src/vision/preprocess.ts';
 import { scoreVision } from '../../src/vision/score.ts';
+import { expectValidReport } from '../report-schema.ts';
 
 // A fully synthetic report: 2-D embeddings at fixed angles, so every number is stable across machines.
 const SETS = ['man', 'woman', 'random', 'stop sign', 'surfboard', 'kitchen'];
@@ -84,6 +85,7 @@ describe('reports', () => {
 
   it('JSON: no absolute paths, no replicates, NaN as null', async () => {
     const json = renderJsonReport(report);
+    expectValidReport(json);
     expect(json).not.toContain('/abs/');
     expect(json).not.toContain('Replicates');
     const parsed = JSON.parse(json);
