@@ -5,7 +5,8 @@ import type { TransferTable } from '../language/transfer.ts';
 import type { BaseStatus, Interval } from '../scores.ts';
 import type { VisionRun } from '../vision/run.ts';
 import type { BtsScore, GapScore, IeatScore, ItemListScores, VisionScores } from '../vision/score.ts';
-import { metricRow } from './metric-rows.ts';
+import type { HistoryRecord } from '../history/history.ts';
+import { metricRow, modelInterval } from './metric-rows.ts';
 import type { PolicyRecord } from '../policy/types.ts';
 import { runtimeAuditRecord, type RuntimeAuditRecord } from './runtime.ts';
 import type { RunEnvironment, RunReport } from './types.ts';
@@ -31,6 +32,10 @@ export interface LanguageMetricRecord {
   deltaInterval: Interval | null;
   biasChange: number | null;
   mcnemarP: number | null;
+  /** Bootstrap interval of the head's value alone (the HTML report's whiskers); absent in older records. */
+  headInterval?: Interval | null;
+  /** Bootstrap interval of the base's value alone; absent in older records. */
+  baseInterval?: Interval | null;
 }
 
 /**
@@ -77,6 +82,8 @@ export interface ReportDocument {
   runtime?: RuntimeAuditRecord;
   /** The Action's workflow; absent in CLI runs. */
   environment?: RunEnvironment;
+  /** The last default-branch runs from the history data branch (Action input `history-branch`); absent when off. */
+  history?: HistoryRecord;
 }
 
 /**
@@ -119,8 +126,9 @@ export function buildReportDocument(report: RunReport): ReportDocument {
       settings: report.language.settings,
       benchmarks: report.language.benchmarks,
       metrics: report.language.metrics.map((metric) => {
-        const row = metricRow(metric, report.language!.settings.bootstrap.confidence);
-        return { name: metric.name, description: metric.description, head: metric.head, base: metric.base, delta: row.delta, deltaInterval: row.interval, biasChange: row.biasChange, mcnemarP: row.changePValue };
+        const confidence = report.language!.settings.bootstrap.confidence;
+        const row = metricRow(metric, confidence);
+        return { name: metric.name, description: metric.description, head: metric.head, base: metric.base, delta: row.delta, deltaInterval: row.interval, biasChange: row.biasChange, mcnemarP: row.changePValue, headInterval: modelInterval(metric.headReplicates, confidence), baseInterval: modelInterval(metric.baseReplicates, confidence) };
       }),
       transfer: report.language.transfer,
     },
@@ -128,6 +136,7 @@ export function buildReportDocument(report: RunReport): ReportDocument {
     cache: report.cache,
     ...(report.runtime ? { runtime: runtimeAuditRecord(report.runtime) } : {}),
     ...(report.environment ? { environment: report.environment } : {}),
+    ...(report.history ? { history: report.history } : {}),
   };
   return JSON.parse(serializeReportDocument(document)) as ReportDocument;
 }

@@ -3,6 +3,7 @@ import { describeBaseStatus } from '../artifacts/models.ts';
 import type { ReportDocument } from './json.ts';
 import { renderPolicyMarkdown } from './policy.ts';
 import { describeRuntimeRecord } from './runtime.ts';
+import { renderTrendMarkdown } from './trend.ts';
 import { codeSpan, escapeHtmlText, escapeMarkdownText, escapeTableCell, mermaidLabel } from './markdown-escape.ts';
 import { isHeadlineLanguageMetric, languageMetricLabel } from './metric-rows.ts';
 import { describeCounts, describeRule, formatInterval, formatOptional, formatSigned, metricStatus } from './summary.ts';
@@ -23,6 +24,7 @@ export const REPORT_SECTIONS: readonly ReportSection[] = [
   (document) => renderPolicyMarkdown(document.policy, (verdicts) => renderChecks({ ...document, verdicts: [...verdicts] })),
   (document) => (document.vision ? renderVision(document.vision, document) : []),
   (document) => (document.language ? renderLanguage(document.language, document) : []),
+  renderTrendMarkdown,
 ];
 
 /**
