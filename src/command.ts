@@ -15,16 +15,17 @@ import { readConfigState } from './policy/decide.ts';
 import type { ConfigState, PolicyApproval } from './policy/types.ts';
 import { checkPartialResult, mergeShards, runBiasGate, scoreShard, type PartialResult } from './pipeline.ts';
 import { buildReportDocument, renderJsonReport } from './report/json.ts';
+import { renderHtml } from './report/html.ts';
 import { renderMarkdown } from './report/markdown.ts';
 import { renderText } from './report/text.ts';
 import { TOOL_NAME, TOOL_VERSION } from './version.ts';
 import { parserMessage } from './parser-message.ts';
 
 export const USAGE = `Usage: ${TOOL_NAME} run --config thresholds.yaml [--base DIR|REF] [--head DIR] [--json FILE] [--markdown FILE]
-                     [--dump-items FILE] [--cache-dir DIR] [--no-cache] [--threads N] [--quiet]
+                     [--html FILE] [--dump-items FILE] [--cache-dir DIR] [--no-cache] [--threads N] [--quiet]
                      [--policy-source base|head]
        ${TOOL_NAME} run --shard I/N --partial FILE [same options]
-       ${TOOL_NAME} merge --config thresholds.yaml [--base DIR|REF] [--json FILE] [--markdown FILE] PARTIAL...
+       ${TOOL_NAME} merge --config thresholds.yaml [--base DIR|REF] [--json FILE] [--markdown FILE] [--html FILE] PARTIAL...
 
 Scores the models named in the config for the head tree and the base tree,
 applies the gates and prints the report.
@@ -35,6 +36,8 @@ applies the gates and prints the report.
                    (its model files are read with git); without it the head is scored alone
   --json FILE      write the JSON audit record
   --markdown FILE  write the Markdown report (the PR comment)
+  --html FILE      write the HTML report: one self-contained file (inline CSS and SVG charts,
+                   no script, loads nothing when opened)
   --dump-items FILE  write one JSON line per language benchmark item with each model's scores
   --cache-dir DIR  where downloaded benchmark files and scored results are kept
                    (default: $XDG_CACHE_HOME/bias-gate or ~/.cache/bias-gate)
@@ -74,6 +77,7 @@ export async function runCommand(argv: readonly string[], io: CommandIo): Promis
         base: { type: 'string' },
         json: { type: 'string' },
         markdown: { type: 'string' },
+        html: { type: 'string' },
         'dump-items': { type: 'string' },
         'cache-dir': { type: 'string' },
         'no-cache': { type: 'boolean', default: false },
@@ -126,6 +130,7 @@ export async function runCommand(argv: readonly string[], io: CommandIo): Promis
     const report = command === 'merge' ? await mergeShards(runOptions, await readPartials(positionals.slice(1).map(resolve))) : await runBiasGate(runOptions);
     if (values.json) await writeReport(resolve(values.json), renderJsonReport(report));
     if (values.markdown) await writeReport(resolve(values.markdown), renderMarkdown(buildReportDocument(report)));
+    if (values.html) await writeReport(resolve(values.html), renderHtml(buildReportDocument(report)));
     if (values['dump-items']) {
       if (!report.language) throw new InputError('--dump-items writes language benchmark items, and the config has no `language:` section');
       await writeReport(resolve(values['dump-items']), report.language.itemLines().map((line) => `${line}\n`).join(''));
@@ -211,7 +216,7 @@ async function writeReport(file: string, content: string): Promise<void> {
     await writeFile(file, content);
   } catch (error) {
     throw new InputError(`cannot write ${file}: ${messageOf(error)}`, {
-      hint: 'Choose an output path whose parent is a directory you can write to (--json, --markdown, --dump-items, --partial).',
+      hint: 'Choose an output path whose parent is a directory you can write to (--json, --markdown, --html, --dump-items, --partial).',
       cause: error,
     });
   }

@@ -58,14 +58,17 @@ export function niceDomain(values: readonly number[], include: readonly number[]
     high += pad;
   }
   const step = niceStep(high - low, count);
-  return [roundTo(Math.floor(low / step) * step, step), roundTo(Math.ceil(high / step) * step, step)];
+  return [roundTo(Math.floor(low / step + 1e-9) * step, step), roundTo(Math.ceil(high / step - 1e-9) * step, step)];
 }
 
 /** Tick values from the domain's low end to its high end, a nice step apart. */
 export function niceTicks(domain: readonly [number, number], count = 5): number[] {
   const step = niceStep(domain[1] - domain[0], count);
+  // Whole multiples of the step, counted as integers: -0.6 / 0.2 is -2.9999999999999996.
+  const first = Math.ceil(domain[0] / step - 1e-9);
+  const last = Math.floor(domain[1] / step + 1e-9);
   const ticks: number[] = [];
-  for (let tick = Math.ceil(domain[0] / step) * step; tick <= domain[1] + step * 1e-9; tick += step) ticks.push(roundTo(tick, step));
+  for (let index = first; index <= last; index++) ticks.push(roundTo(index * step, step));
   return ticks;
 }
 

@@ -1,6 +1,6 @@
 import { metricTrends, sparkline, type MetricTrend } from '../history/history.ts';
 import type { ReportDocument } from './json.ts';
-import { codeSpan, escapeMarkdownText } from './markdown-escape.ts';
+import { codeSpan } from './markdown-escape.ts';
 import { formatOptional, formatSigned } from './summary.ts';
 
 /** The trend rows every report format shows: one per gated metric, from the document's history. */
@@ -30,8 +30,8 @@ export function renderTrendMarkdown(document: ReportDocument): string[] {
     const present = values.filter((value): value is number => value !== null);
     const range = present.length === 0 ? '—' : `${formatOptional(Math.min(...present))} – ${formatOptional(Math.max(...present))}`;
     const change = trend.current === null || trend.last === null ? null : trend.current - trend.last;
-    // The sparkline is made of block characters and `·` only: nothing in it is Markdown.
-    lines.push(`| ${codeSpan(trend.metric, 'table-cell')} | ${sparkline(values)} | ${escapeMarkdownText(range)} | ${formatOptional(trend.last)} | ${formatOptional(trend.current)} | ${formatSigned(change)} |`);
+    // The sparkline (block characters and `·`) and the numbers are not Markdown: only the metric's name needs escaping.
+    lines.push(`| ${codeSpan(trend.metric, 'table-cell')} | ${sparkline(values)} | ${range} | ${formatOptional(trend.last)} | ${formatOptional(trend.current)} | ${formatSigned(change)} |`);
   }
   lines.push('');
   return lines;
