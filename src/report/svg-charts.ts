@@ -221,7 +221,7 @@ export interface TrendChartSpec {
 
 /** The metric across the last merges as a line, and this run's value as a separate mark after it. */
 export function trendChart(spec: TrendChartSpec): string {
-  const plot = plotArea(160);
+  const plot = plotArea(TREND_HEIGHT, 12);
   const values = [...spec.merged.map((point) => point.value), spec.current.value].filter((value): value is number => value !== null);
   const y = linearScale(niceDomain(values, [], 3), [plot.bottom, plot.top]);
   const count = spec.merged.length + 1;
@@ -243,7 +243,7 @@ export function trendChart(spec: TrendChartSpec): string {
     marks.push(`<circle class="point s-current" cx="${cx}" cy="${cy}" r="5" data-series="current" data-label="${escapeXml(spec.current.label)}" data-value="${dataNumber(spec.current.value)}"><title>${escapeXml(`${spec.current.label}: ${formatNumber(spec.current.value)}`)}</title></circle>`);
   }
   const legendSeries = [{ name: `last ${spec.merged.length} merges`, key: 'merged' }, { name: spec.current.label, key: 'current' }];
-  return svg(spec.id, spec.title, { y, plot }, [yAxis(y, plot, ''), ...lines, ...marks, legend(legendSeries, plot)], 160);
+  return svg(spec.id, spec.title, { y, plot }, [yAxis(y, plot, ''), ...lines, ...marks, legend(legendSeries, plot)], TREND_HEIGHT);
 }
 
 interface Plot {
@@ -253,9 +253,12 @@ interface Plot {
   right: number;
 }
 
-function plotArea(height = CHART_HEIGHT): Plot {
-  return { top: MARGIN.top, bottom: height - MARGIN.bottom, left: MARGIN.left, right: CHART_WIDTH - MARGIN.right };
+function plotArea(height = CHART_HEIGHT, bottomMargin: number = MARGIN.bottom): Plot {
+  return { top: MARGIN.top, bottom: height - bottomMargin, left: MARGIN.left, right: CHART_WIDTH - MARGIN.right };
 }
+
+/** The trend chart's height: a small multiple, one per gated metric, with no x axis below. */
+const TREND_HEIGHT = 130;
 
 function svg(id: string, title: string, scales: { y: LinearScale; x?: LinearScale; plot: Plot }, parts: readonly string[], height = CHART_HEIGHT): string {
   const { y, x, plot } = scales;
