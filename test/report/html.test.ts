@@ -1,5 +1,9 @@
 // The HTML report and the comment's trend section, without a browser (html-browser.test.ts opens it in one).
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { runCommand } from '../../src/command.ts';
+import { createTempDir, repoPath } from '../helpers.ts';
 import { HTML_REPORT_CSP, renderHtml } from '../../src/report/html.ts';
 import { parseReportDocument } from '../../src/report/parse-report.ts';
 import { renderMarkdown } from '../../src/report/markdown.ts';
@@ -49,6 +53,15 @@ describe('HTML report', () => {
     expect(html).toContain('&lt;img src=x onerror=alert(1)&gt;&quot;&#39;&amp;@octocat');
     // Also in the attributes a test or a stylesheet reads.
     expect(html).toContain('data-category="&lt;img src=x onerror=alert(1)&gt;&quot;&#39;&amp;@octocat"');
+  });
+
+  it('CLI --html writes the same page as the document renders', async () => {
+    const out = await createTempDir('bias-gate-html-cli-');
+    const file = path.join(out, 'nested', 'report.html');
+    const io = { stdout: () => {}, stderr: () => {}, cwd: repoPath('.') };
+    const code = await runCommand(['run', '--config', 'thresholds.yaml', '--base', 'fixtures/base', '--html', file, '--cache-dir', path.join(out, 'cache'), '--quiet'], io);
+    expect(code).toBe(0);
+    expect(await readFile(file, 'utf8')).toBe(renderHtml(await fixtureDocument()));
   });
 
   it('renders the same from report.json read back (the fork-safe path)', async () => {
