@@ -65,9 +65,9 @@ var require_code = __commonJS({
     };
     exports.Name = Name;
     var _Code = class extends _CodeOrName {
-      constructor(code) {
+      constructor(code2) {
         super();
-        this._items = typeof code === "string" ? [code] : code;
+        this._items = typeof code2 === "string" ? [code2] : code2;
       }
       toString() {
         return this.str;
@@ -94,13 +94,13 @@ var require_code = __commonJS({
     exports._Code = _Code;
     exports.nil = new _Code("");
     function _(strs, ...args) {
-      const code = [strs[0]];
+      const code2 = [strs[0]];
       let i = 0;
       while (i < args.length) {
-        addCodeArg(code, args[i]);
-        code.push(strs[++i]);
+        addCodeArg(code2, args[i]);
+        code2.push(strs[++i]);
       }
-      return new _Code(code);
+      return new _Code(code2);
     }
     exports._ = _;
     var plus = new _Code("+");
@@ -116,13 +116,13 @@ var require_code = __commonJS({
       return new _Code(expr);
     }
     exports.str = str;
-    function addCodeArg(code, arg) {
+    function addCodeArg(code2, arg) {
       if (arg instanceof _Code)
-        code.push(...arg._items);
+        code2.push(...arg._items);
       else if (arg instanceof Name)
-        code.push(arg);
+        code2.push(arg);
       else
-        code.push(interpolate(arg));
+        code2.push(interpolate(arg));
     }
     exports.addCodeArg = addCodeArg;
     function optimize(expr) {
@@ -306,7 +306,7 @@ var require_scope = __commonJS({
         }, usedValues, getCode);
       }
       _reduceValues(values, valueCode, usedValues = {}, getCode) {
-        let code = code_1.nil;
+        let code2 = code_1.nil;
         for (const prefix in values) {
           const vs = values[prefix];
           if (!vs)
@@ -319,16 +319,16 @@ var require_scope = __commonJS({
             let c = valueCode(name);
             if (c) {
               const def = this.opts.es5 ? exports.varKinds.var : exports.varKinds.const;
-              code = (0, code_1._)`${code}${def} ${name} = ${c};${this.opts._n}`;
+              code2 = (0, code_1._)`${code2}${def} ${name} = ${c};${this.opts._n}`;
             } else if (c = getCode === null || getCode === void 0 ? void 0 : getCode(name)) {
-              code = (0, code_1._)`${code}${c}${this.opts._n}`;
+              code2 = (0, code_1._)`${code2}${c}${this.opts._n}`;
             } else {
               throw new ValueError(name);
             }
             nameSet.set(name, UsedValueState.Completed);
           });
         }
-        return code;
+        return code2;
       }
     };
     exports.ValueScope = ValueScope;
@@ -488,9 +488,9 @@ var require_codegen = __commonJS({
       }
     };
     var AnyCode = class extends Node {
-      constructor(code) {
+      constructor(code2) {
         super();
-        this.code = code;
+        this.code = code2;
       }
       render({ _n }) {
         return `${this.code};` + _n;
@@ -512,7 +512,7 @@ var require_codegen = __commonJS({
         this.nodes = nodes;
       }
       render(opts) {
-        return this.nodes.reduce((code, n) => code + n.render(opts), "");
+        return this.nodes.reduce((code2, n) => code2 + n.render(opts), "");
       }
       optimizeNodes() {
         const { nodes } = this;
@@ -560,10 +560,10 @@ var require_codegen = __commonJS({
         this.condition = condition;
       }
       render(opts) {
-        let code = `if(${this.condition})` + super.render(opts);
+        let code2 = `if(${this.condition})` + super.render(opts);
         if (this.else)
-          code += "else " + this.else.render(opts);
-        return code;
+          code2 += "else " + this.else.render(opts);
+        return code2;
       }
       optimizeNodes() {
         super.optimizeNodes();
@@ -684,12 +684,12 @@ var require_codegen = __commonJS({
     Return.kind = "return";
     var Try = class extends BlockNode {
       render(opts) {
-        let code = "try" + super.render(opts);
+        let code2 = "try" + super.render(opts);
         if (this.catch)
-          code += this.catch.render(opts);
+          code2 += this.catch.render(opts);
         if (this.finally)
-          code += this.finally.render(opts);
-        return code;
+          code2 += this.finally.render(opts);
+        return code2;
       }
       optimizeNodes() {
         var _a, _b;
@@ -806,18 +806,18 @@ var require_codegen = __commonJS({
       }
       // returns code for object literal for the passed argument list of key-value pairs
       object(...keyValues) {
-        const code = ["{"];
+        const code2 = ["{"];
         for (const [key, value] of keyValues) {
-          if (code.length > 1)
-            code.push(",");
-          code.push(key);
+          if (code2.length > 1)
+            code2.push(",");
+          code2.push(key);
           if (key !== value || this.opts.es5) {
-            code.push(":");
-            (0, code_1.addCodeArg)(code, value);
+            code2.push(":");
+            (0, code_1.addCodeArg)(code2, value);
           }
         }
-        code.push("}");
-        return new code_1._Code(code);
+        code2.push("}");
+        return new code_1._Code(code2);
       }
       // `if` clause (or statement if `thenBody` and, optionally, `elseBody` are passed)
       if(condition, thenBody, elseBody) {
@@ -3136,22 +3136,22 @@ var require_utils = __commonJS({
     }
     function stringArrayToHexStripped(input) {
       let acc = "";
-      let code = 0;
+      let code2 = 0;
       let i = 0;
       for (i = 0; i < input.length; i++) {
-        code = input[i].charCodeAt(0);
-        if (code === 48) {
+        code2 = input[i].charCodeAt(0);
+        if (code2 === 48) {
           continue;
         }
-        if (!(code >= 48 && code <= 57 || code >= 65 && code <= 70 || code >= 97 && code <= 102)) {
+        if (!(code2 >= 48 && code2 <= 57 || code2 >= 65 && code2 <= 70 || code2 >= 97 && code2 <= 102)) {
           return "";
         }
         acc += input[i];
         break;
       }
       for (i += 1; i < input.length; i++) {
-        code = input[i].charCodeAt(0);
-        if (!(code >= 48 && code <= 57 || code >= 65 && code <= 70 || code >= 97 && code <= 102)) {
+        code2 = input[i].charCodeAt(0);
+        if (!(code2 >= 48 && code2 <= 57 || code2 >= 65 && code2 <= 70 || code2 >= 97 && code2 <= 102)) {
           return "";
         }
         acc += input[i];
@@ -3424,15 +3424,15 @@ var require_utils = __commonJS({
         if (isPathCharacter(ch)) {
           output += ch;
         } else {
-          const code = input.charCodeAt(i);
-          if (code < 128) {
-            output += isEscapeSafe(code) ? ch : BYTE_HEX[code];
-          } else if (code < 55296 || code > 57343) {
-            output += percentEncodeNonAscii(code);
-          } else if (code <= 56319 && i + 1 < input.length) {
+          const code2 = input.charCodeAt(i);
+          if (code2 < 128) {
+            output += isEscapeSafe(code2) ? ch : BYTE_HEX[code2];
+          } else if (code2 < 55296 || code2 > 57343) {
+            output += percentEncodeNonAscii(code2);
+          } else if (code2 <= 56319 && i + 1 < input.length) {
             const low = input.charCodeAt(i + 1);
             if (low >= 56320 && low <= 57343) {
-              output += percentEncodeNonAscii(65536 + (code - 55296 << 10) + (low - 56320));
+              output += percentEncodeNonAscii(65536 + (code2 - 55296 << 10) + (low - 56320));
               i++;
             } else {
               output += percentEncodeNonAscii(65533);
@@ -3463,15 +3463,15 @@ var require_utils = __commonJS({
         if (isPathCharacter(ch) && (ch !== ":" || !firstSegment)) {
           output += ch;
         } else {
-          const code = input.charCodeAt(i);
-          if (code < 128) {
-            output += BYTE_HEX[code];
-          } else if (code < 55296 || code > 57343) {
-            output += percentEncodeNonAscii(code);
-          } else if (code <= 56319 && i + 1 < input.length) {
+          const code2 = input.charCodeAt(i);
+          if (code2 < 128) {
+            output += BYTE_HEX[code2];
+          } else if (code2 < 55296 || code2 > 57343) {
+            output += percentEncodeNonAscii(code2);
+          } else if (code2 <= 56319 && i + 1 < input.length) {
             const low = input.charCodeAt(i + 1);
             if (low >= 56320 && low <= 57343) {
-              output += percentEncodeNonAscii(65536 + (code - 55296 << 10) + (low - 56320));
+              output += percentEncodeNonAscii(65536 + (code2 - 55296 << 10) + (low - 56320));
               i++;
             } else {
               output += percentEncodeNonAscii(65533);
@@ -3498,15 +3498,15 @@ var require_utils = __commonJS({
         if (isAllowed(ch)) {
           output += ch;
         } else {
-          const code = input.charCodeAt(i);
-          if (code < 128) {
-            output += BYTE_HEX[code];
-          } else if (code < 55296 || code > 57343) {
-            output += percentEncodeNonAscii(code);
-          } else if (code <= 56319 && i + 1 < input.length) {
+          const code2 = input.charCodeAt(i);
+          if (code2 < 128) {
+            output += BYTE_HEX[code2];
+          } else if (code2 < 55296 || code2 > 57343) {
+            output += percentEncodeNonAscii(code2);
+          } else if (code2 <= 56319 && i + 1 < input.length) {
             const low = input.charCodeAt(i + 1);
             if (low >= 56320 && low <= 57343) {
-              output += percentEncodeNonAscii(65536 + (code - 55296 << 10) + (low - 56320));
+              output += percentEncodeNonAscii(65536 + (code2 - 55296 << 10) + (low - 56320));
               i++;
             } else {
               output += percentEncodeNonAscii(65533);
@@ -3551,15 +3551,15 @@ var require_utils = __commonJS({
         if (isQueryFragmentCharacter(ch)) {
           output += ch;
         } else {
-          const code = input.charCodeAt(i);
-          if (code < 128) {
-            output += isEscapeSafe(code) ? ch : BYTE_HEX[code];
-          } else if (code < 55296 || code > 57343) {
-            output += percentEncodeNonAscii(code);
-          } else if (code <= 56319 && i + 1 < input.length) {
+          const code2 = input.charCodeAt(i);
+          if (code2 < 128) {
+            output += isEscapeSafe(code2) ? ch : BYTE_HEX[code2];
+          } else if (code2 < 55296 || code2 > 57343) {
+            output += percentEncodeNonAscii(code2);
+          } else if (code2 <= 56319 && i + 1 < input.length) {
             const low = input.charCodeAt(i + 1);
             if (low >= 56320 && low <= 57343) {
-              output += percentEncodeNonAscii(65536 + (code - 55296 << 10) + (low - 56320));
+              output += percentEncodeNonAscii(65536 + (code2 - 55296 << 10) + (low - 56320));
               i++;
             } else {
               output += percentEncodeNonAscii(65533);
@@ -6517,8 +6517,8 @@ var require_format = __commonJS({
             }
           }
           function getFormat(fmtDef) {
-            const code = fmtDef instanceof RegExp ? (0, codegen_1.regexpCode)(fmtDef) : opts.code.formats ? (0, codegen_1._)`${opts.code.formats}${(0, codegen_1.getProperty)(schema)}` : void 0;
-            const fmt = gen.scopeValue("formats", { key: schema, ref: fmtDef, code });
+            const code2 = fmtDef instanceof RegExp ? (0, codegen_1.regexpCode)(fmtDef) : opts.code.formats ? (0, codegen_1._)`${opts.code.formats}${(0, codegen_1.getProperty)(schema)}` : void 0;
+            const fmt = gen.scopeValue("formats", { key: schema, ref: fmtDef, code: code2 });
             if (typeof fmtDef == "object" && !(fmtDef instanceof RegExp)) {
               return [fmtDef.type || "string", fmtDef.validate, (0, codegen_1._)`${fmt}.validate`];
             }
@@ -8088,8 +8088,8 @@ var require_stringifyString = __commonJS({
             case "u":
               {
                 str += json.slice(start, i);
-                const code = json.substr(i + 2, 4);
-                switch (code) {
+                const code2 = json.substr(i + 2, 4);
+                switch (code2) {
                   case "0000":
                     str += "\\0";
                     break;
@@ -8115,8 +8115,8 @@ var require_stringifyString = __commonJS({
                     str += "\\P";
                     break;
                   default:
-                    if (code.substr(0, 2) === "00")
-                      str += "\\x" + code.substr(2);
+                    if (code2.substr(0, 2) === "00")
+                      str += "\\x" + code2.substr(2);
                     else
                       str += json.substr(i, 6);
                 }
@@ -9286,9 +9286,9 @@ var require_stringifyNumber = __commonJS({
     function stringifyNumber({ format, minFractionDigits, tag, value }) {
       if (typeof value === "bigint")
         return String(value);
-      const num = typeof value === "number" ? value : Number(value);
-      if (!isFinite(num))
-        return isNaN(num) ? ".nan" : num < 0 ? "-.inf" : ".inf";
+      const num2 = typeof value === "number" ? value : Number(value);
+      if (!isFinite(num2))
+        return isNaN(num2) ? ".nan" : num2 < 0 ? "-.inf" : ".inf";
       let n = Object.is(value, -0) ? "-0" : JSON.stringify(value);
       if (!format && minFractionDigits && (!tag || tag === "tag:yaml.org,2002:float") && /^-?\d/.test(n) && !n.includes("e")) {
         let i = n.indexOf(".");
@@ -9328,8 +9328,8 @@ var require_float = __commonJS({
       test: /^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)[eE][-+]?[0-9]+$/,
       resolve: (str) => parseFloat(str),
       stringify(node) {
-        const num = Number(node.value);
-        return isFinite(num) ? num.toExponential() : stringifyNumber.stringifyNumber(node);
+        const num2 = Number(node.value);
+        return isFinite(num2) ? num2.toExponential() : stringifyNumber.stringifyNumber(node);
       }
     };
     var float = {
@@ -9768,8 +9768,8 @@ var require_float2 = __commonJS({
       test: /^[-+]?(?:[0-9][0-9_]*)?(?:\.[0-9_]*)?[eE][-+]?[0-9]+$/,
       resolve: (str) => parseFloat(str.replace(/_/g, "")),
       stringify(node) {
-        const num = Number(node.value);
-        return isFinite(num) ? num.toExponential() : stringifyNumber.stringifyNumber(node);
+        const num2 = Number(node.value);
+        return isFinite(num2) ? num2.toExponential() : stringifyNumber.stringifyNumber(node);
       }
     };
     var float = {
@@ -9971,23 +9971,23 @@ var require_timestamp = __commonJS({
     function parseSexagesimal(str, asBigInt) {
       const sign = str[0];
       const parts = sign === "-" || sign === "+" ? str.substring(1) : str;
-      const num = (n) => asBigInt ? BigInt(n) : Number(n);
-      const res = parts.replace(/_/g, "").split(":").reduce((res2, p) => res2 * num(60) + num(p), num(0));
-      return sign === "-" ? num(-1) * res : res;
+      const num2 = (n) => asBigInt ? BigInt(n) : Number(n);
+      const res = parts.replace(/_/g, "").split(":").reduce((res2, p) => res2 * num2(60) + num2(p), num2(0));
+      return sign === "-" ? num2(-1) * res : res;
     }
     function stringifySexagesimal(node) {
       let { value } = node;
-      let num = (n) => n;
+      let num2 = (n) => n;
       if (typeof value === "bigint")
-        num = (n) => BigInt(n);
+        num2 = (n) => BigInt(n);
       else if (isNaN(value) || !isFinite(value))
         return stringifyNumber.stringifyNumber(node);
       let sign = "";
       if (value < 0) {
         sign = "-";
-        value *= num(-1);
+        value *= num2(-1);
       }
-      const _60 = num(60);
+      const _60 = num2(60);
       const parts = [value % _60];
       if (value < 60) {
         parts.unshift(0);
@@ -10615,22 +10615,22 @@ var require_errors2 = __commonJS({
   "node_modules/yaml/dist/errors.js"(exports) {
     "use strict";
     var YAMLError = class extends Error {
-      constructor(name, pos, code, message) {
+      constructor(name, pos, code2, message) {
         super();
         this.name = name;
-        this.code = code;
+        this.code = code2;
         this.message = message;
         this.pos = pos;
       }
     };
     var YAMLParseError = class extends YAMLError {
-      constructor(pos, code, message) {
-        super("YAMLParseError", pos, code, message);
+      constructor(pos, code2, message) {
+        super("YAMLParseError", pos, code2, message);
       }
     };
     var YAMLWarning = class extends YAMLError {
-      constructor(pos, code, message) {
-        super("YAMLWarning", pos, code, message);
+      constructor(pos, code2, message) {
+        super("YAMLWarning", pos, code2, message);
       }
     };
     var prettifyError = (src, lc) => (error) => {
@@ -11539,7 +11539,7 @@ var require_resolve_flow_scalar = __commonJS({
       const { offset, type, source, end } = scalar;
       let _type;
       let value;
-      const _onError = (rel, code, msg) => onError(offset + rel, code, msg);
+      const _onError = (rel, code2, msg) => onError(offset + rel, code2, msg);
       switch (type) {
         case "scalar":
           _type = Scalar.Scalar.PLAIN;
@@ -11737,9 +11737,9 @@ var require_resolve_flow_scalar = __commonJS({
     function parseCharCode(source, offset, length, onError) {
       const cc = source.substr(offset, length);
       const ok = cc.length === length && /^[0-9a-fA-F]+$/.test(cc);
-      const code = ok ? parseInt(cc, 16) : NaN;
+      const code2 = ok ? parseInt(cc, 16) : NaN;
       try {
-        return String.fromCodePoint(code);
+        return String.fromCodePoint(code2);
       } catch {
         const raw = source.substr(offset - 2, length + 2);
         onError(offset - 2, "BAD_DQ_ESCAPE", `Invalid escape sequence ${raw}`);
@@ -12061,12 +12061,12 @@ var require_composer = __commonJS({
         this.prelude = [];
         this.errors = [];
         this.warnings = [];
-        this.onError = (source, code, message, warning) => {
+        this.onError = (source, code2, message, warning) => {
           const pos = getErrorPos(source);
           if (warning)
-            this.warnings.push(new errors.YAMLWarning(pos, code, message));
+            this.warnings.push(new errors.YAMLWarning(pos, code2, message));
           else
-            this.errors.push(new errors.YAMLParseError(pos, code, message));
+            this.errors.push(new errors.YAMLParseError(pos, code2, message));
         };
         this.directives = new directives.Directives({ version: options.version || "1.2" });
         this.options = options;
@@ -12228,12 +12228,12 @@ var require_cst_scalar = __commonJS({
     var stringifyString = require_stringifyString();
     function resolveAsScalar(token, strict = true, onError) {
       if (token) {
-        const _onError = (pos, code, message) => {
+        const _onError = (pos, code2, message) => {
           const offset = typeof pos === "number" ? pos : Array.isArray(pos) ? pos[0] : pos.offset;
           if (onError)
-            onError(offset, code, message);
+            onError(offset, code2, message);
           else
-            throw new errors.YAMLParseError([offset, offset + 1], code, message);
+            throw new errors.YAMLParseError([offset, offset + 1], code2, message);
         };
         switch (token.type) {
           case "scalar":
@@ -20349,7 +20349,7 @@ var require_main = __commonJS({
       var flags;
       var token;
       var flag;
-      var num;
+      var num2;
       var out;
       var pos;
       var f;
@@ -20441,11 +20441,11 @@ var require_main = __commonJS({
               break;
             case "c":
               if (!isnan(token.arg)) {
-                num = parseInt(token.arg, 10);
-                if (num < 0 || num > 127) {
+                num2 = parseInt(token.arg, 10);
+                if (num2 < 0 || num2 > 127) {
                   throw new Error("invalid character code. Value: " + token.arg);
                 }
-                token.arg = isnan(num) ? String(token.arg) : fromCharCode(num);
+                token.arg = isnan(num2) ? String(token.arg) : fromCharCode(num2);
               }
               break;
             case "e":
@@ -36797,8 +36797,8 @@ function specialType(info) {
   return "special file";
 }
 function isMissing(error) {
-  const code = error.code;
-  return code === "ENOENT" || code === "ENOTDIR";
+  const code2 = error.code;
+  return code2 === "ENOENT" || code2 === "ENOTDIR";
 }
 
 // src/vision/preprocess.ts
@@ -37496,10 +37496,10 @@ async function streamBlob(repoRoot, object2, destination) {
     await rm(destination, { force: true });
     throw new Error(`writing ${destination} from git object ${object2} failed: ${messageOf(error)}`, { cause: error });
   }
-  const { code, stderr } = await exited;
-  if (code !== 0) {
+  const { code: code2, stderr } = await exited;
+  if (code2 !== 0) {
     await rm(destination, { force: true });
-    throw new Error(`git cat-file blob ${object2} failed (exit ${code}): ${firstLine2(stderr)}`);
+    throw new Error(`git cat-file blob ${object2} failed (exit ${code2}): ${firstLine2(stderr)}`);
   }
 }
 async function gitLfsAvailable(repoRoot) {
@@ -37519,8 +37519,8 @@ async function smudgeLfsPointer(repoRoot, repoPath, pointer, destination, log) {
   child.stdin.end(pointer);
   try {
     await pipeline(child.stdout, createWriteStream(partial));
-    const { code, stderr } = await exited;
-    if (code !== 0) throw new Error(`exit ${code}: ${firstLine2(stderr)}`);
+    const { code: code2, stderr } = await exited;
+    if (code2 !== 0) throw new Error(`exit ${code2}: ${firstLine2(stderr)}`);
     const head = Buffer.alloc(GIT_LFS_POINTER_HEAD_BYTES);
     const handle = await open2(partial, "r");
     try {
@@ -37547,11 +37547,11 @@ function gitEnvironment() {
 function git(cwd, args) {
   return new Promise((resolve2, reject) => {
     execFile("git", args, { cwd, env: gitEnvironment(), encoding: "buffer", maxBuffer: GIT_MAX_BUFFER }, (error, stdout, stderr) => {
-      const code = error?.code;
-      if (error && typeof code !== "number") {
-        if (code === "ENOENT" && !existsSync3(cwd)) {
+      const code2 = error?.code;
+      if (error && typeof code2 !== "number") {
+        if (code2 === "ENOENT" && !existsSync3(cwd)) {
           reject(new InputError(`${cwd}: no such directory, so git cannot run there`, { hint: "Give the root of a checkout of the repository." }));
-        } else if (code === "ENOENT") {
+        } else if (code2 === "ENOENT") {
           reject(new InputError("git is not installed or not on PATH; it is needed to read the base side from the repository", {
             hint: "Install git, or give the base side as a directory (CLI: `--base DIR`)."
           }));
@@ -37560,7 +37560,7 @@ function git(cwd, args) {
         }
         return;
       }
-      resolve2({ code: typeof code === "number" ? code : 0, stdout, stderr: stderr.toString("utf8") });
+      resolve2({ code: typeof code2 === "number" ? code2 : 0, stdout, stderr: stderr.toString("utf8") });
     });
   });
 }
@@ -37574,7 +37574,7 @@ function waitForExit(child) {
   child.stderr?.on("data", (chunk) => chunks.push(chunk));
   return new Promise((resolve2, reject) => {
     child.once("error", reject);
-    child.once("close", (code, signal) => resolve2({ code: code ?? (signal ? 128 : 1), stderr: Buffer.concat(chunks).toString("utf8") }));
+    child.once("close", (code2, signal) => resolve2({ code: code2 ?? (signal ? 128 : 1), stderr: Buffer.concat(chunks).toString("utf8") }));
   });
 }
 async function requireRepository(repoRoot) {
@@ -37661,8 +37661,8 @@ async function describeModel(role, repoRelative, absolute, root) {
   const { real, size } = await confinedFile(root, absolute, what);
   return { role, path: repoRelative, absolute, sha256: await sha256File(real, what), bytes: size };
 }
-function describeBaseStatus(status) {
-  switch (status) {
+function describeBaseStatus(status2) {
+  switch (status2) {
     case "scored":
       return "scored";
     case "new":
@@ -38223,13 +38223,13 @@ function checkBiasRules(configPath, gates, biasMetrics) {
 
 // node_modules/csv-parse/lib/api/CsvError.js
 var CsvError = class _CsvError extends Error {
-  constructor(code, message, options, ...contexts) {
+  constructor(code2, message, options, ...contexts) {
     if (Array.isArray(message)) message = message.join(" ").trim();
     super(message);
     if (Error.captureStackTrace !== void 0) {
       Error.captureStackTrace(this, _CsvError);
     }
-    this.code = code;
+    this.code = code2;
     for (const context of contexts) {
       for (const key in context) {
         const value = context[key];
@@ -39068,9 +39068,9 @@ var delimiter_discover = function(records, options) {
   const info = Array(127).fill().map(() => ({ lines: [] }));
   records.map(([record], line) => {
     for (let i = 0, l = record.length; i < l; i++) {
-      const code = record.charCodeAt(i);
-      if (info[code].lines[line] === void 0) info[code].lines[line] = 0;
-      info[code].lines[line]++;
+      const code2 = record.charCodeAt(i);
+      if (info[code2].lines[line] === void 0) info[code2].lines[line] = 0;
+      info[code2].lines[line]++;
     }
   });
   info.map((info2, i) => {
@@ -40650,6 +40650,7 @@ var package_default = {
     "mdast-util-gfm": "^3.1.0",
     "micromark-extension-gfm": "^3.0.0",
     "onnx-proto": "^8.0.1",
+    "puppeteer-core": "^24.43.1",
     tsx: "^4.23.15",
     typescript: "^5.9.3",
     "typescript-eslint": "^8.73.0",
@@ -41069,8 +41070,8 @@ async function transfer(location, path15, options) {
     try {
       opened = await openRegularFile(location.path, location.path);
     } catch (error) {
-      const code = error.cause?.code ?? error.code;
-      if (code === "ENOENT" || code === "ENOTDIR") throw new TransferFailure("no such file", "missing", { cause: error });
+      const code2 = error.cause?.code ?? error.code;
+      if (code2 === "ENOENT" || code2 === "ENOTDIR") throw new TransferFailure("no such file", "missing", { cause: error });
       throw new TransferFailure(messageOf(error), "fatal", { cause: error });
     }
     try {
@@ -41091,9 +41092,9 @@ async function transfer(location, path15, options) {
   }
   if (!response.ok || response.body === null) {
     await response.body?.cancel().catch(() => void 0);
-    const status = `HTTP ${response.status}${response.statusText ? ` ${response.statusText}` : ""}`;
+    const status2 = `HTTP ${response.status}${response.statusText ? ` ${response.statusText}` : ""}`;
     const kind = response.status === 404 || response.status === 410 ? "missing" : TRANSIENT_STATUSES.has(response.status) || response.status >= 500 ? "transient" : "fatal";
-    throw new TransferFailure(status, kind);
+    throw new TransferFailure(status2, kind);
   }
   try {
     await pipeline2(Readable.fromWeb(response.body), createWriteStream2(path15));
@@ -44421,13 +44422,13 @@ async function readHead(root, path15, displayPath2) {
     return buffer.subarray(0, bytesRead);
   } catch (error) {
     if (error instanceof InputError) throw error;
-    const code = error.code;
-    if (code === "ENOENT") {
+    const code2 = error.code;
+    if (code2 === "ENOENT") {
       throw new InputError(`Model file ${displayPath2} does not exist`, {
         hint: "Check the model path in the config; paths are relative to the repository root."
       });
     }
-    if (code === "EISDIR") {
+    if (code2 === "EISDIR") {
       throw new InputError(`${displayPath2} is a directory; expected an ONNX model file (.onnx)`);
     }
     throw new InputError(`Model file ${displayPath2} could not be read: ${messageOf(error)}`, { cause: error });
@@ -48501,6 +48502,11 @@ function metricRow(metric2, confidence) {
     size: metric2.size ?? null
   };
 }
+function modelInterval(replicates, confidence) {
+  if (!replicates || replicates.length === 0) return null;
+  const [low, high] = percentileInterval(replicates, confidence);
+  return Number.isFinite(low) && Number.isFinite(high) ? { low, high } : null;
+}
 function isHeadlineLanguageMetric(name) {
   return /^crows_pairs\./.test(name) || /^stereoset\.ss\.[a-z]+$/.test(name) || name === "stereoset.lms.overall" || name === "stereoset.icat.overall" || name === "perplexity";
 }
@@ -48574,15 +48580,17 @@ function buildReportDocument(report) {
       settings: report.language.settings,
       benchmarks: report.language.benchmarks,
       metrics: report.language.metrics.map((metric2) => {
-        const row2 = metricRow(metric2, report.language.settings.bootstrap.confidence);
-        return { name: metric2.name, description: metric2.description, head: metric2.head, base: metric2.base, delta: row2.delta, deltaInterval: row2.interval, biasChange: row2.biasChange, biasChangeInterval: row2.biasChangeInterval, mcnemarP: row2.changePValue, size: row2.size };
+        const confidence = report.language.settings.bootstrap.confidence;
+        const row2 = metricRow(metric2, confidence);
+        return { name: metric2.name, description: metric2.description, head: metric2.head, base: metric2.base, delta: row2.delta, deltaInterval: row2.interval, biasChange: row2.biasChange, biasChangeInterval: row2.biasChangeInterval, mcnemarP: row2.changePValue, size: row2.size, headInterval: modelInterval(metric2.headReplicates, confidence), baseInterval: modelInterval(metric2.baseReplicates, confidence) };
       }),
       transfer: report.language.transfer
     },
     verdicts: report.verdicts,
     cache: report.cache,
     ...report.runtime ? { runtime: runtimeAuditRecord(report.runtime) } : {},
-    ...report.environment ? { environment: report.environment } : {}
+    ...report.environment ? { environment: report.environment } : {},
+    ...report.history ? { history: report.history } : {}
   };
   return JSON.parse(serializeReportDocument(document));
 }
@@ -48615,8 +48623,69 @@ function renderAttestation(document) {
 `;
 }
 
-// src/report/model-card.ts
-var import_yaml2 = __toESM(require_dist(), 1);
+// src/report/glossary.ts
+var ITEM_LIST_MEANINGS = {
+  object: "for every object O: inter(O, man), inter(O, woman), inter(O, random), plus the controls inter(stop sign, man/woman) and inter(random, man/woman) \u2014 how close each object sits to each gender",
+  pairs: "intra(O+gender) for every object-with-gender set (e.g. surfboard+man), plus intra(random) \u2014 how tightly each gendered scene clusters",
+  indiv: "intra(S) of every single concept and control set (objects, man, woman, random, stop sign)",
+  comps: "inter(O+gender, O) and inter(O, random) for every object O, plus intra(random) \u2014 how a gendered scene relates to the object alone"
+};
+function glossaryEntries(document) {
+  const entries = [];
+  const add = (term, meaning) => entries.push({ term, meaning });
+  const vision = document.vision;
+  const language = document.language;
+  const confidence = Math.round((vision?.settings.bootstrap.confidence ?? language?.settings.bootstrap.confidence ?? 0.95) * 100);
+  if (vision && vision.bts.length > 0) {
+    add("BTS (Bias Transfer Score)", `Spearman \u03C1 between the similarity items (see the item lists) under the pretrained backbone and the same items under the fine-tuned model; n = number of items. Near 1: the pretrained model's association structure, gender associations included, survived fine-tuning (its biases transferred). Near 0 or negative: the structure was reorganised, and new associations may have appeared. ${btsDirection(document)}`);
+    for (const list of vision.bts.map((bts) => bts.list)) add(`item list ${list}`, ITEM_LIST_MEANINGS[list]);
+    add("intra(S), inter(S, T)", "mean cosine similarity of the embeddings over all pairs of distinct images in set S, or over all pairs (s in S, t in T)");
+  }
+  if (vision && vision.gaps.length > 0) {
+    add("G(O) (gender gap)", "inter(O, man) \u2212 inter(O, woman): how much closer object O sits to images of men than of women (negative: closer to women). Gates compare |G|; a sign flip between base and head is a new association. n = images in the O, man and woman sets.");
+  }
+  if (vision && vision.ieat.length > 0) {
+    add("iEAT d", "image Embedding Association Test effect size (Steed & Caliskan 2021) for targets man/woman and two attribute sets A/B: how much more man images associate with A (and woman images with B) than the reverse, in pooled standard deviations; 0 = no association, |d| \u2265 0.8 is large. p is a one-sided permutation test.");
+  }
+  const names = language?.metrics.map((metric2) => metric2.name) ?? [];
+  if (names.some((name) => name.startsWith("crows_pairs."))) {
+    add("CrowS-Pairs", "% of sentence pairs (one more stereotypical, one less) in which the model prefers the more stereotypical sentence; 50 = unbiased, above 50 favours stereotypes, below 50 favours anti-stereotypes. n = scored pairs: one flipped pair moves the score by 100/n points.");
+  }
+  if (names.some((name) => name.startsWith("stereoset."))) {
+    add("StereoSet SS", "stereotype score: % of items where the model prefers the stereotypical over the anti-stereotypical completion, averaged over target terms; 50 = unbiased. n = target terms (the clusters they hold in brackets).");
+    add("StereoSet LMS", "language-model score: % of stereotypical and anti-stereotypical completions the model prefers over an unrelated (meaningless) one; 100 = always picks a meaningful completion. Higher is better.");
+    add("StereoSet ICAT", "idealized CAT score = LMS \xB7 min(SS, 100 \u2212 SS) / 50: 100 for a model that is both a perfect language model and unbiased; combines both. Higher is better.");
+  }
+  if (names.includes("perplexity")) {
+    add("perplexity", "how surprised the model is by held-out text (exp of the mean negative log-likelihood per token); lower is better. It checks that debiasing kept the language-modelling ability. n = evaluation windows (tokens predicted).");
+  }
+  if (language?.metrics.some((metric2) => metric2.biasChange !== null)) {
+    add("\u0394 |score \u2212 50|", "change in the distance from the unbiased value 50, head minus base. A score can be biased in either direction (60 and 40 are equally biased), so the distance says unambiguously whether the model got more (positive) or less (negative) biased. max_bias_increase gates this quantity.");
+  }
+  if (hasIntervals(document)) {
+    add(`${confidence}% interval`, `bootstrap interval: the data (images or benchmark items) were resampled many times (seeded) and the quantity recomputed; ${confidence}% of the recomputed values fall inside. An interval of a change that includes 0 (or the threshold) means the change may be noise. Each interval is of the quantity it stands next to; a gate's is of the quantity the gate tests.`);
+  }
+  if (language?.metrics.some((metric2) => metric2.mcnemarP !== null)) {
+    add("McNemar p", "exact McNemar test on the paired item outcomes (base vs head on the same pairs): the probability of at least this many flips in one direction if the models did not differ. Small p (below 1 \u2212 confidence) means the outcomes really changed. A require_significant gate on a change needs both its interval past the threshold and this p below 1 \u2212 confidence.");
+  }
+  if (language?.transfer) {
+    add("transfer table", `each domain's \u0394 |score \u2212 50| beside the targeted domain's (${language.transfer.target}). A change is clear when its interval excludes 0 and McNemar p is below 1 \u2212 confidence; "with/against the target" compares its sign with a clear change of the target; "moved; target: no clear change" is a domain that changed while the target did not.`);
+  }
+  if (document.verdicts.length > 0) {
+    add("status", 'pass, fail (blocks the merge), warn (reported, does not block) or skipped (e.g. no base model). "not significant": past the threshold but within noise, so it passes under require_significant.');
+  }
+  return entries;
+}
+function btsDirection(document) {
+  const rules = new Set(document.verdicts.filter((verdict) => verdict.metric.startsWith("bts.")).map((verdict) => verdict.rule));
+  const general = "Which is worse depends on the use: if the pretrained model was audited and its biases accepted, a low BTS (unreviewed new associations) is the risk, gated with min; if fine-tuning was meant to remove the pretrained biases, a high BTS (they survived) is the risk, gated with max.";
+  if (rules.has("min") && !rules.has("max")) return `${general} This config gates BTS with min: a low BTS counts as worse.`;
+  if (rules.has("max") && !rules.has("min")) return `${general} This config gates BTS with max: a high BTS counts as worse.`;
+  return general;
+}
+function hasIntervals(document) {
+  return document.verdicts.some((verdict) => verdict.interval !== null) || (document.vision?.bts.some((bts) => bts.head.interval !== null) ?? false) || (document.language?.metrics.some((metric2) => metric2.deltaInterval !== null) ?? false);
+}
 
 // src/report/markdown-escape.ts
 var WORD_JOINER = "\u2060";
@@ -48659,6 +48728,552 @@ function mermaidLabel(text) {
 function linkDestination(url) {
   return oneLine(url).replace(/[\s<>()\\]/g, (char) => `%${char.charCodeAt(0).toString(16).toUpperCase().padStart(2, "0")}`);
 }
+
+// src/report/summary.ts
+function countStatuses(verdicts) {
+  const counts = { fail: 0, warn: 0, pass: 0, skipped: 0 };
+  for (const verdict of verdicts) counts[verdict.status]++;
+  return counts;
+}
+function describeCounts(verdicts) {
+  const counts = countStatuses(verdicts);
+  return `${counts.fail} failed \xB7 ${counts.warn} warning${counts.warn === 1 ? "" : "s"} \xB7 ${counts.pass} passed \xB7 ${counts.skipped} skipped`;
+}
+var SEVERITY = { fail: 3, warn: 2, pass: 1, skipped: 0 };
+function metricStatus(verdicts, metric2) {
+  return verdicts.filter((v) => v.metric === metric2).reduce((worst, v) => worst === void 0 || SEVERITY[v.status] > SEVERITY[worst] ? v.status : worst, void 0);
+}
+function describeRule(verdict) {
+  const relation = verdict.rule === "min" ? "\u2265" : "\u2264";
+  return `${verdict.rule} ${relation} ${formatNumber(verdict.threshold)}${verdict.requireSignificant ? " (significant)" : ""}`;
+}
+function formatInterval(interval) {
+  return interval ? `[${formatOptional(interval.low)}, ${formatOptional(interval.high)}]` : "\u2014";
+}
+function formatOptional(value) {
+  return value === null || value === void 0 ? "\u2014" : formatNumber(value);
+}
+function formatSigned(value) {
+  if (value === null) return "\u2014";
+  const text = formatNumber(value);
+  return value > 0 ? `+${text}` : text.replace(/^-/, "\u2212");
+}
+
+// src/report/policy.ts
+var POLICY_CHANGE_LABELS = {
+  "config-deleted": "config deleted",
+  "config-invalid": "config invalid",
+  "section-added": "section added",
+  "section-removed": "section removed",
+  "gate-added": "gate added (tighter)",
+  "gate-removed": "gate removed (looser)",
+  "gate-loosened": "loosened",
+  "gate-tightened": "tightened",
+  "model-moved": "model path moved",
+  "setting-changed": "setting changed"
+};
+var POLICY_TAKES_EFFECT_WHEN_MERGED = "A policy change takes effect when it is merged; until then the base branch's policy judges this pull request.";
+function summarisePolicy(policy) {
+  const where = policy.source === "base" ? policy.base : policy.head;
+  const commit = policy.source === "base" ? policy.base?.commit : null;
+  const identity = where ? ` (${where.path}, sha256 ${where.sha256.slice(0, 12)}${commit ? `, commit ${commit.slice(0, 12)}` : ""})` : "";
+  const headline = `Policy in force: ${policy.reason}${identity}.`;
+  const warnings = [...policy.notices];
+  for (const file of policy.workflowChanges) {
+    warnings.push(`This pull request changes ${file}, a workflow that runs bias-gate: a pull request can edit the workflow that gates it. Review that change before merging; make the check required (branch protection or a ruleset) and protect the workflow with CODEOWNERS.`);
+  }
+  const loosening = policy.changes.filter(isLoosening).length;
+  if (policy.changes.length > 0) {
+    warnings.push(`This pull request changes the policy: ${policy.changes.length} change(s), ${loosening} of which loosen the gate. ${policy.source === "base" ? POLICY_TAKES_EFFECT_WHEN_MERGED : "The pull request's policy is in force (see above)."}`);
+  }
+  const changes = policy.changes.map((change) => [POLICY_CHANGE_LABELS[change.kind], change.key, change.base ?? "\u2014", change.head ?? "\u2014"]);
+  let proposed = null;
+  if (policy.proposed && "error" in policy.proposed) proposed = `Under the pull request's proposed policy (not in force): not evaluated: ${policy.proposed.error.split("\n")[0]}`;
+  else if (policy.proposed) proposed = `Under the pull request's proposed policy (not in force) the verdict would be ${policy.proposed.verdict} (${describeCounts(policy.proposed.verdicts)}).`;
+  return { headline, warnings, changes, proposed };
+}
+function renderPolicyMarkdown(policy, renderChecks3) {
+  const summary = summarisePolicy(policy);
+  const lines = ["### Policy", "", escapeMarkdownText(summary.headline), ""];
+  for (const warning of summary.warnings) lines.push(`> \u26A0\uFE0F ${escapeMarkdownText(warning)}`, "");
+  if (summary.changes.length > 0) {
+    lines.push("| change | key | base branch | this pull request |", "|---|---|---|---|");
+    for (const cells of summary.changes) lines.push(`| ${cells.map(escapeTableCell).join(" | ")} |`);
+    lines.push("");
+  }
+  if (summary.proposed) {
+    lines.push(`**Not in force:** ${escapeMarkdownText(summary.proposed)}`, "");
+    if (policy.proposed && "verdicts" in policy.proposed && policy.proposed.verdicts.length > 0) {
+      lines.push("<details><summary>Checks under the proposed policy (not in force)</summary>", "", ...renderChecks3(policy.proposed.verdicts), "</details>", "");
+    }
+  }
+  return lines;
+}
+function renderPolicyText(policy) {
+  const summary = summarisePolicy(policy);
+  const lines = ["Policy", `  ${summary.headline}`];
+  for (const warning of summary.warnings) lines.push(`  WARNING: ${warning}`);
+  for (const [kind, key, base, head] of summary.changes) lines.push(`  ${kind}: ${key}: ${base} -> ${head}`);
+  if (summary.proposed) lines.push(`  ${summary.proposed}`);
+  return [...lines, ""];
+}
+
+// src/report/svg-charts.ts
+var CHART_WIDTH = 720;
+var CHART_HEIGHT = 300;
+var MARGIN = { top: 40, right: 16, bottom: 56, left: 64 };
+function linearScale(domain, range) {
+  const [d0, d1] = domain;
+  const [r0, r1] = range;
+  const scale = ((value) => d1 === d0 ? (r0 + r1) / 2 : r0 + (value - d0) / (d1 - d0) * (r1 - r0));
+  scale.domain = [d0, d1];
+  scale.range = [r0, r1];
+  return scale;
+}
+function niceStep(span, count) {
+  if (!(span > 0) || !Number.isFinite(span)) return 1;
+  const raw = span / Math.max(1, count);
+  const power = 10 ** Math.floor(Math.log10(raw));
+  const fraction = raw / power;
+  return (fraction <= 1 ? 1 : fraction <= 2 ? 2 : fraction <= 5 ? 5 : 10) * power;
+}
+function niceDomain(values, include = [], count = 5) {
+  const finite = [...values, ...include].filter((value) => Number.isFinite(value));
+  if (finite.length === 0) return [0, 1];
+  let low = Math.min(...finite);
+  let high = Math.max(...finite);
+  if (low === high) {
+    const pad = low === 0 ? 1 : Math.abs(low) * 0.1;
+    low -= pad;
+    high += pad;
+  }
+  const step = niceStep(high - low, count);
+  return [roundTo(Math.floor(low / step + 1e-9) * step, step), roundTo(Math.ceil(high / step - 1e-9) * step, step)];
+}
+function niceTicks(domain, count = 5) {
+  const step = niceStep(domain[1] - domain[0], count);
+  const first = Math.ceil(domain[0] / step - 1e-9);
+  const last = Math.floor(domain[1] / step + 1e-9);
+  const ticks = [];
+  for (let index = first; index <= last; index++) ticks.push(roundTo(index * step, step));
+  return ticks;
+}
+function roundTo(value, step) {
+  const decimals = Math.max(0, -Math.floor(Math.log10(step)) + 1);
+  const rounded = Number(value.toFixed(Math.min(20, decimals)));
+  return Object.is(rounded, -0) ? 0 : rounded;
+}
+function coordinate(value) {
+  const rounded = Math.round(value * 100) / 100;
+  return String(Object.is(rounded, -0) ? 0 : rounded);
+}
+var CONTROL2 = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g;
+var BIDI_CONTROL2 = /[\u202a-\u202e\u2066-\u2069]/g;
+function escapeXml(text) {
+  const entities = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
+  return String(text).replace(CONTROL2, " ").replace(BIDI_CONTROL2, "").replace(/[&<>"']/g, (char) => entities[char]);
+}
+function dataNumber(value) {
+  return value === null || !Number.isFinite(value) ? "" : String(value);
+}
+function shorten(text, length) {
+  const chars = Array.from(text);
+  return chars.length <= length ? text : `${chars.slice(0, length - 1).join("")}\u2026`;
+}
+function intervalBarChart(spec) {
+  const plot = plotArea();
+  const values = spec.series.flatMap((series) => series.values.flatMap((v) => v ? [v.value, v.low ?? v.value, v.high ?? v.value] : []));
+  const y = linearScale(niceDomain(values, [0, ...spec.reference ? [spec.reference.value] : []]), [plot.bottom, plot.top]);
+  const baseline = Math.min(Math.max(0, y.domain[0]), y.domain[1]);
+  const band = (plot.right - plot.left) / Math.max(1, spec.categories.length);
+  const barWidth = band * 0.8 / Math.max(1, spec.series.length);
+  const marks = [];
+  spec.categories.forEach((category, c) => {
+    spec.series.forEach((series, s) => {
+      const point = series.values[c];
+      if (!point) return;
+      const x = plot.left + band * c + band * 0.1 + barWidth * s;
+      const top = y(Math.max(point.value, baseline));
+      const bottom = y(Math.min(point.value, baseline));
+      const interval = point.low !== null && point.high !== null ? ` [${formatNumber(point.low)}, ${formatNumber(point.high)}]` : "";
+      marks.push(
+        `<rect class="bar s-${escapeXml(series.key)}" x="${coordinate(x)}" y="${coordinate(top)}" width="${coordinate(barWidth)}" height="${coordinate(bottom - top)}" data-series="${escapeXml(series.key)}" data-category="${escapeXml(category)}" data-value="${dataNumber(point.value)}" data-low="${dataNumber(point.low)}" data-high="${dataNumber(point.high)}"><title>${escapeXml(`${series.name}, ${category}: ${formatNumber(point.value)}${interval}`)}</title></rect>`
+      );
+      if (point.low !== null && point.high !== null) {
+        const middle = coordinate(x + barWidth / 2);
+        const cap = (at) => `<line x1="${coordinate(x + barWidth * 0.25)}" x2="${coordinate(x + barWidth * 0.75)}" y1="${coordinate(y(at))}" y2="${coordinate(y(at))}"/>`;
+        marks.push(`<g class="whisker" data-series="${escapeXml(series.key)}" data-category="${escapeXml(category)}" data-low="${dataNumber(point.low)}" data-high="${dataNumber(point.high)}"><line x1="${middle}" x2="${middle}" y1="${coordinate(y(point.high))}" y2="${coordinate(y(point.low))}"/>${cap(point.low)}${cap(point.high)}</g>`);
+      }
+    });
+  });
+  const labels = spec.categories.map((category, c) => `<text class="category" x="${coordinate(plot.left + band * (c + 0.5))}" y="${coordinate(plot.bottom + 18)}" text-anchor="middle">${escapeXml(shorten(category, Math.max(4, Math.floor(band / 6.5))))}<title>${escapeXml(category)}</title></text>`);
+  const reference = spec.reference ? `<line class="reference" x1="${coordinate(plot.left)}" x2="${coordinate(plot.right)}" y1="${coordinate(y(spec.reference.value))}" y2="${coordinate(y(spec.reference.value))}" data-value="${dataNumber(spec.reference.value)}"/><text class="reference-label" x="${coordinate(plot.right - 4)}" y="${coordinate(y(spec.reference.value) - 4)}" text-anchor="end">${escapeXml(spec.reference.label)}</text>` : "";
+  return svg(spec.id, spec.title, { y, plot }, [yAxis(y, plot, spec.yLabel), zeroLine(y, plot), reference, ...marks, ...labels, legend(spec.series, plot)]);
+}
+function scatterChart(spec) {
+  const plot = plotArea();
+  const all = spec.series.flatMap((series) => series.points.flatMap((point) => [point.x, point.y]));
+  const domain = niceDomain(all);
+  const y = linearScale(domain, [plot.bottom, plot.top]);
+  const x = linearScale(domain, [plot.left, plot.right]);
+  const marks = spec.series.flatMap(
+    (series) => series.points.map(
+      (point) => `<circle class="point s-${escapeXml(series.key)}" cx="${coordinate(x(point.x))}" cy="${coordinate(y(point.y))}" r="4" data-series="${escapeXml(series.key)}" data-label="${escapeXml(point.label)}" data-x="${dataNumber(point.x)}" data-y="${dataNumber(point.y)}"><title>${escapeXml(`${series.name}, ${point.label}: pretrained ${formatNumber(point.x)}, ${series.name} ${formatNumber(point.y)}`)}</title></circle>`
+    )
+  );
+  const diagonal = `<line class="diagonal" x1="${coordinate(x(domain[0]))}" y1="${coordinate(y(domain[0]))}" x2="${coordinate(x(domain[1]))}" y2="${coordinate(y(domain[1]))}"/>`;
+  const caption = `<text class="caption" x="${coordinate(plot.left)}" y="${coordinate(plot.top - 10)}">${escapeXml(spec.caption)}</text>`;
+  return svg(spec.id, spec.title, { y, x, plot }, [yAxis(y, plot, spec.yLabel), xAxis(x, plot, spec.xLabel), diagonal, caption, ...marks, legend(spec.series, plot)]);
+}
+function trendChart(spec) {
+  const plot = plotArea(TREND_HEIGHT, 12);
+  const values = [...spec.merged.map((point) => point.value), spec.current.value].filter((value) => value !== null);
+  const y = linearScale(niceDomain(values, [], 3), [plot.bottom, plot.top]);
+  const count = spec.merged.length + 1;
+  const x = linearScale([0, Math.max(1, count - 1)], [plot.left + 8, plot.right - 8]);
+  const segments = [[]];
+  const marks = [];
+  spec.merged.forEach((point, index) => {
+    if (point.value === null) {
+      segments.push([]);
+      return;
+    }
+    segments.at(-1).push(`${coordinate(x(index))},${coordinate(y(point.value))}`);
+    marks.push(`<circle class="point s-merged" cx="${coordinate(x(index))}" cy="${coordinate(y(point.value))}" r="3" data-series="merged" data-label="${escapeXml(point.label)}" data-value="${dataNumber(point.value)}"><title>${escapeXml(`${point.label}: ${formatNumber(point.value)}`)}</title></circle>`);
+  });
+  const lines = segments.filter((points) => points.length > 1).map((points) => `<polyline class="trend" points="${points.join(" ")}"/>`);
+  if (spec.current.value !== null) {
+    const cx = coordinate(x(count - 1));
+    const cy = coordinate(y(spec.current.value));
+    marks.push(`<circle class="point s-current" cx="${cx}" cy="${cy}" r="5" data-series="current" data-label="${escapeXml(spec.current.label)}" data-value="${dataNumber(spec.current.value)}"><title>${escapeXml(`${spec.current.label}: ${formatNumber(spec.current.value)}`)}</title></circle>`);
+  }
+  const legendSeries = [{ name: `last ${spec.merged.length} merges`, key: "merged" }, { name: spec.current.label, key: "current" }];
+  return svg(spec.id, spec.title, { y, plot }, [yAxis(y, plot, ""), ...lines, ...marks, legend(legendSeries, plot)], TREND_HEIGHT);
+}
+function plotArea(height = CHART_HEIGHT, bottomMargin = MARGIN.bottom) {
+  return { top: MARGIN.top, bottom: height - bottomMargin, left: MARGIN.left, right: CHART_WIDTH - MARGIN.right };
+}
+var TREND_HEIGHT = 130;
+function svg(id, title, scales, parts, height = CHART_HEIGHT) {
+  const { y, x, plot } = scales;
+  const data = [
+    `data-chart="${escapeXml(id)}"`,
+    `data-y-min="${dataNumber(y.domain[0])}"`,
+    `data-y-max="${dataNumber(y.domain[1])}"`,
+    `data-plot-top="${coordinate(plot.top)}"`,
+    `data-plot-bottom="${coordinate(plot.bottom)}"`,
+    ...x ? [`data-x-min="${dataNumber(x.domain[0])}"`, `data-x-max="${dataNumber(x.domain[1])}"`, `data-plot-left="${coordinate(x.range[0])}"`, `data-plot-right="${coordinate(x.range[1])}"`] : []
+  ].join(" ");
+  const heading = `<text class="title" x="${coordinate(plot.left)}" y="14">${escapeXml(title)}</text>`;
+  return `<svg class="chart" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${CHART_WIDTH} ${height}" role="img" aria-label="${escapeXml(title)}" ${data}>${heading}${parts.join("")}</svg>`;
+}
+function yAxis(y, plot, label) {
+  const ticks = niceTicks(y.domain, plot.bottom - plot.top < 120 ? 3 : 5);
+  const lines = ticks.map((tick) => `<line class="grid" x1="${coordinate(plot.left)}" x2="${coordinate(plot.right)}" y1="${coordinate(y(tick))}" y2="${coordinate(y(tick))}"/><text class="tick" x="${coordinate(plot.left - 6)}" y="${coordinate(y(tick) + 4)}" text-anchor="end">${escapeXml(formatNumber(tick))}</text>`);
+  const title = label ? `<text class="axis-label" transform="translate(14 ${coordinate((plot.top + plot.bottom) / 2)}) rotate(-90)" text-anchor="middle">${escapeXml(label)}</text>` : "";
+  return `<g class="axis y">${lines.join("")}${title}</g>`;
+}
+function xAxis(x, plot, label) {
+  const ticks = niceTicks(x.domain, 6);
+  const marks = ticks.map((tick) => `<text class="tick" x="${coordinate(x(tick))}" y="${coordinate(plot.bottom + 16)}" text-anchor="middle">${escapeXml(formatNumber(tick))}</text>`);
+  return `<g class="axis x">${marks.join("")}<text class="axis-label" x="${coordinate((plot.left + plot.right) / 2)}" y="${coordinate(plot.bottom + 36)}" text-anchor="middle">${escapeXml(label)}</text></g>`;
+}
+function zeroLine(y, plot) {
+  if (y.domain[0] > 0 || y.domain[1] < 0) return "";
+  return `<line class="zero" x1="${coordinate(plot.left)}" x2="${coordinate(plot.right)}" y1="${coordinate(y(0))}" y2="${coordinate(y(0))}"/>`;
+}
+function legend(series, plot) {
+  const items = series.map((item, index) => {
+    const x = plot.right - (series.length - index) * 110;
+    return `<rect class="swatch s-${escapeXml(item.key)}" x="${coordinate(x)}" y="20" width="10" height="10"/><text class="legend" x="${coordinate(x + 14)}" y="29">${escapeXml(shorten(item.name, 14))}</text>`;
+  });
+  return `<g class="legend">${items.join("")}</g>`;
+}
+
+// src/history/history.ts
+function metricTrends(source, history) {
+  const metrics = [...new Set(source.verdicts.map((verdict) => verdict.metric))];
+  return metrics.map((metric2) => {
+    const merged = history.entries.map((entry) => ({ commit: entry.commit, date: entry.date, value: entry.metrics[metric2] ?? null }));
+    const current = finiteOrNull2(source.verdicts.find((verdict) => verdict.metric === metric2 && verdict.head !== null)?.head ?? null);
+    const last = [...merged].reverse().find((point) => point.value !== null)?.value ?? null;
+    return { metric: metric2, merged, current, last };
+  });
+}
+var SPARK_LEVELS = "\u2581\u2582\u2583\u2584\u2585\u2586\u2587\u2588";
+function sparkline(values) {
+  const present = values.filter((value) => value !== null && Number.isFinite(value));
+  if (present.length === 0) return values.map(() => "\xB7").join("");
+  const low = Math.min(...present);
+  const high = Math.max(...present);
+  return values.map((value) => {
+    if (value === null || !Number.isFinite(value)) return "\xB7";
+    if (high === low) return SPARK_LEVELS[3];
+    return SPARK_LEVELS[Math.round((value - low) / (high - low) * (SPARK_LEVELS.length - 1))];
+  }).join("");
+}
+function finiteOrNull2(value) {
+  return typeof value === "number" && Number.isFinite(value) ? value : null;
+}
+
+// src/report/trend.ts
+function documentTrends(document) {
+  return document.history ? metricTrends(document, document.history) : [];
+}
+function describeHistory(history) {
+  return `${history.entries.length} default-branch run${history.entries.length === 1 ? "" : "s"} (${codeSpan(history.path)} on ${codeSpan(history.branch)})`;
+}
+function renderTrendMarkdown(document) {
+  const history = document.history;
+  if (!history) return [];
+  const lines = ["", "### Trend across merges", ""];
+  if (history.entries.length === 0) return [...lines, `No default-branch run is recorded yet on ${codeSpan(history.branch)}: the first merge starts the history.`, ""];
+  const trends = documentTrends(document);
+  if (trends.length === 0) return [...lines, `No gates are configured; the history holds ${describeHistory(history)}.`, ""];
+  lines.push(`This run beside the last ${describeHistory(history)}, oldest \u2192 newest.`, "", "| metric | last merges | range | last merge | this run | \u0394 vs last merge |", "|---|---|---:|---:|---:|---:|");
+  for (const trend of trends) {
+    const values = trend.merged.map((point) => point.value);
+    const present = values.filter((value) => value !== null);
+    const range = present.length === 0 ? "\u2014" : `${formatOptional(Math.min(...present))} \u2013 ${formatOptional(Math.max(...present))}`;
+    const change = trend.current === null || trend.last === null ? null : trend.current - trend.last;
+    lines.push(`| ${codeSpan(trend.metric, "table-cell")} | ${sparkline(values)} | ${range} | ${formatOptional(trend.last)} | ${formatOptional(trend.current)} | ${formatSigned(change)} |`);
+  }
+  lines.push("");
+  return lines;
+}
+
+// src/report/html.ts
+var HTML_REPORT_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:";
+var STATUS_TEXT = { pass: "\u2713 pass", fail: "\u2717 fail", warn: "\u26A0 warn", skipped: "\u2013 skipped" };
+var VERDICT_HEADLINE = { pass: "\u2713 bias-gate: pass", warn: "\u26A0 bias-gate: pass with warnings", fail: "\u2717 bias-gate: fail" };
+function renderHtml(document) {
+  const title = `${VERDICT_HEADLINE[document.verdict]} \u2014 ${document.config.path}`;
+  const body = [renderHeadline(document), renderChecks(document), renderPolicy(document), renderVision(document), renderLanguage(document), renderTrends(document), renderGlossary(document)].filter((part) => part !== "").join("\n");
+  return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="${HTML_REPORT_CSP}">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="referrer" content="no-referrer">
+<title>${escapeXml(title)}</title>
+<style>${STYLE}</style>
+</head>
+<body class="verdict-${document.verdict}">
+<main>
+${body}
+<footer>Rendered by ${escapeXml(`${document.tool.name} ${document.tool.version}`)} from the audit record (report.json, format ${document.format}).</footer>
+</main>
+</body>
+</html>
+`;
+}
+function renderHeadline(document) {
+  const runtime = describeRuntimeRecord(document.runtime);
+  return `<header><h1 class="verdict" data-verdict="${document.verdict}">${escapeXml(VERDICT_HEADLINE[document.verdict])}</h1>
+<p>${escapeXml(describeCounts(document.verdicts))} \u2014 config <code>${escapeXml(document.config.path)}</code>, ${escapeXml(`${document.tool.name} ${document.tool.version}`)}</p>${runtime === void 0 ? "" : `
+<p><strong>Runtime:</strong> ${escapeXml(runtime)}</p>`}</header>`;
+}
+function renderChecks(document, heading = "Checks") {
+  if (document.verdicts.length === 0) return `<section id="checks"><h2>${heading}</h2><p>No gates are configured: scores are reported, nothing is enforced.</p></section>`;
+  const rows = document.verdicts.map((v) => [status(v.status), code(v.metric), escapeXml(describeRule(v)), num(formatOptional(v.compared)), escapeXml(formatInterval(v.interval)), escapeXml(v.reason)]);
+  return `<section id="checks"><h2>${heading}</h2>${table(["status", "metric", "rule", "value", "interval", "why"], rows, "checks")}</section>`;
+}
+function renderPolicy(document) {
+  const summary = summarisePolicy(document.policy);
+  const parts = [`<p>${escapeXml(summary.headline)}</p>`, ...summary.warnings.map((warning) => `<p class="warning">\u26A0\uFE0F ${escapeXml(warning)}</p>`)];
+  if (summary.changes.length > 0) parts.push(table(["change", "key", "base branch", "this pull request"], summary.changes.map((cells) => cells.map(escapeXml)), "policy"));
+  if (summary.proposed) {
+    parts.push(`<p><strong>Not in force:</strong> ${escapeXml(summary.proposed)}</p>`);
+    const proposed = document.policy.proposed;
+    if (proposed && "verdicts" in proposed && proposed.verdicts.length > 0) {
+      parts.push(`<details><summary>Checks under the proposed policy (not in force)</summary>${renderChecks({ ...document, verdicts: [...proposed.verdicts] }, "Proposed checks")}</details>`);
+    }
+  }
+  return `<section id="policy"><h2>Policy</h2>${parts.join("\n")}</section>`;
+}
+function renderVision(document) {
+  const vision = document.vision;
+  if (!vision) return "";
+  const { models } = vision;
+  const confidence = `${Math.round(vision.settings.bootstrap.confidence * 100)}%`;
+  const rows = [];
+  for (const bts of vision.bts) {
+    rows.push([`BTS ${code(bts.list)} (n=${escapeXml(formatOptional(bts.n))})`, num(formatOptional(bts.base?.rho)), num(formatOptional(bts.head.rho)), num(formatSigned(bts.change?.value ?? null)), escapeXml(formatInterval(bts.head.interval)), statusOf(document, `bts.${bts.list}`)]);
+  }
+  for (const gap of vision.gaps) {
+    const flag = gap.signFlip ? " \xB7 new association (sign flip)" : "";
+    rows.push([`gap ${code(gap.object)}`, num(formatSigned(gap.base?.value ?? null)), num(formatSigned(gap.head.value)), num(formatSigned(difference(gap.head.value, gap.base?.value))), escapeXml(formatInterval(gap.head.interval)), `${statusOf(document, `gap.${gap.object}`)}${flag}`]);
+  }
+  for (const test of vision.ieat) {
+    const cell = (result) => result ? `${formatOptional(result.effectSize)} (${formatOptional(result.pValue)})` : "\u2014";
+    rows.push([`iEAT ${code(test.name)} d (p)`, num(cell(test.base)), num(cell(test.head)), num(formatSigned(difference(test.head.effectSize, test.base?.effectSize))), "\u2014", statusOf(document, `ieat.${test.name}`)]);
+  }
+  const intro = `<p>Pretrained <code>${escapeXml(models.pretrained.path)}</code> \u2192 fine-tuned <code>${escapeXml(models.head.path)}</code>; base: ${escapeXml(vision.baseStatus === "scored" ? "scored" : describeBaseStatus(vision.baseStatus))}. Estimator <code>${escapeXml(vision.estimator)}</code>.</p>`;
+  const parts = [
+    "<h2>Vision: Bias Transfer Score</h2>",
+    intro,
+    table(["metric", "base", "head", "\u0394 head \u2212 base", `${confidence} interval (head)`, "status"], rows, "vision"),
+    figure(gapChart(vision, confidence), "Per-object gender gap for each model; whiskers are the bootstrap intervals."),
+    ...vision.itemLists.map((list) => figure(btsScatter(vision, list), `Similarity items of the ${list.list} list: pretrained (x) against fine-tuned (y). On the dashed diagonal the fine-tuned model kept the pretrained value.`)),
+    renderVisionDetails(vision)
+  ];
+  return `<section id="vision">${parts.join("\n")}</section>`;
+}
+function gapChart(vision, confidence) {
+  const estimate = (value) => value && Number.isFinite(value.value) ? { value: value.value, low: value.interval?.low ?? null, high: value.interval?.high ?? null } : null;
+  const series = [
+    { name: "pretrained", key: "pretrained", values: vision.gaps.map((gap) => estimate(gap.pretrained)) },
+    ...vision.gaps.some((gap) => gap.base) ? [{ name: "base", key: "base", values: vision.gaps.map((gap) => estimate(gap.base)) }] : [],
+    { name: "head", key: "head", values: vision.gaps.map((gap) => estimate(gap.head)) }
+  ];
+  return intervalBarChart({ id: "gaps", title: `Gender gap G(O) per object (${confidence} intervals)`, yLabel: "G(O)", categories: vision.gaps.map((gap) => gap.object), series });
+}
+function btsScatter(vision, list) {
+  const bts = vision.bts.find((score) => score.list === list.list);
+  const points = (side) => list.items.flatMap((item) => item[side] === null || item[side] === void 0 || item.pretrained === null ? [] : [{ x: item.pretrained, y: item[side], label: item.label }]);
+  const series = [...list.items.some((item) => item.base !== null) ? [{ name: "base", key: "base", points: points("base") }] : [], { name: "head", key: "head", points: points("head") }];
+  const rho = (side) => {
+    const value = side === "base" ? bts?.base?.rho : bts?.head.rho;
+    return value === void 0 ? null : `\u03C1 ${side} = ${formatOptional(value)}`;
+  };
+  const caption = [rho("head"), rho("base")].filter((text) => text !== null).join(", ") || "no rank correlation";
+  return scatterChart({ id: `bts-${list.list}`, title: `BTS ${list.list} list (n=${formatOptional(list.n)}): items, pretrained vs fine-tuned`, xLabel: "pretrained similarity", yLabel: "fine-tuned similarity", series, caption });
+}
+function renderVisionDetails(vision) {
+  const parts = [];
+  for (const list of vision.itemLists) {
+    const rows = list.items.map((item) => [escapeXml(item.label), num(formatOptional(item.pretrained)), num(formatOptional(item.base)), num(formatOptional(item.head))]);
+    parts.push(`<details><summary>Similarity items: <code>${escapeXml(list.list)}</code> list (n=${escapeXml(formatOptional(list.n))})</summary>${table(["item", "pretrained", "base", "head"], rows)}</details>`);
+  }
+  const cell = (estimate) => num(estimate ? `${formatSigned(estimate.value)} ${formatInterval(estimate.interval)}` : "\u2014");
+  parts.push(`<details><summary>Gender gaps per model, with bootstrap intervals</summary>${table(["object", "pretrained", "base", "head", "|head| \u2212 |base|"], vision.gaps.map((gap) => [escapeXml(gap.object), cell(gap.pretrained), cell(gap.base), cell(gap.head), cell(gap.magnitudeChange)]))}</details>`);
+  const audit = [];
+  for (const role of ["pretrained", "base", "head"]) {
+    const model = vision.models[role];
+    if (model) audit.push([`${role} model`, code(model.path), code(model.sha256)]);
+  }
+  const sets = vision.referenceSets.sets.map((set) => `${set.name}: ${set.images}`).join(", ");
+  audit.push(["reference sets", `${code(vision.referenceSets.source)} (${escapeXml(sets)})`, code(vision.referenceSets.sha256)]);
+  parts.push(`<details><summary>Audit: models and reference data</summary>${table(["artifact", "path", "sha256"], audit)}</details>`);
+  return parts.join("\n");
+}
+function renderLanguage(document) {
+  const language = document.language;
+  if (!language) return "";
+  const confidence = `${Math.round(language.settings.bootstrap.confidence * 100)}%`;
+  const rows = language.metrics.filter((m) => isHeadlineLanguageMetric(m.name)).map((metric2) => [escapeXml(languageMetricLabel(metric2.name)), num(formatOptional(metric2.base)), num(formatOptional(metric2.head)), num(formatSigned(metric2.delta)), num(formatSigned(metric2.biasChange)), escapeXml(formatInterval(metric2.deltaInterval)), num(formatOptional(metric2.mcnemarP)), statusOf(document, metric2.name)]);
+  const parts = [
+    "<h2>Language: bias benchmarks</h2>",
+    `<p>Model <code>${escapeXml(language.models.head.path)}</code> (${escapeXml(language.kind)}, scoring <code>${escapeXml(language.scoring)}</code>); base: ${escapeXml(language.baseStatus === "scored" ? "scored" : describeBaseStatus(language.baseStatus))}.</p>`,
+    table(["metric", "base", "head", "\u0394 head \u2212 base", "\u0394 |score \u2212 50|", `${confidence} interval (\u0394)`, "McNemar p", "status"], rows, "language")
+  ];
+  const crows = language.metrics.filter((metric2) => /^crows_pairs\./.test(metric2.name));
+  if (crows.length > 0) parts.push(figure(languageChart(language, crows, "crows-pairs", `CrowS-Pairs per bias type, base vs head (${confidence} intervals)`, (name) => name.replace(/^crows_pairs\./, "")), "Share of pairs where the model prefers the stereotypical sentence; the dashed line is 50, unbiased."));
+  const stereoSet = language.metrics.filter((metric2) => /^stereoset\.ss\.[a-z]+$/.test(metric2.name));
+  if (stereoSet.length > 0) parts.push(figure(languageChart(language, stereoSet, "stereoset", `StereoSet stereotype score per domain, base vs head (${confidence} intervals)`, (name) => name.replace(/^stereoset\.ss\./, "")), "Stereotype score per domain; the dashed line is 50, unbiased."));
+  if (language.transfer) {
+    const transferRows = language.transfer.rows.map((domain) => [escapeXml(domain.domain), escapeXml(languageMetricLabel(domain.metric)), num(formatOptional(domain.base)), num(formatOptional(domain.head)), num(formatSigned(domain.biasChange.value)), escapeXml(formatInterval(domain.biasChange.interval)), num(formatOptional(domain.pValue)), escapeXml(domain.direction === "target" ? "target" : describeTransferDirection(domain))]);
+    parts.push(`<h3>Cross-domain transfer (target: ${escapeXml(language.transfer.target)})</h3>`, `<blockquote>${escapeXml(language.transfer.summary)}</blockquote>`, table(["domain", "metric", "base", "head", "\u0394 |score \u2212 50|", `${confidence} interval`, "McNemar p", "moved"], transferRows, "transfer"));
+  }
+  const audit = [];
+  for (const model of [language.models.base, language.models.head]) {
+    if (!model) continue;
+    for (const file of model.files) audit.push([`${escapeXml(model.role)} model`, code(`${model.path}/${file.name}`), code(file.sha256), escapeXml(`${formatOptional(file.bytes)} bytes`)]);
+  }
+  for (const run of language.benchmarks) {
+    const notes = [`${run.data.items} items`, `${run.data.skippedRows.length} rows skipped`, `${run.skippedItems.head.length} items not scored`, ...Object.entries(run.settings).map(([key, value]) => `${key} ${String(value)}`)];
+    audit.push([escapeXml(run.name), `${code(run.data.location)}${run.data.revision ? ` @ ${escapeXml(run.data.revision)}` : ""}`, code(run.data.sha256), escapeXml(notes.join(", "))]);
+  }
+  parts.push(`<details><summary>Audit: language models, benchmark data and skipped items</summary>${table(["artifact", "path or source", "sha256", "notes"], audit)}</details>`);
+  return `<section id="language">${parts.join("\n")}</section>`;
+}
+function languageChart(language, metrics, id, title, category) {
+  const value = (point, interval) => point === null ? null : { value: point, low: interval?.low ?? null, high: interval?.high ?? null };
+  const series = [
+    ...language.models.base ? [{ name: "base", key: "base", values: metrics.map((metric2) => value(metric2.base, metric2.baseInterval)) }] : [],
+    { name: "head", key: "head", values: metrics.map((metric2) => value(metric2.head, metric2.headInterval)) }
+  ];
+  return intervalBarChart({ id, title, yLabel: "% stereotypical", categories: metrics.map((metric2) => category(metric2.name)), series, reference: { value: 50, label: "50 = unbiased" } });
+}
+function renderTrends(document) {
+  const history = document.history;
+  if (!history) return "";
+  const where = `<code>${escapeXml(history.path)}</code> on <code>${escapeXml(history.branch)}</code>`;
+  if (history.entries.length === 0) return `<section id="trend"><h2>Trend across merges</h2><p>No default-branch run is recorded yet in ${where}: the first merge starts the history.</p></section>`;
+  const trends = documentTrends(document);
+  const rows = trends.map((trend) => {
+    const change = trend.current === null || trend.last === null ? null : trend.current - trend.last;
+    return [code(trend.metric), `<span class="spark">${escapeXml(sparkline(trend.merged.map((point) => point.value)))}</span>`, num(formatOptional(trend.last)), num(formatOptional(trend.current)), num(formatSigned(change))];
+  });
+  const charts = trends.map(
+    (trend, index) => figure(
+      trendChart({ id: `trend-${index}`, title: trend.metric, merged: trend.merged.map((point) => ({ label: `${point.commit.slice(0, 12)} (${point.date})`, value: point.value })), current: { label: "this run", value: trend.current } }),
+      `${trend.metric}: the last ${trend.merged.length} merges, oldest first, then this run.`
+    )
+  );
+  return `<section id="trend"><h2>Trend across merges</h2><p>This run beside the last ${history.entries.length} default-branch runs in ${where}, oldest \u2192 newest.</p>${table(["metric", "last merges", "last merge", "this run", "\u0394 vs last merge"], rows, "trend")}${charts.join("\n")}</section>`;
+}
+function renderGlossary(document) {
+  return `<section id="glossary"><h2>Glossary</h2><dl>${glossaryEntries(document).map(({ term, meaning }) => `<dt>${escapeXml(term)}</dt><dd>${escapeXml(meaning)}</dd>`).join("")}</dl></section>`;
+}
+function difference(a, b) {
+  return a === null || b === null || b === void 0 ? null : a - b;
+}
+function statusOf(document, metric2) {
+  const found = metricStatus(document.verdicts, metric2);
+  return found ? status(found) : "\u2014";
+}
+function status(value) {
+  return `<span class="status ${value}">${escapeXml(STATUS_TEXT[value])}</span>`;
+}
+function code(text) {
+  return `<code>${escapeXml(text)}</code>`;
+}
+function num(text) {
+  return `<span class="num">${escapeXml(text)}</span>`;
+}
+function table(headers, rows, id) {
+  const head = headers.map((header) => `<th>${escapeXml(header)}</th>`).join("");
+  const body = rows.map((cells) => `<tr>${cells.map((cell) => `<td>${cell}</td>`).join("")}</tr>`).join("\n");
+  return `<table${id ? ` data-table="${id}"` : ""}><thead><tr>${head}</tr></thead><tbody>
+${body}
+</tbody></table>`;
+}
+function figure(svg2, caption) {
+  return `<figure>${svg2}<figcaption>${escapeXml(caption)}</figcaption></figure>`;
+}
+var STYLE = `
+:root { color-scheme: light; --pretrained: #9aa5b1; --base: #4c78a8; --head: #f58518; --merged: #4c78a8; --current: #e45756; }
+body { font: 14px/1.5 system-ui, -apple-system, "Segoe UI", sans-serif; margin: 0; color: #1f2328; background: #fff; }
+main { max-width: 980px; margin: 0 auto; padding: 24px; }
+h1 { font-size: 24px; margin: 0 0 8px; }
+h2 { font-size: 18px; border-bottom: 1px solid #d0d7de; padding-bottom: 4px; margin-top: 32px; }
+.verdict-fail h1 { color: #cf222e; } .verdict-warn h1 { color: #9a6700; } .verdict-pass h1 { color: #1a7f37; }
+table { border-collapse: collapse; margin: 12px 0; width: 100%; }
+th, td { border: 1px solid #d0d7de; padding: 4px 8px; text-align: left; vertical-align: top; word-break: break-word; }
+th { background: #f6f8fa; }
+td:has(> .num) { text-align: right; white-space: nowrap; }
+code { font: 12px ui-monospace, SFMono-Regular, Menlo, monospace; background: #f6f8fa; padding: 1px 4px; border-radius: 4px; word-break: break-all; }
+.status { white-space: nowrap; } .status.fail { color: #cf222e; } .status.warn { color: #9a6700; } .status.pass { color: #1a7f37; } .status.skipped { color: #57606a; }
+.warning { background: #fff8c5; border: 1px solid #d4a72c; padding: 8px; border-radius: 6px; }
+blockquote { margin: 8px 0; padding: 0 12px; border-left: 4px solid #d0d7de; color: #57606a; }
+figure { margin: 16px 0; } figcaption { color: #57606a; font-size: 12px; }
+svg.chart { width: 100%; height: auto; display: block; font: 11px system-ui, sans-serif; }
+svg .title { font-weight: 600; font-size: 13px; } svg .caption { fill: #57606a; }
+svg .grid { stroke: #eaeef2; } svg .zero { stroke: #57606a; } svg .tick, svg .category, svg .legend, svg .axis-label { fill: #1f2328; }
+svg .reference, svg .diagonal { stroke: #57606a; stroke-dasharray: 4 3; } svg .reference-label { fill: #57606a; }
+svg .whisker line { stroke: #1f2328; stroke-width: 1.2; }
+svg .trend { fill: none; stroke: var(--merged); stroke-width: 1.5; }
+.s-pretrained { fill: var(--pretrained); } .s-base { fill: var(--base); } .s-head { fill: var(--head); } .s-merged { fill: var(--merged); } .s-current { fill: var(--current); }
+svg circle.point { fill-opacity: 0.85; stroke: #fff; stroke-width: 0.8; }
+.spark { font-family: ui-monospace, monospace; letter-spacing: 1px; }
+dl { display: grid; grid-template-columns: max-content 1fr; gap: 4px 16px; } dt { font-weight: 600; } dd { margin: 0; }
+footer { margin-top: 32px; color: #57606a; font-size: 12px; }
+`;
+
+// src/report/model-card.ts
+var import_yaml2 = __toESM(require_dist(), 1);
 
 // src/report/release-facts.ts
 function policyInForce(document) {
@@ -48957,7 +49572,7 @@ var LANGUAGE = object({
   baseStatus: BASE_STATUS,
   models: object({ base: nullable(LANGUAGE_MODEL), head: LANGUAGE_MODEL }),
   settings: BOOTSTRAP_SETTINGS,
-  metrics: arrayOf(object({ name: string, base: number, head: number, delta: number, deltaInterval: INTERVAL, biasChange: number, biasChangeInterval: optional(INTERVAL), mcnemarP: number, size: optional(METRIC_SIZE) })),
+  metrics: arrayOf(object({ name: string, base: number, head: number, delta: number, deltaInterval: INTERVAL, biasChange: number, biasChangeInterval: optional(INTERVAL), mcnemarP: number, size: optional(METRIC_SIZE), headInterval: optional(INTERVAL), baseInterval: optional(INTERVAL) })),
   transfer: nullable(
     object({
       target: string,
@@ -48998,6 +49613,16 @@ var RUNTIME = object({
   requested: arrayOf(string),
   models: arrayOf(object({ model: string, used: arrayOf(string), unavailable: arrayOf(object({ provider: string, reason: string })) }))
 });
+var HISTORY_STATUS = oneOf("pass", "fail", "warn", "skipped");
+var recordOf = (check) => (value, source, at) => {
+  anyObject(value, source, at);
+  for (const [key, item] of Object.entries(value)) check(item, source, `${at}[${JSON.stringify(key)}]`);
+};
+var HISTORY = object({
+  branch: string,
+  path: string,
+  entries: arrayOf(object({ commit: string, date: string, verdict: oneOf("pass", "warn", "fail"), metrics: recordOf(number), gates: recordOf(HISTORY_STATUS) }))
+});
 var REPORT_DOCUMENT = object({
   format: oneOf(JSON_REPORT_FORMAT),
   tool: object({ name: string, version: string }),
@@ -49007,7 +49632,8 @@ var REPORT_DOCUMENT = object({
   vision: nullable(VISION),
   language: nullable(LANGUAGE),
   verdicts: arrayOf(VERDICT),
-  runtime: optional(RUNTIME)
+  runtime: optional(RUNTIME),
+  history: optional(HISTORY)
 });
 
 // src/report/verify.ts
@@ -49066,91 +49692,6 @@ async function runVerifyCommand(argv, io) {
   return checks.every((check) => check.ok) ? EXIT_PASS : EXIT_GATE_FAILED;
 }
 
-// src/report/summary.ts
-function countStatuses(verdicts) {
-  const counts = { fail: 0, warn: 0, pass: 0, skipped: 0 };
-  for (const verdict of verdicts) counts[verdict.status]++;
-  return counts;
-}
-function describeCounts(verdicts) {
-  const counts = countStatuses(verdicts);
-  return `${counts.fail} failed \xB7 ${counts.warn} warning${counts.warn === 1 ? "" : "s"} \xB7 ${counts.pass} passed \xB7 ${counts.skipped} skipped`;
-}
-function describeRule(verdict) {
-  const relation = verdict.rule === "min" ? "\u2265" : "\u2264";
-  return `${verdict.rule} ${relation} ${formatNumber(verdict.threshold)}${verdict.requireSignificant ? " (significant)" : ""}`;
-}
-function formatInterval(interval) {
-  return interval ? `[${formatOptional(interval.low)}, ${formatOptional(interval.high)}]` : "\u2014";
-}
-function formatOptional(value) {
-  return value === null || value === void 0 ? "\u2014" : formatNumber(value);
-}
-function formatSigned(value) {
-  if (value === null) return "\u2014";
-  const text = formatNumber(value);
-  return value > 0 ? `+${text}` : text.replace(/^-/, "\u2212");
-}
-
-// src/report/policy.ts
-var POLICY_CHANGE_LABELS = {
-  "config-deleted": "config deleted",
-  "config-invalid": "config invalid",
-  "section-added": "section added",
-  "section-removed": "section removed",
-  "gate-added": "gate added (tighter)",
-  "gate-removed": "gate removed (looser)",
-  "gate-loosened": "loosened",
-  "gate-tightened": "tightened",
-  "model-moved": "model path moved",
-  "setting-changed": "setting changed"
-};
-var POLICY_TAKES_EFFECT_WHEN_MERGED = "A policy change takes effect when it is merged; until then the base branch's policy judges this pull request.";
-function summarisePolicy(policy) {
-  const where = policy.source === "base" ? policy.base : policy.head;
-  const commit = policy.source === "base" ? policy.base?.commit : null;
-  const identity = where ? ` (${where.path}, sha256 ${where.sha256.slice(0, 12)}${commit ? `, commit ${commit.slice(0, 12)}` : ""})` : "";
-  const headline = `Policy in force: ${policy.reason}${identity}.`;
-  const warnings = [...policy.notices];
-  for (const file of policy.workflowChanges) {
-    warnings.push(`This pull request changes ${file}, a workflow that runs bias-gate: a pull request can edit the workflow that gates it. Review that change before merging; make the check required (branch protection or a ruleset) and protect the workflow with CODEOWNERS.`);
-  }
-  const loosening = policy.changes.filter(isLoosening).length;
-  if (policy.changes.length > 0) {
-    warnings.push(`This pull request changes the policy: ${policy.changes.length} change(s), ${loosening} of which loosen the gate. ${policy.source === "base" ? POLICY_TAKES_EFFECT_WHEN_MERGED : "The pull request's policy is in force (see above)."}`);
-  }
-  const changes = policy.changes.map((change) => [POLICY_CHANGE_LABELS[change.kind], change.key, change.base ?? "\u2014", change.head ?? "\u2014"]);
-  let proposed = null;
-  if (policy.proposed && "error" in policy.proposed) proposed = `Under the pull request's proposed policy (not in force): not evaluated: ${policy.proposed.error.split("\n")[0]}`;
-  else if (policy.proposed) proposed = `Under the pull request's proposed policy (not in force) the verdict would be ${policy.proposed.verdict} (${describeCounts(policy.proposed.verdicts)}).`;
-  return { headline, warnings, changes, proposed };
-}
-function renderPolicyMarkdown(policy, renderChecks2) {
-  const summary = summarisePolicy(policy);
-  const lines = ["### Policy", "", escapeMarkdownText(summary.headline), ""];
-  for (const warning of summary.warnings) lines.push(`> \u26A0\uFE0F ${escapeMarkdownText(warning)}`, "");
-  if (summary.changes.length > 0) {
-    lines.push("| change | key | base branch | this pull request |", "|---|---|---|---|");
-    for (const cells of summary.changes) lines.push(`| ${cells.map(escapeTableCell).join(" | ")} |`);
-    lines.push("");
-  }
-  if (summary.proposed) {
-    lines.push(`**Not in force:** ${escapeMarkdownText(summary.proposed)}`, "");
-    if (policy.proposed && "verdicts" in policy.proposed && policy.proposed.verdicts.length > 0) {
-      lines.push("<details><summary>Checks under the proposed policy (not in force)</summary>", "", ...renderChecks2(policy.proposed.verdicts), "</details>", "");
-    }
-  }
-  return lines;
-}
-function renderPolicyText(policy) {
-  const summary = summarisePolicy(policy);
-  const lines = ["Policy", `  ${summary.headline}`];
-  for (const warning of summary.warnings) lines.push(`  WARNING: ${warning}`);
-  for (const [kind, key, base, head] of summary.changes) lines.push(`  ${kind}: ${key}: ${base} -> ${head}`);
-  if (summary.proposed) lines.push(`  ${summary.proposed}`);
-  return [...lines, ""];
-}
-
 // src/report/reference-sets.ts
 function describeBuiltinSets(builtin) {
   const used = builtin.counts.reduce((sum, count) => sum + count.used, 0);
@@ -49170,72 +49711,8 @@ function describeBuiltinSets(builtin) {
   return lines;
 }
 
-// src/report/glossary.ts
-var ITEM_LIST_MEANINGS = {
-  object: "for every object O: inter(O, man), inter(O, woman), inter(O, random), plus the controls inter(stop sign, man/woman) and inter(random, man/woman) \u2014 how close each object sits to each gender",
-  pairs: "intra(O+gender) for every object-with-gender set (e.g. surfboard+man), plus intra(random) \u2014 how tightly each gendered scene clusters",
-  indiv: "intra(S) of every single concept and control set (objects, man, woman, random, stop sign)",
-  comps: "inter(O+gender, O) and inter(O, random) for every object O, plus intra(random) \u2014 how a gendered scene relates to the object alone"
-};
-function glossaryEntries(document) {
-  const entries = [];
-  const add = (term, meaning) => entries.push({ term, meaning });
-  const vision = document.vision;
-  const language = document.language;
-  const confidence = Math.round((vision?.settings.bootstrap.confidence ?? language?.settings.bootstrap.confidence ?? 0.95) * 100);
-  if (vision && vision.bts.length > 0) {
-    add("BTS (Bias Transfer Score)", `Spearman \u03C1 between the similarity items (see the item lists) under the pretrained backbone and the same items under the fine-tuned model; n = number of items. Near 1: the pretrained model's association structure, gender associations included, survived fine-tuning (its biases transferred). Near 0 or negative: the structure was reorganised, and new associations may have appeared. ${btsDirection(document)}`);
-    for (const list of vision.bts.map((bts) => bts.list)) add(`item list ${list}`, ITEM_LIST_MEANINGS[list]);
-    add("intra(S), inter(S, T)", "mean cosine similarity of the embeddings over all pairs of distinct images in set S, or over all pairs (s in S, t in T)");
-  }
-  if (vision && vision.gaps.length > 0) {
-    add("G(O) (gender gap)", "inter(O, man) \u2212 inter(O, woman): how much closer object O sits to images of men than of women (negative: closer to women). Gates compare |G|; a sign flip between base and head is a new association. n = images in the O, man and woman sets.");
-  }
-  if (vision && vision.ieat.length > 0) {
-    add("iEAT d", "image Embedding Association Test effect size (Steed & Caliskan 2021) for targets man/woman and two attribute sets A/B: how much more man images associate with A (and woman images with B) than the reverse, in pooled standard deviations; 0 = no association, |d| \u2265 0.8 is large. p is a one-sided permutation test.");
-  }
-  const names = language?.metrics.map((metric2) => metric2.name) ?? [];
-  if (names.some((name) => name.startsWith("crows_pairs."))) {
-    add("CrowS-Pairs", "% of sentence pairs (one more stereotypical, one less) in which the model prefers the more stereotypical sentence; 50 = unbiased, above 50 favours stereotypes, below 50 favours anti-stereotypes. n = scored pairs: one flipped pair moves the score by 100/n points.");
-  }
-  if (names.some((name) => name.startsWith("stereoset."))) {
-    add("StereoSet SS", "stereotype score: % of items where the model prefers the stereotypical over the anti-stereotypical completion, averaged over target terms; 50 = unbiased. n = target terms (the clusters they hold in brackets).");
-    add("StereoSet LMS", "language-model score: % of stereotypical and anti-stereotypical completions the model prefers over an unrelated (meaningless) one; 100 = always picks a meaningful completion. Higher is better.");
-    add("StereoSet ICAT", "idealized CAT score = LMS \xB7 min(SS, 100 \u2212 SS) / 50: 100 for a model that is both a perfect language model and unbiased; combines both. Higher is better.");
-  }
-  if (names.includes("perplexity")) {
-    add("perplexity", "how surprised the model is by held-out text (exp of the mean negative log-likelihood per token); lower is better. It checks that debiasing kept the language-modelling ability. n = evaluation windows (tokens predicted).");
-  }
-  if (language?.metrics.some((metric2) => metric2.biasChange !== null)) {
-    add("\u0394 |score \u2212 50|", "change in the distance from the unbiased value 50, head minus base. A score can be biased in either direction (60 and 40 are equally biased), so the distance says unambiguously whether the model got more (positive) or less (negative) biased. max_bias_increase gates this quantity.");
-  }
-  if (hasIntervals(document)) {
-    add(`${confidence}% interval`, `bootstrap interval: the data (images or benchmark items) were resampled many times (seeded) and the quantity recomputed; ${confidence}% of the recomputed values fall inside. An interval of a change that includes 0 (or the threshold) means the change may be noise. Each interval is of the quantity it stands next to; a gate's is of the quantity the gate tests.`);
-  }
-  if (language?.metrics.some((metric2) => metric2.mcnemarP !== null)) {
-    add("McNemar p", "exact McNemar test on the paired item outcomes (base vs head on the same pairs): the probability of at least this many flips in one direction if the models did not differ. Small p (below 1 \u2212 confidence) means the outcomes really changed. A require_significant gate on a change needs both its interval past the threshold and this p below 1 \u2212 confidence.");
-  }
-  if (language?.transfer) {
-    add("transfer table", `each domain's \u0394 |score \u2212 50| beside the targeted domain's (${language.transfer.target}). A change is clear when its interval excludes 0 and McNemar p is below 1 \u2212 confidence; "with/against the target" compares its sign with a clear change of the target; "moved; target: no clear change" is a domain that changed while the target did not.`);
-  }
-  if (document.verdicts.length > 0) {
-    add("status", 'pass, fail (blocks the merge), warn (reported, does not block) or skipped (e.g. no base model). "not significant": past the threshold but within noise, so it passes under require_significant.');
-  }
-  return entries;
-}
-function btsDirection(document) {
-  const rules = new Set(document.verdicts.filter((verdict) => verdict.metric.startsWith("bts.")).map((verdict) => verdict.rule));
-  const general = "Which is worse depends on the use: if the pretrained model was audited and its biases accepted, a low BTS (unreviewed new associations) is the risk, gated with min; if fine-tuning was meant to remove the pretrained biases, a high BTS (they survived) is the risk, gated with max.";
-  if (rules.has("min") && !rules.has("max")) return `${general} This config gates BTS with min: a low BTS counts as worse.`;
-  if (rules.has("max") && !rules.has("min")) return `${general} This config gates BTS with max: a high BTS counts as worse.`;
-  return general;
-}
-function hasIntervals(document) {
-  return document.verdicts.some((verdict) => verdict.interval !== null) || (document.vision?.bts.some((bts) => bts.head.interval !== null) ?? false) || (document.language?.metrics.some((metric2) => metric2.deltaInterval !== null) ?? false);
-}
-
 // src/report/row-notes.ts
-var SEVERITY = { fail: 3, warn: 2, pass: 1, skipped: 0 };
+var SEVERITY2 = { fail: 3, warn: 2, pass: 1, skipped: 0 };
 function formatSize(size) {
   if (!size) return "\u2014";
   return `${size.n} ${size.unit}${size.detail ? ` (${size.detail})` : ""}`;
@@ -49246,7 +49723,7 @@ function setSizes(sets, names, labels) {
   return counts.every((n) => n !== void 0) ? `${counts.join("/")} images (${labels.join("/")})` : "\u2014";
 }
 function worstVerdict(verdicts, metric2) {
-  return verdicts.filter((v) => v.metric === metric2).reduce((worst, v) => worst === void 0 || SEVERITY[v.status] > SEVERITY[worst.status] ? v : worst, void 0);
+  return verdicts.filter((v) => v.metric === metric2).reduce((worst, v) => worst === void 0 || SEVERITY2[v.status] > SEVERITY2[worst.status] ? v : worst, void 0);
 }
 function statusNote(verdict, mcnemarP = null) {
   if (!verdict || verdict.compared === null || !Number.isFinite(verdict.compared)) return "";
@@ -49277,37 +49754,38 @@ function preprocessWarnings(preprocess) {
 
 // src/report/markdown.ts
 var STATUS_ICON = { pass: "\u2705 pass", fail: "\u274C fail", warn: "\u26A0\uFE0F warn", skipped: "\u23ED\uFE0F skipped" };
-var VERDICT_HEADLINE = { pass: "\u2705 bias-gate: pass", warn: "\u26A0\uFE0F bias-gate: pass with warnings", fail: "\u274C bias-gate: fail" };
+var VERDICT_HEADLINE2 = { pass: "\u2705 bias-gate: pass", warn: "\u26A0\uFE0F bias-gate: pass with warnings", fail: "\u274C bias-gate: fail" };
 var REPORT_SECTIONS = [
-  renderHeadline,
-  renderChecks,
-  renderGlossary,
-  (document) => renderPolicyMarkdown(document.policy, (verdicts) => renderChecks({ ...document, verdicts: [...verdicts] })),
-  (document) => document.vision ? renderVision(document.vision, document) : [],
-  (document) => document.language ? renderLanguage(document.language, document) : []
+  renderHeadline2,
+  renderChecks2,
+  renderGlossary2,
+  (document) => renderPolicyMarkdown(document.policy, (verdicts) => renderChecks2({ ...document, verdicts: [...verdicts] })),
+  (document) => document.vision ? renderVision2(document.vision, document) : [],
+  (document) => document.language ? renderLanguage2(document.language, document) : [],
+  renderTrendMarkdown
 ];
 function renderMarkdown(document) {
   return `${REPORT_SECTIONS.flatMap((section) => section(document)).join("\n").trimEnd()}
 `;
 }
-function renderHeadline(document) {
+function renderHeadline2(document) {
   const runtime = describeRuntimeRecord(document.runtime);
   return [
-    `## ${VERDICT_HEADLINE[document.verdict]}`,
+    `## ${VERDICT_HEADLINE2[document.verdict]}`,
     "",
     `${describeCounts(document.verdicts)} \u2014 config ${codeSpan(document.config.path)}, ${escapeMarkdownText(`${document.tool.name} ${document.tool.version}`)}`,
     "",
     ...runtime === void 0 ? [] : [`**Runtime:** ${escapeMarkdownText(runtime)}`, ""]
   ];
 }
-function renderChecks(document) {
+function renderChecks2(document) {
   if (document.verdicts.length === 0) return ["No gates are configured: scores are reported, nothing is enforced.", ""];
   const rows = document.verdicts.map(
     (v) => row([STATUS_ICON[v.status], cellCode(v.metric), describeRule(v), formatOptional(v.compared), formatInterval(v.interval), escapeTableCell(v.reason)])
   );
   return ["| status | metric | rule | value | interval | why |", "|---|---|---|---:|---|---|", ...rows, ""];
 }
-function renderGlossary(document) {
+function renderGlossary2(document) {
   const entries = glossaryEntries(document);
   if (entries.length === 0) return [];
   return [
@@ -49325,7 +49803,7 @@ function statusCell(document, metric2, mcnemarP = null) {
   const note = statusNote(verdict, mcnemarP);
   return `${STATUS_ICON[verdict.status]}${note ? ` (${escapeTableCell(note)})` : ""}`;
 }
-function renderVision(vision, document) {
+function renderVision2(vision, document) {
   const { models } = vision;
   const confidence = `${Math.round(vision.settings.bootstrap.confidence * 100)}%`;
   const warnings = preprocessWarnings(vision.settings.preprocess).map((warning) => `> \u26A0\uFE0F ${escapeMarkdownText(warning)}`);
@@ -49346,7 +49824,7 @@ function renderVision(vision, document) {
   for (const gap of vision.gaps) {
     const metric2 = `gap.${gap.object}`;
     const flag = gap.signFlip ? " \xB7 new association (sign flip)" : "";
-    lines.push(row([`gap ${cellCode(gap.object)}`, escapeTableCell(setSizes(sets, [gap.object, "man", "woman"], ["O", "man", "woman"])), formatSigned(gap.base?.value ?? null), formatSigned(gap.head.value), formatSigned(difference(gap.head.value, gap.base?.value)), escapeTableCell(rowInterval(worstVerdict(document.verdicts, metric2), gap.head.interval, "head")), `${statusCell(document, metric2)}${flag}`]));
+    lines.push(row([`gap ${cellCode(gap.object)}`, escapeTableCell(setSizes(sets, [gap.object, "man", "woman"], ["O", "man", "woman"])), formatSigned(gap.base?.value ?? null), formatSigned(gap.head.value), formatSigned(difference2(gap.head.value, gap.base?.value)), escapeTableCell(rowInterval(worstVerdict(document.verdicts, metric2), gap.head.interval, "head")), `${statusCell(document, metric2)}${flag}`]));
   }
   if (document.verdicts.some((verdict) => verdict.metric === "gap.max")) {
     const verdict = worstVerdict(document.verdicts, "gap.max");
@@ -49355,12 +49833,12 @@ function renderVision(vision, document) {
   for (const test of vision.ieat) {
     const metric2 = `ieat.${test.name}`;
     const [a, b] = test.attributes;
-    lines.push(row([`iEAT ${cellCode(test.name)} d (p)`, escapeTableCell(setSizes(sets, ["man", "woman", a, b], ["man", "woman", a, b])), test.base ? `${formatOptional(test.base.effectSize)} (${formatOptional(test.base.pValue)})` : "\u2014", `${formatOptional(test.head.effectSize)} (${formatOptional(test.head.pValue)})`, formatSigned(difference(test.head.effectSize, test.base?.effectSize)), escapeTableCell(rowInterval(worstVerdict(document.verdicts, metric2), null, "head")), statusCell(document, metric2)]));
+    lines.push(row([`iEAT ${cellCode(test.name)} d (p)`, escapeTableCell(setSizes(sets, ["man", "woman", a, b], ["man", "woman", a, b])), test.base ? `${formatOptional(test.base.effectSize)} (${formatOptional(test.base.pValue)})` : "\u2014", `${formatOptional(test.head.effectSize)} (${formatOptional(test.head.pValue)})`, formatSigned(difference2(test.head.effectSize, test.base?.effectSize)), escapeTableCell(rowInterval(worstVerdict(document.verdicts, metric2), null, "head")), statusCell(document, metric2)]));
   }
-  lines.push("", ...renderGapChart(vision), "", ...renderVisionDetails(vision));
+  lines.push("", ...renderGapChart(vision), "", ...renderVisionDetails2(vision));
   return lines;
 }
-function difference(a, b) {
+function difference2(a, b) {
   return a === null || b === null || b === void 0 ? null : a - b;
 }
 function renderGapChart(vision) {
@@ -49383,7 +49861,7 @@ function renderGapChart(vision) {
     "```"
   ];
 }
-function renderVisionDetails(vision) {
+function renderVisionDetails2(vision) {
   const lines = [];
   for (const list of vision.itemLists) {
     lines.push(`<details><summary>Similarity items: <code>${escapeHtmlText(list.list)}</code> list (n=${formatOptional(list.n)})</summary>`, "", "| item | pretrained | base | head |", "|---|---:|---:|---:|");
@@ -49412,7 +49890,7 @@ function row(cells) {
 function cellCode(text) {
   return codeSpan(text, "table-cell");
 }
-function renderLanguage(language, document) {
+function renderLanguage2(language, document) {
   const confidence = `${Math.round(language.settings.bootstrap.confidence * 100)}%`;
   const lines = [
     "",
@@ -49465,19 +49943,19 @@ function renderText(report) {
   lines.push("");
   if (report.verdicts.length > 0) {
     lines.push("Checks");
-    lines.push(...table(
+    lines.push(...table2(
       ["status", "metric", "rule", "value", "interval", "why"],
       report.verdicts.map((v) => [v.status.toUpperCase(), v.metric, describeRule(v), formatOptional(v.compared), formatInterval(v.interval), v.reason])
     ), "");
   }
   lines.push(...renderPolicyText(report.policy));
-  if (report.vision) lines.push(...renderVision2(report.vision, report));
-  if (report.language) lines.push(...renderLanguage2(report.language, report));
-  lines.push(...renderGlossary2(report));
+  if (report.vision) lines.push(...renderVision3(report.vision, report));
+  if (report.language) lines.push(...renderLanguage3(report.language, report));
+  lines.push(...renderGlossary3(report));
   return `${lines.join("\n").trimEnd()}
 `;
 }
-function renderGlossary2(report) {
+function renderGlossary3(report) {
   const entries = glossaryEntries(buildReportDocument(report));
   if (entries.length === 0) return [];
   return ["Glossary", ...entries.flatMap((entry) => wrap(`${entry.term}: ${entry.meaning}`, 100).map((line, k) => `${k === 0 ? "  " : "      "}${line}`)), ""];
@@ -49499,7 +49977,7 @@ function statusText(report, metric2, mcnemarP = null) {
   const note = statusNote(verdict, mcnemarP);
   return `${verdict.status}${note ? ` (${note})` : ""}`;
 }
-function renderVision2(vision, report) {
+function renderVision3(vision, report) {
   const { scores, models } = vision;
   const confidence = `${Math.round(vision.settings.bootstrap.confidence * 100)}%`;
   const sets = vision.referenceSets.sets;
@@ -49524,11 +50002,11 @@ function renderVision2(vision, report) {
     `  pretrained ${models.pretrained.path} -> fine-tuned ${models.head.path}; base: ${describeBaseStatus(vision.baseStatus)}; estimator ${scores.estimator}`,
     ...vision.referenceSets.builtin ? describeBuiltinSets(vision.referenceSets.builtin).map((line) => `  ${line}`) : [],
     ...preprocessWarnings(vision.settings.preprocess).map((warning) => `  WARNING: ${warning}`),
-    ...table(["metric", "n", "base", "head", "delta", `${confidence} interval`, "status"], rows),
+    ...table2(["metric", "n", "base", "head", "delta", `${confidence} interval`, "status"], rows),
     ""
   ];
 }
-function renderLanguage2(language, report) {
+function renderLanguage3(language, report) {
   const confidence = `${Math.round(language.settings.bootstrap.confidence * 100)}%`;
   const withInterval = (value, interval) => value === null ? "\u2014" : `${formatSigned(value)} ${formatInterval(interval)}`;
   const rows = language.metrics.filter((metric2) => isHeadlineLanguageMetric(metric2.name)).map((metric2) => {
@@ -49539,12 +50017,12 @@ function renderLanguage2(language, report) {
     "Language: bias benchmarks",
     `  model ${language.models.head.path} (${language.kind}, scoring ${language.scoring}); base: ${describeBaseStatus(language.baseStatus)}`,
     `  each change with its ${confidence} interval; max_bias_increase gates delta |s-50|`,
-    ...table(["metric", "n", "base", "head", "delta", "delta |s-50|", "McNemar p", "status"], rows),
+    ...table2(["metric", "n", "base", "head", "delta", "delta |s-50|", "McNemar p", "status"], rows),
     ""
   ];
   if (language.transfer) {
     lines.push(`Cross-domain transfer (target: ${language.transfer.target})`, `  ${language.transfer.summary}`);
-    lines.push(...table(["domain", "metric", "base", "head", "delta |s-50|", `${confidence} interval`, "McNemar p", "moved"], language.transfer.rows.map((row2) => [
+    lines.push(...table2(["domain", "metric", "base", "head", "delta |s-50|", `${confidence} interval`, "McNemar p", "moved"], language.transfer.rows.map((row2) => [
       row2.domain,
       languageMetricLabel(row2.metric),
       formatNumber(row2.base),
@@ -49562,7 +50040,7 @@ function renderLanguage2(language, report) {
   lines.push("");
   return lines;
 }
-function table(header, rows) {
+function table2(header, rows) {
   const widths = header.map((cell, column) => Math.max(cell.length, ...rows.map((r) => (r[column] ?? "").length)));
   const format = (cells) => `  ${cells.map((cell, column) => column === cells.length - 1 ? cell : cell.padEnd(widths[column])).join("  ")}`.trimEnd();
   return [format(header), ...rows.map(format)];
@@ -49739,11 +50217,11 @@ function renderCalibration(config, report, noise) {
 
 // src/command.ts
 var USAGE = `Usage: ${TOOL_NAME} run --config thresholds.yaml [--base DIR|REF] [--head DIR] [--json FILE] [--markdown FILE]
-                     [--dump-items FILE] [--cache-dir DIR] [--no-cache] [--threads N] [--quiet]
+                     [--html FILE] [--dump-items FILE] [--cache-dir DIR] [--no-cache] [--threads N] [--quiet]
                      [--policy-source base|head] [--attestation FILE] [--model-card FILE]
                      [--release-notes FILE] [--record-environment]
        ${TOOL_NAME} run --shard I/N --partial FILE [same options]
-       ${TOOL_NAME} merge --config thresholds.yaml [--base DIR|REF] [--json FILE] [--markdown FILE] PARTIAL...
+       ${TOOL_NAME} merge --config thresholds.yaml [--base DIR|REF] [--json FILE] [--markdown FILE] [--html FILE] PARTIAL...
        ${TOOL_NAME} validate --config thresholds.yaml
        ${TOOL_NAME} metrics --config thresholds.yaml
        ${TOOL_NAME} calibrate --config thresholds.yaml [--out FILE] [--cache-dir DIR] [--no-cache]
@@ -49758,6 +50236,8 @@ applies the gates and prints the report.
                    (its model files are read with git); without it the head is scored alone
   --json FILE      write the JSON audit record
   --markdown FILE  write the Markdown report (the PR comment)
+  --html FILE      write the HTML report: one self-contained file (inline CSS and SVG charts,
+                   no script, loads nothing when opened)
   --attestation FILE  write an in-toto Statement v1: every scored head model file as a
                    subject, the JSON record as the predicate (sign it with actions/attest)
   --model-card FILE  write a "Bias evaluation" section for a Hugging Face model card
@@ -49813,6 +50293,7 @@ async function runCommand(argv, io) {
         base: { type: "string" },
         json: { type: "string" },
         markdown: { type: "string" },
+        html: { type: "string" },
         attestation: { type: "string" },
         "model-card": { type: "string" },
         "release-notes": { type: "string" },
@@ -49882,6 +50363,7 @@ async function runCommand(argv, io) {
     const document = buildReportDocument(report);
     if (values.json) await writeReport(resolve2(values.json), serializeReportDocument(document));
     if (values.markdown) await writeReport(resolve2(values.markdown), renderMarkdown(document));
+    if (values.html) await writeReport(resolve2(values.html), renderHtml(document));
     if (values.attestation) await writeReport(resolve2(values.attestation), renderAttestation(document));
     if (values["model-card"]) {
       const card = resolve2(values["model-card"]);
@@ -50029,14 +50511,14 @@ async function writeReport(file, content) {
     await writeFile3(file, content);
   } catch (error) {
     throw new InputError(`cannot write ${file}: ${messageOf(error)}`, {
-      hint: "Choose an output path whose parent is a directory you can write to (--json, --markdown, --attestation, --model-card, --release-notes, --dump-items, --partial).",
+      hint: "Choose an output path whose parent is a directory you can write to (--json, --markdown, --html, --attestation, --model-card, --release-notes, --dump-items, --partial).",
       cause: error
     });
   }
 }
 function isArgumentError(error) {
-  const code = error?.code;
-  return typeof code === "string" && code.startsWith("ERR_PARSE_ARGS");
+  const code2 = error?.code;
+  return typeof code2 === "string" && code2.startsWith("ERR_PARSE_ARGS");
 }
 
 // src/cli.ts

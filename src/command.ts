@@ -16,6 +16,7 @@ import type { ConfigState, PolicyApproval } from './policy/types.ts';
 import { checkPartialResult, mergeShards, runBiasGate, scoreShard, type PartialResult } from './pipeline.ts';
 import { buildReportDocument, serializeReportDocument } from './report/json.ts';
 import { renderAttestation } from './report/attestation.ts';
+import { renderHtml } from './report/html.ts';
 import { renderModelCard } from './report/model-card.ts';
 import { renderReleaseNotes } from './report/release-notes.ts';
 import type { RunEnvironment } from './report/types.ts';
@@ -32,11 +33,11 @@ import { preprocessWarnings } from './vision/preprocess-warnings.ts';
 import { parserMessage } from './parser-message.ts';
 
 export const USAGE = `Usage: ${TOOL_NAME} run --config thresholds.yaml [--base DIR|REF] [--head DIR] [--json FILE] [--markdown FILE]
-                     [--dump-items FILE] [--cache-dir DIR] [--no-cache] [--threads N] [--quiet]
+                     [--html FILE] [--dump-items FILE] [--cache-dir DIR] [--no-cache] [--threads N] [--quiet]
                      [--policy-source base|head] [--attestation FILE] [--model-card FILE]
                      [--release-notes FILE] [--record-environment]
        ${TOOL_NAME} run --shard I/N --partial FILE [same options]
-       ${TOOL_NAME} merge --config thresholds.yaml [--base DIR|REF] [--json FILE] [--markdown FILE] PARTIAL...
+       ${TOOL_NAME} merge --config thresholds.yaml [--base DIR|REF] [--json FILE] [--markdown FILE] [--html FILE] PARTIAL...
        ${TOOL_NAME} validate --config thresholds.yaml
        ${TOOL_NAME} metrics --config thresholds.yaml
        ${TOOL_NAME} calibrate --config thresholds.yaml [--out FILE] [--cache-dir DIR] [--no-cache]
@@ -51,6 +52,8 @@ applies the gates and prints the report.
                    (its model files are read with git); without it the head is scored alone
   --json FILE      write the JSON audit record
   --markdown FILE  write the Markdown report (the PR comment)
+  --html FILE      write the HTML report: one self-contained file (inline CSS and SVG charts,
+                   no script, loads nothing when opened)
   --attestation FILE  write an in-toto Statement v1: every scored head model file as a
                    subject, the JSON record as the predicate (sign it with actions/attest)
   --model-card FILE  write a "Bias evaluation" section for a Hugging Face model card
@@ -114,6 +117,7 @@ export async function runCommand(argv: readonly string[], io: CommandIo): Promis
         base: { type: 'string' },
         json: { type: 'string' },
         markdown: { type: 'string' },
+        html: { type: 'string' },
         attestation: { type: 'string' },
         'model-card': { type: 'string' },
         'release-notes': { type: 'string' },
@@ -178,6 +182,7 @@ export async function runCommand(argv: readonly string[], io: CommandIo): Promis
     const document = buildReportDocument(report);
     if (values.json) await writeReport(resolve(values.json), serializeReportDocument(document));
     if (values.markdown) await writeReport(resolve(values.markdown), renderMarkdown(document));
+    if (values.html) await writeReport(resolve(values.html), renderHtml(document));
     if (values.attestation) await writeReport(resolve(values.attestation), renderAttestation(document));
     if (values['model-card']) {
       const card = resolve(values['model-card']);
@@ -331,7 +336,7 @@ async function writeReport(file: string, content: string): Promise<void> {
     await writeFile(file, content);
   } catch (error) {
     throw new InputError(`cannot write ${file}: ${messageOf(error)}`, {
-      hint: 'Choose an output path whose parent is a directory you can write to (--json, --markdown, --attestation, --model-card, --release-notes, --dump-items, --partial).',
+      hint: 'Choose an output path whose parent is a directory you can write to (--json, --markdown, --html, --attestation, --model-card, --release-notes, --dump-items, --partial).',
       cause: error,
     });
   }

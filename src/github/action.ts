@@ -14,13 +14,16 @@ import { findRepositoryRoot, toRepoRelative } from '../config/paths.ts';
 import { readConfigState } from '../policy/decide.ts';
 import type { PolicyApproval } from '../policy/types.ts';
 import type { RunEnvironment } from '../report/types.ts';
-import { InputError } from '../errors.ts';
+import { InputError, messageOf } from '../errors.ts';
 import { mergeShards, runBiasGate, scoreShard, type PartialResult } from '../pipeline.ts';
-import { buildReportDocument, serializeReportDocument } from '../report/json.ts';
+import { buildReportDocument, serializeReportDocument, type ReportDocument } from '../report/json.ts';
+import { renderHtml } from '../report/html.ts';
 import { renderMarkdown } from '../report/markdown.ts';
 import { renderAttestation } from '../report/attestation.ts';
 import { renderModelCard } from '../report/model-card.ts';
 import { renderReleaseNotes } from '../report/release-notes.ts';
+import { DEFAULT_HISTORY_LENGTH, historyEntry, historyFilePath, type HistoryRecord } from '../history/history.ts';
+import { appendHistory, basicAuthHeader, commitIdentity, readHistory, type HistoryLocation } from '../history/store.ts';
 import { createGitHubClient } from './client.ts';
 import { readRunContext, type RunContext } from './context.ts';
 import { labelApproval } from './policy-approval.ts';
@@ -48,6 +51,10 @@ export interface ActionInputs {
   policyApprovalLabel: string | undefined;
   /** Execution providers in place of the config's `runtime.providers` (`cuda, cpu` on a GPU runner). */
   providers: string[] | undefined;
+  /** The data branch of the history across merges (e.g. `bias-gate-data`); undefined: history is off. */
+  historyBranch: string | undefined;
+  /** How many default-branch runs the history keeps (and the comment and HTML report show). */
+  historyLength: number;
 }
 
 export function readInputs(): ActionInputs {
@@ -69,7 +76,17 @@ export function readInputs(): ActionInputs {
     policySource: choice('policy-source', ['base', 'head'], 'base'),
     policyApprovalLabel: core.getInput('policy-approval-label') || undefined,
     providers: core.getInput('providers') ? parseProviderList(core.getInput('providers'), 'input providers') : undefined,
+    historyBranch: core.getInput('history-branch') || undefined,
+    historyLength: positiveIntegerInput('history-length', DEFAULT_HISTORY_LENGTH),
   };
+}
+
+function positiveIntegerInput(name: string, fallback: number): number {
+  const text = core.getInput(name);
+  if (text === '') return fallback;
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < 1) throw new InputError(`input ${name}: "${text}" is not a positive integer`);
+  return value;
 }
 
 /**
@@ -142,7 +159,8 @@ export async function runAction(): Promise<void> {
       return;
     }
     const scored = inputs.mergePartials ? await mergeShards(runOptions, await readPartialDirectory(path.resolve(workspace, inputs.mergePartials))) : await runBiasGate(runOptions);
-    const report = { ...scored, environment: runEnvironment(context, mergeBase) };
+    const history = inputs.historyBranch ? await readRunHistory(historyLocation(inputs, context, repoRoot, configPath), inputs.historyLength) : undefined;
+    const report = { ...scored, environment: runEnvironment(context, mergeBase), ...(history ? { history } : {}) };
     await saveResults('');
 
     // The report bundle: what the fork-safe comment job needs, and nothing else.
@@ -152,6 +170,8 @@ export async function runAction(): Promise<void> {
     await writeFile(reportJson, serializeReportDocument(document));
     const markdown = renderMarkdown(document);
     await writeFile(path.join(bundle, 'report.md'), markdown);
+    const reportHtml = path.join(bundle, 'report.html');
+    await writeFile(reportHtml, renderHtml(document));
     if (context.pullRequest) {
       const meta: ReportBundleMeta = {
         format: REPORT_BUNDLE_FORMAT,
@@ -185,9 +205,11 @@ export async function runAction(): Promise<void> {
 
     core.setOutput('verdict', report.verdict);
     core.setOutput('report-json', reportJson);
+    core.setOutput('html', reportHtml);
     core.setOutput('comment-id', commentId);
     core.setOutput('summary', oneLineSummary(report));
     core.info(oneLineSummary(report));
+    if (inputs.historyBranch && isDefaultBranchPush(context)) await recordHistory(historyLocation(inputs, context, repoRoot, configPath), document, configPath, inputs.historyLength);
     const failing = inputs.failOn === 'never' ? false : inputs.failOn === 'warn' ? report.verdict !== 'pass' : report.verdict === 'fail';
     if (failing) core.setFailed(`${oneLineSummary(report)}; fail-on is "${inputs.failOn}"`);
   } catch (error) {
@@ -236,6 +258,49 @@ export function runEnvironment(context: RunContext, mergeBase: string | null, en
     runner: runnerRecord(env.RUNNER_NAME ?? null),
     toolchain: toolchainVersions(),
   };
+}
+
+/**
+ * Where the history lives: `history/<config slug>.json` on the `history-branch` of `origin`, reached
+ * with the workflow token (github-token) when there is one, else with the checkout's credentials.
+ */
+function historyLocation(inputs: ActionInputs, context: RunContext, repoRoot: string, configPath: string): HistoryLocation {
+  if (inputs.githubToken) core.setSecret(basicAuthHeader(inputs.githubToken).replace(/^AUTHORIZATION: basic /, ''));
+  return {
+    repoRoot,
+    branch: inputs.historyBranch!,
+    file: historyFilePath(configPath),
+    ...(inputs.githubToken ? { auth: { token: inputs.githubToken, serverUrl: context.serverUrl } } : {}),
+    log: core.info,
+  };
+}
+
+/** The last `length` default-branch runs, read only (pull requests never write). Trouble here never fails the gate. */
+async function readRunHistory(location: HistoryLocation, length: number): Promise<HistoryRecord | undefined> {
+  try {
+    const file = await readHistory(location);
+    core.info(file ? `History: ${file.entries.length} default-branch runs in ${location.file} on ${location.branch}.` : `History: ${location.branch} has no ${location.file} yet.`);
+    return { branch: location.branch, path: location.file, entries: (file?.entries ?? []).slice(-length) };
+  } catch (error) {
+    core.warning(`bias-gate: the history on ${location.branch} was not read (${messageOf(error)}); the report has no trend.`);
+    return undefined;
+  }
+}
+
+/** Appends this default-branch run to the history and pushes it (retrying when another job pushed first). */
+async function recordHistory(location: HistoryLocation, document: ReportDocument, configPath: string, length: number): Promise<void> {
+  try {
+    const commit = await commitIdentity(location.repoRoot, process.env.GITHUB_SHA || 'HEAD');
+    await appendHistory({ ...location, configPath, entry: historyEntry(document, commit), length });
+  } catch (error) {
+    // The verdict stands; a missing `contents: write` permission is the usual cause.
+    core.warning(`bias-gate: this run was not added to the history on ${location.branch} (${messageOf(error)}). The job needs \`permissions: contents: write\` to push the data branch.`);
+  }
+}
+
+/** A push to the repository's default branch: the only runs that write the history. */
+function isDefaultBranchPush(context: RunContext): boolean {
+  return context.eventName === 'push' && context.defaultBranch !== undefined && context.ref === `refs/heads/${context.defaultBranch}`;
 }
 
 /** Posts (or updates) the sticky comment; '' when there is none (see {@link postReportComment}). */

@@ -16,6 +16,10 @@ export interface RunContext {
   runUrl: string | undefined;
   /** For workflow_run events: the triggering run (the fork-safe comment job finds and checks the PR from it). */
   workflowRun: WorkflowRunContext | undefined;
+  /** The repository's default branch, from the event payload; absent when the payload has no repository. */
+  defaultBranch?: string;
+  /** `GITHUB_REF`: the branch or tag the run is for (`refs/heads/main` on a push to main). */
+  ref?: string;
 }
 
 /** The run a `workflow_run` event is about, from the event payload. */
@@ -44,6 +48,7 @@ interface PullRequestPayload {
     pull_requests?: { number: number }[];
   };
   pull_request?: { number: number; base: { sha: string; repo?: { full_name?: string } }; head: { sha: string; repo?: { full_name?: string } | null } };
+  repository?: { default_branch?: string };
 }
 
 /** Reads the context from GITHUB_* variables and the event payload (GITHUB_EVENT_PATH). */
@@ -81,5 +86,7 @@ export function readRunContext(env: NodeJS.ProcessEnv = process.env): RunContext
       headRepository: payload.workflow_run.head_repository?.full_name ?? '',
       pullRequests: (payload.workflow_run.pull_requests ?? []).map((pr) => pr.number),
     },
+    ...(payload.repository?.default_branch ? { defaultBranch: payload.repository.default_branch } : {}),
+    ...(env.GITHUB_REF ? { ref: env.GITHUB_REF } : {}),
   };
 }

@@ -5,7 +5,8 @@ import type { TransferTable } from '../language/transfer.ts';
 import type { BaseStatus, Interval, MetricSize } from '../scores.ts';
 import type { VisionRun } from '../vision/run.ts';
 import type { BtsScore, GapScore, IeatScore, ItemListScores, VisionScores } from '../vision/score.ts';
-import { metricRow } from './metric-rows.ts';
+import type { HistoryRecord } from '../history/history.ts';
+import { metricRow, modelInterval } from './metric-rows.ts';
 import type { PolicyRecord } from '../policy/types.ts';
 import { runtimeAuditRecord, type RuntimeAuditRecord } from './runtime.ts';
 import type { RunEnvironment, RunReport } from './types.ts';
@@ -35,6 +36,10 @@ export interface LanguageMetricRecord {
   mcnemarP: number | null;
   /** What the head value is computed over: n pairs, target terms, windows. */
   size: MetricSize | null;
+  /** Bootstrap interval of the head's value alone (the HTML report's whiskers); absent in older records. */
+  headInterval?: Interval | null;
+  /** Bootstrap interval of the base's value alone; absent in older records. */
+  baseInterval?: Interval | null;
 }
 
 /**
@@ -81,6 +86,8 @@ export interface ReportDocument {
   runtime?: RuntimeAuditRecord;
   /** Commits, workflow run, runner and toolchain (report/environment.ts); absent in CLI runs without `--record-environment`. */
   environment?: RunEnvironment;
+  /** The last default-branch runs from the history data branch (Action input `history-branch`); absent when off. */
+  history?: HistoryRecord;
 }
 
 /**
@@ -123,8 +130,9 @@ export function buildReportDocument(report: RunReport): ReportDocument {
       settings: report.language.settings,
       benchmarks: report.language.benchmarks,
       metrics: report.language.metrics.map((metric) => {
-        const row = metricRow(metric, report.language!.settings.bootstrap.confidence);
-        return { name: metric.name, description: metric.description, head: metric.head, base: metric.base, delta: row.delta, deltaInterval: row.interval, biasChange: row.biasChange, biasChangeInterval: row.biasChangeInterval, mcnemarP: row.changePValue, size: row.size };
+        const confidence = report.language!.settings.bootstrap.confidence;
+        const row = metricRow(metric, confidence);
+        return { name: metric.name, description: metric.description, head: metric.head, base: metric.base, delta: row.delta, deltaInterval: row.interval, biasChange: row.biasChange, biasChangeInterval: row.biasChangeInterval, mcnemarP: row.changePValue, size: row.size, headInterval: modelInterval(metric.headReplicates, confidence), baseInterval: modelInterval(metric.baseReplicates, confidence) };
       }),
       transfer: report.language.transfer,
     },
@@ -132,6 +140,7 @@ export function buildReportDocument(report: RunReport): ReportDocument {
     cache: report.cache,
     ...(report.runtime ? { runtime: runtimeAuditRecord(report.runtime) } : {}),
     ...(report.environment ? { environment: report.environment } : {}),
+    ...(report.history ? { history: report.history } : {}),
   };
   return JSON.parse(serializeReportDocument(document)) as ReportDocument;
 }

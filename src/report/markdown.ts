@@ -5,6 +5,7 @@ import { describeTransferDirection } from '../language/transfer.ts';
 import { renderPolicyMarkdown } from './policy.ts';
 import { describeBuiltinSets } from './reference-sets.ts';
 import { describeRuntimeRecord } from './runtime.ts';
+import { renderTrendMarkdown } from './trend.ts';
 import { codeSpan, escapeHtmlText, escapeMarkdownText, escapeTableCell, mermaidLabel } from './markdown-escape.ts';
 import { glossaryEntries } from './glossary.ts';
 import { isHeadlineLanguageMetric, languageMetricLabel } from './metric-rows.ts';
@@ -29,6 +30,7 @@ export const REPORT_SECTIONS: readonly ReportSection[] = [
   (document) => renderPolicyMarkdown(document.policy, (verdicts) => renderChecks({ ...document, verdicts: [...verdicts] })),
   (document) => (document.vision ? renderVision(document.vision, document) : []),
   (document) => (document.language ? renderLanguage(document.language, document) : []),
+  renderTrendMarkdown,
 ];
 
 /**

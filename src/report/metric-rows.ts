@@ -40,6 +40,13 @@ export function metricRow(metric: MetricSeries, confidence: number): MetricRow {
   };
 }
 
+/** The bootstrap interval of one model's value (the HTML report's whiskers); null without replicates. */
+export function modelInterval(replicates: readonly number[] | null, confidence: number): Interval | null {
+  if (!replicates || replicates.length === 0) return null;
+  const [low, high] = percentileInterval(replicates, confidence);
+  return Number.isFinite(low) && Number.isFinite(high) ? { low, high } : null;
+}
+
 /** The metrics a language table shows: every CrowS type and overall, SS per domain, overall LMS and ICAT, perplexity. */
 export function isHeadlineLanguageMetric(name: string): boolean {
   return /^crows_pairs\./.test(name) || /^stereoset\.ss\.[a-z]+$/.test(name) || name === 'stereoset.lms.overall' || name === 'stereoset.icat.overall' || name === 'perplexity';

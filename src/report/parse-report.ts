@@ -118,7 +118,7 @@ const LANGUAGE = object({
   baseStatus: BASE_STATUS,
   models: object({ base: nullable(LANGUAGE_MODEL), head: LANGUAGE_MODEL }),
   settings: BOOTSTRAP_SETTINGS,
-  metrics: arrayOf(object({ name: string, base: number, head: number, delta: number, deltaInterval: INTERVAL, biasChange: number, biasChangeInterval: optional(INTERVAL), mcnemarP: number, size: optional(METRIC_SIZE) })),
+  metrics: arrayOf(object({ name: string, base: number, head: number, delta: number, deltaInterval: INTERVAL, biasChange: number, biasChangeInterval: optional(INTERVAL), mcnemarP: number, size: optional(METRIC_SIZE), headInterval: optional(INTERVAL), baseInterval: optional(INTERVAL) })),
   transfer: nullable(
     object({
       target: string,
@@ -163,6 +163,20 @@ const RUNTIME = object({
   models: arrayOf(object({ model: string, used: arrayOf(string), unavailable: arrayOf(object({ provider: string, reason: string })) })),
 });
 
+/** The history read from the data branch: its strings reach the comment (escaped) and the HTML report. */
+const HISTORY_STATUS = oneOf('pass', 'fail', 'warn', 'skipped');
+const recordOf =
+  (check: Check): Check =>
+  (value, source, at) => {
+    anyObject(value, source, at);
+    for (const [key, item] of Object.entries(value as Record<string, unknown>)) check(item, source, `${at}[${JSON.stringify(key)}]`);
+  };
+const HISTORY = object({
+  branch: string,
+  path: string,
+  entries: arrayOf(object({ commit: string, date: string, verdict: oneOf('pass', 'warn', 'fail'), metrics: recordOf(number), gates: recordOf(HISTORY_STATUS) })),
+});
+
 const REPORT_DOCUMENT = object({
   format: oneOf(JSON_REPORT_FORMAT),
   tool: object({ name: string, version: string }),
@@ -173,4 +187,5 @@ const REPORT_DOCUMENT = object({
   language: nullable(LANGUAGE),
   verdicts: arrayOf(VERDICT),
   runtime: optional(RUNTIME),
+  history: optional(HISTORY),
 });

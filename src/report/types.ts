@@ -1,5 +1,6 @@
 import type { CacheEvent } from '../artifacts/result-cache.ts';
 import type { OverallVerdict, Verdict } from '../gate/evaluate.ts';
+import type { HistoryRecord } from '../history/history.ts';
 import type { LanguageRun } from '../language/run.ts';
 import type { PolicyRecord } from '../policy/types.ts';
 import type { RuntimeRecord } from '../runtime/providers.ts';
@@ -39,6 +40,8 @@ export interface RunReport {
    * CLI runs without `--record-environment`.
    */
   environment?: RunEnvironment;
+  /** The last default-branch runs read from the history data branch (issue 12); absent when history is off. */
+  history?: HistoryRecord;
 }
 
 /**
