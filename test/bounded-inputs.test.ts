@@ -6,10 +6,10 @@ import { bigramLanguageModel, linearEmbeddingModel, neighbourMaskedModel } from 
 import { CAUSAL_VOCABULARY_SIZE, MASKED_VOCABULARY_SIZE } from '../fixtures/generate/tokenizer-json.ts';
 import { causalFixtureTable } from '../fixtures/generate/language-models.ts';
 import { byteIds } from '../fixtures/generate/tokenizer-json.ts';
-import { runCommand } from '../src/command.ts';
 import { parseStereoSet } from '../src/language/datasets/stereoset.ts';
 import { MAX_PARSER_MESSAGE_CHARS } from '../src/parser-message.ts';
 import { MAX_RESIZED_PIXELS } from '../src/vision/preprocess.ts';
+import { runCli, type CliOutcome } from './cli-runner.ts';
 import { createFixtureRepo, editConfig } from './fixture-repo.ts';
 import { expectValidReport } from './report-schema.ts';
 
@@ -18,19 +18,8 @@ import { expectValidReport } from './report-schema.ts';
  * with an internal error, or pass a gate on a value that was never scored.
  */
 
-interface Outcome {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function run(args: string[], cwd: string): Promise<Outcome> {
-  let stdout = '';
-  let stderr = '';
-  const withCache = args[0] === 'run' && !args.includes('--cache-dir') ? [...args, '--cache-dir', path.join(cwd, '.bias-gate-cache')] : args;
-  const code = await runCommand(withCache, { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t), cwd });
-  return { code, stdout, stderr };
-}
+const run = runCli;
+type Outcome = CliOutcome;
 
 const RUN = ['run', '--config', 'thresholds.yaml', '--base', 'fixtures/base', '--quiet'];
 

@@ -1,18 +1,13 @@
+import { runCli } from './cli-runner.ts';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { mcnemarFlipsNeeded } from '../src/calibrate.ts';
-import { runCommand } from '../src/command.ts';
 import { closestName } from '../src/config/suggest.ts';
 import { createFixtureRepo, editConfig } from './fixture-repo.ts';
 
-async function run(args: string[], cwd: string) {
-  let stdout = '';
-  let stderr = '';
-  const code = await runCommand(args, { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t), cwd });
-  return { code, stdout, stderr };
-}
+const run = runCli;
 
 describe('bias-gate calibrate', () => {
   it('McNemar needs 6 one-way flips at 95% (2 · 0.5⁶ = 0.031), 8 at 99%', () => {

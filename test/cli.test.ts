@@ -4,26 +4,14 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
-import { runCommand } from '../src/command.ts';
 import { createFixtureRepo, editConfig } from './fixture-repo.ts';
+import { runCli, type CliOutcome } from './cli-runner.ts';
 import { repoPath } from './helpers.ts';
 import { expectValidReport } from './report-schema.ts';
 
 
-interface Outcome {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function run(args: string[], cwd: string): Promise<Outcome> {
-  let stdout = '';
-  let stderr = '';
-  // Each test repo has its own cache, so no test sees another's results (or the user's ~/.cache).
-  const withCache = args[0] === 'run' && !args.includes('--cache-dir') ? [...args, '--cache-dir', path.join(cwd, '.bias-gate-cache')] : args;
-  const code = await runCommand(withCache, { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t), cwd });
-  return { code, stdout, stderr };
-}
+const run = runCli;
+type Outcome = CliOutcome;
 
 const RUN = ['run', '--config', 'thresholds.yaml', '--base', 'fixtures/base', '--quiet'];
 
