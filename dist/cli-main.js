@@ -48717,8 +48717,11 @@ function codeSpan(text, context = "text") {
   return pad ? `${fence} ${content} ${fence}` : `${fence}${content}${fence}`;
 }
 function escapeHtmlText(text) {
-  const entities = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
-  return breakAutolinks(oneLine(text)).replace(/[&<>"']/g, (char) => entities[char]);
+  return htmlEntities(breakAutolinks(oneLine(text)));
+}
+var HTML_ENTITIES = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
+function htmlEntities(text) {
+  return text.replace(/[&<>"']/g, (char) => HTML_ENTITIES[char]);
 }
 var MERMAID_REPLACEMENTS = { '"': "'", "`": "'", "<": "\u2039", ">": "\u203A", "[": "(", "]": ")", "{": "(", "}": ")", "|": "\xA6", "#": "\uFF03", ";": ",", "%": "\uFF05", "&": "\uFF06", "\\": "\u2216" };
 function mermaidLabel(text) {
@@ -48870,8 +48873,7 @@ function coordinate(value) {
 var CONTROL2 = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g;
 var BIDI_CONTROL2 = /[\u202a-\u202e\u2066-\u2069]/g;
 function escapeXml(text) {
-  const entities = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
-  return String(text).replace(CONTROL2, " ").replace(BIDI_CONTROL2, "").replace(/[&<>"']/g, (char) => entities[char]);
+  return htmlEntities(String(text).replace(CONTROL2, " ").replace(BIDI_CONTROL2, ""));
 }
 function dataNumber(value) {
   return value === null || !Number.isFinite(value) ? "" : String(value);

@@ -96,8 +96,14 @@ export function codeSpan(text: string, context: CodeSpanContext = 'text'): strin
  * autolinks are broken as in text.
  */
 export function escapeHtmlText(text: string): string {
-  const entities: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
-  return breakAutolinks(oneLine(text)).replace(/[&<>"']/g, (char) => entities[char]!);
+  return htmlEntities(breakAutolinks(oneLine(text)));
+}
+
+const HTML_ENTITIES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
+
+/** `&`, `<`, `>` and both quotes as entities: text that HTML (and SVG) reads back literally. */
+export function htmlEntities(text: string): string {
+  return text.replace(/[&<>"']/g, (char) => HTML_ENTITIES[char]!);
 }
 
 /** Look-alikes for what would end or change a quoted Mermaid label. */

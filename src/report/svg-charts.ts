@@ -10,6 +10,7 @@
  * drawn is the number reported. Text from the report (object and set names, metric names) is
  * escaped with {@link escapeXml}.
  */
+import { htmlEntities } from './markdown-escape.ts';
 import { formatNumber } from '../gate/evaluate.ts';
 
 /** The drawing size of every chart, in SVG user units (the page scales it to its width). */
@@ -94,8 +95,7 @@ const BIDI_CONTROL = /[\u202a-\u202e\u2066-\u2069]/g;
  * space, bidirectional overrides removed (a name must read as what it is).
  */
 export function escapeXml(text: string): string {
-  const entities: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
-  return String(text).replace(CONTROL, ' ').replace(BIDI_CONTROL, '').replace(/[&<>"']/g, (char) => entities[char]!);
+  return htmlEntities(String(text).replace(CONTROL, ' ').replace(BIDI_CONTROL, ''));
 }
 
 /** A number for a `data-*` attribute: full precision, so it compares equal to the document's. */
