@@ -9,7 +9,7 @@ import { byteIds } from '../fixtures/generate/tokenizer-json.ts';
 import { parseStereoSet } from '../src/language/datasets/stereoset.ts';
 import { MAX_PARSER_MESSAGE_CHARS } from '../src/parser-message.ts';
 import { MAX_RESIZED_PIXELS } from '../src/vision/preprocess.ts';
-import { runCli, type CliOutcome } from './cli-runner.ts';
+import { expectInputErrorOutcome, runCli, type CliOutcome } from './cli-runner.ts';
 import { createFixtureRepo, editConfig } from './fixture-repo.ts';
 import { expectValidReport } from './report-schema.ts';
 
@@ -29,11 +29,7 @@ async function expectInputError(breakIt: (root: string) => Promise<void>, messag
   await breakIt(root);
   const outcome = await run(args, root);
   expect(outcome.stderr).not.toContain('internal error');
-  expect(outcome.code).toBe(2);
-  expect(outcome.stdout).toBe('');
-  expect(outcome.stderr).toMatch(/^bias-gate: error: /);
-  expect(outcome.stderr).toMatch(message);
-  return outcome;
+  return expectInputErrorOutcome(outcome, message);
 }
 
 /** The parts of the JSON report these tests read. */

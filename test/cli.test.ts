@@ -5,7 +5,7 @@ import { promisify } from 'node:util';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { createFixtureRepo, editConfig } from './fixture-repo.ts';
-import { runCli, type CliOutcome } from './cli-runner.ts';
+import { expectInputErrorOutcome, runCli, type CliOutcome } from './cli-runner.ts';
 import { repoPath } from './helpers.ts';
 import { expectValidReport } from './report-schema.ts';
 
@@ -19,12 +19,7 @@ const RUN = ['run', '--config', 'thresholds.yaml', '--base', 'fixtures/base', '-
 async function expectInputError(breakIt: (root: string) => Promise<void>, message: string | RegExp, args = RUN): Promise<Outcome> {
   const root = await createFixtureRepo();
   await breakIt(root);
-  const outcome = await run(args, root);
-  expect(outcome.code).toBe(2);
-  expect(outcome.stdout).toBe(''); // never a verdict
-  expect(outcome.stderr).toMatch(/^bias-gate: error: /);
-  expect(outcome.stderr).toMatch(message);
-  return outcome;
+  return expectInputErrorOutcome(await run(args, root), message);
 }
 
 describe('bias-gate run: exit codes', () => {

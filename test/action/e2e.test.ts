@@ -9,6 +9,7 @@ import { FakeGitHub } from '../github/fake-github.ts';
 import { createTempDir, git, repoPath } from '../helpers.ts';
 import { MINIMUM_NODE, nodeVersionAtLeast } from '../../src/platform.mjs';
 import { expectValidReport } from '../report-schema.ts';
+import { parseOutputs } from './in-process.ts';
 
 const exec = promisify(execFile);
 
@@ -116,14 +117,6 @@ function evaluate(expression: string, values: Record<string, string>): string {
     return value;
   };
   return or();
-}
-
-/** `name<<DELIMITER\nvalue\nDELIMITER` entries of a GITHUB_OUTPUT file. */
-function parseOutputs(text: string): Record<string, string> {
-  const outputs: Record<string, string> = {};
-  const pattern = /^([\w-]+)<<(\S+)\n([\s\S]*?)\n\2$/gm;
-  for (const match of text.matchAll(pattern)) outputs[match[1]!] = match[3]!;
-  return outputs;
 }
 
 /** Copies what a release ships into a fresh directory. */

@@ -8,12 +8,12 @@
 import { cp, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { runAction } from '../../src/github/action.ts';
 import { BIAS_REPORT_PREDICATE_TYPE, IN_TOTO_STATEMENT_TYPE } from '../../src/report/attestation.ts';
 import { RELEASE_CHECKLIST_HEADING } from '../../src/report/release-notes.ts';
 import type { RunEnvironment } from '../../src/report/types.ts';
 import { FakeGitHub } from '../github/fake-github.ts';
 import { createTempDir, git, repoPath } from '../helpers.ts';
+import { restoreEnvironment, runActionInProcess } from './in-process.ts';
 import { expectValidReport } from '../report-schema.ts';
 
 /** The base branch's policy: the fixtures' config with the surfboard gate failing instead of warning. */
@@ -35,13 +35,6 @@ interface ActionResult {
     vision: { models: { base: { path: string } | null; head: { path: string } } } | null;
     environment?: RunEnvironment;
   };
-}
-
-/** `name<<DELIMITER\nvalue\nDELIMITER` entries of a GITHUB_OUTPUT file. */
-function parseOutputs(text: string): Record<string, string> {
-  const outputs: Record<string, string> = {};
-  for (const match of text.matchAll(/^([\w-]+)<<(\S+)\n([\s\S]*?)\n\2$/gm)) outputs[match[1]!] = match[3]!;
-  return outputs;
 }
 
 describe('the base branch policy judges the pull request (issue 9 §1)', () => {
@@ -72,11 +65,7 @@ describe('the base branch policy judges the pull request (issue 9 §1)', () => {
     await github?.close();
   });
 
-  afterEach(() => {
-    for (const name of Object.keys(process.env)) if (!(name in savedEnv)) delete process.env[name];
-    Object.assign(process.env, savedEnv);
-    process.exitCode = 0;
-  });
+  afterEach(() => restoreEnvironment(savedEnv));
 
   /** A PR branch from the base commit: the fine-tuned (more biased) models, then `edit`. */
   async function pullRequestWith(edit: (root: string) => Promise<void>): Promise<string> {
@@ -101,32 +90,16 @@ describe('the base branch policy judges the pull request (issue 9 §1)', () => {
   /** Runs the Action's entry point for the PR at HEAD with `inputs`. */
   async function run(headSha: string, inputs: Record<string, string> = {}): Promise<ActionResult> {
     const number = pullRequest++;
-    const work = await createTempDir('bias-gate-governance-run-');
-    await writeFile(path.join(work, 'event.json'), JSON.stringify({ number, pull_request: { number, base: { sha: baseSha }, head: { sha: headSha } } }));
-    for (const file of ['summary.md', 'output.txt']) await writeFile(path.join(work, file), '');
-    const logged: string[] = [];
-    const env: Record<string, string> = {
-      'INPUT_CONFIG': 'thresholds.yaml', 'INPUT_GITHUB-TOKEN': 'ghs_installation_token', 'INPUT_COMMENT': 'update', 'INPUT_FAIL-ON': 'fail', 'INPUT_WORKING-DIRECTORY': '.',
-      GITHUB_EVENT_NAME: 'pull_request', GITHUB_EVENT_PATH: path.join(work, 'event.json'), GITHUB_REPOSITORY: 'Codertocat/Hello-World', GITHUB_API_URL: github.url,
-      GITHUB_SERVER_URL: 'https://github.com', GITHUB_RUN_ID: '77', GITHUB_JOB: 'bias-gate', GITHUB_WORKSPACE: repository, GITHUB_STEP_SUMMARY: path.join(work, 'summary.md'),
-      GITHUB_OUTPUT: path.join(work, 'output.txt'), RUNNER_TEMP: path.join(work, 'tmp'), RUNNER_OS: 'Linux',
-      GITHUB_WORKFLOW_REF: 'Codertocat/Hello-World/.github/workflows/bias-gate.yml@refs/pull/1/merge', GITHUB_WORKFLOW_SHA: headSha, GITHUB_SHA: headSha, GITHUB_RUN_ATTEMPT: '2', RUNNER_NAME: 'GitHub Actions 3',
-      ...Object.fromEntries(Object.entries(inputs).map(([name, value]) => [`INPUT_${name.toUpperCase()}`, value])),
-    };
-    Object.assign(process.env, env);
-    delete process.env.ACTIONS_CACHE_URL;
-    const write = process.stdout.write.bind(process.stdout);
-    process.stdout.write = ((chunk: string | Uint8Array) => (logged.push(String(chunk)), true)) as typeof process.stdout.write;
-    try {
-      await runAction();
-    } finally {
-      process.stdout.write = write;
-    }
-    const outputs = parseOutputs(await readFile(path.join(work, 'output.txt'), 'utf8'));
-    const log = logged.join('');
+    const { failed, outputs, log } = await runActionInProcess({
+      eventName: 'pull_request', payload: { number, pull_request: { number, base: { sha: baseSha }, head: { sha: headSha } } }, workspace: repository, apiUrl: github.url, inputs,
+      env: {
+        GITHUB_RUN_ID: '77', GITHUB_WORKFLOW_REF: 'Codertocat/Hello-World/.github/workflows/bias-gate.yml@refs/pull/1/merge', GITHUB_WORKFLOW_SHA: headSha,
+        GITHUB_SHA: headSha, GITHUB_RUN_ATTEMPT: '2', RUNNER_NAME: 'GitHub Actions 3',
+      },
+    });
     if (!outputs['report-json']) throw new Error(`no report: ${log}`);
     const comments = github.commentsOn(number);
-    return { failed: process.exitCode === 1, outputs, log, comment: comments[0]?.body ?? '', report: expectValidReport(await readFile(outputs['report-json'], 'utf8')) as ActionResult['report'] };
+    return { failed, outputs, log, comment: comments[0]?.body ?? '', report: expectValidReport(await readFile(outputs['report-json'], 'utf8')) as ActionResult['report'] };
   }
 
   it('unchanged policy: the fine-tuned model fails the base policy, and nothing is said about a policy change', async () => {

@@ -5,20 +5,13 @@
  * the GitHub API stand-in, as governance.test.ts does.
  */
 import { execFileSync } from 'node:child_process';
-import { cp, readFile, writeFile } from 'node:fs/promises';
+import { cp, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { runAction } from '../../src/github/action.ts';
 import { historyFilePath, parseHistoryFile } from '../../src/history/history.ts';
 import { FakeGitHub } from '../github/fake-github.ts';
 import { createTempDir, git, repoPath } from '../helpers.ts';
-
-/** `name<<DELIMITER\nvalue\nDELIMITER` entries of a GITHUB_OUTPUT file. */
-function parseOutputs(text: string): Record<string, string> {
-  const outputs: Record<string, string> = {};
-  for (const match of text.matchAll(/^([\w-]+)<<(\S+)\n([\s\S]*?)\n\2$/gm)) outputs[match[1]!] = match[3]!;
-  return outputs;
-}
+import { restoreEnvironment, runActionInProcess } from './in-process.ts';
 
 describe('history across merges (issue 12)', () => {
   let repository: string;
@@ -50,34 +43,14 @@ describe('history across merges (issue 12)', () => {
     await github?.close();
   });
 
-  afterEach(() => {
-    for (const name of Object.keys(process.env)) if (!(name in savedEnv)) delete process.env[name];
-    Object.assign(process.env, savedEnv);
-    process.exitCode = 0;
-  });
+  afterEach(() => restoreEnvironment(savedEnv));
 
   async function run(event: 'push' | 'pull_request', sha: string, payload: object, inputs: Record<string, string>) {
-    const work = await createTempDir('bias-gate-history-run-');
-    await writeFile(path.join(work, 'event.json'), JSON.stringify(payload));
-    for (const file of ['summary.md', 'output.txt']) await writeFile(path.join(work, file), '');
-    const logged: string[] = [];
-    Object.assign(process.env, {
-      'INPUT_CONFIG': 'thresholds.yaml', 'INPUT_GITHUB-TOKEN': 'ghs_installation_token', 'INPUT_COMMENT': 'update', 'INPUT_FAIL-ON': 'never', 'INPUT_WORKING-DIRECTORY': '.',
-      GITHUB_EVENT_NAME: event, GITHUB_EVENT_PATH: path.join(work, 'event.json'), GITHUB_REPOSITORY: 'Codertocat/Hello-World', GITHUB_API_URL: github.url,
-      GITHUB_SERVER_URL: 'https://github.com', GITHUB_RUN_ID: '78', GITHUB_JOB: 'bias-gate', GITHUB_WORKSPACE: repository, GITHUB_STEP_SUMMARY: path.join(work, 'summary.md'),
-      GITHUB_OUTPUT: path.join(work, 'output.txt'), RUNNER_TEMP: path.join(work, 'tmp'), RUNNER_OS: 'Linux', GITHUB_SHA: sha, GITHUB_REF: event === 'push' ? 'refs/heads/main' : 'refs/pull/5/merge',
-      ...Object.fromEntries(Object.entries(inputs).map(([name, value]) => [`INPUT_${name.toUpperCase()}`, value])),
+    const { outputs, log, summary } = await runActionInProcess({
+      eventName: event, payload, workspace: repository, apiUrl: github.url, inputs: { 'fail-on': 'never', ...inputs },
+      env: { GITHUB_RUN_ID: '78', GITHUB_SHA: sha, GITHUB_REF: event === 'push' ? 'refs/heads/main' : 'refs/pull/5/merge' },
     });
-    delete process.env.ACTIONS_CACHE_URL;
-    const write = process.stdout.write.bind(process.stdout);
-    process.stdout.write = ((chunk: string | Uint8Array) => (logged.push(String(chunk)), true)) as typeof process.stdout.write;
-    try {
-      await runAction();
-    } finally {
-      process.stdout.write = write;
-    }
-    const outputs = parseOutputs(await readFile(path.join(work, 'output.txt'), 'utf8'));
-    return { outputs, log: logged.join(''), summary: await readFile(path.join(work, 'summary.md'), 'utf8') };
+    return { outputs, log, summary };
   }
 
   const push = (sha: string, inputs: Record<string, string>) => run('push', sha, { ref: 'refs/heads/main', after: sha, repository: { default_branch: 'main' } }, inputs);
