@@ -1,3 +1,4 @@
+import { WORKFLOW_DIRECTORY } from '../artifacts/workflow-changes.ts';
 import * as core from '@actions/core';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -31,9 +32,6 @@ export interface ReportBundleMeta {
 
 /** Files of a report bundle. */
 export const REPORT_BUNDLE_FILES = { meta: 'meta.json', report: 'report.json' } as const;
-
-/** Where workflows live; a PR that changes a file here may have changed how its numbers were made. */
-export const WORKFLOWS_DIRECTORY = '.github/workflows/';
 
 /** The most bytes read from one bundle file: a report is kilobytes, a comment at most 64 KiB. */
 const MAX_BUNDLE_FILE_BYTES = 16 * 1024 * 1024;
@@ -266,7 +264,7 @@ async function changedWorkflowFiles(client: GitHubClient, repository: { owner: s
       const response = await client.request('GET /repos/{owner}/{repo}/pulls/{pull_number}/files', { ...repository, pull_number: pullRequest, per_page: 100, page });
       const files = response.data as { filename: string; previous_filename?: string }[];
       for (const file of files) {
-        for (const name of [file.filename, file.previous_filename]) if (typeof name === 'string' && name.startsWith(WORKFLOWS_DIRECTORY)) found.add(name);
+        for (const name of [file.filename, file.previous_filename]) if (typeof name === 'string' && name.startsWith(`${WORKFLOW_DIRECTORY}/`)) found.add(name);
       }
       if (files.length < 100) break;
     }
