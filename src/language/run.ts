@@ -16,6 +16,7 @@ import { crowsPairsBenchmark } from './crows-pairs.ts';
 import { loadBenchmarkData, type BenchmarkDataRecord } from './data.ts';
 import type { Mirror } from '../artifacts/mirror.ts';
 import { loadLanguageModel, loadLanguageTokenizer } from './model.ts';
+import { leadingTokens } from './leading-tokens.ts';
 import { perplexityBenchmark, perplexityWindows, type PerplexityItem } from './perplexity.ts';
 import { stereoSetBenchmark } from './stereoset.ts';
 import { transferTable, type TransferTable } from './transfer.ts';
@@ -192,8 +193,8 @@ export async function runLanguage(language: LanguageConfig, options: LanguageRun
 
 /** The perplexity windows of `text` under one model's tokenizer. */
 function perplexityItems(tokenizer: TextTokenizer, text: string, window: number, stride: number, maxTokens: number | undefined): PerplexityItem[] {
-  const all = tokenizer.encode(text, { addSpecialTokens: false });
-  const ids = maxTokens === undefined ? all : all.slice(0, maxTokens);
+  // Only what is scored is tokenised: max_tokens of a long text are a few pages of it.
+  const ids = maxTokens === undefined ? tokenizer.encode(text, { addSpecialTokens: false }) : leadingTokens(tokenizer, text, maxTokens);
   return perplexityWindows(ids.length, window, stride).map((w, k) => ({ ...w, id: `window-${k}`, ids: ids.slice(w.begin, w.end) }));
 }
 
