@@ -38,7 +38,9 @@ export const crowsPairsBenchmark: LanguageBenchmark<CrowsPair, CrowsResult> = {
   async score(model, items, { convention, batch }) {
     if (model.kind === 'causal') {
       const sentences = items.flatMap((pair) => [pair.sentMore, pair.sentLess]);
-      const scores = await scoreSentencesCausal(model, sentences, convention, batch);
+      // A pair's sentences often begin alike: a KV-cache export runs their shared prefix once.
+      const pairs = items.map((_, k) => [2 * k, 2 * k + 1]);
+      const scores = await scoreSentencesCausal(model, sentences, convention, batch, pairs);
       return items.map((_, k): CrowsResult => {
         const more = scores[2 * k]!.score;
         const less = scores[2 * k + 1]!.score;

@@ -130,7 +130,7 @@ function checkTokenId(target: number, vocabulary: number): void {
 }
 
 /** Every id must index the logits: an out-of-range id fails inside onnxruntime, or on some devices not at all. */
-function checkIds(model: LanguageModel, sequences: readonly (readonly number[])[]): void {
+export function checkIds(model: LanguageModel, sequences: readonly (readonly number[])[]): void {
   for (const sequence of sequences) {
     for (const id of sequence) checkTokenId(id, model.vocabularySize);
   }

@@ -1,6 +1,7 @@
 import { InputError } from '../errors.ts';
 import { differingTokenPositions } from './diff-spans.ts';
-import { causalTokenLogProbs, maskedTokenLogProbs, nextTokenLogProbs } from './inference.ts';
+import { maskedTokenLogProbs, nextTokenLogProbs } from './inference.ts';
+import { causalTokenLogProbsSharingPrefixes } from './shared-prefixes.ts';
 import { allFinite, geometricMeanProbability, maskedPairSideScore, stereoSetTemplateWord, summedLogProbability } from './item-scores.ts';
 import type { BatchOptions, LanguageModel, MaskedQuery, ScoringConvention } from './types.ts';
 
@@ -28,16 +29,25 @@ function bosLogProbs(model: LanguageModel): Promise<Float64Array> {
  * tokens 1..n from a pass over the sentence without BOS (REFERENCE.md pitfalls
  * 1 and 5). sum-logprob: one pass over BOS + sentence, summed.
  * GPT-2's tokenizer adds no special tokens; none are added here either.
+ * `groups` (indices into `sentences`) name sentences that may begin alike, a CrowS-Pairs pair or
+ * a StereoSet context's candidates: with a KV-cache export their shared prefix is run once
+ * (shared-prefixes.ts), with the same scores.
  */
-export async function scoreSentencesCausal(model: LanguageModel, sentences: readonly string[], convention: ScoringConvention, batch: BatchOptions): Promise<SentenceScore[]> {
+export async function scoreSentencesCausal(
+  model: LanguageModel,
+  sentences: readonly string[],
+  convention: ScoringConvention,
+  batch: BatchOptions,
+  groups: readonly (readonly number[])[] = [],
+): Promise<SentenceScore[]> {
   const encoded = sentences.map((sentence) => model.tokenizer.encode(sentence, { addSpecialTokens: false }));
   if (convention === 'sum-logprob') {
     const withBos = encoded.map((ids) => [model.bosId!, ...ids]);
-    const logProbs = await causalTokenLogProbs(model, withBos, batch);
+    const logProbs = await causalTokenLogProbsSharingPrefixes(model, withBos, groups, batch);
     return encoded.map((ids, k) => ({ tokens: ids.length, score: ids.length === 0 ? Number.NaN : summedLogProbability(logProbs[k]!) }));
   }
   const first = await bosLogProbs(model);
-  const later = await causalTokenLogProbs(model, encoded, batch);
+  const later = await causalTokenLogProbsSharingPrefixes(model, encoded, groups, batch);
   return encoded.map((ids, k) => ({
     tokens: ids.length,
     score: ids.length === 0 ? Number.NaN : geometricMeanProbability(first[ids[0]!]!, later[k]!),

@@ -69,7 +69,8 @@ export const stereoSetBenchmark: LanguageBenchmark<StereoSetCluster, StereoSetRe
     );
     const scores =
       model.kind === 'causal'
-        ? await scoreSentencesCausal(model, candidates.map((candidate) => candidate.sentence), convention, batch)
+        ? // A context's three candidates differ from the BLANK word on: their shared beginning runs once with a KV-cache export.
+          await scoreSentencesCausal(model, candidates.map((candidate) => candidate.sentence), convention, batch, clusters.map((_, k) => [3 * k, 3 * k + 1, 3 * k + 2]))
         : await scoreBlankWordsMasked(model, candidates, batch);
     return clusters.map((_, k) => ({ stereotype: scores[3 * k]!.score, antiStereotype: scores[3 * k + 1]!.score, unrelated: scores[3 * k + 2]!.score }));
   },
