@@ -94,11 +94,11 @@ export async function loadLanguageModel(
   // The log-softmax and target gather go into the model's own graph, so logits stay in onnxruntime.
   const extension = { bytes: targetLogProbsExtension(LOGITS_OUTPUT), purpose: "bias-gate's log-softmax nodes" };
   // A masked scorer reads one position per row: only those are projected onto the vocabulary.
+  const { readPositions = true, ...sessionOptions } = options;
   const rewrite =
-    kind === 'masked' && options.readPositions !== false
+    kind === 'masked' && readPositions
       ? { apply: (buffer: Uint8Array, size: number) => readPositionsModel(buffer, LOGITS_OUTPUT, size).bytes, purpose: "bias-gate's read-position projection" }
       : undefined;
-  const { readPositions: _, ...sessionOptions } = options;
   const session = await openModel(modelPath, `${displayPath}/model.onnx`, { ...sessionOptions, root, extension, rewrite });
   try {
     const inputs = checkGraph(session, kind, displayPath);

@@ -73,10 +73,10 @@ describe('a masked graph the rewrite does not understand', () => {
     const source = repoPath('fixtures/language/masked/model');
     const decoded = onnxProto.onnx.ModelProto.decode(await readFile(join(source, 'model.onnx')));
     const graph = decoded.graph!;
-    graph.node.at(-1)!.output = ['scores'];
-    graph.node.push(onnxProto.onnx.NodeProto.create({ name: 'keep_shape', opType: 'Reshape', input: ['scores', 'keep'], output: ['logits'] }));
+    graph.node!.at(-1)!.output = ['scores'];
+    graph.node!.push(onnxProto.onnx.NodeProto.create({ name: 'keep_shape', opType: 'Reshape', input: ['scores', 'keep'], output: ['logits'] }));
     const keep = BigInt64Array.of(0n, 0n, -1n);
-    graph.initializer.push(
+    graph.initializer!.push(
       onnxProto.onnx.TensorProto.create({ name: 'keep', dims: [3], dataType: onnxProto.onnx.TensorProto.DataType.INT64, rawData: new Uint8Array(keep.buffer) }),
     );
     const dir = join(await createTempDir(), 'reshaped');

@@ -27,19 +27,37 @@ function edited(original: Uint8Array, edit: (model: Model) => void): Uint8Array 
   return onnx.ModelProto.encode(model).finish();
 }
 
+/** A graph's names and nodes, as plain arrays. */
+interface Graph {
+  node: { name: string; opType: string; input: string[]; output: string[] }[];
+  input: string[];
+  output: string[];
+  initializer: string[];
+}
+
+function graphOf(bytes: Uint8Array): Graph {
+  const graph = onnx.ModelProto.decode(bytes).graph!;
+  return {
+    node: (graph.node ?? []).map((node) => ({ name: node.name ?? '', opType: node.opType ?? '', input: node.input ?? [], output: node.output ?? [] })),
+    input: (graph.input ?? []).map((info) => info.name ?? ''),
+    output: (graph.output ?? []).map((info) => info.name ?? ''),
+    initializer: (graph.initializer ?? []).map((tensor) => tensor.name ?? ''),
+  };
+}
+
 /**
  * The graph of a rewritten model of `size` original bytes, as onnxruntime reads it: the original
  * graph merged with the appended one. (protobufjs replaces a repeated embedded message instead of
  * merging it, so the two parts are decoded apart.)
  */
-function mergedGraph(rewritten: Uint8Array, size: number): onnxProto.onnx.GraphProto {
-  const graph = onnx.ModelProto.decode(rewritten.subarray(0, size)).graph!;
-  const extension = onnx.ModelProto.decode(rewritten.subarray(size)).graph!;
-  graph.node.push(...extension.node);
-  graph.input.push(...extension.input);
-  graph.output.push(...extension.output);
-  graph.initializer.push(...extension.initializer);
-  return graph;
+function mergedGraph(rewritten: Uint8Array, size: number): Graph {
+  const [graph, extension] = [graphOf(rewritten.subarray(0, size)), graphOf(rewritten.subarray(size))];
+  return {
+    node: [...graph.node, ...extension.node],
+    input: [...graph.input, ...extension.input],
+    output: [...graph.output, ...extension.output],
+    initializer: [...graph.initializer, ...extension.initializer],
+  };
 }
 
 function rewriteError(bytes: Uint8Array): string {
@@ -75,9 +93,9 @@ describe('readPositionsModel', () => {
     expect(rewrite.bytes.length).toBeGreaterThan(fixture.length);
     expect(rewrite.bytes.length).toBeLessThan(fixture.length + 1024);
 
-    const before = onnx.ModelProto.decode(fixture).graph!;
+    const before = graphOf(fixture);
     const after = mergedGraph(rewrite.bytes, fixture.length);
-    expect(after.initializer.map((tensor) => tensor.name)).toEqual(before.initializer.map((tensor) => tensor.name));
+    expect(after.initializer).toEqual(before.initializer);
     expect(after.node.map((node) => node.opType)).toEqual([
       ...before.node.slice(0, -2).map((node) => node.opType),
       'Flatten',
@@ -93,8 +111,8 @@ describe('readPositionsModel', () => {
     expect(matmul!.input).toEqual([gather!.output[0], 'W']);
     expect(add!.input).toEqual([matmul!.output[0], 'bias']);
     expect(add!.output).toEqual([READ_LOGITS_OUTPUT]);
-    expect(after.input.map((input) => input.name)).toEqual(['input_ids', 'attention_mask', 'token_type_ids', READ_POSITIONS_INPUT, READ_TARGETS_INPUT]);
-    expect(after.output.map((output) => output.name)).toEqual([READ_LOGITS_OUTPUT, READ_LOG_PROBS_OUTPUT]);
+    expect(after.input).toEqual(['input_ids', 'attention_mask', 'token_type_ids', READ_POSITIONS_INPUT, READ_TARGETS_INPUT]);
+    expect(after.output).toEqual([READ_LOGITS_OUTPUT, READ_LOG_PROBS_OUTPUT]);
   });
 
   it('copies the model when the buffer has no room after it, and leaves no node named as removed', () => {
@@ -136,7 +154,7 @@ describe('readPositionsModel', () => {
   it('blanks removed nodes of any length with a field every parser skips', async () => {
     // Node fields from 100 to 160 bytes long: 130 has no single length-delimited filler (its length prefix would need 1½ bytes).
     for (let extra = 0; extra < 60; extra++) {
-      const bytes = edited(fixture, (model) => void (model.graph!.node.at(-2)!.name = `project${'_'.repeat(80 + extra)}`));
+      const bytes = edited(fixture, (model) => void (model.graph!.node!.at(-2)!.name = `project${'_'.repeat(80 + extra)}`));
       const rewritten = readPositionsModel(Uint8Array.from(bytes), 'logits').bytes;
       const graph = mergedGraph(rewritten, bytes.length);
       expect(graph.node).toHaveLength(13 - 2 + 6);
@@ -149,34 +167,34 @@ describe('readPositionsModel', () => {
   });
 
   it('refuses graphs it does not understand, saying why, and leaves their bytes alone', () => {
-    const last = (model: Model) => model.graph!.node.at(-1)!;
-    expect(rewriteError(edited(fixture, (model) => (model.graph!.output[0]!.type!.tensorType!.elemType = onnx.TensorProto.DataType.FLOAT16)))).toBe(
+    const last = (model: Model) => model.graph!.node!.at(-1)!;
+    expect(rewriteError(edited(fixture, (model) => (model.graph!.output![0]!.type!.tensorType!.elemType = onnx.TensorProto.DataType.FLOAT16)))).toBe(
       '`logits` is not declared float32',
     );
-    expect(rewriteError(edited(fixture, (model) => void model.graph!.output[0]!.type!.tensorType!.shape!.dim.pop()))).toBe(
+    expect(rewriteError(edited(fixture, (model) => void model.graph!.output![0]!.type!.tensorType!.shape!.dim!.pop()))).toBe(
       '`logits` is declared with 2 axes, not [batch, sequence, vocabulary]',
     );
     expect(
       rewriteError(
         edited(fixture, (model) => {
           last(model).output = ['pre'];
-          model.graph!.node.push(onnx.NodeProto.create({ name: 'relu', opType: 'Relu', input: ['pre'], output: ['logits'] }));
+          model.graph!.node!.push(onnx.NodeProto.create({ name: 'relu', opType: 'Relu', input: ['pre'], output: ['logits'] }));
         }),
       ),
     ).toBe('`logits` comes from Relu node "relu", not from a vocabulary projection (MatMul by a constant weight, then a bias)');
     expect(
       rewriteError(
         edited(fixture, (model) => {
-          model.graph!.node.at(-2)!.input = ['hidden', 'W_relu'];
-          model.graph!.node.unshift(onnx.NodeProto.create({ name: 'w_relu', opType: 'Relu', input: ['W'], output: ['W_relu'] }));
+          model.graph!.node!.at(-2)!.input = ['hidden', 'W_relu'];
+          model.graph!.node!.unshift(onnx.NodeProto.create({ name: 'w_relu', opType: 'Relu', input: ['W'], output: ['W_relu'] }));
         }),
       ),
     ).toBe('the MatMul before `logits` does not multiply by a constant [hidden, vocabulary] weight');
-    expect(rewriteError(edited(fixture, (model) => void model.graph!.output.push(onnx.ValueInfoProto.create({ name: 'projected' }))))).toBe(
+    expect(rewriteError(edited(fixture, (model) => void model.graph!.output!.push(onnx.ValueInfoProto.create({ name: 'projected' }))))).toBe(
       '`projected` is used 2 times, not only on the way to `logits`',
     );
-    expect(rewriteError(edited(fixture, (model) => void (model.opsetImport[0]!.version = 10)))).toBe('opset 10 is before 11');
-    expect(rewriteError(edited(fixture, (model) => void (model.graph!.output[0]!.name = 'scores')))).toBe('the graph has no output `logits`');
+    expect(rewriteError(edited(fixture, (model) => void (model.opsetImport![0]!.version = 10)))).toBe('opset 10 is before 11');
+    expect(rewriteError(edited(fixture, (model) => void (model.graph!.output![0]!.name = 'scores')))).toBe('the graph has no output `logits`');
     expect(rewriteError(Uint8Array.of(0x3a, 0x05, 0x0a))).toBe('the model is not valid protobuf (a field runs past its end)');
   });
 });
