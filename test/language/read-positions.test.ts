@@ -64,6 +64,33 @@ describe.each(MODELS)('masked scores of %s with and without the read-position re
   });
 });
 
+describe('a masked model whose weights are in an external data file', () => {
+  it('is rewritten, reads its weights from beside the model, and scores as without the rewrite', async () => {
+    // The tied BERT's word embedding (the projection's weight, through a Transpose) moved to word.bin.
+    const source = repoPath('fixtures/language/bert-tiny/tied');
+    const decoded = onnxProto.onnx.ModelProto.decode(await readFile(join(source, 'model.onnx')));
+    const weights = decoded.graph!.initializer!.find((tensor) => tensor.name === 'word.weight')!;
+    const dir = join(await createTempDir(), 'external');
+    await mkdir(dir);
+    await writeFile(join(dir, 'word.bin'), weights.rawData!);
+    weights.rawData = new Uint8Array(0);
+    weights.dataLocation = onnxProto.onnx.TensorProto.DataLocation.EXTERNAL;
+    weights.externalData = [{ key: 'location', value: 'word.bin' }];
+    await writeFile(join(dir, 'model.onnx'), onnxProto.onnx.ModelProto.encode(decoded).finish());
+    for (const file of ['tokenizer.json', 'tokenizer_config.json']) await copyFile(join(source, file), join(dir, file));
+    const external = await loadLanguageModel(dir, 'external', 'masked');
+    const full = await loadLanguageModel(source, 'tied', 'masked', { readPositions: false });
+    try {
+      expect(external.inputs.readPositions).toBe(true);
+      const queries = QUERIES.slice(0, 60);
+      expect(await maskedTokenLogProbs(external, queries, { batchSize: 16 })).toEqual(await maskedTokenLogProbs(full, queries, { batchSize: 16 }));
+    } finally {
+      await external.session.release();
+      await full.session.release();
+    }
+  });
+});
+
 describe('a masked graph the rewrite does not understand', () => {
   let model: LanguageModel;
   let plain: LanguageModel;
