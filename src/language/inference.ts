@@ -1,4 +1,5 @@
 import * as ort from 'onnxruntime-node';
+import { READ_LOG_PROBS_OUTPUT, READ_LOGITS_OUTPUT, READ_POSITIONS_INPUT, READ_TARGETS_INPUT } from '../runtime/read-positions.ts';
 import { TARGET_LOG_PROBS_OUTPUT, TARGETS_INPUT, TokenLogProbabilities } from '../runtime/token-log-probs.ts';
 import { InputError } from '../errors.ts';
 import { emptyPastFeeds } from './past-key-values.ts';
@@ -8,12 +9,13 @@ import type { BatchOptions, LanguageModel, MaskedQuery } from './types.ts';
  * Batched forward passes of a language model. Sequences are sorted by length (longest first) into
  * batches, right-padded with the pad id under attention_mask 0, and only the log-probabilities asked
  * for are kept: the model's graph computes them itself (token-log-probs.ts), so its [B, T, V] logits
- * never reach JavaScript. Right padding never moves a real token, so with a causal model (which
+ * never reach JavaScript; a masked model's graph projects only the masked positions onto the
+ * vocabulary (read-positions.ts). Right padding never moves a real token, so with a causal model (which
  * cannot look ahead) or a masked one that honours attention_mask, batch size and padding do not
  * change any score (tested to 1e-5).
  */
 
-/** The output every language model must have (checked when it is loaded). */
+/** The output every language model must have (checked when it is loaded; a rewritten masked graph has it no more). */
 export const LOGITS_OUTPUT = 'logits';
 
 /** What building feeds needs to know about a model. */
@@ -84,6 +86,56 @@ export async function runLogits(model: FeedShape & Pick<LanguageModel, 'session'
     );
   }
   return { data: logits.data as Float32Array, length, vocabulary, tensor: logits };
+}
+
+/**
+ * Feeds for a graph rewritten to project only read positions (runtime/read-positions.ts): those of
+ * {@link languageModelFeeds}, plus for each read k its flat position `row·T + position` and its target.
+ */
+function readPositionFeeds(model: FeedShape, rows: readonly (readonly number[])[], reads: readonly ReadPosition[]): Record<string, ort.Tensor> {
+  const feeds = languageModelFeeds(model, rows);
+  const length = feeds.input_ids!.dims[1]!;
+  const positions = BigInt64Array.from(reads, ({ row, position }) => BigInt(row * length + position));
+  const targets = BigInt64Array.from(reads, ({ target }) => BigInt(target));
+  feeds[READ_POSITIONS_INPUT] = new ort.Tensor('int64', positions, [1, reads.length]);
+  feeds[READ_TARGETS_INPUT] = new ort.Tensor('int64', targets, [1, reads.length, 1]);
+  return feeds;
+}
+
+/** One position a rewritten graph projects: `position` of `row`, and the token to score there (any id where only logits are read). */
+interface ReadPosition {
+  row: number;
+  position: number;
+  target: number;
+}
+
+/**
+ * The logits of a graph rewritten to project only read positions, at `positions[row]` of each row,
+ * checked to be float32 [1, rows, V]; returned as [rows × 1 × V] (the load-time probe reads V from it).
+ */
+export async function runReadLogits(
+  model: FeedShape & Pick<LanguageModel, 'session' | 'displayPath'>,
+  rows: readonly (readonly number[])[],
+  positions: readonly number[],
+): Promise<BatchLogits> {
+  const feeds = readPositionFeeds(model, rows, positions.map((position, row) => ({ row, position, target: 0 })));
+  const logits = (await model.session.run(feeds, [READ_LOGITS_OUTPUT]))[READ_LOGITS_OUTPUT];
+  if (logits === undefined) throw new InputError(`${model.displayPath}: the model returned no \`${READ_LOGITS_OUTPUT}\``);
+  if (logits.type !== 'float32') throw new InputError(`${model.displayPath}: logits are ${logits.type}; bias-gate reads float32 logits`);
+  const [one, reads, vocabulary] = logits.dims;
+  if (logits.dims.length !== 3 || one !== 1 || reads !== rows.length || vocabulary === undefined) {
+    throw new InputError(`${model.displayPath}: the read-position logits have shape [${logits.dims.join(', ')}] for ${rows.length} read positions; expected [1, reads, vocabulary]`);
+  }
+  return { data: logits.data as Float32Array, length: 1, vocabulary, tensor: logits };
+}
+
+/** log P(target) at each read position of a rewritten graph, float32 [reads.length]. */
+async function runReadLogProbs(model: LanguageModel, rows: readonly (readonly number[])[], reads: readonly ReadPosition[]): Promise<Float32Array> {
+  const output = (await model.session.run(readPositionFeeds(model, rows, reads), [READ_LOG_PROBS_OUTPUT]))[READ_LOG_PROBS_OUTPUT];
+  if (output?.type !== 'float32' || output.dims.join() !== [1, reads.length, 1].join()) {
+    throw new Error(`${model.displayPath}: ${READ_LOG_PROBS_OUTPUT} is ${output?.type} [${output?.dims.join(', ')}], not float32 [1, ${reads.length}, 1]`);
+  }
+  return output.data as Float32Array;
 }
 
 const gatherers = new WeakMap<LanguageModel, TokenLogProbabilities>();
@@ -225,9 +277,15 @@ export async function maskedTokenLogProbs(model: LanguageModel, queries: readonl
   let done = 0;
   for (const batch of planBatches(queries.map((query) => query.ids.length), options)) {
     const rows = batch.map((k) => queries[k]!);
-    // Only the masked position of each row is read; the other targets are dummies.
-    const { logProbs, length } = await runTargetLogProbs(model, rows.map((query) => query.ids), (row, i) => (i === rows[row]!.position ? rows[row]!.target : 0));
-    rows.forEach(({ position }, row) => (results[batch[row]!] = logProbs[row * length + position]!));
+    if (model.inputs.readPositions) {
+      // The graph projects only the masked position of each row (runtime/read-positions.ts).
+      const logProbs = await runReadLogProbs(model, rows.map((query) => query.ids), rows.map(({ position, target }, row) => ({ row, position, target })));
+      rows.forEach((_, row) => (results[batch[row]!] = logProbs[row]!));
+    } else {
+      // Only the masked position of each row is read; the other targets are dummies.
+      const { logProbs, length } = await runTargetLogProbs(model, rows.map((query) => query.ids), (row, i) => (i === rows[row]!.position ? rows[row]!.target : 0));
+      rows.forEach(({ position }, row) => (results[batch[row]!] = logProbs[row * length + position]!));
+    }
     done += batch.length;
     options.onBatch?.(done, queries.length);
   }

@@ -5,8 +5,9 @@ import { GIT_LFS_POINTER_PREFIX } from '../artifacts/lfs.ts';
 import { jsonSyntaxProblem } from '../config/json-problem.ts';
 import { InputError, messageOf } from '../errors.ts';
 import { openModel, type ModelSession, type SessionOptions } from '../runtime/session.ts';
+import { READ_LOG_PROBS_OUTPUT, READ_LOGITS_OUTPUT, READ_POSITIONS_INPUT, READ_TARGETS_INPUT, readPositionsModel } from '../runtime/read-positions.ts';
 import { TARGET_LOG_PROBS_OUTPUT, TARGETS_INPUT, targetLogProbsExtension } from '../runtime/token-log-probs.ts';
-import { LOGITS_OUTPUT, runLogits } from './inference.ts';
+import { LOGITS_OUTPUT, runLogits, runReadLogits } from './inference.ts';
 import { isPastKeyValueInput, pastKeyValueInputs } from './past-key-values.ts';
 import type { LanguageModel, LanguageModelKind, TextTokenizer } from './types.ts';
 
@@ -47,6 +48,19 @@ export async function loadLanguageTokenizer(directory: string, displayPath: stri
   return createTextTokenizer(tokenizerJson, (await readJson(root, directory, displayPath, 'tokenizer_config.json')) ?? {}, displayPath).tokenizer;
 }
 
+/** How a language model is opened: onnxruntime's settings, and whether its graph may be rewritten. */
+export interface LanguageModelOptions extends SessionOptions {
+  /**
+   * Masked models: move the vocabulary projection behind a gather of the positions the scorer reads
+   * (runtime/read-positions.ts; default true). Scores are the same float32 values either way; false
+   * opens the graph with the log-softmax over every position, as causal models are.
+   */
+  readPositions?: boolean;
+}
+
+/** Inputs bias-gate adds to a graph at load, never a model's own. */
+const BIAS_GATE_INPUTS = [TARGETS_INPUT, READ_POSITIONS_INPUT, READ_TARGETS_INPUT];
+
 /**
  * Opens `directory` as a `kind` language model. `displayPath` names it in every message (the
  * config's path). `options` (threads, execution providers) go to onnxruntime; `options.root` is the
@@ -57,7 +71,7 @@ export async function loadLanguageModel(
   directory: string,
   displayPath: string,
   kind: LanguageModelKind,
-  options: SessionOptions = {},
+  options: LanguageModelOptions = {},
 ): Promise<LanguageModel> {
   const root = options.root ?? directory;
   await requireDirectory(root, directory, displayPath);
@@ -79,7 +93,13 @@ export async function loadLanguageModel(
 
   // The log-softmax and target gather go into the model's own graph, so logits stay in onnxruntime.
   const extension = { bytes: targetLogProbsExtension(LOGITS_OUTPUT), purpose: "bias-gate's log-softmax nodes" };
-  const session = await openModel(modelPath, `${displayPath}/model.onnx`, { ...options, root, extension });
+  // A masked scorer reads one position per row: only those are projected onto the vocabulary.
+  const { readPositions = true, ...sessionOptions } = options;
+  const rewrite =
+    kind === 'masked' && readPositions
+      ? { apply: (buffer: Uint8Array, size: number) => readPositionsModel(buffer, LOGITS_OUTPUT, size).bytes, purpose: "bias-gate's read-position projection" }
+      : undefined;
+  const session = await openModel(modelPath, `${displayPath}/model.onnx`, { ...sessionOptions, root, extension, rewrite });
   try {
     const inputs = checkGraph(session, kind, displayPath);
     // Optimum's default causal export takes a KV cache: it is fed empty (past-key-values.ts).
@@ -186,7 +206,7 @@ function specialTokenText(value: unknown): string | undefined {
 function checkGraph(session: ModelSession, kind: LanguageModelKind, displayPath: string): LanguageModel['inputs'] {
   const optional = OPTIONAL_INPUT[kind];
   const fed = [...REQUIRED_INPUTS, optional];
-  const modelInputs = session.inputNames.filter((name) => name !== TARGETS_INPUT);
+  const modelInputs = session.inputNames.filter((name) => !BIAS_GATE_INPUTS.includes(name));
   const feedsText = `bias-gate feeds ${REQUIRED_INPUTS.join(', ')}[, ${optional}] to a ${kind} model`;
   // A causal export with a KV cache is run with an empty past (past-key-values.ts).
   const unexpected = modelInputs.filter((name) => !fed.includes(name) && !(kind === 'causal' && isPastKeyValueInput(name)));
@@ -202,7 +222,12 @@ function checkGraph(session: ModelSession, kind: LanguageModelKind, displayPath:
       { hint: EXPORT_HINT[kind] },
     );
   }
-  if (!session.outputNames.includes(LOGITS_OUTPUT)) {
+  const readPositions =
+    session.inputNames.includes(READ_POSITIONS_INPUT) &&
+    session.inputNames.includes(READ_TARGETS_INPUT) &&
+    session.outputNames.includes(READ_LOGITS_OUTPUT) &&
+    session.outputNames.includes(READ_LOG_PROBS_OUTPUT);
+  if (!session.outputNames.includes(LOGITS_OUTPUT) && !readPositions) {
     throw new InputError(
       `${displayPath}/model.onnx has no output \`${LOGITS_OUTPUT}\` (its outputs: ${session.outputNames.join(', ') || 'none'}); bias-gate scores the language-model head's logits`,
       { hint: `${EXPORT_HINT[kind]} Exports for that task name the vocabulary scores \`logits\`.` },
@@ -212,6 +237,7 @@ function checkGraph(session: ModelSession, kind: LanguageModelKind, displayPath:
     positionIds: session.inputNames.includes('position_ids'),
     tokenTypeIds: session.inputNames.includes('token_type_ids'),
     targets: session.inputNames.includes(TARGETS_INPUT) && session.outputNames.includes(TARGET_LOG_PROBS_OUTPUT),
+    readPositions,
   };
 }
 
@@ -232,7 +258,8 @@ function unexpectedInputHint(kind: LanguageModelKind, unexpected: readonly strin
  */
 async function logitsVocabularySize(model: Parameters<typeof runLogits>[0]): Promise<number> {
   try {
-    return (await runLogits(model, [[0]])).vocabulary;
+    // A rewritten graph has no [B, T, V] logits: the probe reads those of its one position.
+    return (await (model.inputs.readPositions ? runReadLogits(model, [[0]], [0]) : runLogits(model, [[0]]))).vocabulary;
   } catch (error) {
     // onnxruntime's own failure: keep its message, replace the session's image-model hint.
     if (!(error instanceof InputError) || error.message.startsWith(`${model.displayPath}:`)) throw error;

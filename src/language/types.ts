@@ -48,6 +48,12 @@ export interface LanguageModel {
     positionIds: boolean;
     tokenTypeIds: boolean;
     targets: boolean;
+    /**
+     * Masked models: the vocabulary projection was moved behind a gather of the positions that are
+     * read (runtime/read-positions.ts), so a pass projects only those and the graph has no `logits`.
+     * Absent: false.
+     */
+    readPositions?: boolean;
     /** A causal export with a KV cache (Optimum's default): its cache inputs, fed an empty past. Absent or empty: none. */
     pastKeyValues?: PastKeyValueInput[];
   };

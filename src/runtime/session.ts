@@ -44,7 +44,15 @@ export interface SessionOptions {
    * opened as it is and the reason logged: the caller sees which it got from `outputNames`.
    */
   extension?: { bytes: Uint8Array; purpose: string };
-  /** Where provider and extension fallbacks are reported. */
+  /**
+   * A rewrite of the model's bytes tried before {@link extension} (read-positions.ts). `apply` gets
+   * the model in `buffer[0, size)` followed by {@link REWRITE_ROOM} free bytes, may edit it in place
+   * (so a large model is not copied) and returns the model to load. It throws when it does not
+   * understand the graph; then, or when the rewritten model does not load, the reason is logged and
+   * the model is read again and opened as without it (with the extension when there is one).
+   */
+  rewrite?: { apply: (buffer: Uint8Array, size: number) => Uint8Array; purpose: string };
+  /** Where provider, rewrite and extension fallbacks are reported. */
   log?: (message: string) => void;
   /**
    * The checkout the model belongs to (head or base root): the model file and every external-data
@@ -52,6 +60,9 @@ export interface SessionOptions {
    */
   root?: string;
 }
+
+/** Free bytes after the model that a {@link SessionOptions.rewrite} may append nodes in. */
+export const REWRITE_ROOM = 64 * 1024;
 
 const LOAD_HINT =
   'The file must be a complete ONNX model (.onnx), not truncated and not another format, using operators that ' +
@@ -80,7 +91,12 @@ export async function openModel(path: string, displayPath: string, options: Sess
   const requested = [...(options.providers ?? ['cpu'])];
   const outcome: ProviderOutcome = { model: displayPath, requested, used: [], unavailable: [] };
   const providers = dropUnsupported(requested, outcome, displayPath, options.log);
-  let session: ort.InferenceSession | undefined;
+  let session = options.rewrite ? await createRewritten(options.rewrite, path, displayPath, root, ortOptions, providers, outcome, options.log) : undefined;
+  if (session) {
+    outcome.used = [...providers];
+    options.onProviders?.(outcome);
+    return wrapSession(session, displayPath, outcome.used);
+  }
   let extensionError: unknown;
   const bytes = options.extension ? await readExtendedModel(path, options.extension.bytes) : await readRegularFile(path, displayPath);
   // onnxruntime opens external-data files itself: each must be a regular file of the same checkout.
@@ -111,6 +127,40 @@ export async function openModel(path: string, displayPath: string, options: Sess
   outcome.used = [...providers];
   options.onProviders?.(outcome);
   return wrapSession(session, displayPath, outcome.used);
+}
+
+/**
+ * A session of the model rewritten by `rewrite`, or undefined (the reason logged) when the rewrite
+ * does not understand the graph or its result does not load. Errors that are the user's to fix
+ * (InputError: an unconfined external-data file, no execution provider) are thrown.
+ */
+async function createRewritten(
+  rewrite: NonNullable<SessionOptions['rewrite']>,
+  path: string,
+  displayPath: string,
+  root: string,
+  ortOptions: ort.InferenceSession.SessionOptions,
+  providers: string[],
+  outcome: ProviderOutcome,
+  log: SessionOptions['log'],
+): Promise<ort.InferenceSession | undefined> {
+  const buffer = await readExtendedModel(path, new Uint8Array(REWRITE_ROOM));
+  let bytes: Uint8Array;
+  try {
+    bytes = rewrite.apply(buffer, buffer.length - REWRITE_ROOM);
+  } catch (error) {
+    if (error instanceof InputError) throw error;
+    log?.(`${displayPath}: ${rewrite.purpose} not applied (${firstLine(error)}); opening the model without it`);
+    return undefined;
+  }
+  await checkExternalData(bytes, root, path, displayPath);
+  try {
+    return await createSession(bytes, withExternalDataFolder(ortOptions, path), providers, outcome, log);
+  } catch (error) {
+    if (error instanceof InputError) throw error;
+    log?.(`${displayPath}: ${rewrite.purpose} not applied: the rewritten model does not load (${firstLine(error)}); opening the model without it`);
+    return undefined;
+  }
 }
 
 async function readHead(root: string, path: string, displayPath: string): Promise<Buffer> {

@@ -18,6 +18,7 @@ import { CAUSAL_VOCABULARY_SIZE, MASKED_TOKEN_IDS, byteIds, causalTokenizerConfi
 import { causalTokenLogProbs, maskedTokenLogProbs, nextTokenLogProbs, planBatches } from '../../src/language/inference.ts';
 import { loadLanguageModel } from '../../src/language/model.ts';
 import type { LanguageModel, MaskedQuery } from '../../src/language/types.ts';
+import { READ_LOG_PROBS_OUTPUT } from '../../src/runtime/read-positions.ts';
 import { openModel } from '../../src/runtime/session.ts';
 import { TARGET_LOG_PROBS_OUTPUT } from '../../src/runtime/token-log-probs.ts';
 import { createTempDir, maxAbsDifference, repoPath } from '../helpers.ts';
@@ -246,10 +247,11 @@ describe('masked inference on the neighbour fixture', () => {
   it('reads only the masked positions, from the graph; a model without the nodes gives the same numbers', async () => {
     const { model: counted, outputs } = recording(model);
     const fused = await maskedTokenLogProbs(counted, queries, { batchSize: 16 });
-    expect(new Set(outputs.flat())).toEqual(new Set([TARGET_LOG_PROBS_OUTPUT]));
+    // The graph projects only the masked positions (read-positions.ts); test/language/read-positions.test.ts compares it with the full projection.
+    expect(new Set(outputs.flat())).toEqual(new Set([READ_LOG_PROBS_OUTPUT]));
     const session = await openModel(repoPath('fixtures/language/masked/model/model.onnx'), 'masked/model.onnx');
     try {
-      const plain: LanguageModel = { ...model, session, inputs: { ...model.inputs, targets: false } };
+      const plain: LanguageModel = { ...model, session, inputs: { ...model.inputs, targets: false, readPositions: false } };
       expect(maxAbsDifference([await maskedTokenLogProbs(plain, queries, { batchSize: 16 })], [fused])).toBe(0);
     } finally {
       await session.release();
