@@ -4,6 +4,7 @@ import { confinedFileIfPresent, confinementError, inspectConfined, readRegularFi
 import { GIT_LFS_POINTER_PREFIX } from '../artifacts/lfs.ts';
 import { jsonSyntaxProblem } from '../config/json-problem.ts';
 import { InputError, messageOf } from '../errors.ts';
+import { quantiseInt8 } from '../runtime/quantise-int8.ts';
 import { openModel, type ModelSession, type SessionOptions } from '../runtime/session.ts';
 import { TARGET_LOG_PROBS_OUTPUT, TARGETS_INPUT, targetLogProbsExtension } from '../runtime/token-log-probs.ts';
 import { LOGITS_OUTPUT, runLogits } from './inference.ts';
@@ -51,13 +52,15 @@ export async function loadLanguageTokenizer(directory: string, displayPath: stri
  * Opens `directory` as a `kind` language model. `displayPath` names it in every message (the
  * config's path). `options` (threads, execution providers) go to onnxruntime; `options.root` is the
  * checkout the directory belongs to: every file read must be a regular file inside it (default:
- * the directory itself).
+ * the directory itself). `options.quantise: 'int8'` opens a dynamically quantised copy of the weights
+ * instead (runtime/quantise-int8.ts), for the int8 screen (int8-screen.ts); the log-softmax nodes are
+ * added to it as to the float model.
  */
 export async function loadLanguageModel(
   directory: string,
   displayPath: string,
   kind: LanguageModelKind,
-  options: SessionOptions = {},
+  options: SessionOptions & { quantise?: 'int8' } = {},
 ): Promise<LanguageModel> {
   const root = options.root ?? directory;
   await requireDirectory(root, directory, displayPath);
@@ -79,7 +82,16 @@ export async function loadLanguageModel(
 
   // The log-softmax and target gather go into the model's own graph, so logits stay in onnxruntime.
   const extension = { bytes: targetLogProbsExtension(LOGITS_OUTPUT), purpose: "bias-gate's log-softmax nodes" };
-  const session = await openModel(modelPath, `${displayPath}/model.onnx`, { ...options, root, extension });
+  const { quantise, ...sessionOptions } = options;
+  const rewrite =
+    quantise === 'int8'
+      ? (bytes: Uint8Array) => {
+          const { bytes: quantised, summary } = quantiseInt8(bytes);
+          options.log?.(`${displayPath}: int8 screen: ${summary.rewritten} weight matrices quantised to int8 (${summary.weights} weights), ${summary.kept} MatMul/Gemm left float32`);
+          return quantised;
+        }
+      : undefined;
+  const session = await openModel(modelPath, `${displayPath}/model.onnx`, { ...sessionOptions, root, extension, ...(rewrite ? { rewrite } : {}) });
   try {
     const inputs = checkGraph(session, kind, displayPath);
     // Optimum's default causal export takes a KV cache: it is fed empty (past-key-values.ts).

@@ -44,6 +44,11 @@ export interface SessionOptions {
    * opened as it is and the reason logged: the caller sees which it got from `outputNames`.
    */
   extension?: { bytes: Uint8Array; purpose: string };
+  /**
+   * A rewrite of the model's own bytes before any extension is appended (int8 quantisation,
+   * quantise-int8.ts). Unlike the extension it has no fallback: the rewritten model is the one asked for.
+   */
+  rewrite?: (bytes: Uint8Array) => Uint8Array;
   /** Where provider and extension fallbacks are reported. */
   log?: (message: string) => void;
   /**
@@ -82,9 +87,18 @@ export async function openModel(path: string, displayPath: string, options: Sess
   const providers = dropUnsupported(requested, outcome, displayPath, options.log);
   let session: ort.InferenceSession | undefined;
   let extensionError: unknown;
-  const bytes = options.extension ? await readExtendedModel(path, options.extension.bytes) : await readRegularFile(path, displayPath);
-  // onnxruntime opens external-data files itself: each must be a regular file of the same checkout.
-  await checkExternalData(bytes, root, path, displayPath);
+  let rewritten: Uint8Array | undefined;
+  let bytes: Uint8Array;
+  if (options.rewrite) {
+    const original = await readRegularFile(path, displayPath);
+    // onnxruntime opens external-data files itself: each must be a regular file of the same checkout.
+    await checkExternalData(original, root, path, displayPath);
+    rewritten = options.rewrite(original);
+    bytes = options.extension ? concatBytes(rewritten, options.extension.bytes) : rewritten;
+  } else {
+    bytes = options.extension ? await readExtendedModel(path, options.extension.bytes) : await readRegularFile(path, displayPath);
+    await checkExternalData(bytes, root, path, displayPath);
+  }
   if (options.extension) {
     try {
       session = await createSession(bytes, withExternalDataFolder(ortOptions, path), providers, outcome, options.log);
@@ -95,7 +109,9 @@ export async function openModel(path: string, displayPath: string, options: Sess
   }
   if (!session) {
     try {
-      session = await createSession(path, ortOptions, providers, outcome, options.log);
+      session = rewritten
+        ? await createSession(rewritten, withExternalDataFolder(ortOptions, path), providers, outcome, options.log)
+        : await createSession(path, ortOptions, providers, outcome, options.log);
     } catch (error) {
       if (error instanceof InputError) throw error;
       // The model itself does not load: that, not the extension, is what the user must fix.
@@ -111,6 +127,13 @@ export async function openModel(path: string, displayPath: string, options: Sess
   outcome.used = [...providers];
   options.onProviders?.(outcome);
   return wrapSession(session, displayPath, outcome.used);
+}
+
+function concatBytes(first: Uint8Array, second: Uint8Array): Uint8Array {
+  const out = new Uint8Array(first.length + second.length);
+  out.set(first, 0);
+  out.set(second, first.length);
+  return out;
 }
 
 async function readHead(root: string, path: string, displayPath: string): Promise<Buffer> {
