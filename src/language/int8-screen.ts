@@ -228,3 +228,13 @@ export function describeScreen(record: ScreenRecord): string {
   const fallback = record.fellBack ? '; most items needed float32, so every item was scored in float32' : '';
   return `${record.items} items, ${record.calibrated} calibrated, ${record.rescored} rescored in float32${bound}${fallback}`;
 }
+
+/**
+ * The report line of a benchmark's screen: `int8 screen: head 1508 items, 76 calibrated, …; base (cached)`;
+ * undefined for a float32 run.
+ */
+export function describePrecision(precision: { mode: 'int8-screen'; head: ScreenRecord | null; base: ScreenRecord | null } | undefined, hasBase: boolean): string | undefined {
+  if (precision === undefined) return undefined;
+  const side = (role: string, record: ScreenRecord | null) => `${role} ${record === null ? 'results from the result cache' : describeScreen(record)}`;
+  return `int8 screen (every outcome float32's): ${[side('head', precision.head), ...(hasBase ? [side('base', precision.base)] : [])].join('; ')}`;
+}

@@ -57,16 +57,19 @@ function roundHalfEven(x: number): number {
 export function quantiseColumns(weights: Float32Array, rows: number, columns: number, scaleFactor = 1): QuantisedMatrix {
   const absMax = new Float64Array(columns);
   for (let k = 0; k < rows; k++) {
-    for (let n = 0; n < columns; n++) absMax[n] = Math.max(absMax[n]!, Math.abs(weights[k * columns + n]!));
+    const row = k * columns;
+    for (let n = 0; n < columns; n++) {
+      const magnitude = Math.abs(weights[row + n]!);
+      if (magnitude > absMax[n]!) absMax[n] = magnitude;
+    }
   }
   const scales = new Float32Array(columns);
   for (let n = 0; n < columns; n++) scales[n] = absMax[n]! > 0 ? absMax[n]! / QMAX : 1;
   const values = new Int8Array(rows * columns);
   for (let k = 0; k < rows; k++) {
-    for (let n = 0; n < columns; n++) {
-      const q = roundHalfEven(weights[k * columns + n]! / scales[n]!);
-      values[k * columns + n] = Math.max(-QMAX, Math.min(QMAX, q));
-    }
+    const row = k * columns;
+    // |w| ≤ absMax = 127·scale, so the quotient is within ±127 (up to rounding): clamp for that.
+    for (let n = 0; n < columns; n++) values[row + n] = Math.max(-QMAX, Math.min(QMAX, roundHalfEven(weights[row + n]! / scales[n]!)));
   }
   if (scaleFactor !== 1) for (let n = 0; n < columns; n++) scales[n] = scales[n]! * scaleFactor;
   return { values, scales };
@@ -78,10 +81,10 @@ function floatValues(tensor: ITensor): Float32Array | undefined {
   const count = (tensor.dims ?? []).reduce<number>((product, dim) => product * Number(dim), 1);
   if (tensor.rawData && tensor.rawData.length > 0) {
     if (tensor.rawData.length !== count * 4) return undefined;
-    // raw_data is a view into the model's bytes, at any offset: copy it out (little-endian, as ONNX stores it).
-    const view = new DataView(tensor.rawData.buffer, tensor.rawData.byteOffset, tensor.rawData.byteLength);
+    // raw_data is a view into the model's bytes at any offset (a Float32Array needs 4-byte alignment):
+    // one byte copy. Little-endian, as ONNX stores it and as every host Node runs on is.
     const values = new Float32Array(count);
-    for (let i = 0; i < count; i++) values[i] = view.getFloat32(4 * i, true);
+    new Uint8Array(values.buffer).set(tensor.rawData);
     return values;
   }
   if (tensor.floatData && tensor.floatData.length === count) return Float32Array.from(tensor.floatData);
