@@ -17,7 +17,7 @@ import { stereoSetBenchmark } from '../../src/language/stereoset.ts';
 import type { LanguageModel } from '../../src/language/types.ts';
 
 /** A result with two side scores already in log space; NaN marks an item the model could not score. */
-type Pair = { a: number; b: number };
+type Pair = { a: number; b: number; by?: 'int8' | 'float32' };
 const pairAdapter: ScreenAdapter<Pair> = {
   sides: (result) => (Number.isFinite(result.a) && Number.isFinite(result.b) ? [result.a, result.b] : undefined),
   comparisons: [[0, 1]],
@@ -87,16 +87,16 @@ describe('the screen, pure steps', () => {
  * A benchmark whose "model" is a table: float32 scores, and int8 scores = float32 + a known error per
  * item. Items record which model scored them, so the test sees what was rescored.
  */
-function syntheticBenchmark(float32: Pair[], error: (k: number) => number): { benchmark: LanguageBenchmark<number, Pair & { by: string }>; models: { int8: () => Promise<LanguageModel>; float32: () => Promise<LanguageModel> }; calls: string[] } {
+function syntheticBenchmark(float32: Pair[], error: (k: number) => number): { benchmark: LanguageBenchmark<number, Pair>; models: { int8: () => Promise<LanguageModel>; float32: () => Promise<LanguageModel> }; calls: string[] } {
   const calls: string[] = [];
   const model = (name: string) => async () => ({ displayPath: name }) as LanguageModel;
   const benchmark = {
     name: 'crows_pairs',
     async score(m: LanguageModel, items: readonly number[]) {
       calls.push(`${m.displayPath}:${items.length}`);
-      return items.map((k) => (m.displayPath === 'int8' ? { a: float32[k]!.a + error(k), b: float32[k]!.b, by: 'int8' } : { ...float32[k]!, by: 'float32' }));
+      return items.map((k) => (m.displayPath === 'int8' ? { a: float32[k]!.a + error(k), b: float32[k]!.b, by: 'int8' as const } : { ...float32[k]!, by: 'float32' as const }));
     },
-  } as unknown as LanguageBenchmark<number, Pair & { by: string }>;
+  } as unknown as LanguageBenchmark<number, Pair>;
   return { benchmark, models: { int8: model('int8'), float32: model('float32') }, calls };
 }
 
