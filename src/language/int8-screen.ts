@@ -235,6 +235,6 @@ export function describeScreen(record: ScreenRecord): string {
  */
 export function describePrecision(precision: { mode: 'int8-screen'; head: ScreenRecord | null; base: ScreenRecord | null } | undefined, hasBase: boolean): string | undefined {
   if (precision === undefined) return undefined;
-  const side = (role: string, record: ScreenRecord | null) => `${role} ${record === null ? 'results from the result cache' : describeScreen(record)}`;
+  const side = (role: string, record: ScreenRecord | null) => `${role} ${record === null ? 'not scored in this run (result cache or merged shards)' : describeScreen(record)}`;
   return `int8 screen (every outcome float32's): ${[side('head', precision.head), ...(hasBase ? [side('base', precision.base)] : [])].join('; ')}`;
 }

@@ -41,7 +41,7 @@ export interface LanguageBenchmarkRun {
   settings: Record<string, unknown>;
   /**
    * `language.precision: int8-screen`: what the screen did per side (int8-screen.ts); a side is null
-   * when its results came from the result cache. Absent for float32 runs and for perplexity.
+   * when its results were not scored in this run (result cache, merged shards). Absent for float32 runs and for perplexity.
    */
   precision?: { mode: 'int8-screen'; head: ScreenRecord | null; base: ScreenRecord | null };
 }
