@@ -91,6 +91,7 @@ interface RawLanguage {
   model: string;
   kind: 'causal' | 'masked';
   scoring?: 'bias-bench' | 'sum-logprob';
+  precision?: 'float32' | 'int8-screen';
   target_domain?: string;
   batch_size?: number;
   max_batch_tokens?: number;
@@ -194,6 +195,7 @@ function resolveLanguage(raw: RawLanguage, context: ResolveContext): LanguageCon
     model: resolvePath(raw.model, at('model'), context),
     kind: raw.kind,
     scoring,
+    precision: raw.precision ?? 'float32',
     targetDomain: raw.target_domain,
     batchSize: raw.batch_size ?? 32,
     maxBatchTokens: raw.max_batch_tokens ?? 4096,

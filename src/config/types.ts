@@ -78,6 +78,8 @@ export interface LanguageConfig {
   model: ConfiguredPath;
   kind: 'causal' | 'masked';
   scoring: 'bias-bench' | 'sum-logprob';
+  /** `float32`, or `int8-screen`: CrowS-Pairs and StereoSet screened with an int8 copy, every outcome float32's (language/int8-screen.ts). */
+  precision: 'float32' | 'int8-screen';
   targetDomain: string | undefined;
   batchSize: number;
   /** Padded tokens per forward pass at most: bounds the logits' memory. */

@@ -82,6 +82,10 @@ export function checkConfig(config: BiasGateConfig): ConfigCheck {
         warnings.push(`${config.displayPath}:${gate.line}: ${gate.keyPath}: max_bias_increase without require_significant: true fails on a single flipped pair (noise); \`bias-gate calibrate\` shows how much one pair is worth`);
       }
     }
+    // Only CrowS-Pairs and StereoSet have per-item outcomes to screen (language/int8-screen.ts).
+    if (language.precision === 'int8-screen' && !language.benchmarks.crowsPairs && !language.benchmarks.stereoSet) {
+      warnings.push(`${config.displayPath}: language.precision: int8-screen has nothing to screen: perplexity is always scored in float32; remove it or add crows_pairs or stereoset`);
+    }
   }
   return { problems, warnings, metrics, unchecked };
 }

@@ -1,5 +1,6 @@
 import type { MetricSize } from '../scores.ts';
-import type { BatchOptions, LanguageModel, ScoringConvention } from './types.ts';
+import type { ScreenAdapter } from './int8-screen.ts';
+import type { BatchOptions, LanguageModel, LanguageModelKind, ScoringConvention } from './types.ts';
 
 /** Options every benchmark scorer receives. */
 export interface ScoreOptions {
@@ -37,6 +38,11 @@ export interface LanguageBenchmark<Item, Result> {
   pairedOutcomes: readonly PairedOutcomeGroup<Item, Result>[];
   /** One line of `--dump-items`: the item and each side's scores. */
   dumpItem(item: Item, base: Result | null, head: Result): Record<string, unknown>;
+  /**
+   * How the int8 screen reads a result's outcome margins (int8-screen.ts); absent for a benchmark
+   * whose metric is continuous (perplexity), which is always scored in float32.
+   */
+  screen?: (kind: LanguageModelKind, convention: ScoringConvention) => ScreenAdapter<Result>;
   /** Items that did not count, with reasons, per side. */
   skippedItems(items: readonly Item[], results: readonly Result[]): { id: string; reason: string }[];
 }

@@ -95,6 +95,18 @@ export const crowsPairsBenchmark: LanguageBenchmark<CrowsPair, CrowsResult> = {
     outcome: (result: CrowsResult) => (result.outcome === 'skipped' ? null : result.outcome === 'stereotypical'),
   })),
 
+  // The outcome is the sign of more − less. The causal bias-bench score is a geometric-mean
+  // probability (its log is the mean token log-probability); sum-logprob and masked scores are
+  // already log-probabilities, the masked ones rounded to 3 decimals (item-scores.ts).
+  screen: (kind, convention) => {
+    const toLog = kind === 'causal' && convention === 'bias-bench' ? Math.log : (score: number) => score;
+    return {
+      sides: (result) => (result.outcome === 'skipped' ? undefined : [toLog(result.more), toLog(result.less)]),
+      comparisons: [[0, 1]],
+      resolution: kind === 'masked' ? 0.001 : 0,
+    };
+  },
+
   dumpItem: (pair, base, head) => ({
     benchmark: 'crows_pairs',
     id: pair.id,

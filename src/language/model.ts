@@ -4,6 +4,7 @@ import { confinedFileIfPresent, confinementError, inspectConfined, readRegularFi
 import { GIT_LFS_POINTER_PREFIX } from '../artifacts/lfs.ts';
 import { jsonSyntaxProblem } from '../config/json-problem.ts';
 import { InputError, messageOf } from '../errors.ts';
+import { quantiseInt8 } from '../runtime/quantise-int8.ts';
 import { openModel, type ModelSession, type SessionOptions } from '../runtime/session.ts';
 import { READ_LOG_PROBS_OUTPUT, READ_LOGITS_OUTPUT, READ_POSITIONS_INPUT, READ_TARGETS_INPUT, readPositionsModel } from '../runtime/read-positions.ts';
 import { TARGET_LOG_PROBS_OUTPUT, TARGETS_INPUT, targetLogProbsExtension } from '../runtime/token-log-probs.ts';
@@ -56,6 +57,8 @@ export interface LanguageModelOptions extends SessionOptions {
    * opens the graph with the log-softmax over every position, as causal models are.
    */
   readPositions?: boolean;
+  /** `int8`: open a dynamically quantised copy of the weights (runtime/quantise-int8.ts) for the int8 screen (int8-screen.ts). */
+  quantise?: 'int8';
 }
 
 /** Inputs bias-gate adds to a graph at load, never a model's own. */
@@ -65,7 +68,9 @@ const BIAS_GATE_INPUTS = [TARGETS_INPUT, READ_POSITIONS_INPUT, READ_TARGETS_INPU
  * Opens `directory` as a `kind` language model. `displayPath` names it in every message (the
  * config's path). `options` (threads, execution providers) go to onnxruntime; `options.root` is the
  * checkout the directory belongs to: every file read must be a regular file inside it (default:
- * the directory itself).
+ * the directory itself). `options.quantise: 'int8'` opens a dynamically quantised copy of the weights
+ * instead (runtime/quantise-int8.ts), for the int8 screen (int8-screen.ts); the log-softmax nodes are
+ * added to it as to the float model.
  */
 export async function loadLanguageModel(
   directory: string,
@@ -94,12 +99,20 @@ export async function loadLanguageModel(
   // The log-softmax and target gather go into the model's own graph, so logits stay in onnxruntime.
   const extension = { bytes: targetLogProbsExtension(LOGITS_OUTPUT), purpose: "bias-gate's log-softmax nodes" };
   // A masked scorer reads one position per row: only those are projected onto the vocabulary.
-  const { readPositions = true, ...sessionOptions } = options;
+  const { readPositions = true, quantise, ...sessionOptions } = options;
   const rewrite =
     kind === 'masked' && readPositions
       ? { apply: (buffer: Uint8Array, size: number) => readPositionsModel(buffer, LOGITS_OUTPUT, size).bytes, purpose: "bias-gate's read-position projection" }
       : undefined;
-  const session = await openModel(modelPath, `${displayPath}/model.onnx`, { ...sessionOptions, root, extension, rewrite });
+  const prepare =
+    quantise === 'int8'
+      ? (bytes: Uint8Array) => {
+          const { bytes: quantised, summary } = quantiseInt8(bytes);
+          options.log?.(`${displayPath}: int8 screen: ${summary.rewritten} weight matrices quantised to int8 (${summary.weights} weights), ${summary.kept} MatMul/Gemm left float32`);
+          return quantised;
+        }
+      : undefined;
+  const session = await openModel(modelPath, `${displayPath}/model.onnx`, { ...sessionOptions, root, extension, rewrite, prepare });
   try {
     const inputs = checkGraph(session, kind, displayPath);
     // Optimum's default causal export takes a KV cache: it is fed empty (past-key-values.ts).

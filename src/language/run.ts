@@ -15,6 +15,7 @@ import { compareBenchmark, type McNemarResult } from './compare.ts';
 import { crowsPairsBenchmark } from './crows-pairs.ts';
 import { loadBenchmarkData, type BenchmarkDataRecord } from './data.ts';
 import type { Mirror } from '../artifacts/mirror.ts';
+import { DEFAULT_SCREEN, describeScreen, mergeScreenRecords, screenedScore, type ScreenRecord } from './int8-screen.ts';
 import { loadLanguageModel, loadLanguageTokenizer } from './model.ts';
 import { leadingTokens } from './leading-tokens.ts';
 import { perplexityBenchmark, perplexityWindows, type PerplexityItem } from './perplexity.ts';
@@ -39,6 +40,11 @@ export interface LanguageBenchmarkRun {
   mcnemar: McNemarResult[];
   /** Benchmark-specific settings recorded with the numbers (perplexity windows). */
   settings: Record<string, unknown>;
+  /**
+   * `language.precision: int8-screen`: what the screen did per side (int8-screen.ts); a side is null
+   * when its results were not scored in this run (result cache, merged shards). Absent for float32 runs and for perplexity.
+   */
+  precision?: { mode: 'int8-screen'; head: ScreenRecord | null; base: ScreenRecord | null };
 }
 
 /** The language half of a run (DESIGN §3). */
@@ -96,8 +102,10 @@ export async function runLanguage(language: LanguageConfig, options: LanguageRun
   const side = (directory: string, role: 'base' | 'head', root: string) => {
     const displayPath = `${role} language model ${role === 'head' ? headPath : basePath}`;
     let model: Promise<LanguageModel> | undefined;
+    let quantised: Promise<LanguageModel> | undefined;
     return {
       model: () => (model ??= (opened.push(loadLanguageModel(directory, displayPath, language.kind, { ...options.session, root })), opened.at(-1)!)),
+      int8: () => (quantised ??= (opened.push(loadLanguageModel(directory, `${displayPath} (int8)`, language.kind, { ...options.session, root, quantise: 'int8' })), opened.at(-1)!)),
       tokenizer: () => loadLanguageTokenizer(directory, displayPath, language.kind, root),
     };
   };
@@ -118,13 +126,31 @@ export async function runLanguage(language: LanguageConfig, options: LanguageRun
       convention: language.scoring,
       batch: { batchSize: language.batchSize, maxBatchTokens: language.maxBatchTokens, onBatch: (done: number, total: number) => progress(`${benchmark.name} (${side}): ${done}/${total}`) },
     });
-    // A side's results depend only on its model files, the data, the scoring settings and the tool version.
-    const scoreSide = async (model: () => Promise<LanguageModel>, record: LanguageModelRecord, items: readonly Item[], side: string): Promise<Result[] | undefined> => {
-      const key = cacheKey({ version: TOOL_VERSION, model: record.files, data: data.sha256, kind: language.kind, scoring: language.scoring, settings });
-      return scoring.obtain(`language-${benchmark.name}`, key, items.length, async (indices) => benchmark.score(await model(), indices.map((i) => items[i]!), options(side)), `${benchmark.name} (${side})`);
+    // Perplexity has no outcomes to screen: it is scored in float32 whatever the precision.
+    const screened = language.precision === 'int8-screen' && benchmark.screen !== undefined;
+    const screens: { head: ScreenRecord | null; base: ScreenRecord | null } = { head: null, base: null };
+    // A side's results depend only on its model files, the data, the scoring settings (precision
+    // included when screened: an item's continuous scores are then int8's) and the tool version.
+    const scoreSide = async (models: ReturnType<typeof side>, record: LanguageModelRecord, items: readonly Item[], role: 'head' | 'base'): Promise<Result[] | undefined> => {
+      const key = cacheKey({ version: TOOL_VERSION, model: record.files, data: data.sha256, kind: language.kind, scoring: language.scoring, settings, ...(screened ? { precision: language.precision } : {}) });
+      return scoring.obtain(
+        `language-${benchmark.name}`,
+        key,
+        items.length,
+        async (indices) => {
+          const picked = indices.map((i) => items[i]!);
+          if (!screened) return benchmark.score(await models.model(), picked, options(role));
+          const adapter = benchmark.screen!(language.kind, language.scoring);
+          const { results, record: screen } = await screenedScore(benchmark, adapter, { int8: models.int8, float32: models.model }, picked, options(role), { ...DEFAULT_SCREEN, seed: language.seed });
+          screens[role] = mergeScreenRecords(screens[role], screen);
+          progress(`${benchmark.name} (${role}): int8 screen ${describeScreen(screen)}`);
+          return results;
+        },
+        `${benchmark.name} (${role})`,
+      );
     };
-    const headResults = await scoreSide(head.model, models.head, headItems, 'head');
-    const baseResults = base ? await scoreSide(base.model, models.base!, baseItems, 'base') : null;
+    const headResults = await scoreSide(head, models.head, headItems, 'head');
+    const baseResults = base ? await scoreSide(base, models.base!, baseItems, 'base') : null;
     // A shard run only records its slice; the merge aggregates.
     if (!headResults || baseResults === undefined) {
       sharded = true;
@@ -142,6 +168,7 @@ export async function runLanguage(language: LanguageConfig, options: LanguageRun
       paired: comparison.paired,
       mcnemar: comparison.mcnemar,
       settings,
+      ...(screened ? { precision: { mode: 'int8-screen' as const, head: screens.head, base: base ? screens.base : null } } : {}),
     });
     const pairedBase = comparison.paired ? baseResults : null;
     dumps.push(() => headItems.map((item, k) => JSON.stringify(benchmark.dumpItem(item, pairedBase ? pairedBase[k]! : null, headResults[k]!))));

@@ -108,6 +108,17 @@ export const stereoSetBenchmark: LanguageBenchmark<StereoSetCluster, StereoSetRe
     outcome: (result: StereoSetResult) => (isScoredCluster(result) ? result.stereotype > result.antiStereotype : null),
   }))],
 
+  // Outcomes: stereotype vs anti-stereotype, and each vs unrelated (stereoSetScores). Masked and
+  // causal bias-bench scores are (mean) probabilities, compared by their logs; sum-logprob's are logs.
+  screen: (kind, convention) => {
+    const toLog = kind === 'masked' || convention === 'bias-bench' ? Math.log : (score: number) => score;
+    return {
+      sides: (result) => (isScoredCluster(result) ? [toLog(result.stereotype), toLog(result.antiStereotype), toLog(result.unrelated)] : undefined),
+      comparisons: [[0, 1], [0, 2], [1, 2]],
+      resolution: 0,
+    };
+  },
+
   dumpItem: (cluster, base, head) => ({
     benchmark: 'stereoset',
     id: cluster.id,

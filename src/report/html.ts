@@ -18,6 +18,7 @@ import { describeCounts, describeRule, formatInterval, formatOptional, formatSig
 import { escapeXml, intervalBarChart, scatterChart, trendChart, type IntervalValue } from './svg-charts.ts';
 import { documentTrends } from './trend.ts';
 import { sparkline } from '../history/history.ts';
+import { describePrecision } from '../language/int8-screen.ts';
 
 /** The page's Content Security Policy: nothing may load; only the inline style applies. */
 export const HTML_REPORT_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:";
@@ -178,7 +179,8 @@ function renderLanguage(document: ReportDocument): string {
     for (const file of model.files) audit.push([`${escapeXml(model.role)} model`, code(`${model.path}/${file.name}`), code(file.sha256), escapeXml(`${formatOptional(file.bytes)} bytes`)]);
   }
   for (const run of language.benchmarks) {
-    const notes = [`${run.data.items} items`, `${run.data.skippedRows.length} rows skipped`, `${run.skippedItems.head.length} items not scored`, ...Object.entries(run.settings).map(([key, value]) => `${key} ${String(value)}`)];
+    const screen = describePrecision(run.precision, language.models.base !== null);
+    const notes = [`${run.data.items} items`, `${run.data.skippedRows.length} rows skipped`, `${run.skippedItems.head.length} items not scored`, ...Object.entries(run.settings).map(([key, value]) => `${key} ${String(value)}`), ...(screen ? [screen] : [])];
     audit.push([escapeXml(run.name), `${code(run.data.location)}${run.data.revision ? ` @ ${escapeXml(run.data.revision)}` : ''}`, code(run.data.sha256), escapeXml(notes.join(', '))]);
   }
   parts.push(`<details><summary>Audit: language models, benchmark data and skipped items</summary>${table(['artifact', 'path or source', 'sha256', 'notes'], audit)}</details>`);

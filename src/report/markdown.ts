@@ -12,6 +12,7 @@ import { isHeadlineLanguageMetric, languageMetricLabel } from './metric-rows.ts'
 import { formatSize, rowInterval, setSizes, statusNote, worstVerdict } from './row-notes.ts';
 import { describeCounts, describeRule, formatInterval, formatOptional, formatSigned } from './summary.ts';
 import { preprocessWarnings } from '../vision/preprocess-warnings.ts';
+import { describePrecision } from '../language/int8-screen.ts';
 
 const STATUS_ICON: Record<VerdictStatus, string> = { pass: '✅ pass', fail: '❌ fail', warn: '⚠️ warn', skipped: '⏭️ skipped' };
 const VERDICT_HEADLINE = { pass: '✅ bias-gate: pass', warn: '⚠️ bias-gate: pass with warnings', fail: '❌ bias-gate: fail' } as const;
@@ -215,7 +216,8 @@ function renderLanguage(language: LanguageDocument, document: ReportDocument): s
     for (const file of model.files) lines.push(row([`${escapeTableCell(model.role)} model`, cellCode(`${model.path}/${file.name}`), cellCode(file.sha256), `${formatOptional(file.bytes)} bytes`]));
   }
   for (const run of language.benchmarks) {
-    const notes = [`${run.data.items} items`, `${run.data.skippedRows.length} rows skipped`, `${run.skippedItems.head.length} items not scored`, ...Object.entries(run.settings).map(([key, value]) => `${key} ${String(value)}`)];
+    const screen = describePrecision(run.precision, language.models.base !== null);
+    const notes = [`${run.data.items} items`, `${run.data.skippedRows.length} rows skipped`, `${run.skippedItems.head.length} items not scored`, ...Object.entries(run.settings).map(([key, value]) => `${key} ${String(value)}`), ...(screen ? [screen] : [])];
     lines.push(row([escapeTableCell(run.name), `${cellCode(run.data.location)}${run.data.revision ? ` @ ${escapeTableCell(run.data.revision)}` : ''}`, cellCode(run.data.sha256), escapeTableCell(notes.join(', '))]));
   }
   lines.push('', '</details>');

@@ -14,6 +14,7 @@ import { renderPolicyText } from './policy.ts';
 import { describeBuiltinSets } from './reference-sets.ts';
 import { describeRuntime } from './runtime.ts';
 import type { RunReport } from './types.ts';
+import { describePrecision } from '../language/int8-screen.ts';
 
 /** The terminal report: the same content as the Markdown one, as aligned plain text. */
 export function renderText(report: RunReport): string {
@@ -118,6 +119,8 @@ function renderLanguage(language: LanguageRun, report: RunReport): string[] {
   for (const run of language.benchmarks) {
     const skipped = run.data.skippedRows.length + run.skippedItems.head.length;
     lines.push(`  ${run.name}: ${run.data.items} items from ${run.data.location} (sha256 ${run.data.sha256.slice(0, 12)}…)${skipped > 0 ? `, ${run.data.skippedRows.length} rows skipped, ${run.skippedItems.head.length} items not scored` : ''}`);
+    const screen = describePrecision(run.precision, language.models.base !== null);
+    if (screen) lines.push(`    ${screen}`);
   }
   lines.push('');
   return lines;

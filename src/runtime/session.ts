@@ -52,6 +52,12 @@ export interface SessionOptions {
    * the model is read again and opened as without it (with the extension when there is one).
    */
   rewrite?: { apply: (buffer: Uint8Array, size: number) => Uint8Array; purpose: string };
+  /**
+   * A transformation of the model's own bytes applied first, before {@link rewrite} or
+   * {@link extension} (int8 quantisation, quantise-int8.ts). Unlike those it has no fallback: the
+   * transformed model is the one asked for.
+   */
+  prepare?: (bytes: Uint8Array) => Uint8Array;
   /** Where provider, rewrite and extension fallbacks are reported. */
   log?: (message: string) => void;
   /**
@@ -91,14 +97,17 @@ export async function openModel(path: string, displayPath: string, options: Sess
   const requested = [...(options.providers ?? ['cpu'])];
   const outcome: ProviderOutcome = { model: displayPath, requested, used: [], unavailable: [] };
   const providers = dropUnsupported(requested, outcome, displayPath, options.log);
-  let session = options.rewrite ? await createRewritten(options.rewrite, path, displayPath, root, ortOptions, providers, outcome, options.log) : undefined;
+  const prepared = options.prepare ? await preparedModel(options.prepare, path, displayPath, root) : undefined;
+  let session = options.rewrite ? await createRewritten(options.rewrite, path, displayPath, root, ortOptions, providers, outcome, options.log, prepared) : undefined;
   if (session) {
     outcome.used = [...providers];
     options.onProviders?.(outcome);
     return wrapSession(session, displayPath, outcome.used);
   }
   let extensionError: unknown;
-  const bytes = options.extension ? await readExtendedModel(path, options.extension.bytes) : await readRegularFile(path, displayPath);
+  let bytes: Uint8Array;
+  if (prepared) bytes = options.extension ? withRoom(prepared, options.extension.bytes) : prepared;
+  else bytes = options.extension ? await readExtendedModel(path, options.extension.bytes) : await readRegularFile(path, displayPath);
   // onnxruntime opens external-data files itself: each must be a regular file of the same checkout.
   await checkExternalData(bytes, root, path, displayPath);
   if (options.extension) {
@@ -111,7 +120,9 @@ export async function openModel(path: string, displayPath: string, options: Sess
   }
   if (!session) {
     try {
-      session = await createSession(path, ortOptions, providers, outcome, options.log);
+      session = prepared
+        ? await createSession(prepared, withExternalDataFolder(ortOptions, path), providers, outcome, options.log)
+        : await createSession(path, ortOptions, providers, outcome, options.log);
     } catch (error) {
       if (error instanceof InputError) throw error;
       // The model itself does not load: that, not the extension, is what the user must fix.
@@ -143,8 +154,10 @@ async function createRewritten(
   providers: string[],
   outcome: ProviderOutcome,
   log: SessionOptions['log'],
+  prepared: Uint8Array | undefined,
 ): Promise<ort.InferenceSession | undefined> {
-  const buffer = await readExtendedModel(path, new Uint8Array(REWRITE_ROOM));
+  const room = new Uint8Array(REWRITE_ROOM);
+  const buffer = prepared ? withRoom(prepared, room) : await readExtendedModel(path, room);
   let bytes: Uint8Array;
   try {
     bytes = rewrite.apply(buffer, buffer.length - REWRITE_ROOM);
@@ -161,6 +174,22 @@ async function createRewritten(
     log?.(`${displayPath}: ${rewrite.purpose} not applied: the rewritten model does not load (${firstLine(error)}); opening the model without it`);
     return undefined;
   }
+}
+
+/** The model at `path` transformed by `prepare`, its external data checked first. */
+async function preparedModel(prepare: NonNullable<SessionOptions['prepare']>, path: string, displayPath: string, root: string): Promise<Uint8Array> {
+  const original = await readRegularFile(path, displayPath);
+  // onnxruntime opens external-data files itself: each must be a regular file of the same checkout.
+  await checkExternalData(original, root, path, displayPath);
+  return prepare(original);
+}
+
+/** `model` followed by `after` in one new buffer. */
+function withRoom(model: Uint8Array, after: Uint8Array): Uint8Array {
+  const out = new Uint8Array(model.length + after.length);
+  out.set(model, 0);
+  out.set(after, model.length);
+  return out;
 }
 
 async function readHead(root: string, path: string, displayPath: string): Promise<Buffer> {

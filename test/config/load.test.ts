@@ -125,6 +125,14 @@ describe('language section', () => {
     expect([language.batchSize, language.maxBatchTokens]).toEqual([32, 4096]);
     expect(language.benchmarks.perplexity).toMatchObject({ window: 992, stride: 992, maxTokens: undefined });
   });
+
+  it('precision: float32 by default, int8-screen on request, anything else named with the allowed values', async () => {
+    const base = 'version: 1\nlanguage:\n  model: lm\n  kind: causal\n';
+    expect((await loadConfig((await repoWithConfig(base)).file)).language!.precision).toBe('float32');
+    expect((await loadConfig((await repoWithConfig(`${base}  precision: int8-screen\n`)).file)).language!.precision).toBe('int8-screen');
+    const error = await loadError(`${base}  precision: int8\n`);
+    expect(error.message).toBe('thresholds.yaml:5: language.precision: expected one of "float32", "int8-screen", found string "int8"');
+  });
 });
 
 describe('runtime section', () => {
