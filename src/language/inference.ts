@@ -70,8 +70,12 @@ export interface BatchLogits {
  */
 export async function runLogits(model: FeedShape & Pick<LanguageModel, 'session' | 'displayPath'>, rows: readonly (readonly number[])[]): Promise<BatchLogits> {
   const feeds = languageModelFeeds(model, rows);
-  const length = feeds.input_ids!.dims[1]!;
   const logits = (await model.session.run(feeds, [LOGITS_OUTPUT]))[LOGITS_OUTPUT];
+  return checkedLogits(model, logits, rows.length, feeds.input_ids!.dims[1]!);
+}
+
+/** `logits` checked to be float32 [rows, length, V]; messages name the model so a wrong export is recognisable. */
+function checkedLogits(model: Pick<LanguageModel, 'displayPath'>, logits: ort.Tensor | undefined, rows: number, length: number): BatchLogits {
   if (logits === undefined) throw new InputError(`${model.displayPath}: the model returned no \`${LOGITS_OUTPUT}\``);
   if (logits.type !== 'float32') {
     throw new InputError(`${model.displayPath}: logits are ${logits.type}; bias-gate reads float32 logits`, {
@@ -79,31 +83,17 @@ export async function runLogits(model: FeedShape & Pick<LanguageModel, 'session'
     });
   }
   const [batch, sequence, vocabulary] = logits.dims;
-  if (logits.dims.length !== 3 || batch !== rows.length || sequence !== length || vocabulary === undefined) {
+  if (logits.dims.length !== 3 || batch !== rows || sequence !== length || vocabulary === undefined) {
     throw new InputError(
-      `${model.displayPath}: logits have shape [${logits.dims.join(', ')}] for input_ids [${rows.length}, ${length}]; ` +
+      `${model.displayPath}: logits have shape [${logits.dims.join(', ')}] for input_ids [${rows}, ${length}]; ` +
         'expected [batch, sequence, vocabulary]',
     );
   }
   return { data: logits.data as Float32Array, length, vocabulary, tensor: logits };
 }
 
-/**
- * Feeds for a graph rewritten to project only read positions (runtime/read-positions.ts): those of
- * {@link languageModelFeeds}, plus for each read k its flat position `row·T + position` and its target.
- */
-function readPositionFeeds(model: FeedShape, rows: readonly (readonly number[])[], reads: readonly ReadPosition[]): Record<string, ort.Tensor> {
-  const feeds = languageModelFeeds(model, rows);
-  const length = feeds.input_ids!.dims[1]!;
-  const positions = BigInt64Array.from(reads, ({ row, position }) => BigInt(row * length + position));
-  const targets = BigInt64Array.from(reads, ({ target }) => BigInt(target));
-  feeds[READ_POSITIONS_INPUT] = new ort.Tensor('int64', positions, [1, reads.length]);
-  feeds[READ_TARGETS_INPUT] = new ort.Tensor('int64', targets, [1, reads.length, 1]);
-  return feeds;
-}
-
-/** One position a rewritten graph projects: `position` of `row`, and the token to score there (any id where only logits are read). */
-interface ReadPosition {
+/** One position of a pass whose log-probability is read: `position` of `row`, and the token scored there. */
+export interface ReadPosition {
   row: number;
   position: number;
   target: number;
@@ -118,7 +108,7 @@ export async function runReadLogits(
   rows: readonly (readonly number[])[],
   positions: readonly number[],
 ): Promise<BatchLogits> {
-  const feeds = readPositionFeeds(model, rows, positions.map((position, row) => ({ row, position, target: 0 })));
+  const feeds = withReadPositions(languageModelFeeds(model, rows), positions.map((position, row) => ({ row, position, target: 0 })));
   const logits = (await model.session.run(feeds, [READ_LOGITS_OUTPUT]))[READ_LOGITS_OUTPUT];
   if (logits === undefined) throw new InputError(`${model.displayPath}: the model returned no \`${READ_LOGITS_OUTPUT}\``);
   if (logits.type !== 'float32') throw new InputError(`${model.displayPath}: logits are ${logits.type}; bias-gate reads float32 logits`);
@@ -129,13 +119,15 @@ export async function runReadLogits(
   return { data: logits.data as Float32Array, length: 1, vocabulary, tensor: logits };
 }
 
-/** log P(target) at each read position of a rewritten graph, float32 [reads.length]. */
-async function runReadLogProbs(model: LanguageModel, rows: readonly (readonly number[])[], reads: readonly ReadPosition[]): Promise<Float32Array> {
-  const output = (await model.session.run(readPositionFeeds(model, rows, reads), [READ_LOG_PROBS_OUTPUT]))[READ_LOG_PROBS_OUTPUT];
-  if (output?.type !== 'float32' || output.dims.join() !== [1, reads.length, 1].join()) {
-    throw new Error(`${model.displayPath}: ${READ_LOG_PROBS_OUTPUT} is ${output?.type} [${output?.dims.join(', ')}], not float32 [1, ${reads.length}, 1]`);
-  }
-  return output.data as Float32Array;
+/**
+ * `feeds` plus what a graph rewritten to project only read positions (runtime/read-positions.ts)
+ * takes: for each read its flat position `row·T + position` and its target.
+ */
+function withReadPositions(feeds: Record<string, ort.Tensor>, reads: readonly ReadPosition[]): Record<string, ort.Tensor> {
+  const length = feeds.input_ids!.dims[1]!;
+  const positions = BigInt64Array.from(reads, ({ row, position }) => BigInt(row * length + position));
+  const targets = BigInt64Array.from(reads, ({ target }) => BigInt(target));
+  return { ...feeds, [READ_POSITIONS_INPUT]: new ort.Tensor('int64', positions, [1, reads.length]), [READ_TARGETS_INPUT]: new ort.Tensor('int64', targets, [1, reads.length, 1]) };
 }
 
 const gatherers = new WeakMap<LanguageModel, TokenLogProbabilities>();
@@ -148,31 +140,46 @@ function gathererFor(model: LanguageModel): TokenLogProbabilities {
 }
 
 /**
- * One forward pass over `rows` (non-empty sequences) and log P(target) at every position, float32
- * [rows × T] row-major (T the longest row): `targetAt(row, position)` names each target, and any
- * id will do where the caller ignores the result. The graph computes them when it was extended at
- * load; otherwise the logits come back and a separate session takes the log-softmax.
+ * One forward pass with `feeds` (input_ids [rows, T] and the rest, as {@link languageModelFeeds} or a
+ * KV-cache tail builds them) and log P(target) at each of `reads`, float32, in their order; with
+ * `extraOutputs` (a KV-cache export's `present.*`) returned beside. A graph rewritten at load
+ * projects only the read positions onto the vocabulary (runtime/read-positions.ts); one extended at
+ * load computes the log-softmax at every position and the reads are picked out; otherwise the logits
+ * come back and a separate session takes the log-softmax. All three give the same float32 values.
  */
-async function runTargetLogProbs(
+export async function runReads(
   model: LanguageModel,
-  rows: readonly (readonly number[])[],
-  targetAt: (row: number, position: number) => number,
-): Promise<{ logProbs: Float32Array; length: number }> {
-  const length = Math.max(...rows.map((row) => row.length));
-  const targets = new BigInt64Array(rows.length * length);
-  for (let row = 0; row < rows.length; row++) {
-    for (let position = 0; position < length; position++) targets[row * length + position] = BigInt(targetAt(row, position));
+  feeds: Record<string, ort.Tensor>,
+  reads: readonly ReadPosition[],
+  extraOutputs: readonly string[] = [],
+): Promise<{ logProbs: Float32Array; outputs: Record<string, ort.Tensor> }> {
+  const [rows = 0, length = 0] = feeds.input_ids!.dims;
+  if (model.inputs.readPositions) {
+    const outputs = await model.session.run(withReadPositions(feeds, reads), [READ_LOG_PROBS_OUTPUT, ...extraOutputs]);
+    const output = outputs[READ_LOG_PROBS_OUTPUT];
+    if (output?.type !== 'float32' || output.dims.join() !== [1, reads.length, 1].join()) {
+      throw new Error(`${model.displayPath}: ${READ_LOG_PROBS_OUTPUT} is ${output?.type} [${output?.dims.join(', ')}], not float32 [1, ${reads.length}, 1]`);
+    }
+    return { logProbs: output.data as Float32Array, outputs };
   }
-  if (!model.inputs.targets) {
-    const { tensor } = await runLogits(model, rows);
-    return { logProbs: await gathererFor(model).gather(tensor, targets), length };
+  // Every position gets a target; those not read get a dummy (ignored).
+  const targets = new BigInt64Array(rows * length);
+  for (const { row, position, target } of reads) targets[row * length + position] = BigInt(target);
+  let all: Float32Array;
+  let outputs: Record<string, ort.Tensor>;
+  if (model.inputs.targets) {
+    outputs = await model.session.run({ ...feeds, [TARGETS_INPUT]: new ort.Tensor('int64', targets, [rows, length, 1]) }, [TARGET_LOG_PROBS_OUTPUT, ...extraOutputs]);
+    const output = outputs[TARGET_LOG_PROBS_OUTPUT];
+    // The load-time probe checked that logits are float32 [batch, sequence, vocabulary].
+    if (output?.type !== 'float32' || output.dims.join() !== [rows, length, 1].join()) {
+      throw new Error(`${model.displayPath}: ${TARGET_LOG_PROBS_OUTPUT} is ${output?.type} [${output?.dims.join(', ')}], not float32 [${rows}, ${length}, 1]`);
+    }
+    all = output.data as Float32Array;
+  } else {
+    outputs = await model.session.run(feeds, [LOGITS_OUTPUT, ...extraOutputs]);
+    all = await gathererFor(model).gather(checkedLogits(model, outputs[LOGITS_OUTPUT], rows, length).tensor, targets);
   }
-  const output = (await model.session.run(languageModelFeeds(model, rows, targets), [TARGET_LOG_PROBS_OUTPUT]))[TARGET_LOG_PROBS_OUTPUT];
-  // The load-time probe checked that logits are float32 [batch, sequence, vocabulary].
-  if (output?.type !== 'float32' || output.dims.join() !== [rows.length, length, 1].join()) {
-    throw new Error(`${model.displayPath}: ${TARGET_LOG_PROBS_OUTPUT} is ${output?.type} [${output?.dims.join(', ')}], not float32 [${rows.length}, ${length}, 1]`);
-  }
-  return { logProbs: output.data as Float32Array, length };
+  return { logProbs: Float32Array.from(reads, ({ row, position }) => all[row * length + position]!), outputs };
 }
 
 function checkTokenId(target: number, vocabulary: number): void {
@@ -234,9 +241,11 @@ export async function causalTokenLogProbs(
   for (const group of planBatches(pending.map((k) => sequences[k]!.length), options)) {
     const batch = group.map((j) => pending[j]!);
     const rows = batch.map((k) => sequences[k]!);
-    // Position i predicts token i + 1; the last position and padding get a dummy target (ignored).
-    const { logProbs, length } = await runTargetLogProbs(model, rows, (row, i) => rows[row]![i + 1] ?? 0);
-    batch.forEach((k, row) => results[k]!.set(logProbs.subarray(row * length, row * length + sequences[k]!.length - 1)));
+    // Position i predicts token i + 1: every position but a row's last is read.
+    const reads = rows.flatMap((row, r) => row.slice(1).map((target, i) => ({ row: r, position: i, target })));
+    const { logProbs } = await runReads(model, languageModelFeeds(model, rows), reads);
+    let next = 0;
+    batch.forEach((k) => results[k]!.set(logProbs.subarray(next, (next += sequences[k]!.length - 1))));
     done += batch.length;
     options.onBatch?.(done, sequences.length);
   }
@@ -250,8 +259,9 @@ export async function causalTokenLogProbs(
 export async function nextTokenLogProbs(model: LanguageModel, prefix: readonly number[]): Promise<Float64Array> {
   if (prefix.length === 0) throw new RangeError('nextTokenLogProbs needs a non-empty prefix');
   checkIds(model, [prefix]);
-  const { data, vocabulary } = await runLogits(model, [prefix]);
-  const offset = (prefix.length - 1) * vocabulary;
+  // A rewritten graph projects the last position alone; otherwise every position comes back.
+  const { data, vocabulary, length } = model.inputs.readPositions ? await runReadLogits(model, [prefix], [prefix.length - 1]) : await runLogits(model, [prefix]);
+  const offset = (length - 1) * vocabulary;
   const logits = data.subarray(offset, offset + vocabulary);
   let max = -Infinity;
   for (const value of logits) max = Math.max(max, value);
@@ -277,15 +287,9 @@ export async function maskedTokenLogProbs(model: LanguageModel, queries: readonl
   let done = 0;
   for (const batch of planBatches(queries.map((query) => query.ids.length), options)) {
     const rows = batch.map((k) => queries[k]!);
-    if (model.inputs.readPositions) {
-      // The graph projects only the masked position of each row (runtime/read-positions.ts).
-      const logProbs = await runReadLogProbs(model, rows.map((query) => query.ids), rows.map(({ position, target }, row) => ({ row, position, target })));
-      rows.forEach((_, row) => (results[batch[row]!] = logProbs[row]!));
-    } else {
-      // Only the masked position of each row is read; the other targets are dummies.
-      const { logProbs, length } = await runTargetLogProbs(model, rows.map((query) => query.ids), (row, i) => (i === rows[row]!.position ? rows[row]!.target : 0));
-      rows.forEach(({ position }, row) => (results[batch[row]!] = logProbs[row * length + position]!));
-    }
+    // Only the masked position of each row is read (a rewritten graph projects only those).
+    const { logProbs } = await runReads(model, languageModelFeeds(model, rows.map((query) => query.ids)), rows.map(({ position, target }, row) => ({ row, position, target })));
+    rows.forEach((_, row) => (results[batch[row]!] = logProbs[row]!));
     done += batch.length;
     options.onBatch?.(done, queries.length);
   }

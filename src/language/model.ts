@@ -52,9 +52,9 @@ export async function loadLanguageTokenizer(directory: string, displayPath: stri
 /** How a language model is opened: onnxruntime's settings, and whether its graph may be rewritten. */
 export interface LanguageModelOptions extends SessionOptions {
   /**
-   * Masked models: move the vocabulary projection behind a gather of the positions the scorer reads
+   * Move the vocabulary projection behind a gather of the positions the scorer reads
    * (runtime/read-positions.ts; default true). Scores are the same float32 values either way; false
-   * opens the graph with the log-softmax over every position, as causal models are.
+   * opens the graph with the log-softmax over every position.
    */
   readPositions?: boolean;
   /** `int8`: open a dynamically quantised copy of the weights (runtime/quantise-int8.ts) for the int8 screen (int8-screen.ts). */
@@ -98,10 +98,11 @@ export async function loadLanguageModel(
 
   // The log-softmax and target gather go into the model's own graph, so logits stay in onnxruntime.
   const extension = { bytes: targetLogProbsExtension(LOGITS_OUTPUT), purpose: "bias-gate's log-softmax nodes" };
-  // A masked scorer reads one position per row: only those are projected onto the vocabulary.
+  // Only the positions a scorer reads are projected onto the vocabulary: a masked scorer reads one
+  // per row, a causal one every position but a row's last (and none of its padding).
   const { readPositions = true, quantise, ...sessionOptions } = options;
   const rewrite =
-    kind === 'masked' && readPositions
+    readPositions
       ? { apply: (buffer: Uint8Array, size: number) => readPositionsModel(buffer, LOGITS_OUTPUT, size).bytes, purpose: "bias-gate's read-position projection" }
       : undefined;
   const prepare =

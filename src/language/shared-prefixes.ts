@@ -1,6 +1,5 @@
 import * as ort from 'onnxruntime-node';
-import { TARGET_LOG_PROBS_OUTPUT, TARGETS_INPUT } from '../runtime/token-log-probs.ts';
-import { causalTokenLogProbs, checkIds, languageModelFeeds, planBatches } from './inference.ts';
+import { causalTokenLogProbs, checkIds, languageModelFeeds, planBatches, runReads } from './inference.ts';
 import type { PastKeyValueInput } from './past-key-values.ts';
 import type { BatchOptions, LanguageModel } from './types.ts';
 
@@ -74,11 +73,11 @@ interface PastNames {
 /**
  * What prefix sharing needs of a model: a KV-cache export whose every `past_key_values.i.*` input has
  * its `present.i.*` output, position_ids (a tail starts at its own prefix length, not at the padded
- * past's), and the log-softmax nodes in the graph. Undefined otherwise: the sequences run whole.
+ * past's), and bias-gate's log-softmax in the graph. Undefined otherwise: the sequences run whole.
  */
 export function pastNamesOf(model: LanguageModel): PastNames | undefined {
   const inputs = model.inputs.pastKeyValues ?? [];
-  if (inputs.length === 0 || !model.inputs.positionIds || !model.inputs.targets) return undefined;
+  if (inputs.length === 0 || !model.inputs.positionIds || !(model.inputs.targets || model.inputs.readPositions)) return undefined;
   const presents = inputs.map(({ name }) => name.replace(/^past_key_values\./, 'present.'));
   return presents.every((name) => model.session.outputNames.includes(name)) ? { inputs, presents } : undefined;
 }
@@ -109,10 +108,11 @@ export async function causalTokenLogProbsSharingPrefixes(
   for (const prefixBatch of planBatches(shared.map((group) => group.prefix), options)) {
     const batchGroups = prefixBatch.map((j) => shared[j]!);
     const pass = await runPrefixes(model, names, batchGroups.map((group) => sequences[group.members[0]!]!.slice(0, group.prefix + 1)));
-    batchGroups.forEach((group, row) => {
-      const logProbs = pass.logProbs.subarray(row * pass.length, row * pass.length + group.prefix);
+    let next = 0;
+    for (const group of batchGroups) {
+      const logProbs = pass.logProbs.subarray(next, (next += group.prefix));
       for (const member of group.members) results[member]!.set(logProbs);
-    });
+    }
     // A member that is the prefix plus one token has nothing left to predict.
     const tails = batchGroups.flatMap((group, row) =>
       group.members.filter((member) => sequences[member]!.length - group.prefix > 1).map((member) => ({ member, row, prefix: group.prefix })),
@@ -120,15 +120,16 @@ export async function causalTokenLogProbsSharingPrefixes(
     for (const tailBatch of planBatches(tails.map(({ member, prefix }) => sequences[member]!.length - prefix), options)) {
       const rows = tailBatch.map((j) => tails[j]!);
       const tokens = rows.map(({ member, prefix }) => sequences[member]!.slice(prefix));
-      const { logProbs, length } = await runTails(model, names, pass, rows, tokens);
-      rows.forEach(({ member, prefix }, row) => results[member]!.set(logProbs.subarray(row * length, row * length + tokens[row]!.length - 1), prefix));
+      const logProbs = await runTails(model, names, pass, rows, tokens);
+      let read = 0;
+      rows.forEach(({ member, prefix }, row) => results[member]!.set(logProbs.subarray(read, (read += tokens[row]!.length - 1)), prefix));
     }
     report(batchGroups.reduce((sum, group) => sum + group.members.length, 0));
   }
   return results;
 }
 
-/** A prefix pass: its log-probabilities [rows × length] and the keys/values it left, [rows, heads, length, head_dim] per cache input. */
+/** A prefix pass: its log-probabilities (each row's q, row after row) and the keys/values it left, [rows, heads, length, head_dim] per cache input. */
 interface PrefixPass {
   logProbs: Float32Array;
   length: number;
@@ -142,26 +143,24 @@ interface PrefixPass {
 async function runPrefixes(model: LanguageModel, names: PastNames, prefixesWithNext: readonly (readonly number[])[]): Promise<PrefixPass> {
   const rows = prefixesWithNext.map((ids) => ids.slice(0, -1));
   const length = Math.max(...rows.map((row) => row.length));
-  const targets = new BigInt64Array(rows.length * length);
-  prefixesWithNext.forEach((ids, row) => {
-    for (let i = 0; i + 1 < ids.length; i++) targets[row * length + i] = BigInt(ids[i + 1]!);
-  });
-  const output = await model.session.run(languageModelFeeds(model, rows, targets), [TARGET_LOG_PROBS_OUTPUT, ...names.presents]);
+  const reads = prefixesWithNext.flatMap((ids, row) => ids.slice(1).map((target, position) => ({ row, position, target })));
+  const { logProbs, outputs } = await runReads(model, languageModelFeeds(model, rows), reads, names.presents);
   const presents = names.presents.map((name, k) => {
-    const tensor = output[name];
+    const tensor = outputs[name];
     const { heads, headDim } = names.inputs[k]!;
     if (tensor?.type !== 'float32' || tensor.dims.join() !== [rows.length, heads, length, headDim].join()) {
       throw new Error(`${model.displayPath}: ${name} is ${tensor?.type} [${tensor?.dims.join(', ')}], not float32 [${rows.length}, ${heads}, ${length}, ${headDim}]`);
     }
     return tensor;
   });
-  return { logProbs: checkedLogProbs(model, output[TARGET_LOG_PROBS_OUTPUT], rows.length, length), length, presents };
+  return { logProbs, length, presents };
 }
 
 /**
- * Runs tails on their prefixes' keys and values. Row r continues prefix row `rows[r].row` of `pass`:
- * its past is that row's keys and values (padded to the pass's length, the padding masked out), its
- * positions start at its own prefix length.
+ * Runs tails on their prefixes' keys and values and returns log P(token t + 1) at each tail position
+ * t but the last, row after row. Row r continues prefix row `rows[r].row` of `pass`: its past is
+ * that row's keys and values (padded to the pass's length, the padding masked out), its positions
+ * start at its own prefix length.
  */
 async function runTails(
   model: LanguageModel,
@@ -169,13 +168,12 @@ async function runTails(
   pass: PrefixPass,
   rows: readonly { row: number; prefix: number }[],
   tokens: readonly (readonly number[])[],
-): Promise<{ logProbs: Float32Array; length: number }> {
+): Promise<Float32Array> {
   const length = Math.max(...tokens.map((row) => row.length));
   const past = pass.length;
   const dims = [rows.length, length];
   const ids = new BigInt64Array(rows.length * length).fill(BigInt(model.padId));
   const positions = new BigInt64Array(rows.length * length);
-  const targets = new BigInt64Array(rows.length * length);
   const mask = new BigInt64Array(rows.length * (past + length));
   rows.forEach(({ prefix }, r) => {
     const tail = tokens[r]!;
@@ -186,14 +184,12 @@ async function runTails(
         ids[r * length + t] = BigInt(tail[t]!);
         mask[r * (past + length) + past + t] = 1n;
       }
-      if (t + 1 < tail.length) targets[r * length + t] = BigInt(tail[t + 1]!);
     }
   });
   const feeds: Record<string, ort.Tensor> = {
     input_ids: new ort.Tensor('int64', ids, dims),
     attention_mask: new ort.Tensor('int64', mask, [rows.length, past + length]),
     position_ids: new ort.Tensor('int64', positions, dims),
-    [TARGETS_INPUT]: new ort.Tensor('int64', targets, [...dims, 1]),
   };
   names.inputs.forEach(({ name, heads, headDim }, k) => {
     const source = pass.presents[k]!.data as Float32Array;
@@ -202,13 +198,6 @@ async function runTails(
     rows.forEach(({ row }, r) => data.set(source.subarray(row * block, (row + 1) * block), r * block));
     feeds[name] = new ort.Tensor('float32', data, [rows.length, heads, past, headDim]);
   });
-  const output = await model.session.run(feeds, [TARGET_LOG_PROBS_OUTPUT]);
-  return { logProbs: checkedLogProbs(model, output[TARGET_LOG_PROBS_OUTPUT], rows.length, length), length };
-}
-
-function checkedLogProbs(model: LanguageModel, output: ort.Tensor | undefined, rows: number, length: number): Float32Array {
-  if (output?.type !== 'float32' || output.dims.join() !== [rows, length, 1].join()) {
-    throw new Error(`${model.displayPath}: ${TARGET_LOG_PROBS_OUTPUT} is ${output?.type} [${output?.dims.join(', ')}], not float32 [${rows}, ${length}, 1]`);
-  }
-  return output.data as Float32Array;
+  const reads = tokens.flatMap((tail, row) => tail.slice(1).map((target, position) => ({ row, position, target })));
+  return (await runReads(model, feeds, reads)).logProbs;
 }

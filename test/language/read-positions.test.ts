@@ -3,8 +3,9 @@ import { join } from 'node:path';
 import onnxProto from 'onnx-proto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { crowsSamplePairs, maskedSentenceIds } from '../../fixtures/generate/language-models.ts';
-import { MASKED_TOKEN_IDS } from '../../fixtures/generate/tokenizer-json.ts';
-import { maskedTokenLogProbs } from '../../src/language/inference.ts';
+import { MASKED_TOKEN_IDS, byteIds } from '../../fixtures/generate/tokenizer-json.ts';
+import { causalTokenLogProbs, maskedTokenLogProbs, nextTokenLogProbs } from '../../src/language/inference.ts';
+import { causalTokenLogProbsSharingPrefixes } from '../../src/language/shared-prefixes.ts';
 import { loadLanguageModel } from '../../src/language/model.ts';
 import type { LanguageModel, MaskedQuery } from '../../src/language/types.ts';
 import { createTempDir, repoPath } from '../helpers.ts';
@@ -61,6 +62,52 @@ describe.each(MODELS)('masked scores of %s with and without the read-position re
       expect(scores.every(Number.isFinite)).toBe(true);
       expect(scores).toEqual(expected);
     }
+  });
+});
+
+/**
+ * A causal scorer reads every position of a row but its last (position i predicts token i + 1), and
+ * none of its padding: the rewrite leaves those out of the projection, with the same float32 values.
+ */
+// (The causal bigram fixture's logits are a table lookup, not a projection: it keeps the full path.)
+const CAUSAL_MODELS = ['fixtures/language/gpt2-tiny/no-past', 'fixtures/language/gpt2-tiny/with-past'];
+const SENTENCES = [
+  ...crowsSamplePairs()
+    .slice(0, 10)
+    .flatMap((pair) => [pair.sentMore, pair.sentLess]),
+  'a',
+  'Hi.',
+  'Kim was turned away at the bank because she was rich\n.',
+].map(byteIds);
+
+describe.each(CAUSAL_MODELS)('causal scores of %s with and without the read-position rewrite', (directory) => {
+  let rewritten: LanguageModel;
+  let full: LanguageModel;
+  beforeAll(async () => {
+    rewritten = await loadLanguageModel(repoPath(directory), directory, 'causal', { intraOpThreads: 1 });
+    full = await loadLanguageModel(repoPath(directory), directory, 'causal', { intraOpThreads: 1, readPositions: false });
+  });
+  afterAll(async () => {
+    await rewritten?.session.release();
+    await full?.session.release();
+  });
+
+  it('rewrites the graph and gives bit-for-bit the same log-probabilities, batched or not, and the same next-token distribution', async () => {
+    expect(rewritten.inputs).toMatchObject({ targets: false, readPositions: true });
+    expect(full.inputs).toMatchObject({ targets: true, readPositions: false });
+    for (const batchSize of [1, 5, 32]) {
+      const scores = await causalTokenLogProbs(rewritten, SENTENCES, { batchSize });
+      expect(scores.flatMap((row) => [...row]).every(Number.isFinite)).toBe(true);
+      expect(scores).toEqual(await causalTokenLogProbs(full, SENTENCES, { batchSize }));
+    }
+    expect(await nextTokenLogProbs(rewritten, [256, 72, 105])).toEqual(await nextTokenLogProbs(full, [256, 72, 105]));
+  });
+
+  it('shares prefixes (on a KV-cache export) with bit-for-bit the same values as without the rewrite', async () => {
+    const pairs = SENTENCES.map((_, k) => k).filter((k) => k % 2 === 0 && k + 1 < SENTENCES.length).map((k) => [k, k + 1]);
+    expect(await causalTokenLogProbsSharingPrefixes(rewritten, SENTENCES, pairs, { batchSize: 4 })).toEqual(
+      await causalTokenLogProbsSharingPrefixes(full, SENTENCES, pairs, { batchSize: 4 }),
+    );
   });
 });
 

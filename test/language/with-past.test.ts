@@ -5,7 +5,7 @@ import { loadLanguageModel } from '../../src/language/model.ts';
 import { emptyPastFeeds, pastKeyValueInputs } from '../../src/language/past-key-values.ts';
 import { runBiasGate } from '../../src/pipeline.ts';
 import type { RunReport } from '../../src/report/types.ts';
-import { TARGET_LOG_PROBS_OUTPUT } from '../../src/runtime/token-log-probs.ts';
+import { READ_LOG_PROBS_OUTPUT } from '../../src/runtime/read-positions.ts';
 import { createTempDir, inputErrorOf, repoPath } from '../helpers.ts';
 
 /**
@@ -20,12 +20,12 @@ const WITH_PAST = 'fixtures/language/gpt2-tiny/with-past';
 const TOLERANCE = 1e-5;
 
 describe('loading a with-past export', () => {
-  it('feeds an empty cache, position_ids, and still appends the log-softmax nodes to the graph', async () => {
+  it('feeds an empty cache, position_ids, and still rewrites the graph to project only the positions read', async () => {
     const model = await loadLanguageModel(repoPath(WITH_PAST), WITH_PAST, 'causal');
     try {
       expect(model.inputs.positionIds).toBe(true);
-      expect(model.inputs.targets).toBe(true);
-      expect(model.session.outputNames).toContain(TARGET_LOG_PROBS_OUTPUT);
+      expect(model.inputs.readPositions).toBe(true);
+      expect(model.session.outputNames).toContain(READ_LOG_PROBS_OUTPUT);
       expect(model.session.outputNames).toContain('present.1.value');
       expect(model.inputs.pastKeyValues).toEqual(
         ['0.key', '0.value', '1.key', '1.value'].map((suffix) => ({ name: `past_key_values.${suffix}`, heads: 2, headDim: 8 })),
