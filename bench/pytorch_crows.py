@@ -7,14 +7,19 @@ WEIGHTS.pt  the state_dict bench/make_models.py gpt2 saved, loaded into the GPT 
 TOKENS.json {"bos": 50256, "sentences": [[id, ...], ...]}: bias-gate's own tokenisation of each
             sentence, written by the bench, so both sides score the same ids and the comparison is of
             scoring, not of tokenisers.
-OUT.json    {"scores": [...], "seconds": s, "threads": n, "torch": version}: one score per sentence,
-            in order; `seconds` is the scoring loop alone (model loading excluded).
+OUT.json    {"scores": [...], "seconds": s, "threads": n, "torch": version, "blas": BLAS_INFO,
+            "gemm_gflops": rate}: one score per sentence, in order; `seconds` is the scoring loop alone
+            (model loading excluded); `gemm_gflops` is torch's own rate on a [64x768]x[768x50257]
+            product, and `blas` the BLAS torch was built against: Debian's python3-torch uses
+            BLAS_INFO=generic, the reference BLAS, a few GFLOP/s, and the speed-up over this loop
+            then says as much about the BLAS as about the scoring (bench/README.md).
 
 Each sentence is scored as bias-bench's crows.py `_joint_log_probability` does for GPT-2
 (REFERENCE.md §2a, L290-355): one forward pass over [BOS] alone for token 0 and one over the sentence
 without BOS for tokens 1..n, batch 1, a full softmax over the vocabulary, one `.item()` per token, and
 the geometric mean 2 ** mean(log2 p). float32, torch.no_grad(), THREADS intra-op threads."""
 import json
+import re
 import sys
 import time
 
@@ -37,6 +42,23 @@ def joint_log_probability(model, bos, tokens):
     return float(np.power(2, score))
 
 
+def gemm_rate():
+    """torch's float32 matrix-product GFLOP/s on the vocabulary projection of 64 tokens (best of 3)."""
+    a, b = torch.randn(64, 768), torch.randn(768, 50257)
+    a @ b
+    best = float("inf")
+    for _ in range(3):
+        start = time.perf_counter()
+        a @ b
+        best = min(best, time.perf_counter() - start)
+    return 2 * 64 * 768 * 50257 / best / 1e9
+
+
+def blas_info():
+    found = re.search(r"BLAS_INFO=([^,\s]+)", torch.__config__.show())
+    return found.group(1) if found else "unknown"
+
+
 def main():
     weights, tokens_file, out, threads = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
     torch.set_num_threads(threads)
@@ -53,8 +75,9 @@ def main():
         for tokens in sentences:
             scores.append(joint_log_probability(model, bos, tokens) if tokens else None)
         seconds = time.perf_counter() - start
+        gemm = gemm_rate()
     with open(out, "w") as f:
-        json.dump({"scores": scores, "seconds": seconds, "threads": threads, "torch": torch.__version__}, f)
+        json.dump({"scores": scores, "seconds": seconds, "threads": threads, "torch": torch.__version__, "blas": blas_info(), "gemm_gflops": gemm}, f)
 
 
 if __name__ == "__main__":
