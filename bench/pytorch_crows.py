@@ -1,6 +1,6 @@
 """bias-bench's CrowS-Pairs scoring of a causal LM, in PyTorch, for `npm run bench` to time bias-gate against.
 
-usage: python3 bench/pytorch_crows.py WEIGHTS.pt TOKENS.json OUT.json THREADS
+usage: python3 bench/pytorch_crows.py WEIGHTS.pt TOKENS.json OUT.json THREADS [--onednn]
 
 WEIGHTS.pt  the state_dict bench/make_models.py gpt2 saved, loaded into the GPT class of
             $BIAS_GATE_SHARED/tools/make_gpt2_onnx.py (the class the ONNX export came from).
@@ -17,7 +17,12 @@ OUT.json    {"scores": [...], "seconds": s, "threads": n, "torch": version, "bla
 Each sentence is scored as bias-bench's crows.py `_joint_log_probability` does for GPT-2
 (REFERENCE.md §2a, L290-355): one forward pass over [BOS] alone for token 0 and one over the sentence
 without BOS for tokens 1..n, batch 1, a full softmax over the vocabulary, one `.item()` per token, and
-the geometric mean 2 ** mean(log2 p). float32, torch.no_grad(), THREADS intra-op threads."""
+the geometric mean 2 ** mean(log2 p). float32, torch.no_grad(), THREADS intra-op threads.
+
+--onednn runs the same loop with the model's nn.Linear layers converted to oneDNN
+(torch.utils.mkldnn.to_mkldnn), which Debian's torch has although its BLAS is the reference one: a
+fairer reference on this torch for the blocks' matrix products. The tied vocabulary projection
+(`lnf(x) @ wte.weight.t()` in the shared class) is a plain matmul and stays on the BLAS."""
 import json
 import re
 import sys
@@ -25,6 +30,7 @@ import time
 
 import numpy as np
 import torch
+import torch.utils.mkldnn
 
 from make_models import GPT2_D, GPT2_HEADS, GPT2_LAYERS, GPT2_VOCAB, shared_gpt2_module
 
@@ -61,10 +67,13 @@ def blas_info():
 
 def main():
     weights, tokens_file, out, threads = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+    onednn = "--onednn" in sys.argv[5:]
     torch.set_num_threads(threads)
     model = shared_gpt2_module().GPT(GPT2_LAYERS, GPT2_D, GPT2_HEADS, GPT2_VOCAB)
     model.load_state_dict(torch.load(weights))
     model.eval()
+    if onednn:
+        model = torch.utils.mkldnn.to_mkldnn(model)
     with open(tokens_file) as f:
         data = json.load(f)
     bos, sentences = data["bos"], data["sentences"]
@@ -77,7 +86,7 @@ def main():
         seconds = time.perf_counter() - start
         gemm = gemm_rate()
     with open(out, "w") as f:
-        json.dump({"scores": scores, "seconds": seconds, "threads": threads, "torch": torch.__version__, "blas": blas_info(), "gemm_gflops": gemm}, f)
+        json.dump({"scores": scores, "seconds": seconds, "threads": threads, "torch": torch.__version__, "blas": blas_info(), "gemm_gflops": gemm, "onednn": onednn}, f)
 
 
 if __name__ == "__main__":

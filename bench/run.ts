@@ -503,16 +503,18 @@ interface PyTorchRun {
   blas: string;
   /** torch's own GFLOP/s on a [64×768]·[768×50257] product. */
   gemm_gflops: number;
+  /** The run with nn.Linear on oneDNN (BENCH_TORCH_ONEDNN=1). */
+  onednn: boolean;
 }
 
 /** bench/pytorch_crows.py on bias-gate's token ids (sent_more, sent_less of each pair, in order). */
-function runPyTorchCrows(sentences: number[][], bos: number): PyTorchRun {
+function runPyTorchCrows(sentences: number[][], bos: number, onednn = false): PyTorchRun {
   const tokensFile = path.join(MODELS, 'crows-tokens.json');
-  const out = path.join(MODELS, 'crows-pytorch.json');
+  const out = path.join(MODELS, onednn ? 'crows-pytorch-onednn.json' : 'crows-pytorch.json');
   writeFileSync(tokensFile, JSON.stringify({ bos, sentences }));
   rmSync(out, { force: true });
-  log(`CrowS-Pairs: bias-bench's PyTorch loop on ${sentences.length} sentences (${THREADS} torch threads; with Debian's reference BLAS about 1 s a sentence, an hour or more for all 1,508 pairs)`);
-  execFileSync(python(), ['bench/pytorch_crows.py', path.join(MODELS, 'gpt2/weights.pt'), tokensFile, out, String(THREADS)], { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, BIAS_GATE_SHARED: SHARED } });
+  log(`CrowS-Pairs: bias-bench's PyTorch loop${onednn ? ' (nn.Linear on oneDNN)' : ''} on ${sentences.length} sentences (${THREADS} torch threads; with Debian's reference BLAS 1 to 3 s a sentence, one to three hours for all 1,508 pairs; with oneDNN about half an hour)`);
+  execFileSync(python(), ['bench/pytorch_crows.py', path.join(MODELS, 'gpt2/weights.pt'), tokensFile, out, String(THREADS), ...(onednn ? ['--onednn'] : [])], { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, BIAS_GATE_SHARED: SHARED } });
   return JSON.parse(readFileSync(out, 'utf8')) as PyTorchRun;
 }
 
@@ -530,6 +532,16 @@ function agreement(results: readonly CrowsResult[], reference: readonly (number 
   return { maxLogDelta, compared, differingOutcomes };
 }
 
+/** The oneDNN loop against the plain one: the largest |Δ ln score| (they differ only in float rounding). */
+function pytorchOneDnnDelta(plain: readonly (number | null)[], onednn: readonly (number | null)[]): string {
+  let max = 0;
+  plain.forEach((score, k) => {
+    const other = onednn[k];
+    if (score != null && other != null) max = Math.max(max, Math.abs(Math.log(score) - Math.log(other)));
+  });
+  return `${max.toExponential(1)} vs the plain loop`;
+}
+
 /**
  * The CrowS-Pairs comparison: bias-bench's per-sentence PyTorch loop (bench/pytorch_crows.py) and
  * bias-gate's scorer on the same weights, no-past and with-past exports, each against its floors.
@@ -544,6 +556,9 @@ async function crowsComparisonSection(peaks: Peaks, machine: string): Promise<st
   // bias-bench's passes: [BOS] alone, then the sentence, batch 1, per sentence.
   const pytorchFlops = transformerFlops(sentences.filter((ids) => ids.length > 0).flatMap((ids) => [{ rows: 1, width: 1, past: 0 }, { rows: 1, width: ids.length, past: 0 }]).map((b) => ({ ...b, feeds: {}, outputs: [], real: b.width })), GPT2_SHAPE);
   const pytorch = runPyTorchCrows(sentences, gpt2.bosId!);
+  // Debian's torch multiplies with the reference BLAS; BENCH_TORCH_ONEDNN=1 adds the same loop with its
+  // nn.Linear layers on oneDNN, a fairer reference for the blocks (README).
+  const pytorchOneDnn = process.env.BENCH_TORCH_ONEDNN === '1' ? runPyTorchCrows(sentences, gpt2.bosId!, true) : undefined;
 
   const measure = async (name: string, model: LanguageModel, modelPath: string) => {
     const replays = await openReplays(modelPath, 'causal');
@@ -566,6 +581,9 @@ async function crowsComparisonSection(peaks: Peaks, machine: string): Promise<st
 
   const scorers = [noPast, withPast, ...(int8Screen ? [int8Screen] : [])];
   const pytorchRow = `| bias-bench's loop in PyTorch ${pytorch.torch} (bench/pytorch_crows.py), batch 1 | ${f(pytorch.seconds)} | ${f(sentences.length / pytorch.seconds, 1)} | ${f(scoredTokens / pytorch.seconds, 0)} | ${rateCells(pytorchFlops / pytorch.seconds / 1e9, peaks)} | 1.0× | (reference) | (reference) |`;
+  const oneDnnRows = pytorchOneDnn
+    ? [`| the same loop, nn.Linear on oneDNN (\`--onednn\`; vocabulary projection still on the BLAS) | ${f(pytorchOneDnn.seconds)} | ${f(sentences.length / pytorchOneDnn.seconds, 1)} | ${f(scoredTokens / pytorchOneDnn.seconds, 0)} | ${rateCells(pytorchFlops / pytorchOneDnn.seconds / 1e9, peaks)} | ${f(pytorch.seconds / pytorchOneDnn.seconds, 1)}× | ${pytorchOneDnnDelta(pytorch.scores, pytorchOneDnn.scores)} | |`]
+    : [];
   const scorerRows = scorers.map((c) => `| ${c.name}, batches of ${BATCH} | ${f(c.scorerSeconds)} | ${f(sentences.length / c.scorerSeconds, 1)} | ${f(scoredTokens / c.scorerSeconds, 0)} | ${rateCells(c.flops / c.scorerSeconds / 1e9, peaks)} | **${f(pytorch.seconds / c.scorerSeconds, 1)}×** | ${c.agreement.maxLogDelta.toExponential(1)} (${c.agreement.compared.toLocaleString('en')} sentences) | ${c.agreement.differingOutcomes} |`);
   const floorRows = scorers.map((c) => `| ${c.name} | ${c.forwardPasses} | ${c.tokens.toLocaleString('en')} | ${pct(c.waste)} | ${f(c.tokens / c.floorSeconds!, 0)} | ${f(c.tokens / c.rawSeconds, 0)} | ${f(c.tokens / c.logitsSeconds!, 0)} | ${f(c.tokens / c.scorerSeconds, 0)} | **${pct(c.floorSeconds! / c.scorerSeconds)}** | ${pct(c.rawSeconds / c.scorerSeconds)} |`);
   return `${CROWS_BEGIN}
@@ -578,9 +596,9 @@ Both score the same random-weight GPT-2 small (bench/make_models.py gpt2: one se
 ${peakTable(peaks)}
 | torch ${pytorch.torch} matrix product [64×768]·[768×50257], ${pytorch.threads} threads (BLAS_INFO=${pytorch.blas}) | ${f(pytorch.gemm_gflops, 1)} |
 
-${pytorch.blas === 'generic' ? `**This torch multiplies matrices with the reference BLAS** (BLAS_INFO=generic, Debian's python3-torch): at ${f(pytorch.gemm_gflops, 1)} GFLOP/s against onnxruntime's ${f(bestMatMul(peaks), 0)}, most of the speed-up below is the BLAS, not the scoring. For a speed-up of scoring alone, run with \`BENCH_PYTHON\` set to a Python whose torch uses an optimised BLAS (pip's torch wheels use MKL).\n\n` : ''}| scorer | seconds | sentences/s | tokens/s | GFLOP/s | % of FMA peak | % of ORT MatMul | speed-up over PyTorch | max \\|Δ ln score\\| | differing outcomes |
+${pytorch.blas === 'generic' ? `**This torch multiplies matrices with the reference BLAS** (BLAS_INFO=generic, Debian's python3-torch): at ${f(pytorch.gemm_gflops, 1)} GFLOP/s against onnxruntime's ${f(bestMatMul(peaks), 0)}, most of the speed-up below is the BLAS, not the scoring. ${pytorchOneDnn ? 'The oneDNN row moves the blocks\' matrix products off it; the' : 'BENCH_TORCH_ONEDNN=1 adds a row with the blocks\' matrix products on oneDNN. The'} speed-up of scoring alone needs \`BENCH_PYTHON\` set to a Python whose torch uses an optimised BLAS (pip's torch wheels use MKL).\n\n` : ''}| scorer | seconds | sentences/s | tokens/s | GFLOP/s | % of FMA peak | % of ORT MatMul | speed-up over PyTorch | max \\|Δ ln score\\| | differing outcomes |
 |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|
-${[pytorchRow, ...scorerRows].join('\n')}
+${[pytorchRow, ...oneDnnRows, ...scorerRows].join('\n')}
 
 bias-gate's scorer against its floors, batch by batch (as in the table above; the with-past export gets an empty past, or the prefix-sharing scorer's real ones, and the floors replay whatever past it fed):
 
