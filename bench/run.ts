@@ -513,7 +513,7 @@ function runPyTorchCrows(sentences: number[][], bos: number, onednn = false): Py
   const out = path.join(MODELS, onednn ? 'crows-pytorch-onednn.json' : 'crows-pytorch.json');
   writeFileSync(tokensFile, JSON.stringify({ bos, sentences }));
   rmSync(out, { force: true });
-  log(`CrowS-Pairs: bias-bench's PyTorch loop${onednn ? ' (nn.Linear on oneDNN)' : ''} on ${sentences.length} sentences (${THREADS} torch threads; with Debian's reference BLAS 1 to 3 s a sentence, one to three hours for all 1,508 pairs; with oneDNN about half an hour)`);
+  log(`CrowS-Pairs: bias-bench's PyTorch loop${onednn ? ' (nn.Linear on oneDNN)' : ''} on ${sentences.length} sentences (${THREADS} torch threads; with Debian's reference BLAS 1 to 3 s a sentence, one to three hours for all 1,508 pairs)`);
   execFileSync(python(), ['bench/pytorch_crows.py', path.join(MODELS, 'gpt2/weights.pt'), tokensFile, out, String(THREADS), ...(onednn ? ['--onednn'] : [])], { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, BIAS_GATE_SHARED: SHARED } });
   return JSON.parse(readFileSync(out, 'utf8')) as PyTorchRun;
 }
@@ -562,7 +562,8 @@ async function crowsComparisonSection(peaks: Peaks, machine: string): Promise<st
 
   const measure = async (name: string, model: LanguageModel, modelPath: string) => {
     const replays = await openReplays(modelPath, 'causal');
-    await crowsPairsBenchmark.score(model, pairs.slice(0, 8), { convention: 'bias-bench', batch: { batchSize: BATCH } }); // warm-up
+    // languageComponent warms up the scorer and every replay session together: a warm-up of the
+    // scorer alone would give it shapes the floors have not seen.
     const figures = await languageComponent(name, model, replays, crowsPairsBenchmark, pairs, GPT2_SHAPE, 4096);
     await closeReplays(replays);
     await model.session.release();
