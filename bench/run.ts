@@ -348,7 +348,6 @@ async function main(): Promise<void> {
   const gpt2 = await loadLanguageModel(path.join(MODELS, 'gpt2'), 'gpt2', 'causal', { intraOpThreads: THREADS });
   requireTargetsInGraph(gpt2);
   const gpt2Replays = await openReplays(path.join(MODELS, 'gpt2/model.onnx'), 'causal');
-  await crowsPairsBenchmark.score(gpt2, parseCrowsPairs(crowsText(), 'crows').items.slice(0, 8), { convention: 'bias-bench', batch: { batchSize: BATCH } }); // warm-up
   const shape = { layers: 12, d: 768, vocabulary: 50257 };
   const crows = parseCrowsPairs(crowsText(), 'crows').items;
   const stereo = parseStereoSet(stereoSetText(), 'stereoset').clusters;
@@ -370,7 +369,6 @@ async function main(): Promise<void> {
   const bert = await loadLanguageModel(path.join(MODELS, 'bert'), 'bert', 'masked', { intraOpThreads: THREADS });
   requireTargetsInGraph(bert);
   const bertReplays = await openReplays(path.join(MODELS, 'bert/model.onnx'), 'masked');
-  await crowsPairsBenchmark.score(bert, crows.slice(0, 4), { convention: 'bias-bench', batch: { batchSize: BATCH } }); // warm-up
   const masked = await languageComponent('CrowS-Pairs masked (300 pairs)', bert, bertReplays, crowsPairsBenchmark, crows.slice(0, 300), { layers: 12, d: 768, vocabulary: 50261 }, 4096);
   await bert.session.release();
   await closeReplays(bertReplays);
