@@ -175,16 +175,6 @@ export function replayOn(floor: ForwardFloor, session: ModelSession, batches: re
   return replay(session, batches.map((batch) => ({ ...batch, feeds: floor.feeds(batch), outputs: [floor.output] })));
 }
 
-/** Raw forward passes (the old floor, {@link rawForwardFloor}) of a language model, opened as a session. */
-export function openForwardFloor(path: string, threads: number): Promise<ModelSession> {
-  return rawForwardFloor.open(path, threads);
-}
-
-/** Seconds to replay the recorded batches on the raw forward floor ({@link openForwardFloor}). */
-export function replayForward(floor: ModelSession, batches: readonly RecordedBatch[]): Promise<number> {
-  return replayOn(rawForwardFloor, floor, batches);
-}
-
 /** Seconds to replay the recorded batches on the unmodified model, its logits returned to JavaScript. */
 export function replayReturningLogits(plain: ModelSession, batches: readonly RecordedBatch[]): Promise<number> {
   return replay(plain, batches.map((batch) => ({ ...batch, feeds: modelFeeds(batch.feeds), outputs: ['logits'] })));
