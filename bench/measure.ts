@@ -3,7 +3,8 @@
 import { performance } from 'node:perf_hooks';
 import onnxProto from 'onnx-proto';
 import type * as ort from 'onnxruntime-node';
-import type { LanguageModel } from '../src/language/types.ts';
+import { isPastKeyValueInput } from '../src/language/past-key-values.ts';
+import type { LanguageModel, LanguageModelKind } from '../src/language/types.ts';
 import { graphExtension } from '../src/runtime/graph-extension.ts';
 import { openModel, type ModelSession } from '../src/runtime/session.ts';
 import { TARGETS_INPUT } from '../src/runtime/token-log-probs.ts';
@@ -15,9 +16,20 @@ export interface RecordedBatch {
   feeds: Record<string, ort.Tensor>;
   outputs: readonly string[];
   rows: number;
+  /** New tokens per row (input_ids' sequence axis), 1 for vision. */
   width: number;
-  /** Tokens that are not padding (attention mask 1), or images for vision. */
+  /** Tokens of the KV cache fed in (`past_key_values.*` axis 2): 0 without a past or with an empty one. */
+  past: number;
+  /** New tokens that are not padding (attention mask 1 over the last `width` columns), or images for vision. */
   real: number;
+}
+
+/** The attention mask of a with-past feed covers past + sequence: the new tokens are its last `width` columns. */
+function realNewTokens(mask: BigInt64Array, rows: number, width: number): number {
+  const columns = mask.length / rows;
+  let real = 0;
+  for (let row = 0; row < rows; row++) for (let t = columns - width; t < columns; t++) real += Number(mask[row * columns + t]);
+  return real;
 }
 
 /**
@@ -30,11 +42,16 @@ export function recordingSession(session: ModelSession, batches: RecordedBatch[]
   return {
     ...session,
     async run(feeds, outputs) {
+      // Every feed is kept as the scorer passed it (input_ids, attention_mask, position_ids, targets,
+      // past_key_values.* with an empty or a real past), so a replay runs exactly the scorer's pass.
       const ids = feeds.input_ids ?? Object.values(feeds)[0]!;
       const mask = feeds.attention_mask?.data as BigInt64Array | undefined;
-      const [rows = 1, width = 1] = ids.dims;
-      const real = mask ? mask.reduce((sum, v) => sum + Number(v), 0) : rows;
-      const batch = { feeds, outputs, rows, width: ids.dims.length > 1 && mask ? width : 1, real };
+      const [rows = 1, sequence = 1] = ids.dims;
+      const width = ids.dims.length > 1 && mask ? sequence : 1;
+      const pastFeed = Object.entries(feeds).find(([name]) => isPastKeyValueInput(name))?.[1];
+      const past = pastFeed?.dims[2] ?? 0;
+      const real = mask ? realNewTokens(mask, rows, width) : rows;
+      const batch = { feeds, outputs, rows, width, past, real };
       batches.push(batch);
       const result = await session.run(feeds, outputs);
       await afterEach?.(batch);
@@ -59,28 +76,103 @@ function modelFeeds(feeds: Record<string, ort.Tensor>): Record<string, ort.Tenso
   return Object.fromEntries(Object.entries(feeds).filter(([name]) => name !== TARGETS_INPUT));
 }
 
-const FIRST_LOGIT = 'bias_gate_bench/first_logit';
-
 /**
- * Raw forward passes of a language model: its graph with one extra output, the first vocabulary
- * entry of the logits. The full logits are computed, as the model's own compute requires, but stay
- * in onnxruntime: the floor that no scorer can beat, with no log-softmax, gather or copy to JavaScript.
+ * A forward floor: what a scorer's pass cannot cost less than, defined as a graph to replay the
+ * scorer's recorded batches on. `open` builds its session from the model file; `feeds` turns a
+ * recorded batch into the floor's feeds; `output` is the one (tiny) output asked for, so nothing
+ * large is copied to JavaScript.
  */
-export async function openForwardFloor(path: string, threads: number): Promise<ModelSession> {
-  const zero = { name: 'bias_gate_bench/zero', dims: [], dataType: onnx.TensorProto.DataType.INT64, rawData: new Uint8Array(8) };
-  const bytes = graphExtension({
-    node: [{ name: 'bias_gate_bench/gather_first', opType: 'Gather', input: ['logits', zero.name], output: [FIRST_LOGIT], attribute: [{ name: 'axis', type: onnx.AttributeProto.AttributeType.INT, i: -1 }] }],
-    initializer: [zero],
-    output: [{ name: FIRST_LOGIT, type: { tensorType: { elemType: onnx.TensorProto.DataType.FLOAT } } }],
-  });
-  const session = await openModel(path, path, { intraOpThreads: threads, extension: { bytes, purpose: 'the first-logit output' } });
-  if (!session.outputNames.includes(FIRST_LOGIT)) throw new Error(`${path}: the first-logit output could not be added`);
+export interface ForwardFloor {
+  /** How results.md names the definition. */
+  name: string;
+  open(modelPath: string, threads: number): Promise<ModelSession>;
+  feeds(batch: RecordedBatch): Record<string, ort.Tensor>;
+  output: string;
+}
+
+const INT = onnx.AttributeProto.AttributeType.INT;
+const zeroIndex = (name: string) => ({ name, dims: [], dataType: onnx.TensorProto.DataType.INT64, rawData: new Uint8Array(8) });
+
+async function openExtended(modelPath: string, threads: number, output: string, graph: onnxProto.onnx.IGraphProto, purpose: string): Promise<ModelSession> {
+  const bytes = graphExtension({ ...graph, output: [{ name: output, type: { tensorType: { elemType: onnx.TensorProto.DataType.FLOAT } } }] });
+  const session = await openModel(modelPath, modelPath, { intraOpThreads: threads, extension: { bytes, purpose } });
+  if (!session.outputNames.includes(output)) throw new Error(`${modelPath}: ${purpose} could not be added`);
   return session;
 }
 
-/** Seconds to replay the recorded batches on the forward floor ({@link openForwardFloor}). */
-export function replayForward(floor: ModelSession, batches: readonly RecordedBatch[]): Promise<number> {
-  return replay(floor, batches.map((batch) => ({ ...batch, feeds: modelFeeds(batch.feeds), outputs: [FIRST_LOGIT] })));
+const FIRST_LOGIT = 'bias_gate_bench/first_logit';
+
+/**
+ * The old floor, "raw forward": the model's graph with one extra output, the first vocabulary entry
+ * of the logits. The full logits are computed but stay in onnxruntime, with no normaliser, no
+ * gather, no copy to JavaScript. Kept as a second column: a scorer cannot reach it, since bias-bench's
+ * score needs the log-softmax over the vocabulary.
+ */
+export const rawForwardFloor: ForwardFloor = {
+  name: 'raw forward',
+  output: FIRST_LOGIT,
+  feeds: (batch) => modelFeeds(batch.feeds),
+  open: (modelPath, threads) =>
+    openExtended(modelPath, threads, FIRST_LOGIT, {
+      node: [{ name: 'bias_gate_bench/gather_first', opType: 'Gather', input: ['logits', 'bias_gate_bench/zero'], output: [FIRST_LOGIT], attribute: [{ name: 'axis', type: INT, i: -1 }] }],
+      initializer: [zeroIndex('bias_gate_bench/zero')],
+    }, 'the first-logit output'),
+};
+
+const NORMALISED_FIRST = 'bias_gate_bench/first_log_prob';
+
+/**
+ * The causal floor: the forward pass plus the normaliser bias-bench's score needs, a log-softmax over
+ * the whole vocabulary at every position (REFERENCE.md §2a: softmax, then log2). Its output is one
+ * element (the log-softmax flattened, element 0), so the log-softmax is computed but not returned.
+ * What the scorer adds beyond this is its gather of the targets, copying them out, and everything in
+ * JavaScript.
+ */
+export const causalFloor: ForwardFloor = {
+  name: 'forward + log-softmax',
+  output: NORMALISED_FIRST,
+  feeds: (batch) => modelFeeds(batch.feeds),
+  open: (modelPath, threads) =>
+    openExtended(modelPath, threads, NORMALISED_FIRST, {
+      node: [
+        { name: 'bias_gate_bench/log_softmax', opType: 'LogSoftmax', input: ['logits'], output: ['bias_gate_bench/log_probs'], attribute: [{ name: 'axis', type: INT, i: -1 }] },
+        { name: 'bias_gate_bench/flatten', opType: 'Reshape', input: ['bias_gate_bench/log_probs', 'bias_gate_bench/flat'], output: ['bias_gate_bench/flat_log_probs'] },
+        { name: 'bias_gate_bench/gather_first', opType: 'Gather', input: ['bias_gate_bench/flat_log_probs', 'bias_gate_bench/zero'], output: [NORMALISED_FIRST], attribute: [{ name: 'axis', type: INT, i: 0 }] },
+      ],
+      initializer: [
+        zeroIndex('bias_gate_bench/zero'),
+        { name: 'bias_gate_bench/flat', dims: [1], dataType: onnx.TensorProto.DataType.INT64, rawData: new Uint8Array(new BigInt64Array([-1n]).buffer) },
+      ],
+    }, 'the log-softmax floor output'),
+};
+
+/**
+ * The masked floor: the forward pass with the vocabulary projection (and its log-softmax) computed
+ * only at the positions the scorer reads, the masked ones, as bias-gate's read-positions rewrite does.
+ *
+ * TODO(lead): wire src/runtime/read-positions.ts (branch `readpos`, not merged when this was written).
+ * Replace `open` with the rewritten graph (the model cut before its vocabulary projection, the
+ * projection applied to the hidden states gathered at the read positions, then LogSoftmax and a
+ * one-element output, as causalFloor), and `feeds` with the model's feeds plus the read positions,
+ * which come from the recorded batch (the positions whose `targets` feed is read by the scorer, i.e.
+ * the [MASK] positions of batch.feeds.input_ids). Set `wired: true` below so results.md stops
+ * flagging the stand-in. Until then the masked floor is the causal definition (full vocabulary
+ * projection at every position, log-softmax), which is what the unrewritten masked scorer computes.
+ */
+export const maskedFloor: ForwardFloor & { wired: boolean } = {
+  ...causalFloor,
+  name: 'forward + log-softmax (full projection: read-positions floor not wired yet)',
+  wired: false,
+};
+
+/** The floor of a model kind: swap `maskedFloor` for the read-positions one when it lands. */
+export function floorFor(kind: LanguageModelKind): ForwardFloor {
+  return kind === 'causal' ? causalFloor : maskedFloor;
+}
+
+/** Seconds to replay the recorded batches on a floor's session. */
+export function replayOn(floor: ForwardFloor, session: ModelSession, batches: readonly RecordedBatch[]): Promise<number> {
+  return replay(session, batches.map((batch) => ({ ...batch, feeds: floor.feeds(batch), outputs: [floor.output] })));
 }
 
 /** Seconds to replay the recorded batches on the unmodified model, its logits returned to JavaScript. */
@@ -101,11 +193,12 @@ export function paddingWaste(batches: readonly RecordedBatch[]): number {
 }
 
 /**
- * Forward FLOPs of a GPT-2/BERT-shaped transformer for the padded batches:
- * 2·(block weights + vocabulary projection) per token, plus attention's
- * QKᵀ and AV (4·layers·width·d per token).
+ * Forward FLOPs of a GPT-2/BERT-shaped transformer for the padded batches: 2·(block weights +
+ * vocabulary projection) per new token, plus attention's QKᵀ and AV over every key it sees, the past
+ * ones included (4·layers·(past + width)·d per new token). Matrix products only: the log-softmax,
+ * layer norms and GELU are not counted.
  */
 export function transformerFlops(batches: readonly RecordedBatch[], shape: { layers: number; d: number; vocabulary: number }): number {
   const perTokenWeights = 2 * (shape.layers * 12 * shape.d * shape.d + shape.vocabulary * shape.d);
-  return batches.reduce((sum, b) => sum + b.rows * b.width * (perTokenWeights + 4 * shape.layers * b.width * shape.d), 0);
+  return batches.reduce((sum, b) => sum + b.rows * b.width * (perTokenWeights + 4 * shape.layers * (b.past + b.width) * shape.d), 0);
 }
