@@ -20,8 +20,12 @@ import type { BatchOptions, LanguageModel } from './types.ts';
  * and its position_ids start at its own q.
  */
 
-/** Shared prefixes shorter than this (in the prefix pass, q) are not worth a pass of their own. */
-export const MIN_SHARED_PREFIX = 2;
+/**
+ * Shared prefixes shorter than this (in the prefix pass, q) are run whole: a tail repeats the
+ * prefix's last token, so q = 2 saves one token per extra sentence, and on GPT-2 small CrowS-Pairs
+ * measured no faster shared than whole (bench/results.md).
+ */
+export const MIN_SHARED_PREFIX = 4;
 
 /** Sequences (indices) run after one shared prefix of `prefix` tokens. */
 export interface PrefixGroup {
@@ -105,35 +109,58 @@ export async function causalTokenLogProbsSharingPrefixes(
   alone.forEach((k, j) => results[k]!.set(whole[j]!));
   report(alone.length);
 
-  for (const prefixBatch of planBatches(shared.map((group) => group.prefix), options)) {
-    const batchGroups = prefixBatch.map((j) => shared[j]!);
-    const pass = await runPrefixes(model, names, batchGroups.map((group) => sequences[group.members[0]!]!.slice(0, group.prefix + 1)));
-    let next = 0;
-    for (const group of batchGroups) {
-      const logProbs = pass.logProbs.subarray(next, (next += group.prefix));
-      for (const member of group.members) results[member]!.set(logProbs);
+  // Groups are taken a few batches at a time, so that tails from several prefix passes can be
+  // batched by their own lengths (little padding) while only those groups' keys and values are held.
+  const byPrefix = shared.map((_, j) => j).sort((a, b) => shared[b]!.prefix - shared[a]!.prefix || a - b);
+  const chunkSize = options.batchSize * GROUP_CHUNK_BATCHES;
+  for (let start = 0; start < byPrefix.length; start += chunkSize) {
+    const chunk = byPrefix.slice(start, start + chunkSize).map((j) => shared[j]!);
+    const pasts = new Map<PrefixGroup, Float32Array[]>();
+    for (const prefixBatch of planBatches(chunk.map((group) => group.prefix), options)) {
+      const batchGroups = prefixBatch.map((j) => chunk[j]!);
+      const pass = await runPrefixes(model, names, batchGroups.map((group) => sequences[group.members[0]!]!.slice(0, group.prefix + 1)));
+      let next = 0;
+      batchGroups.forEach((group, row) => {
+        const logProbs = pass.logProbs.subarray(next, (next += group.prefix));
+        for (const member of group.members) results[member]!.set(logProbs);
+        pasts.set(group, rowPast(names, pass, row, group.prefix));
+      });
     }
     // A member that is the prefix plus one token has nothing left to predict.
-    const tails = batchGroups.flatMap((group, row) =>
-      group.members.filter((member) => sequences[member]!.length - group.prefix > 1).map((member) => ({ member, row, prefix: group.prefix })),
-    );
-    for (const tailBatch of planBatches(tails.map(({ member, prefix }) => sequences[member]!.length - prefix), options)) {
+    const tails = chunk.flatMap((group) => group.members.filter((member) => sequences[member]!.length - group.prefix > 1).map((member) => ({ member, group })));
+    for (const tailBatch of planBatches(tails.map(({ member, group }) => sequences[member]!.length - group.prefix), options)) {
       const rows = tailBatch.map((j) => tails[j]!);
-      const tokens = rows.map(({ member, prefix }) => sequences[member]!.slice(prefix));
-      const logProbs = await runTails(model, names, pass, rows, tokens);
+      const tokens = rows.map(({ member, group }) => sequences[member]!.slice(group.prefix));
+      const logProbs = await runTails(model, names, rows.map(({ group }) => ({ prefix: group.prefix, past: pasts.get(group)! })), tokens);
       let read = 0;
-      rows.forEach(({ member, prefix }, row) => results[member]!.set(logProbs.subarray(read, (read += tokens[row]!.length - 1)), prefix));
+      rows.forEach(({ member, group }, row) => results[member]!.set(logProbs.subarray(read, (read += tokens[row]!.length - 1)), group.prefix));
     }
-    report(batchGroups.reduce((sum, group) => sum + group.members.length, 0));
+    report(chunk.reduce((sum, group) => sum + group.members.length, 0));
   }
   return results;
 }
+
+/** Prefix groups whose keys and values are held at once: this many batches' worth. */
+const GROUP_CHUNK_BATCHES = 4;
 
 /** A prefix pass: its log-probabilities (each row's q, row after row) and the keys/values it left, [rows, heads, length, head_dim] per cache input. */
 interface PrefixPass {
   logProbs: Float32Array;
   length: number;
   presents: ort.Tensor[];
+}
+
+/** One row's keys and values from a prefix pass, its own `prefix` positions only: [heads, prefix, head_dim] per cache input. */
+function rowPast(names: PastNames, pass: PrefixPass, row: number, prefix: number): Float32Array[] {
+  return names.inputs.map(({ heads, headDim }, k) => {
+    const source = pass.presents[k]!.data as Float32Array;
+    const past = new Float32Array(heads * prefix * headDim);
+    for (let h = 0; h < heads; h++) {
+      const from = ((row * heads + h) * pass.length) * headDim;
+      past.set(source.subarray(from, from + prefix * headDim), h * prefix * headDim);
+    }
+    return past;
+  });
 }
 
 /**
@@ -158,19 +185,18 @@ async function runPrefixes(model: LanguageModel, names: PastNames, prefixesWithN
 
 /**
  * Runs tails on their prefixes' keys and values and returns log P(token t + 1) at each tail position
- * t but the last, row after row. Row r continues prefix row `rows[r].row` of `pass`: its past is
- * that row's keys and values (padded to the pass's length, the padding masked out), its positions
- * start at its own prefix length.
+ * t but the last, row after row. Row r's past is its prefix's keys and values ([heads, prefix,
+ * head_dim] per cache input), padded to the longest prefix of the batch with the padding masked out;
+ * its positions start at its own prefix length.
  */
 async function runTails(
   model: LanguageModel,
   names: PastNames,
-  pass: PrefixPass,
-  rows: readonly { row: number; prefix: number }[],
+  rows: readonly { prefix: number; past: readonly Float32Array[] }[],
   tokens: readonly (readonly number[])[],
 ): Promise<Float32Array> {
   const length = Math.max(...tokens.map((row) => row.length));
-  const past = pass.length;
+  const past = Math.max(...rows.map((row) => row.prefix));
   const dims = [rows.length, length];
   const ids = new BigInt64Array(rows.length * length).fill(BigInt(model.padId));
   const positions = new BigInt64Array(rows.length * length);
@@ -192,10 +218,10 @@ async function runTails(
     position_ids: new ort.Tensor('int64', positions, dims),
   };
   names.inputs.forEach(({ name, heads, headDim }, k) => {
-    const source = pass.presents[k]!.data as Float32Array;
-    const block = heads * past * headDim;
-    const data = new Float32Array(rows.length * block);
-    rows.forEach(({ row }, r) => data.set(source.subarray(row * block, (row + 1) * block), r * block));
+    const data = new Float32Array(rows.length * heads * past * headDim);
+    rows.forEach(({ prefix, past: own }, r) => {
+      for (let h = 0; h < heads; h++) data.set(own[k]!.subarray(h * prefix * headDim, (h + 1) * prefix * headDim), ((r * heads + h) * past) * headDim);
+    });
     feeds[name] = new ort.Tensor('float32', data, [rows.length, heads, past, headDim]);
   });
   const reads = tokens.flatMap((tail, row) => tail.slice(1).map((target, position) => ({ row, position, target })));

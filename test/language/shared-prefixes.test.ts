@@ -6,7 +6,7 @@ import { parseCrowsPairs } from '../../src/language/datasets/crows-pairs.ts';
 import { parseStereoSet } from '../../src/language/datasets/stereoset.ts';
 import { causalTokenLogProbs } from '../../src/language/inference.ts';
 import { loadLanguageModel } from '../../src/language/model.ts';
-import { causalTokenLogProbsSharingPrefixes, pastNamesOf, planSharedPrefixes } from '../../src/language/shared-prefixes.ts';
+import { causalTokenLogProbsSharingPrefixes, MIN_SHARED_PREFIX, pastNamesOf, planSharedPrefixes } from '../../src/language/shared-prefixes.ts';
 import { stereoSetBenchmark } from '../../src/language/stereoset.ts';
 import type { LanguageModel, ScoringConvention } from '../../src/language/types.ts';
 import { maxAbsDifference, repoPath, sharedDirFor } from '../helpers.ts';
@@ -25,7 +25,7 @@ describe('planSharedPrefixes', () => {
       [4, 4, 4, 4],
       [5],
     ];
-    expect(planSharedPrefixes(sequences, [[0, 1], [2, 3], [4, 5]])).toEqual({
+    expect(planSharedPrefixes(sequences, [[0, 1], [2, 3], [4, 5]], 2)).toEqual({
       // [0, 1] share 1 2 3: the prefix pass runs 1 2 and both tails start at 3.
       // [4, 5] are equal: the pass runs 4 4 4; each tail is the last 4 alone.
       shared: [
@@ -35,6 +35,17 @@ describe('planSharedPrefixes', () => {
       // [2, 3] share only 1 2 (a one-token pass); 6 is in no group.
       alone: [2, 3, 6],
     });
+  });
+
+  it('by default shares only prefixes of at least MIN_SHARED_PREFIX tokens', () => {
+    expect(MIN_SHARED_PREFIX).toBe(4);
+    const sequences = [
+      [1, 2, 3, 4, 5, 6],
+      [1, 2, 3, 4, 5, 7],
+      [1, 2, 3, 4, 8],
+      [1, 2, 3, 4, 9],
+    ];
+    expect(planSharedPrefixes(sequences, [[0, 1], [2, 3]])).toEqual({ shared: [{ members: [0, 1], prefix: 4 }], alone: [2, 3] });
   });
 
   it('leaves a one-member group and an empty sequence whole, and refuses repeated indices', () => {
