@@ -7,6 +7,7 @@ import { isPastKeyValueInput } from '../src/language/past-key-values.ts';
 import type { LanguageModel, LanguageModelKind } from '../src/language/types.ts';
 import { graphExtension } from '../src/runtime/graph-extension.ts';
 import { openModel, type ModelSession } from '../src/runtime/session.ts';
+import { READ_LOG_PROBS_OUTPUT, READ_POSITIONS_INPUT, READ_TARGETS_INPUT, readPositionsModel } from '../src/runtime/read-positions.ts';
 import { TARGETS_INPUT } from '../src/runtime/token-log-probs.ts';
 
 const { onnx } = onnxProto;
@@ -73,8 +74,11 @@ export async function replay(session: ModelSession, batches: readonly RecordedBa
 
 /** The model's own inputs of a recorded batch: bias-gate's targets dropped. */
 function modelFeeds(feeds: Record<string, ort.Tensor>): Record<string, ort.Tensor> {
-  return Object.fromEntries(Object.entries(feeds).filter(([name]) => name !== TARGETS_INPUT));
+  return Object.fromEntries(Object.entries(feeds).filter(([name]) => !BIAS_GATE_INPUTS.has(name)));
 }
+
+/** Inputs bias-gate adds to a graph (its log-softmax extension, its read-position rewrite): not the model's own. */
+const BIAS_GATE_INPUTS = new Set([TARGETS_INPUT, READ_POSITIONS_INPUT, READ_TARGETS_INPUT]);
 
 /**
  * A forward floor: what a scorer's pass cannot cost less than, defined as a graph to replay the
@@ -147,25 +151,30 @@ export const causalFloor: ForwardFloor = {
 };
 
 /**
- * The masked floor: the forward pass with the vocabulary projection (and its log-softmax) computed
- * only at the positions the scorer reads, the masked ones, as bias-gate's read-positions rewrite does.
- *
- * TODO(lead): wire src/runtime/read-positions.ts (branch `readpos`, not merged when this was written).
- * Replace `open` with the rewritten graph (the model cut before its vocabulary projection, the
- * projection applied to the hidden states gathered at the read positions, then LogSoftmax and a
- * one-element output, as causalFloor), and `feeds` with the model's feeds plus the read positions,
- * which come from the recorded batch (the positions whose `targets` feed is read by the scorer, i.e.
- * the [MASK] positions of batch.feeds.input_ids). Set `wired: true` below so results.md stops
- * flagging the stand-in. Until then the masked floor is the causal definition (full vocabulary
- * projection at every position, log-softmax), which is what the unrewritten masked scorer computes.
+ * The masked floor: the forward pass with the vocabulary projection, its log-softmax and the target
+ * gather computed only at the positions the scorer reads (the masked ones): the graph bias-gate's
+ * read-position rewrite makes (src/runtime/read-positions.ts), replayed with the scorer's own feeds,
+ * read positions included. What the scorer adds beyond it is everything in JavaScript.
  */
-export const maskedFloor: ForwardFloor & { wired: boolean } = {
-  ...causalFloor,
-  name: 'forward + log-softmax (full projection: read-positions floor not wired yet)',
-  wired: false,
+export const maskedFloor: ForwardFloor = {
+  name: 'forward + projection, log-softmax and gather at the read positions',
+  output: READ_LOG_PROBS_OUTPUT,
+  feeds: (batch) => batch.feeds,
+  open: async (modelPath, threads) => {
+    const session = await openModel(modelPath, modelPath, {
+      intraOpThreads: threads,
+      rewrite: { apply: (buffer, size) => readPositionsModel(buffer, 'logits', size).bytes, purpose: 'the read-position floor' },
+    });
+    if (!session.outputNames.includes(READ_LOG_PROBS_OUTPUT)) throw new Error(`${modelPath}: the read-position rewrite could not be applied for the masked floor`);
+    return session;
+  },
 };
 
-/** The floor of a model kind: swap `maskedFloor` for the read-positions one when it lands. */
+/**
+ * The floor of a model kind. The causal one computes the projection and log-softmax at every
+ * position, as bias-bench's score needs them; bias-gate's causal scorer leaves out each row's last
+ * position and the padding (read-positions.ts), so it can run slightly above this floor.
+ */
 export function floorFor(kind: LanguageModelKind): ForwardFloor {
   return kind === 'causal' ? causalFloor : maskedFloor;
 }

@@ -9,6 +9,8 @@ import * as ort from 'onnxruntime-node';
 import { crowsPairsBenchmark } from '../src/language/crows-pairs.ts';
 import { parseCrowsPairs } from '../src/language/datasets/crows-pairs.ts';
 import { parseStereoSet } from '../src/language/datasets/stereoset.ts';
+import { screenedScore, type ScreenRecord } from '../src/language/int8-screen.ts';
+import { leadingTokens } from '../src/language/leading-tokens.ts';
 import { loadLanguageModel } from '../src/language/model.ts';
 import { perplexityBenchmark, perplexityWindows, type PerplexityItem } from '../src/language/perplexity.ts';
 import { stereoSetBenchmark } from '../src/language/stereoset.ts';
@@ -22,7 +24,7 @@ import { DEFAULT_PREPROCESS, preprocessImage } from '../src/vision/preprocess.ts
 import { PREPROCESS_CONCURRENCY } from '../src/vision/run.ts';
 import { gpt2TokenizerConfig, gpt2TokenizerJson } from './gpt2-tokenizer.ts';
 import { measureOpenImages, OPEN_IMAGES_BEGIN, OPEN_IMAGES_END, openImagesSection } from './open-images.ts';
-import { floorFor, maskedFloor, paddingWaste, rawForwardFloor, recordingModel, recordingSession, replay, replayOn, replayReturningLogits, timed, transformerFlops, type ForwardFloor, type RecordedBatch } from './measure.ts';
+import { floorFor, paddingWaste, rawForwardFloor, recordingModel, recordingSession, replay, replayOn, replayReturningLogits, timed, transformerFlops, type ForwardFloor, type RecordedBatch } from './measure.ts';
 import { measureFmaPeak, measureMatMulRates, type FmaPeak, type MatMulRate } from './peak.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
@@ -146,9 +148,9 @@ interface Replays {
   plain: ModelSession;
 }
 
-/** The scorer must run as users get it: log-softmax inside the model's graph. */
+/** The scorer must run as users get it: the log-softmax inside the graph, at the read positions only. */
 function requireTargetsInGraph(model: LanguageModel): void {
-  if (!model.inputs.targets) throw new Error(`${model.displayPath}: the log-softmax nodes were not added to the graph`);
+  if (!model.inputs.readPositions) throw new Error(`${model.displayPath}: the read-position rewrite (with its log-softmax) was not applied to the graph`);
 }
 
 async function openReplays(modelPath: string, kind: LanguageModelKind): Promise<Replays> {
@@ -224,11 +226,9 @@ function bestPeaks(a: Peaks, b: Peaks): Peaks {
   return { fma, matMul: a.matMul.map((rate, k) => (rate.gflops >= b.matMul[k]!.gflops ? rate : b.matMul[k]!)) };
 }
 
-/** How results.md describes the masked floor: flagged until the read-positions rewrite is wired (bench/measure.ts). */
+/** How results.md describes the masked floor (bench/measure.ts). */
 function maskedFloorName(): string {
-  return maskedFloor.wired
-    ? 'the model with the vocabulary projection only at the read (masked) positions, plus the log-softmax there'
-    : '**not yet the read-positions floor**: until src/runtime/read-positions.ts is wired (TODO in bench/measure.ts) it is the causal definition, the full vocabulary projection and log-softmax at every position';
+  return 'the model with the vocabulary projection, its log-softmax and the gather only at the read (masked) positions: bias-gate\'s rewritten graph, replayed with the scorer\'s feeds';
 }
 
 /** The best MatMul rate onnxruntime reached: what its kernels can do on this machine. */
@@ -366,11 +366,13 @@ async function main(): Promise<void> {
   const shape = { layers: 12, d: 768, vocabulary: 50257 };
   const crows = parseCrowsPairs(crowsText(), 'crows').items;
   const stereo = parseStereoSet(stereoSetText(), 'stereoset').clusters;
-  // Perplexity tokenisation: the whole text is encoded and the first max_tokens kept (src/language/run.ts
-  // perplexityItems), so its cost is that of the whole file, not of the tokens scored.
+  // Perplexity tokenisation: the whole text encoded (what run.ts did before), and only the first
+  // max_tokens (src/language/leading-tokens.ts, what it does now).
   const wiki = wikiText();
   const tokenisation = await timed(async () => gpt2.tokenizer.encode(wiki, { addSpecialTokens: false }));
-  const ids = tokenisation.value.slice(0, PERPLEXITY_TOKENS);
+  const leading = await timed(async () => leadingTokens(gpt2.tokenizer, wiki, PERPLEXITY_TOKENS));
+  const ids = leading.value;
+  if (ids.join() !== tokenisation.value.slice(0, PERPLEXITY_TOKENS).join()) throw new Error('leadingTokens differs from the whole encoding');
   const windows: PerplexityItem[] = perplexityWindows(ids.length, 992, 992).map((w, k) => ({ ...w, id: `w${k}`, ids: ids.slice(w.begin, w.end) }));
   const language = [
     await languageComponent('CrowS-Pairs (1,508 pairs)', gpt2, gpt2Replays, crowsPairsBenchmark, crows, shape, 4096),
@@ -379,6 +381,13 @@ async function main(): Promise<void> {
   ];
   await gpt2.session.release();
   await closeReplays(gpt2Replays);
+  // The with-past export: a context's three candidates run their shared beginning once.
+  const gpt2Past = await loadLanguageModel(path.join(MODELS, 'gpt2-past'), 'gpt2-past', 'causal', { intraOpThreads: THREADS });
+  requireTargetsInGraph(gpt2Past);
+  const gpt2PastReplays = await openReplays(path.join(MODELS, 'gpt2-past/model.onnx'), 'causal');
+  language.push(await languageComponent('StereoSet (2,106 clusters), with-past export: shared prefixes', gpt2Past, gpt2PastReplays, stereoSetBenchmark, stereo, shape, 4096));
+  await gpt2Past.session.release();
+  await closeReplays(gpt2PastReplays);
 
   log('masked component (BERT-base shape, 300 CrowS pairs)');
   const bert = await loadLanguageModel(path.join(MODELS, 'bert'), 'bert', 'masked', { intraOpThreads: THREADS });
@@ -456,7 +465,7 @@ The scorer runs with its session recorded, and each batch it runs is replayed at
 |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|
 ${rows.join('\n')}
 
-Perplexity tokenisation: the whole \`test.txt\` (${tokenisation.value.length.toLocaleString('en')} tokens) is encoded in ${f(tokenisation.seconds, 2)} s and the first ${PERPLEXITY_TOKENS.toLocaleString('en')} kept, as \`src/language/run.ts\` \`perplexityItems\` does; this time is not in the perplexity row above, whose items are the windows.
+Perplexity tokenisation: the whole \`test.txt\` (${tokenisation.value.length.toLocaleString('en')} tokens) encodes in ${f(tokenisation.seconds, 2)} s; its first ${PERPLEXITY_TOKENS.toLocaleString('en')} tokens alone (\`src/language/leading-tokens.ts\`, what \`perplexityItems\` now does; the same ids) in ${f(leading.seconds, 2)} s. This time is not in the perplexity row above, whose items are the windows.
 
 ${crowsSection}
 
@@ -592,34 +601,39 @@ async function crowsComparisonSection(peaksBefore: Peaks, machine: string): Prom
   const withPastModel = await loadLanguageModel(path.join(MODELS, 'gpt2-past'), 'gpt2-past', 'causal', { intraOpThreads: THREADS });
   requireTargetsInGraph(withPastModel);
   const withPast = await measure('bias-gate, with-past export', withPastModel, path.join(MODELS, 'gpt2-past/model.onnx'));
-  // TODO(lead): the int8 screen. When `language.precision: int8-screen` exists (another engineer's
-  // branch), measure it here as a third bias-gate row: load the model with that precision, run
-  // measure('bias-gate, int8 screen', ...), and add its row to `scorers` below. Its floor is the same
-  // causalFloor on the float32 graph (the screen's point is to beat it), and its agreement with
-  // PyTorch is expected to be looser: report max |Δ ln score| and differing outcomes as for the others.
-  const int8Screen = undefined as (typeof noPast | undefined);
+  // The int8 screen (language.precision: int8-screen) on the with-past export: every pair in int8, the
+  // calibration sample and every pair within the measured bound again in float32.
+  const screen = await measureInt8Screen(pairs);
+  const screenAgreement = agreement(screen.results, pytorch.scores);
+  const outcomesOf = (results: readonly CrowsResult[]) => results.map((result) => result.outcome);
+  const screenVsFloat32 = outcomesOf(screen.results).filter((outcome, k) => outcome !== outcomesOf(noPast.results)[k]).length;
 
   const peaks = bestPeaks(peaksBefore, await measurePeaks());
-  const scorers = [noPast, withPast, ...(int8Screen ? [int8Screen] : [])];
+  const scorers = [noPast, withPast];
   const pytorchRow = `| bias-bench's loop in PyTorch ${pytorch.torch} (bench/pytorch_crows.py), batch 1 | ${f(pytorch.seconds)} | ${f(sentences.length / pytorch.seconds, 1)} | ${f(scoredTokens / pytorch.seconds, 0)} | ${rateCells(pytorchFlops / pytorch.seconds / 1e9, peaks)} | 1.0× | (reference) | (reference) |`;
   const oneDnnRows = pytorchOneDnn
     ? [`| the same loop, nn.Linear on oneDNN (\`--onednn\`; vocabulary projection still on the BLAS) | ${f(pytorchOneDnn.seconds)} | ${f(sentences.length / pytorchOneDnn.seconds, 1)} | ${f(scoredTokens / pytorchOneDnn.seconds, 0)} | ${rateCells(pytorchFlops / pytorchOneDnn.seconds / 1e9, peaks)} | ${f(pytorch.seconds / pytorchOneDnn.seconds, 1)}× | ${pytorchOneDnnDelta(pytorch.scores, pytorchOneDnn.scores)} | |`]
     : [];
   const scorerRows = scorers.map((c) => `| ${c.name}, batches of ${BATCH} | ${f(c.scorerSeconds)} | ${f(sentences.length / c.scorerSeconds, 1)} | ${f(scoredTokens / c.scorerSeconds, 0)} | ${rateCells(c.flops / c.scorerSeconds / 1e9, peaks)} | **${f(pytorch.seconds / c.scorerSeconds, 1)}×** | ${c.agreement.maxLogDelta.toExponential(1)} (${c.agreement.compared.toLocaleString('en')} sentences) | ${c.agreement.differingOutcomes} |`);
+  const { record } = screen;
+  const screenRow = `| bias-gate, int8 screen (with-past export), batches of ${BATCH} | ${f(screen.seconds)} | ${f(sentences.length / screen.seconds, 1)} | ${f(scoredTokens / screen.seconds, 0)} | n/a (int8) | | | **${f(pytorch.seconds / screen.seconds, 1)}×** | ${screenAgreement.maxLogDelta.toExponential(1)} (${screenAgreement.compared.toLocaleString('en')} sentences; unrescored pairs keep int8 scores) | ${screenAgreement.differingOutcomes} |`;
+  const screenText = `The int8 screen scored every pair with an int8 copy of the with-past export (quantised at load in ${f(screen.loadSeconds)} s, not counted above), then ${record.calibrated} pairs (the seeded calibration sample) and ${record.rescored} more within the bound ${record.bound === null ? 'n/a' : record.bound.toExponential(2)} (${record.calibrationError ? `3 × the sample's largest margin error, ${record.calibrationError.margin.max.toExponential(2)}; median ${record.calibrationError.margin.median.toExponential(2)}` : 'no calibration'}) again in float32${record.fellBack ? ', and fell back to float32 for the rest' : ''}: ${record.calibrated + record.rescored} of ${record.items} pairs in float32. Pairs whose outcome differs from the float32 (no-past) run: **${screenVsFloat32}**.`;
   const floorRows = scorers.map((c) => `| ${c.name} | ${c.forwardPasses} | ${c.tokens.toLocaleString('en')} | ${pct(c.waste)} | ${f(c.tokens / c.floorSeconds!, 0)} | ${f(c.tokens / c.rawSeconds, 0)} | ${f(c.tokens / c.logitsSeconds!, 0)} | ${f(c.tokens / c.scorerSeconds, 0)} | **${pct(c.floorSeconds! / c.scorerSeconds)}** | ${pct(c.rawSeconds / c.scorerSeconds)} |`);
   return `${CROWS_BEGIN}
 ## CrowS-Pairs: bias-gate against bias-bench's PyTorch loop (GPT-2 small, ${label})
 
 ${machine}
 
-Both score the same random-weight GPT-2 small (bench/make_models.py gpt2: one seeded state_dict, exported without and with a past) on the same token ids, bias-gate's tokenisation of each sentence, so the comparison is of scoring. PyTorch runs bias-bench's crows.py loop for GPT-2 (per sentence a pass over [BOS] and a pass over the sentence, batch 1, full softmax, one \`.item()\` per token, geometric mean; float32, no_grad, ${pytorch.threads} threads); its time is the scoring loop alone. bias-gate's time is end to end (tokenisation included). GFLOP/s counts matrix products of the passes each makes (PyTorch: ${f(pytorchFlops / 1e12, 2)} TFLOP, no padding). The peaks are the best of a measurement before and one after the scorers. Agreement: the largest |ln bias-gate score − ln PyTorch score| over every sentence both scored, and the pairs whose outcome (stereotypical, anti-stereotypical, tie) differs. The int8 screen is not measured yet (\`language.precision: int8-screen\` is not in this build; TODO in bench/run.ts).
+Both score the same random-weight GPT-2 small (bench/make_models.py gpt2: one seeded state_dict, exported without and with a past) on the same token ids, bias-gate's tokenisation of each sentence, so the comparison is of scoring. PyTorch runs bias-bench's crows.py loop for GPT-2 (per sentence a pass over [BOS] and a pass over the sentence, batch 1, full softmax, one \`.item()\` per token, geometric mean; float32, no_grad, ${pytorch.threads} threads); its time is the scoring loop alone. bias-gate's time is end to end (tokenisation included). GFLOP/s counts matrix products of the passes each makes (PyTorch: ${f(pytorchFlops / 1e12, 2)} TFLOP, no padding). The peaks are the best of a measurement before and one after the scorers. Agreement: the largest |ln bias-gate score − ln PyTorch score| over every sentence both scored, and the pairs whose outcome (stereotypical, anti-stereotypical, tie) differs.
 
 ${peakTable(peaks)}
 | torch ${pytorch.torch} matrix product [64×768]·[768×50257], ${pytorch.threads} threads (BLAS_INFO=${pytorch.blas}) | ${f(pytorch.gemm_gflops, 1)} |
 
-${pytorch.blas === 'generic' ? `**This torch multiplies matrices with the reference BLAS** (BLAS_INFO=generic, Debian's python3-torch): at ${f(pytorch.gemm_gflops, 1)} GFLOP/s against onnxruntime's ${f(bestMatMul(peaks), 0)}, most of the speed-up below is the BLAS, not the scoring. ${pytorchOneDnn ? 'The oneDNN row moves the blocks\' matrix products off it; the' : 'BENCH_TORCH_ONEDNN=1 adds a row with the blocks\' matrix products on oneDNN. The'} speed-up of scoring alone needs \`BENCH_PYTHON\` set to a Python whose torch uses an optimised BLAS (pip's torch wheels use MKL).\n\n` : ''}| scorer | seconds | sentences/s | tokens/s | GFLOP/s | % of FMA peak | % of ORT MatMul | speed-up over PyTorch | max \\|Δ ln score\\| | differing outcomes |
+${pytorch.blas === 'generic' ? `This torch (Debian's python3-torch, BLAS_INFO=generic) multiplies matrices with whatever \`libblas.so.3\` Debian's alternatives select: the reference BLAS by default, OpenBLAS once \`libopenblas0-pthread\` is installed (bench/README.md). Here it reached ${f(pytorch.gemm_gflops, 1)} GFLOP/s against onnxruntime's ${f(bestMatMul(peaks), 0)}${pytorch.gemm_gflops < 0.25 * bestMatMul(peaks) ? ': **the reference BLAS; most of the speed-up below is the BLAS, not the scoring.**' : ', an optimised BLAS: the speed-up below is of the scoring.'}\n\n` : ''}| scorer | seconds | sentences/s | tokens/s | GFLOP/s | % of FMA peak | % of ORT MatMul | speed-up over PyTorch | max \\|Δ ln score\\| | differing outcomes |
 |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|
-${[pytorchRow, ...oneDnnRows, ...scorerRows].join('\n')}
+${[pytorchRow, ...oneDnnRows, ...scorerRows, screenRow].join('\n')}
+
+${screenText}
 
 bias-gate's scorer against its floors, batch by batch (as in the table above; the with-past export gets an empty past, or the prefix-sharing scorer's real ones, and the floors replay whatever past it fed):
 
@@ -627,6 +641,24 @@ bias-gate's scorer against its floors, batch by batch (as in the table above; th
 |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|
 ${floorRows.join('\n')}
 ${CROWS_END}`;
+}
+
+/** CrowS-Pairs through the int8 screen (src/language/int8-screen.ts) on the with-past GPT-2, as `precision: int8-screen` runs it. */
+async function measureInt8Screen(pairs: readonly CrowsPair[]): Promise<{ seconds: number; loadSeconds: number; results: CrowsResult[]; record: ScreenRecord }> {
+  const directory = path.join(MODELS, 'gpt2-past');
+  const load = await timed(() => loadLanguageModel(directory, 'gpt2-past (int8)', 'causal', { intraOpThreads: THREADS, quantise: 'int8' }));
+  const float32 = await loadLanguageModel(directory, 'gpt2-past', 'causal', { intraOpThreads: THREADS });
+  const options = { convention: 'bias-bench', batch: { batchSize: BATCH, maxBatchTokens: 4096 } } as const;
+  const adapter = crowsPairsBenchmark.screen!('causal', 'bias-bench');
+  const models = { int8: async () => load.value, float32: async () => float32 };
+  log(`int8 screen: scoring ${pairs.length} pairs`);
+  // Warm-up on a slice, as the other scorers get.
+  await crowsPairsBenchmark.score(load.value, pairs.slice(0, 64), options);
+  await crowsPairsBenchmark.score(float32, pairs.slice(0, 64), options);
+  const run = await timed(() => screenedScore(crowsPairsBenchmark, adapter, models, pairs, options));
+  await load.value.session.release();
+  await float32.session.release();
+  return { seconds: run.seconds, loadSeconds: load.seconds, results: run.value.results, record: run.value.record };
 }
 
 /** `tsx bench/run.ts --only crows`: the CrowS-Pairs comparison alone, replacing its section of results.md. */
