@@ -15653,8 +15653,8 @@ var require_onnx = __commonJS({
     var $util = $protobuf.util;
     var $root = $protobuf.roots["default"] || ($protobuf.roots["default"] = {});
     $root.onnx = (function() {
-      var onnx3 = {};
-      onnx3.Version = (function() {
+      var onnx5 = {};
+      onnx5.Version = (function() {
         var valuesById = {}, values = Object.create(valuesById);
         values[valuesById[0] = "_START_VERSION"] = 0;
         values[valuesById[1] = "IR_VERSION_2017_10_10"] = 1;
@@ -15667,7 +15667,7 @@ var require_onnx = __commonJS({
         values[valuesById[8] = "IR_VERSION"] = 8;
         return values;
       })();
-      onnx3.AttributeProto = (function() {
+      onnx5.AttributeProto = (function() {
         function AttributeProto(properties) {
           this.floats = [];
           this.ints = [];
@@ -16346,7 +16346,7 @@ var require_onnx = __commonJS({
         })();
         return AttributeProto;
       })();
-      onnx3.ValueInfoProto = (function() {
+      onnx5.ValueInfoProto = (function() {
         function ValueInfoProto(properties) {
           if (properties) {
             for (var keys = Object.keys(properties), i = 0; i < keys.length; ++i)
@@ -16466,7 +16466,7 @@ var require_onnx = __commonJS({
         };
         return ValueInfoProto;
       })();
-      onnx3.NodeProto = (function() {
+      onnx5.NodeProto = (function() {
         function NodeProto(properties) {
           this.input = [];
           this.output = [];
@@ -16706,7 +16706,7 @@ var require_onnx = __commonJS({
         };
         return NodeProto;
       })();
-      onnx3.TrainingInfoProto = (function() {
+      onnx5.TrainingInfoProto = (function() {
         function TrainingInfoProto(properties) {
           this.initializationBinding = [];
           this.updateBinding = [];
@@ -16890,7 +16890,7 @@ var require_onnx = __commonJS({
         };
         return TrainingInfoProto;
       })();
-      onnx3.ModelProto = (function() {
+      onnx5.ModelProto = (function() {
         function ModelProto(properties) {
           this.opsetImport = [];
           this.metadataProps = [];
@@ -17266,7 +17266,7 @@ var require_onnx = __commonJS({
         };
         return ModelProto;
       })();
-      onnx3.StringStringEntryProto = (function() {
+      onnx5.StringStringEntryProto = (function() {
         function StringStringEntryProto(properties) {
           if (properties) {
             for (var keys = Object.keys(properties), i = 0; i < keys.length; ++i)
@@ -17364,7 +17364,7 @@ var require_onnx = __commonJS({
         };
         return StringStringEntryProto;
       })();
-      onnx3.TensorAnnotation = (function() {
+      onnx5.TensorAnnotation = (function() {
         function TensorAnnotation(properties) {
           this.quantParameterTensorNames = [];
           if (properties) {
@@ -17482,7 +17482,7 @@ var require_onnx = __commonJS({
         };
         return TensorAnnotation;
       })();
-      onnx3.GraphProto = (function() {
+      onnx5.GraphProto = (function() {
         function GraphProto(properties) {
           this.node = [];
           this.initializer = [];
@@ -17848,7 +17848,7 @@ var require_onnx = __commonJS({
         };
         return GraphProto;
       })();
-      onnx3.TensorProto = (function() {
+      onnx5.TensorProto = (function() {
         function TensorProto(properties) {
           this.dims = [];
           this.floatData = [];
@@ -18551,7 +18551,7 @@ var require_onnx = __commonJS({
         })();
         return TensorProto;
       })();
-      onnx3.SparseTensorProto = (function() {
+      onnx5.SparseTensorProto = (function() {
         function SparseTensorProto(properties) {
           this.dims = [];
           if (properties) {
@@ -18709,7 +18709,7 @@ var require_onnx = __commonJS({
         };
         return SparseTensorProto;
       })();
-      onnx3.TensorShapeProto = (function() {
+      onnx5.TensorShapeProto = (function() {
         function TensorShapeProto(properties) {
           this.dim = [];
           if (properties) {
@@ -18948,7 +18948,7 @@ var require_onnx = __commonJS({
         })();
         return TensorShapeProto;
       })();
-      onnx3.TypeProto = (function() {
+      onnx5.TypeProto = (function() {
         function TypeProto(properties) {
           if (properties) {
             for (var keys = Object.keys(properties), i = 0; i < keys.length; ++i)
@@ -19175,19 +19175,19 @@ var require_onnx = __commonJS({
           return this.constructor.toObject(this, $protobuf.util.toJSONOptions);
         };
         TypeProto.Tensor = (function() {
-          function Tensor5(properties) {
+          function Tensor6(properties) {
             if (properties) {
               for (var keys = Object.keys(properties), i = 0; i < keys.length; ++i)
                 if (properties[keys[i]] != null)
                   this[keys[i]] = properties[keys[i]];
             }
           }
-          Tensor5.prototype.elemType = 0;
-          Tensor5.prototype.shape = null;
-          Tensor5.create = function create(properties) {
-            return new Tensor5(properties);
+          Tensor6.prototype.elemType = 0;
+          Tensor6.prototype.shape = null;
+          Tensor6.create = function create(properties) {
+            return new Tensor6(properties);
           };
-          Tensor5.encode = function encode(message, writer) {
+          Tensor6.encode = function encode(message, writer) {
             if (!writer)
               writer = $Writer.create();
             if (message.elemType != null && Object.hasOwnProperty.call(message, "elemType"))
@@ -19202,10 +19202,10 @@ var require_onnx = __commonJS({
               ).fork()).ldelim();
             return writer;
           };
-          Tensor5.encodeDelimited = function encodeDelimited(message, writer) {
+          Tensor6.encodeDelimited = function encodeDelimited(message, writer) {
             return this.encode(message, writer).ldelim();
           };
-          Tensor5.decode = function decode(reader, length) {
+          Tensor6.decode = function decode(reader, length) {
             if (!(reader instanceof $Reader))
               reader = $Reader.create(reader);
             var end = length === void 0 ? reader.len : reader.pos + length, message = new $root.onnx.TypeProto.Tensor();
@@ -19225,12 +19225,12 @@ var require_onnx = __commonJS({
             }
             return message;
           };
-          Tensor5.decodeDelimited = function decodeDelimited(reader) {
+          Tensor6.decodeDelimited = function decodeDelimited(reader) {
             if (!(reader instanceof $Reader))
               reader = new $Reader(reader);
             return this.decode(reader, reader.uint32());
           };
-          Tensor5.verify = function verify(message) {
+          Tensor6.verify = function verify(message) {
             if (typeof message !== "object" || message === null)
               return "object expected";
             if (message.elemType != null && message.hasOwnProperty("elemType")) {
@@ -19244,7 +19244,7 @@ var require_onnx = __commonJS({
             }
             return null;
           };
-          Tensor5.fromObject = function fromObject(object2) {
+          Tensor6.fromObject = function fromObject(object2) {
             if (object2 instanceof $root.onnx.TypeProto.Tensor)
               return object2;
             var message = new $root.onnx.TypeProto.Tensor();
@@ -19257,7 +19257,7 @@ var require_onnx = __commonJS({
             }
             return message;
           };
-          Tensor5.toObject = function toObject(message, options) {
+          Tensor6.toObject = function toObject(message, options) {
             if (!options)
               options = {};
             var object2 = {};
@@ -19271,10 +19271,10 @@ var require_onnx = __commonJS({
               object2.shape = $root.onnx.TensorShapeProto.toObject(message.shape, options);
             return object2;
           };
-          Tensor5.prototype.toJSON = function toJSON() {
+          Tensor6.prototype.toJSON = function toJSON() {
             return this.constructor.toObject(this, $protobuf.util.toJSONOptions);
           };
-          return Tensor5;
+          return Tensor6;
         })();
         TypeProto.Sequence = (function() {
           function Sequence5(properties) {
@@ -19648,7 +19648,7 @@ var require_onnx = __commonJS({
         })();
         return TypeProto;
       })();
-      onnx3.OperatorSetIdProto = (function() {
+      onnx5.OperatorSetIdProto = (function() {
         function OperatorSetIdProto(properties) {
           if (properties) {
             for (var keys = Object.keys(properties), i = 0; i < keys.length; ++i)
@@ -19761,13 +19761,13 @@ var require_onnx = __commonJS({
         };
         return OperatorSetIdProto;
       })();
-      onnx3.OperatorStatus = (function() {
+      onnx5.OperatorStatus = (function() {
         var valuesById = {}, values = Object.create(valuesById);
         values[valuesById[0] = "EXPERIMENTAL"] = 0;
         values[valuesById[1] = "STABLE"] = 1;
         return values;
       })();
-      onnx3.FunctionProto = (function() {
+      onnx5.FunctionProto = (function() {
         function FunctionProto(properties) {
           this.input = [];
           this.output = [];
@@ -20060,7 +20060,7 @@ var require_onnx = __commonJS({
         };
         return FunctionProto;
       })();
-      return onnx3;
+      return onnx5;
     })();
     module.exports = $root;
   }
@@ -36479,6 +36479,14 @@ var thresholds_schema_default = {
           default: "bias-bench",
           description: "bias-bench reproduces McGill-NLP bias-bench (published tables); sum-logprob is the lm-evaluation-harness convention (causal models only)."
         },
+        precision: {
+          enum: [
+            "float32",
+            "int8-screen"
+          ],
+          default: "float32",
+          description: "float32 scores every item with the model as exported. int8-screen scores CrowS-Pairs and StereoSet with a dynamically quantised int8 copy and rescores in float32 every item whose outcome margin is within a bound measured on the run, so every per-item outcome is float32's; perplexity stays float32."
+        },
         target_domain: {
           enum: [
             "gender",
@@ -37185,6 +37193,7 @@ function resolveLanguage(raw, context) {
     model: resolvePath(raw.model, at("model"), context),
     kind: raw.kind,
     scoring,
+    precision: raw.precision ?? "float32",
     targetDomain: raw.target_domain,
     batchSize: raw.batch_size ?? 32,
     maxBatchTokens: raw.max_batch_tokens ?? 4096,
@@ -40172,9 +40181,8 @@ function longestMatch(a, b, b2j, alo, ahi, blo, bhi) {
 // src/language/inference.ts
 import * as ort3 from "onnxruntime-node";
 
-// src/runtime/token-log-probs.ts
+// src/runtime/read-positions.ts
 var import_onnx_proto2 = __toESM(require_onnx(), 1);
-import * as ort from "onnxruntime-node";
 
 // src/runtime/graph-extension.ts
 var import_onnx_proto = __toESM(require_onnx(), 1);
@@ -40200,40 +40208,251 @@ async function readExtendedModel(path15, extension) {
   }
 }
 
-// src/runtime/token-log-probs.ts
+// src/runtime/read-positions.ts
 var { onnx: onnx2 } = import_onnx_proto2.default;
+var READ_POSITIONS_INPUT = "bias_gate_read_positions";
+var READ_TARGETS_INPUT = "bias_gate_read_targets";
+var READ_LOGITS_OUTPUT = "bias_gate_read_logits";
+var READ_LOG_PROBS_OUTPUT = "bias_gate_read_log_probs";
+var UnsupportedGraph = class extends Error {
+};
+var POSITION_WISE_BINARY = /* @__PURE__ */ new Set(["Add", "Sub", "Mul", "Div"]);
+var MAX_HEAD_NODES = 8;
+var MIN_OPSET = 11;
+function readPositionsModel(buffer, logits, size = buffer.length) {
+  const bytes = buffer.subarray(0, size);
+  const model = fieldsOf(bytes, 0, bytes.length);
+  const graphs = model.filter((field) => field.number === 7 && field.body !== void 0);
+  if (graphs.length !== 1) throw new UnsupportedGraph(`the model has ${graphs.length} graph fields, not 1`);
+  const opset = model.filter((field) => field.number === 8 && field.body !== void 0).map((field) => onnx2.OperatorSetIdProto.decode(bytes.subarray(field.body, field.end))).find((entry) => !entry.domain || entry.domain === "ai.onnx");
+  const version = opset === void 0 ? 0 : Number(opset.version);
+  if (version < MIN_OPSET) throw new UnsupportedGraph(`opset ${version} is before ${MIN_OPSET}`);
+  const graph = graphs[0];
+  const graphFields = fieldsOf(bytes, graph.body, graph.end);
+  const nodes = graphFields.filter((field) => field.number === 1 && field.body !== void 0).map((field) => ({ field, node: onnx2.NodeProto.decode(bytes.subarray(field.body, field.end)) }));
+  const initializers = /* @__PURE__ */ new Map();
+  for (const field of graphFields) {
+    if (field.number !== 5 || field.body === void 0) continue;
+    const tensor = onnx2.TensorProto.decode(bytes.subarray(field.body, field.end));
+    initializers.set(tensor.name, tensor.dims.map(Number));
+  }
+  const outputs = graphFields.filter((field) => field.number === 12 && field.body !== void 0).map((field) => ({ field, info: onnx2.ValueInfoProto.decode(bytes.subarray(field.body, field.end)) }));
+  const logitsOutput = outputs.find(({ info }) => info.name === logits);
+  if (logitsOutput === void 0) throw new UnsupportedGraph(`the graph has no output \`${logits}\``);
+  const tensorType = logitsOutput.info.type?.tensorType;
+  if (tensorType?.elemType !== onnx2.TensorProto.DataType.FLOAT) throw new UnsupportedGraph(`\`${logits}\` is not declared float32`);
+  const rank = tensorType.shape?.dim?.length;
+  if (rank !== void 0 && rank !== 3) throw new UnsupportedGraph(`\`${logits}\` is declared with ${rank} axes, not [batch, sequence, vocabulary]`);
+  const producers = /* @__PURE__ */ new Map();
+  for (const entry of nodes) for (const output of entry.node.output ?? []) producers.set(output, entry);
+  const uses = /* @__PURE__ */ new Map();
+  const use = (name2) => void uses.set(name2, (uses.get(name2) ?? 0) + 1);
+  for (const { node } of nodes) for (const name2 of namesReadBy(node)) use(name2);
+  for (const { info } of outputs) use(info.name);
+  const constantDims = (name2) => initializers.get(name2) ?? constantNodeDims(producers.get(name2)?.node);
+  const head = [];
+  let name = logits;
+  let weight;
+  while (weight === void 0) {
+    if (head.length >= MAX_HEAD_NODES) throw new UnsupportedGraph(`no MatMul within ${MAX_HEAD_NODES} nodes of \`${logits}\``);
+    const entry = producers.get(name);
+    if (entry === void 0) throw new UnsupportedGraph(`\`${name}\` is not computed by a node`);
+    const { node } = entry;
+    const described = `${node.opType} node ${JSON.stringify(node.name ?? "")}`;
+    if (node.domain) throw new UnsupportedGraph(`\`${name}\` comes from ${described} of domain ${node.domain}`);
+    if ((uses.get(name) ?? 0) !== 1) throw new UnsupportedGraph(`\`${name}\` is used ${uses.get(name) ?? 0} times, not only on the way to \`${logits}\``);
+    const inputs = node.input ?? [];
+    if (node.opType === "MatMul" && inputs.length === 2) {
+      weight = projectionWeight(inputs[1], constantDims, producers);
+      if (weight === void 0) throw new UnsupportedGraph(`the MatMul before \`${logits}\` does not multiply by a constant [hidden, vocabulary] weight`);
+      if (constantDims(inputs[0]) !== void 0) throw new UnsupportedGraph(`the MatMul before \`${logits}\` multiplies two constants`);
+    } else if (POSITION_WISE_BINARY.has(node.opType ?? "") && inputs.length === 2) {
+      const dims = inputs.map(constantDims);
+      const constant = dims.findIndex((d) => d !== void 0 && d.slice(0, -1).every((size2) => size2 === 1));
+      if (constant === -1 || dims[1 - constant] !== void 0) throw new UnsupportedGraph(`${described} before \`${logits}\` has no constant operand broadcast along the vocabulary`);
+      name = inputs[1 - constant];
+    } else if (node.opType === "Identity") {
+      name = inputs[0];
+    } else {
+      throw new UnsupportedGraph(`\`${name}\` comes from ${described}, not from a vocabulary projection (MatMul by a constant weight, then a bias)`);
+    }
+    head.unshift(entry);
+  }
+  const hidden = head[0].node.input[0];
+  const prefix = "bias_gate/read/";
+  const rows = `${prefix}hidden_rows`;
+  const gathered = `${prefix}hidden`;
+  const renamed = /* @__PURE__ */ new Map([[hidden, gathered]]);
+  const copies = head.map(({ node }, k) => {
+    const output = node.output[0];
+    const copy = k === head.length - 1 ? READ_LOGITS_OUTPUT : `${prefix}${output}`;
+    const input = node.input.map((name2) => renamed.get(name2) ?? name2);
+    renamed.set(output, copy);
+    return { ...node, name: `${prefix}${node.name || node.opType}`, input, output: [copy] };
+  });
+  const axis = (value) => ({ name: "axis", type: onnx2.AttributeProto.AttributeType.INT, i: value });
+  const logProbabilities = `${prefix}log_probabilities`;
+  const extension = graphExtension({
+    node: [
+      { name: `${prefix}flatten`, opType: "Flatten", input: [hidden], output: [rows], attribute: [axis(-1)] },
+      { name: `${prefix}gather_positions`, opType: "Gather", input: [rows, READ_POSITIONS_INPUT], output: [gathered], attribute: [axis(0)] },
+      ...copies,
+      { name: `${prefix}log_softmax`, opType: "LogSoftmax", input: [READ_LOGITS_OUTPUT], output: [logProbabilities], attribute: [axis(-1)] },
+      { name: `${prefix}gather_targets`, opType: "GatherElements", input: [logProbabilities, READ_TARGETS_INPUT], output: [READ_LOG_PROBS_OUTPUT], attribute: [axis(-1)] }
+    ],
+    input: [valueInfo(READ_POSITIONS_INPUT, INT64, ["one", "reads"]), valueInfo(READ_TARGETS_INPUT, INT64, ["one", "reads", "one"])],
+    output: [valueInfo(READ_LOGITS_OUTPUT, FLOAT, ["one", "reads", weight[1]]), valueInfo(READ_LOG_PROBS_OUTPUT, FLOAT, ["one", "reads", "one"])]
+  });
+  for (const { field } of [...head, logitsOutput]) blank(bytes, field.start, field.end);
+  let rewritten;
+  if (buffer.length - size >= extension.length) {
+    buffer.set(extension, size);
+    rewritten = buffer.subarray(0, size + extension.length);
+  } else {
+    rewritten = Buffer.concat([bytes, extension]);
+  }
+  return { bytes: rewritten, hidden, projection: head.map(({ node }) => node.opType ?? ""), hiddenSize: weight[0], vocabularySize: weight[1] };
+}
+var { FLOAT, INT64 } = onnx2.TensorProto.DataType;
+var FILLER_FIELD = 3;
+function blank(bytes, start, end) {
+  let at = start;
+  const fits = (length) => {
+    for (let prefix = 1; prefix <= 5; prefix++) {
+      const encoded = varint(length - 1 - prefix);
+      if (length - 1 - prefix >= 0 && encoded.length === prefix) return [FILLER_FIELD << 3 | 2, ...encoded];
+    }
+    return void 0;
+  };
+  let header = fits(end - at);
+  if (header === void 0) {
+    bytes.set([FILLER_FIELD << 3, 0], at);
+    at += 2;
+    header = fits(end - at);
+  }
+  bytes.set(header, at);
+  bytes.fill(0, at + header.length, end);
+}
+function valueInfo(name, elemType, shape) {
+  const dim = shape.map((size) => typeof size === "number" ? { dimValue: size } : { dimParam: size });
+  return { name, type: { tensorType: { elemType, shape: { dim } } } };
+}
+function projectionWeight(name, constantDims, producers) {
+  const dims = constantDims(name);
+  if (dims !== void 0) return dims.length === 2 ? [dims[0], dims[1]] : void 0;
+  const transpose2 = producers.get(name)?.node;
+  if (transpose2?.opType !== "Transpose" || transpose2.domain) return void 0;
+  const perm = transpose2.attribute?.find((attribute2) => attribute2.name === "perm")?.ints?.map(Number);
+  const source = constantDims(transpose2.input?.[0] ?? "");
+  if (source?.length !== 2 || !(perm === void 0 || perm.join() === "1,0")) return void 0;
+  return [source[1], source[0]];
+}
+function constantNodeDims(node) {
+  if (node?.opType !== "Constant" || node.domain) return void 0;
+  const attribute2 = node.attribute?.[0];
+  if (attribute2?.t) return attribute2.t.dims?.map(Number) ?? [];
+  if (attribute2?.name === "value_float" || attribute2?.name === "value_int") return [];
+  return void 0;
+}
+function namesReadBy(node) {
+  const names = [...node.input ?? []];
+  for (const attribute2 of node.attribute ?? []) {
+    for (const graph of [attribute2.g, ...attribute2.graphs ?? []]) {
+      for (const inner of graph?.node ?? []) names.push(...namesReadBy(inner));
+    }
+  }
+  return names;
+}
+function fieldsOf(bytes, start, end) {
+  const fields = [];
+  let offset = start;
+  while (offset < end) {
+    const [tag, afterTag] = readVarint(bytes, offset, end);
+    let body;
+    let fieldEnd;
+    switch (tag % 8) {
+      case 0:
+        fieldEnd = readVarint(bytes, afterTag, end)[1];
+        break;
+      case 1:
+        fieldEnd = afterTag + 8;
+        break;
+      case 5:
+        fieldEnd = afterTag + 4;
+        break;
+      case 2: {
+        const [length, afterLength] = readVarint(bytes, afterTag, end);
+        body = afterLength;
+        fieldEnd = afterLength + length;
+        break;
+      }
+      default:
+        throw new UnsupportedGraph(`the model is not valid protobuf (wire type ${tag % 8})`);
+    }
+    if (fieldEnd > end) throw new UnsupportedGraph("the model is not valid protobuf (a field runs past its end)");
+    fields.push({ number: Math.floor(tag / 8), start: offset, body, end: fieldEnd });
+    offset = fieldEnd;
+  }
+  return fields;
+}
+function readVarint(bytes, offset, end) {
+  let result = 0;
+  let scale = 1;
+  for (let at = offset; at < end && at < offset + 10; at++) {
+    const byte = bytes[at];
+    result += (byte & 127) * scale;
+    if (byte < 128) return [result, at + 1];
+    scale *= 128;
+  }
+  throw new UnsupportedGraph("the model is not valid protobuf (a truncated varint)");
+}
+function varint(value) {
+  const out = [];
+  let rest = value;
+  while (rest >= 128) {
+    out.push(rest % 128 | 128);
+    rest = Math.floor(rest / 128);
+  }
+  out.push(rest);
+  return out;
+}
+
+// src/runtime/token-log-probs.ts
+var import_onnx_proto3 = __toESM(require_onnx(), 1);
+import * as ort from "onnxruntime-node";
+var { onnx: onnx3 } = import_onnx_proto3.default;
 var TARGETS_INPUT = "bias_gate_targets";
 var TARGET_LOG_PROBS_OUTPUT = "bias_gate_target_log_probs";
 var LOG_PROBABILITIES = "bias_gate/log_probabilities";
 function targetLogProbsNodes(logits) {
-  const axis = { name: "axis", type: onnx2.AttributeProto.AttributeType.INT, i: -1 };
+  const axis = { name: "axis", type: onnx3.AttributeProto.AttributeType.INT, i: -1 };
   return [
     { name: "bias_gate/log_softmax", opType: "LogSoftmax", input: [logits], output: [LOG_PROBABILITIES], attribute: [axis] },
     { name: "bias_gate/gather_targets", opType: "GatherElements", input: [LOG_PROBABILITIES, TARGETS_INPUT], output: [TARGET_LOG_PROBS_OUTPUT], attribute: [axis] }
   ];
 }
-function valueInfo(name, elemType, shape) {
+function valueInfo2(name, elemType, shape) {
   return { name, type: { tensorType: { elemType, shape: { dim: shape.map((dimParam) => ({ dimParam })) } } } };
 }
-var { FLOAT, INT64 } = onnx2.TensorProto.DataType;
-var targetsInfo = valueInfo(TARGETS_INPUT, INT64, ["batch", "sequence", "one"]);
-var outputInfo = valueInfo(TARGET_LOG_PROBS_OUTPUT, FLOAT, ["batch", "sequence", "one"]);
+var { FLOAT: FLOAT2, INT64: INT642 } = onnx3.TensorProto.DataType;
+var targetsInfo = valueInfo2(TARGETS_INPUT, INT642, ["batch", "sequence", "one"]);
+var outputInfo = valueInfo2(TARGET_LOG_PROBS_OUTPUT, FLOAT2, ["batch", "sequence", "one"]);
 function targetLogProbsExtension(logits) {
   return graphExtension({ node: targetLogProbsNodes(logits), input: [targetsInfo], output: [outputInfo] });
 }
 function logProbabilityGraph() {
-  const model = onnx2.ModelProto.create({
+  const model = onnx3.ModelProto.create({
     irVersion: 8,
     opsetImport: [{ domain: "", version: 13 }],
     producerName: "bias-gate",
     graph: {
       name: "token_log_probabilities",
       node: targetLogProbsNodes("logits"),
-      input: [valueInfo("logits", FLOAT, ["batch", "sequence", "vocabulary"]), targetsInfo],
+      input: [valueInfo2("logits", FLOAT2, ["batch", "sequence", "vocabulary"]), targetsInfo],
       output: [outputInfo]
     }
   });
-  return onnx2.ModelProto.encode(model).finish();
+  return onnx3.ModelProto.encode(model).finish();
 }
 var TokenLogProbabilities = class {
   session;
@@ -40323,8 +40542,10 @@ function languageModelFeeds(model, rows, targets) {
 }
 async function runLogits(model, rows) {
   const feeds = languageModelFeeds(model, rows);
-  const length = feeds.input_ids.dims[1];
   const logits = (await model.session.run(feeds, [LOGITS_OUTPUT]))[LOGITS_OUTPUT];
+  return checkedLogits(model, logits, rows.length, feeds.input_ids.dims[1]);
+}
+function checkedLogits(model, logits, rows, length) {
   if (logits === void 0) throw new InputError(`${model.displayPath}: the model returned no \`${LOGITS_OUTPUT}\``);
   if (logits.type !== "float32") {
     throw new InputError(`${model.displayPath}: logits are ${logits.type}; bias-gate reads float32 logits`, {
@@ -40332,12 +40553,29 @@ async function runLogits(model, rows) {
     });
   }
   const [batch, sequence, vocabulary] = logits.dims;
-  if (logits.dims.length !== 3 || batch !== rows.length || sequence !== length || vocabulary === void 0) {
+  if (logits.dims.length !== 3 || batch !== rows || sequence !== length || vocabulary === void 0) {
     throw new InputError(
-      `${model.displayPath}: logits have shape [${logits.dims.join(", ")}] for input_ids [${rows.length}, ${length}]; expected [batch, sequence, vocabulary]`
+      `${model.displayPath}: logits have shape [${logits.dims.join(", ")}] for input_ids [${rows}, ${length}]; expected [batch, sequence, vocabulary]`
     );
   }
   return { data: logits.data, length, vocabulary, tensor: logits };
+}
+async function runReadLogits(model, rows, positions) {
+  const feeds = withReadPositions(languageModelFeeds(model, rows), positions.map((position, row2) => ({ row: row2, position, target: 0 })));
+  const logits = (await model.session.run(feeds, [READ_LOGITS_OUTPUT]))[READ_LOGITS_OUTPUT];
+  if (logits === void 0) throw new InputError(`${model.displayPath}: the model returned no \`${READ_LOGITS_OUTPUT}\``);
+  if (logits.type !== "float32") throw new InputError(`${model.displayPath}: logits are ${logits.type}; bias-gate reads float32 logits`);
+  const [one, reads, vocabulary] = logits.dims;
+  if (logits.dims.length !== 3 || one !== 1 || reads !== rows.length || vocabulary === void 0) {
+    throw new InputError(`${model.displayPath}: the read-position logits have shape [${logits.dims.join(", ")}] for ${rows.length} read positions; expected [1, reads, vocabulary]`);
+  }
+  return { data: logits.data, length: 1, vocabulary, tensor: logits };
+}
+function withReadPositions(feeds, reads) {
+  const length = feeds.input_ids.dims[1];
+  const positions = BigInt64Array.from(reads, ({ row: row2, position }) => BigInt(row2 * length + position));
+  const targets = BigInt64Array.from(reads, ({ target }) => BigInt(target));
+  return { ...feeds, [READ_POSITIONS_INPUT]: new ort3.Tensor("int64", positions, [1, reads.length]), [READ_TARGETS_INPUT]: new ort3.Tensor("int64", targets, [1, reads.length, 1]) };
 }
 var gatherers = /* @__PURE__ */ new WeakMap();
 function gathererFor(model) {
@@ -40345,21 +40583,32 @@ function gathererFor(model) {
   if (!gatherer) gatherers.set(model, gatherer = new TokenLogProbabilities());
   return gatherer;
 }
-async function runTargetLogProbs(model, rows, targetAt) {
-  const length = Math.max(...rows.map((row2) => row2.length));
-  const targets = new BigInt64Array(rows.length * length);
-  for (let row2 = 0; row2 < rows.length; row2++) {
-    for (let position = 0; position < length; position++) targets[row2 * length + position] = BigInt(targetAt(row2, position));
+async function runReads(model, feeds, reads, extraOutputs = []) {
+  const [rows = 0, length = 0] = feeds.input_ids.dims;
+  if (model.inputs.readPositions) {
+    const outputs2 = await model.session.run(withReadPositions(feeds, reads), [READ_LOG_PROBS_OUTPUT, ...extraOutputs]);
+    const output = outputs2[READ_LOG_PROBS_OUTPUT];
+    if (output?.type !== "float32" || output.dims.join() !== [1, reads.length, 1].join()) {
+      throw new Error(`${model.displayPath}: ${READ_LOG_PROBS_OUTPUT} is ${output?.type} [${output?.dims.join(", ")}], not float32 [1, ${reads.length}, 1]`);
+    }
+    return { logProbs: output.data, outputs: outputs2 };
   }
-  if (!model.inputs.targets) {
-    const { tensor } = await runLogits(model, rows);
-    return { logProbs: await gathererFor(model).gather(tensor, targets), length };
+  const targets = new BigInt64Array(rows * length);
+  for (const { row: row2, position, target } of reads) targets[row2 * length + position] = BigInt(target);
+  let all;
+  let outputs;
+  if (model.inputs.targets) {
+    outputs = await model.session.run({ ...feeds, [TARGETS_INPUT]: new ort3.Tensor("int64", targets, [rows, length, 1]) }, [TARGET_LOG_PROBS_OUTPUT, ...extraOutputs]);
+    const output = outputs[TARGET_LOG_PROBS_OUTPUT];
+    if (output?.type !== "float32" || output.dims.join() !== [rows, length, 1].join()) {
+      throw new Error(`${model.displayPath}: ${TARGET_LOG_PROBS_OUTPUT} is ${output?.type} [${output?.dims.join(", ")}], not float32 [${rows}, ${length}, 1]`);
+    }
+    all = output.data;
+  } else {
+    outputs = await model.session.run(feeds, [LOGITS_OUTPUT, ...extraOutputs]);
+    all = await gathererFor(model).gather(checkedLogits(model, outputs[LOGITS_OUTPUT], rows, length).tensor, targets);
   }
-  const output = (await model.session.run(languageModelFeeds(model, rows, targets), [TARGET_LOG_PROBS_OUTPUT]))[TARGET_LOG_PROBS_OUTPUT];
-  if (output?.type !== "float32" || output.dims.join() !== [rows.length, length, 1].join()) {
-    throw new Error(`${model.displayPath}: ${TARGET_LOG_PROBS_OUTPUT} is ${output?.type} [${output?.dims.join(", ")}], not float32 [${rows.length}, ${length}, 1]`);
-  }
-  return { logProbs: output.data, length };
+  return { logProbs: Float32Array.from(reads, ({ row: row2, position }) => all[row2 * length + position]), outputs };
 }
 function checkTokenId(target, vocabulary) {
   if (!(Number.isInteger(target) && target >= 0 && target < vocabulary)) {
@@ -40401,8 +40650,10 @@ async function causalTokenLogProbs(model, sequences, options) {
   for (const group of planBatches(pending.map((k) => sequences[k].length), options)) {
     const batch = group.map((j) => pending[j]);
     const rows = batch.map((k) => sequences[k]);
-    const { logProbs, length } = await runTargetLogProbs(model, rows, (row2, i) => rows[row2][i + 1] ?? 0);
-    batch.forEach((k, row2) => results[k].set(logProbs.subarray(row2 * length, row2 * length + sequences[k].length - 1)));
+    const reads = rows.flatMap((row2, r) => row2.slice(1).map((target, i) => ({ row: r, position: i, target })));
+    const { logProbs } = await runReads(model, languageModelFeeds(model, rows), reads);
+    let next = 0;
+    batch.forEach((k) => results[k].set(logProbs.subarray(next, next += sequences[k].length - 1)));
     done += batch.length;
     options.onBatch?.(done, sequences.length);
   }
@@ -40411,8 +40662,8 @@ async function causalTokenLogProbs(model, sequences, options) {
 async function nextTokenLogProbs(model, prefix) {
   if (prefix.length === 0) throw new RangeError("nextTokenLogProbs needs a non-empty prefix");
   checkIds(model, [prefix]);
-  const { data, vocabulary } = await runLogits(model, [prefix]);
-  const offset = (prefix.length - 1) * vocabulary;
+  const { data, vocabulary, length } = model.inputs.readPositions ? await runReadLogits(model, [prefix], [prefix.length - 1]) : await runLogits(model, [prefix]);
+  const offset = (length - 1) * vocabulary;
   const logits = data.subarray(offset, offset + vocabulary);
   let max = -Infinity;
   for (const value of logits) max = Math.max(max, value);
@@ -40433,12 +40684,144 @@ async function maskedTokenLogProbs(model, queries, options) {
   let done = 0;
   for (const batch of planBatches(queries.map((query) => query.ids.length), options)) {
     const rows = batch.map((k) => queries[k]);
-    const { logProbs, length } = await runTargetLogProbs(model, rows.map((query) => query.ids), (row2, i) => i === rows[row2].position ? rows[row2].target : 0);
-    rows.forEach(({ position }, row2) => results[batch[row2]] = logProbs[row2 * length + position]);
+    const { logProbs } = await runReads(model, languageModelFeeds(model, rows.map((query) => query.ids)), rows.map(({ position, target }, row2) => ({ row: row2, position, target })));
+    rows.forEach((_, row2) => results[batch[row2]] = logProbs[row2]);
     done += batch.length;
     options.onBatch?.(done, queries.length);
   }
   return results;
+}
+
+// src/language/shared-prefixes.ts
+import * as ort4 from "onnxruntime-node";
+var MIN_SHARED_PREFIX = 4;
+function planSharedPrefixes(sequences, groups, minimumPrefix = MIN_SHARED_PREFIX) {
+  const shared = [];
+  const alone = [];
+  const seen = /* @__PURE__ */ new Set();
+  for (const group of groups) {
+    const members = group.filter((k) => {
+      if (!(Number.isInteger(k) && k >= 0 && k < sequences.length) || seen.has(k)) throw new RangeError(`prefix group index ${k} is out of range or repeated`);
+      seen.add(k);
+      return true;
+    });
+    const prefix = commonPrefixLength(members.map((k) => sequences[k])) - 1;
+    if (members.length >= 2 && prefix >= minimumPrefix) shared.push({ members, prefix });
+    else alone.push(...members);
+  }
+  sequences.forEach((_, k) => seen.has(k) || alone.push(k));
+  return { shared, alone };
+}
+function commonPrefixLength(sequences) {
+  if (sequences.length === 0) return 0;
+  const shortest = Math.min(...sequences.map((sequence) => sequence.length));
+  let length = 0;
+  while (length < shortest && sequences.every((sequence) => sequence[length] === sequences[0][length])) length++;
+  return length;
+}
+function pastNamesOf(model) {
+  const inputs = model.inputs.pastKeyValues ?? [];
+  if (inputs.length === 0 || !model.inputs.positionIds || !(model.inputs.targets || model.inputs.readPositions)) return void 0;
+  const presents = inputs.map(({ name }) => name.replace(/^past_key_values\./, "present."));
+  return presents.every((name) => model.session.outputNames.includes(name)) ? { inputs, presents } : void 0;
+}
+async function causalTokenLogProbsSharingPrefixes(model, sequences, groups, options) {
+  const names = pastNamesOf(model);
+  if (names === void 0) return causalTokenLogProbs(model, sequences, options);
+  checkIds(model, sequences);
+  const { shared, alone } = planSharedPrefixes(sequences, groups);
+  const results = sequences.map((sequence) => new Float64Array(Math.max(sequence.length - 1, 0)));
+  let done = 0;
+  const report = (count) => options.onBatch?.(done += count, sequences.length);
+  const whole = await causalTokenLogProbs(model, alone.map((k) => sequences[k]), { ...options, onBatch: void 0 });
+  alone.forEach((k, j) => results[k].set(whole[j]));
+  report(alone.length);
+  const byPrefix = shared.map((_, j) => j).sort((a, b) => shared[b].prefix - shared[a].prefix || a - b);
+  const chunkSize = options.batchSize * GROUP_CHUNK_BATCHES;
+  for (let start = 0; start < byPrefix.length; start += chunkSize) {
+    const chunk = byPrefix.slice(start, start + chunkSize).map((j) => shared[j]);
+    const pasts = /* @__PURE__ */ new Map();
+    for (const prefixBatch of planBatches(chunk.map((group) => group.prefix), options)) {
+      const batchGroups = prefixBatch.map((j) => chunk[j]);
+      const pass = await runPrefixes(model, names, batchGroups.map((group) => sequences[group.members[0]].slice(0, group.prefix + 1)));
+      let next = 0;
+      batchGroups.forEach((group, row2) => {
+        const logProbs = pass.logProbs.subarray(next, next += group.prefix);
+        for (const member of group.members) results[member].set(logProbs);
+        pasts.set(group, rowPast(names, pass, row2, group.prefix));
+      });
+    }
+    const tails = chunk.flatMap((group) => group.members.filter((member) => sequences[member].length - group.prefix > 1).map((member) => ({ member, group })));
+    for (const tailBatch of planBatches(tails.map(({ member, group }) => sequences[member].length - group.prefix), options)) {
+      const rows = tailBatch.map((j) => tails[j]);
+      const tokens = rows.map(({ member, group }) => sequences[member].slice(group.prefix));
+      const logProbs = await runTails(model, names, rows.map(({ group }) => ({ prefix: group.prefix, past: pasts.get(group) })), tokens);
+      let read = 0;
+      rows.forEach(({ member, group }, row2) => results[member].set(logProbs.subarray(read, read += tokens[row2].length - 1), group.prefix));
+    }
+    report(chunk.reduce((sum, group) => sum + group.members.length, 0));
+  }
+  return results;
+}
+var GROUP_CHUNK_BATCHES = 4;
+function rowPast(names, pass, row2, prefix) {
+  return names.inputs.map(({ heads, headDim }, k) => {
+    const source = pass.presents[k].data;
+    const past = new Float32Array(heads * prefix * headDim);
+    for (let h = 0; h < heads; h++) {
+      const from = (row2 * heads + h) * pass.length * headDim;
+      past.set(source.subarray(from, from + prefix * headDim), h * prefix * headDim);
+    }
+    return past;
+  });
+}
+async function runPrefixes(model, names, prefixesWithNext) {
+  const rows = prefixesWithNext.map((ids) => ids.slice(0, -1));
+  const length = Math.max(...rows.map((row2) => row2.length));
+  const reads = prefixesWithNext.flatMap((ids, row2) => ids.slice(1).map((target, position) => ({ row: row2, position, target })));
+  const { logProbs, outputs } = await runReads(model, languageModelFeeds(model, rows), reads, names.presents);
+  const presents = names.presents.map((name, k) => {
+    const tensor = outputs[name];
+    const { heads, headDim } = names.inputs[k];
+    if (tensor?.type !== "float32" || tensor.dims.join() !== [rows.length, heads, length, headDim].join()) {
+      throw new Error(`${model.displayPath}: ${name} is ${tensor?.type} [${tensor?.dims.join(", ")}], not float32 [${rows.length}, ${heads}, ${length}, ${headDim}]`);
+    }
+    return tensor;
+  });
+  return { logProbs, length, presents };
+}
+async function runTails(model, names, rows, tokens) {
+  const length = Math.max(...tokens.map((row2) => row2.length));
+  const past = Math.max(...rows.map((row2) => row2.prefix));
+  const dims = [rows.length, length];
+  const ids = new BigInt64Array(rows.length * length).fill(BigInt(model.padId));
+  const positions = new BigInt64Array(rows.length * length);
+  const mask = new BigInt64Array(rows.length * (past + length));
+  rows.forEach(({ prefix }, r) => {
+    const tail = tokens[r];
+    for (let k = 0; k < prefix; k++) mask[r * (past + length) + k] = 1n;
+    for (let t = 0; t < length; t++) {
+      positions[r * length + t] = BigInt(prefix + t);
+      if (t < tail.length) {
+        ids[r * length + t] = BigInt(tail[t]);
+        mask[r * (past + length) + past + t] = 1n;
+      }
+    }
+  });
+  const feeds = {
+    input_ids: new ort4.Tensor("int64", ids, dims),
+    attention_mask: new ort4.Tensor("int64", mask, [rows.length, past + length]),
+    position_ids: new ort4.Tensor("int64", positions, dims)
+  };
+  names.inputs.forEach(({ name, heads, headDim }, k) => {
+    const data = new Float32Array(rows.length * heads * past * headDim);
+    rows.forEach(({ prefix, past: own }, r) => {
+      for (let h = 0; h < heads; h++) data.set(own[k].subarray(h * prefix * headDim, (h + 1) * prefix * headDim), (r * heads + h) * past * headDim);
+    });
+    feeds[name] = new ort4.Tensor("float32", data, [rows.length, heads, past, headDim]);
+  });
+  const reads = tokens.flatMap((tail, row2) => tail.slice(1).map((target, position) => ({ row: row2, position, target })));
+  return (await runReads(model, feeds, reads)).logProbs;
 }
 
 // src/language/sentence-scoring.ts
@@ -40451,15 +40834,15 @@ function bosLogProbs(model) {
   bosDistributions.set(model, computed);
   return computed;
 }
-async function scoreSentencesCausal(model, sentences, convention, batch) {
+async function scoreSentencesCausal(model, sentences, convention, batch, groups = []) {
   const encoded = sentences.map((sentence) => model.tokenizer.encode(sentence, { addSpecialTokens: false }));
   if (convention === "sum-logprob") {
     const withBos = encoded.map((ids) => [model.bosId, ...ids]);
-    const logProbs = await causalTokenLogProbs(model, withBos, batch);
+    const logProbs = await causalTokenLogProbsSharingPrefixes(model, withBos, groups, batch);
     return encoded.map((ids, k) => ({ tokens: ids.length, score: ids.length === 0 ? Number.NaN : summedLogProbability(logProbs[k]) }));
   }
   const first = await bosLogProbs(model);
-  const later = await causalTokenLogProbs(model, encoded, batch);
+  const later = await causalTokenLogProbsSharingPrefixes(model, encoded, groups, batch);
   return encoded.map((ids, k) => ({
     tokens: ids.length,
     score: ids.length === 0 ? Number.NaN : geometricMeanProbability(first[ids[0]], later[k])
@@ -40537,7 +40920,8 @@ var crowsPairsBenchmark = {
   async score(model, items, { convention, batch }) {
     if (model.kind === "causal") {
       const sentences = items.flatMap((pair) => [pair.sentMore, pair.sentLess]);
-      const scores2 = await scoreSentencesCausal(model, sentences, convention, batch);
+      const pairs = items.map((_, k) => [2 * k, 2 * k + 1]);
+      const scores2 = await scoreSentencesCausal(model, sentences, convention, batch, pairs);
       return items.map((_, k) => {
         const more = scores2[2 * k].score;
         const less = scores2[2 * k + 1].score;
@@ -40584,6 +40968,17 @@ var crowsPairsBenchmark = {
     includes: (pair) => type === "overall" || pair.biasType === type,
     outcome: (result) => result.outcome === "skipped" ? null : result.outcome === "stereotypical"
   })),
+  // The outcome is the sign of more − less. The causal bias-bench score is a geometric-mean
+  // probability (its log is the mean token log-probability); sum-logprob and masked scores are
+  // already log-probabilities, the masked ones rounded to 3 decimals (item-scores.ts).
+  screen: (kind, convention) => {
+    const toLog = kind === "causal" && convention === "bias-bench" ? Math.log : (score) => score;
+    return {
+      sides: (result) => result.outcome === "skipped" ? void 0 : [toLog(result.more), toLog(result.less)],
+      comparisons: [[0, 1]],
+      resolution: kind === "masked" ? 1e-3 : 0
+    };
+  },
   dumpItem: (pair, base, head) => ({
     benchmark: "crows_pairs",
     id: pair.id,
@@ -41283,6 +41678,118 @@ function reportSkipped(skipped, location, progress) {
   if (skipped.length === 0) return;
   const first = skipped[0];
   progress(`${location}: skipped ${skipped.length} row(s) that do not parse (first: line ${first.line}${first.id ? `, id ${first.id}` : ""}: ${first.reason})`);
+}
+
+// src/language/int8-screen.ts
+var DEFAULT_SCREEN = { calibrationItems: 64, calibrationFraction: 0.05, safetyFactor: 3, floor: 1e-6, maxFloat32Fraction: 0.5, seed: 1 };
+function calibrationSample(count, size, seed) {
+  const all = Array.from({ length: count }, (_, k) => k);
+  if (size >= count) return all;
+  return seededRng(seed).shuffle(all).slice(0, size).sort((a, b) => a - b);
+}
+function sideErrors(adapter, int8, float32) {
+  const errors = [];
+  int8.forEach((result, k) => {
+    const a = adapter.sides(result);
+    const b = adapter.sides(float32[k]);
+    if (a === void 0 || b === void 0) return;
+    a.forEach((value, side) => {
+      const error = Math.abs(value - b[side]);
+      if (Number.isFinite(error)) errors.push(error);
+    });
+  });
+  return errors;
+}
+function marginErrors(adapter, int8, float32) {
+  const errors = [];
+  int8.forEach((result, k) => {
+    const a = adapter.sides(result);
+    const b = adapter.sides(float32[k]);
+    if (a === void 0 || b === void 0) return;
+    for (const [i, j] of adapter.comparisons) {
+      const error = Math.abs(a[i] - a[j] - (b[i] - b[j]));
+      if (Number.isFinite(error)) errors.push(error);
+    }
+  });
+  return errors;
+}
+function screenBound(marginErrors2, settings, resolution = 0) {
+  const largest = marginErrors2.reduce((max, error) => Math.max(max, error), 0);
+  return Math.max(settings.floor, settings.safetyFactor * largest + 2 * resolution);
+}
+function itemsToRescore(adapter, results, bound) {
+  const rescore = [];
+  results.forEach((result, k) => {
+    const sides = adapter.sides(result);
+    if (sides === void 0 || adapter.comparisons.some(([i, j]) => !(Math.abs(sides[i] - sides[j]) > bound))) rescore.push(k);
+  });
+  return rescore;
+}
+function maximum(values) {
+  return values.reduce((max, value) => Math.max(max, value), 0);
+}
+function median(values) {
+  if (values.length === 0) return 0;
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+}
+async function screenedScore(benchmark, adapter, models, items, options, settings = DEFAULT_SCREEN) {
+  const count = items.length;
+  const sampleSize = Math.max(settings.calibrationItems, Math.ceil(settings.calibrationFraction * count));
+  const float32Of = async (indices) => indices.length === 0 ? [] : benchmark.score(await models.float32(), indices.map((k) => items[k]), options);
+  const allFloat32 = async () => ({
+    results: await float32Of(items.map((_, k) => k)),
+    record: { items: count, calibrated: 0, rescored: count, bound: null, calibrationError: null, fellBack: true }
+  });
+  if (sampleSize > settings.maxFloat32Fraction * count) return allFloat32();
+  const int8 = await benchmark.score(await models.int8(), items, options);
+  const sample = calibrationSample(count, sampleSize, settings.seed);
+  const calibration = await float32Of(sample);
+  const sampled = sample.map((k) => int8[k]);
+  const errors = marginErrors(adapter, sampled, calibration);
+  const bound = screenBound(errors, settings, adapter.resolution);
+  const inSample = new Set(sample);
+  const rescore = itemsToRescore(adapter, int8, bound).filter((k) => !inSample.has(k));
+  const side = sideErrors(adapter, sampled, calibration);
+  const calibrationError = { side: { max: maximum(side), median: median(side) }, margin: { max: maximum(errors), median: median(errors) } };
+  if (sample.length + rescore.length > settings.maxFloat32Fraction * count) {
+    const rest = items.map((_, k) => k).filter((k) => !inSample.has(k));
+    const results2 = [...int8];
+    sample.forEach((k, j) => results2[k] = calibration[j]);
+    (await float32Of(rest)).forEach((result, j) => results2[rest[j]] = result);
+    return { results: results2, record: { items: count, calibrated: sample.length, rescored: rest.length, bound, calibrationError, fellBack: true } };
+  }
+  const results = [...int8];
+  sample.forEach((k, j) => results[k] = calibration[j]);
+  (await float32Of(rescore)).forEach((result, j) => results[rescore[j]] = result);
+  return { results, record: { items: count, calibrated: sample.length, rescored: rescore.length, bound, calibrationError, fellBack: false } };
+}
+function mergeScreenRecords(a, b) {
+  if (a === null) return b;
+  const maxOf = (x, y) => x === null ? y : y === null ? x : Math.max(x, y);
+  return {
+    items: a.items + b.items,
+    calibrated: a.calibrated + b.calibrated,
+    rescored: a.rescored + b.rescored,
+    bound: maxOf(a.bound, b.bound),
+    // Slices' medians do not combine into a median: the larger is kept, an upper figure.
+    calibrationError: a.calibrationError && b.calibrationError ? {
+      side: { max: Math.max(a.calibrationError.side.max, b.calibrationError.side.max), median: Math.max(a.calibrationError.side.median, b.calibrationError.side.median) },
+      margin: { max: Math.max(a.calibrationError.margin.max, b.calibrationError.margin.max), median: Math.max(a.calibrationError.margin.median, b.calibrationError.margin.median) }
+    } : a.calibrationError ?? b.calibrationError,
+    fellBack: a.fellBack || b.fellBack
+  };
+}
+function describeScreen(record) {
+  const bound = record.bound === null ? "" : ` (margin bound ${record.bound.toPrecision(3)} nats, largest calibration margin error ${record.calibrationError.margin.max.toPrecision(3)})`;
+  const fallback = record.fellBack ? "; most items needed float32, so every item was scored in float32" : "";
+  return `${record.items} items, ${record.calibrated} calibrated, ${record.rescored} rescored in float32${bound}${fallback}`;
+}
+function describePrecision(precision, hasBase) {
+  if (precision === void 0) return void 0;
+  const side = (role, record) => `${role} ${record === null ? "not scored in this run (result cache or merged shards)" : describeScreen(record)}`;
+  return `int8 screen (every outcome float32's): ${[side("head", precision.head), ...hasBase ? [side("base", precision.base)] : []].join("; ")}`;
 }
 
 // src/language/model.ts
@@ -44244,9 +44751,191 @@ var Tokenizer = class {
 };
 var Tokenizer_default = Tokenizer;
 
+// src/runtime/quantise-int8.ts
+var import_onnx_proto4 = __toESM(require_onnx(), 1);
+var { onnx: onnx4 } = import_onnx_proto4.default;
+var MICROSOFT_DOMAIN = "com.microsoft";
+var QMAX = 127;
+function roundHalfEven(x) {
+  const r = Math.round(x);
+  return Math.abs(x - Math.trunc(x)) === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}
+function quantiseColumns(weights, rows, columns, scaleFactor = 1) {
+  const absMax = new Float64Array(columns);
+  for (let k = 0; k < rows; k++) {
+    const row2 = k * columns;
+    for (let n = 0; n < columns; n++) {
+      const magnitude = Math.abs(weights[row2 + n]);
+      if (magnitude > absMax[n]) absMax[n] = magnitude;
+    }
+  }
+  const scales = new Float32Array(columns);
+  for (let n = 0; n < columns; n++) scales[n] = absMax[n] > 0 ? absMax[n] / QMAX : 1;
+  const values = new Int8Array(rows * columns);
+  for (let k = 0; k < rows; k++) {
+    const row2 = k * columns;
+    for (let n = 0; n < columns; n++) values[row2 + n] = Math.max(-QMAX, Math.min(QMAX, roundHalfEven(weights[row2 + n] / scales[n])));
+  }
+  if (scaleFactor !== 1) for (let n = 0; n < columns; n++) scales[n] = scales[n] * scaleFactor;
+  return { values, scales };
+}
+function floatValues(tensor) {
+  if (tensor.dataType !== onnx4.TensorProto.DataType.FLOAT || tensor.dataLocation === onnx4.TensorProto.DataLocation.EXTERNAL) return void 0;
+  const count = (tensor.dims ?? []).reduce((product, dim) => product * Number(dim), 1);
+  if (tensor.rawData && tensor.rawData.length > 0) {
+    if (tensor.rawData.length !== count * 4) return void 0;
+    const values = new Float32Array(count);
+    new Uint8Array(values.buffer).set(tensor.rawData);
+    return values;
+  }
+  if (tensor.floatData && tensor.floatData.length === count) return Float32Array.from(tensor.floatData);
+  return void 0;
+}
+function transpose(values, rows, columns) {
+  const out = new Float32Array(values.length);
+  for (let r = 0; r < rows; r++) for (let c = 0; c < columns; c++) out[c * rows + r] = values[r * columns + c];
+  return out;
+}
+function attribute(node, name) {
+  return node.attribute?.find((a) => a.name === name);
+}
+function floatAttribute(node, name, fallback) {
+  const found = attribute(node, name);
+  return found?.f ?? fallback;
+}
+function intAttribute(node, name, fallback) {
+  const found = attribute(node, name);
+  return found?.i === void 0 || found.i === null ? fallback : Number(found.i);
+}
+function bytesOf(array) {
+  return new Uint8Array(array.buffer.slice(array.byteOffset, array.byteOffset + array.byteLength));
+}
+function rewriteNode(node, initializers, added, prefix) {
+  const inputs = node.input ?? [];
+  const weightName = inputs[1];
+  const weight = weightName === void 0 ? void 0 : initializers.get(weightName);
+  if (weight === void 0 || (weight.dims ?? []).length !== 2) return void 0;
+  let [rows, columns] = (weight.dims ?? []).map(Number);
+  let values = floatValues(weight);
+  if (values === void 0) return void 0;
+  let alpha = 1;
+  let bias;
+  if (node.opType === "Gemm") {
+    if (intAttribute(node, "transA", 0) !== 0) return void 0;
+    alpha = floatAttribute(node, "alpha", 1);
+    const beta = floatAttribute(node, "beta", 1);
+    if (intAttribute(node, "transB", 0) !== 0) {
+      values = transpose(values, rows, columns);
+      [rows, columns] = [columns, rows];
+    }
+    const c = inputs[2];
+    if (c !== void 0 && c !== "") {
+      const tensor = initializers.get(c);
+      if (tensor === void 0 || beta !== 1 || (tensor.dims ?? []).length !== 1 || Number(tensor.dims[0]) !== columns) return void 0;
+      bias = c;
+    }
+  }
+  if (!(alpha > 0)) return void 0;
+  const quantised = quantiseColumns(values, rows, columns, alpha);
+  const { INT8, FLOAT: FLOAT3 } = onnx4.TensorProto.DataType;
+  const names = { values: `${prefix}/${weightName}/int8`, scales: `${prefix}/${weightName}/scale`, zeros: `${prefix}/${weightName}/zero_point` };
+  if (alpha !== 1) for (const key of ["values", "scales", "zeros"]) names[key] += `/alpha_${alpha}`;
+  if (!initializers.has(names.values)) {
+    const tensors = [
+      { name: names.values, dataType: INT8, dims: [rows, columns], rawData: bytesOf(quantised.values) },
+      { name: names.scales, dataType: FLOAT3, dims: [columns], rawData: bytesOf(quantised.scales) },
+      { name: names.zeros, dataType: INT8, dims: [columns], rawData: new Uint8Array(columns) }
+    ];
+    for (const tensor of tensors) initializers.set(tensor.name, tensor);
+    added.push(...tensors);
+  }
+  return {
+    name: `${prefix}/${node.name ?? node.output?.[0]}`,
+    opType: "DynamicQuantizeMatMul",
+    domain: MICROSOFT_DOMAIN,
+    input: [inputs[0], names.values, names.scales, names.zeros, ...bias ? [bias] : []],
+    output: [node.output[0]]
+  };
+}
+function quantiseInt8(bytes) {
+  const model = onnx4.ModelProto.decode(bytes);
+  const graph = model.graph;
+  const summary = { rewritten: 0, weights: 0, kept: 0 };
+  if (!graph) return { bytes, summary };
+  const initializers = new Map((graph.initializer ?? []).map((tensor) => [tensor.name ?? "", tensor]));
+  const added = [];
+  const nodes = [];
+  for (const node of graph.node ?? []) {
+    if ((node.domain ?? "") !== "" || node.opType !== "MatMul" && node.opType !== "Gemm") {
+      nodes.push(node);
+      continue;
+    }
+    const rewritten = rewriteNode(node, initializers, added, "bias_gate_int8");
+    if (rewritten === void 0) {
+      summary.kept++;
+      nodes.push(node);
+    } else {
+      summary.rewritten++;
+      const dims = initializers.get(node.input[1]).dims;
+      summary.weights += Number(dims[0]) * Number(dims[1]);
+      nodes.push(rewritten);
+    }
+  }
+  if (summary.rewritten === 0) return { bytes, summary };
+  const used = /* @__PURE__ */ new Set();
+  const collect2 = (list) => {
+    for (const node of list) {
+      for (const input of node.input ?? []) used.add(input);
+      for (const a of node.attribute ?? []) {
+        if (a.g) collect2(a.g.node ?? []);
+        for (const g of a.graphs ?? []) collect2(g.node ?? []);
+      }
+    }
+  };
+  collect2(nodes);
+  for (const output of graph.output ?? []) used.add(output.name ?? "");
+  graph.node = nodes;
+  graph.initializer = [...(graph.initializer ?? []).filter((tensor) => used.has(tensor.name ?? "")), ...added];
+  const kept = new Set(graph.initializer.map((tensor) => tensor.name ?? ""));
+  const original = new Set(initializers.keys());
+  graph.input = (graph.input ?? []).filter((input) => !original.has(input.name ?? "") || kept.has(input.name ?? ""));
+  if (!(model.opsetImport ?? []).some((opset) => opset.domain === MICROSOFT_DOMAIN)) {
+    model.opsetImport = [...model.opsetImport ?? [], { domain: MICROSOFT_DOMAIN, version: 1 }];
+  }
+  return { bytes: encodeModel(model), summary };
+}
+function lengthDelimitedKey(field, length) {
+  const bytes = [field << 3 | 2];
+  for (let value = length; ; value = Math.floor(value / 128)) {
+    if (value < 128) {
+      bytes.push(value);
+      break;
+    }
+    bytes.push(value % 128 | 128);
+  }
+  return Uint8Array.from(bytes);
+}
+var MODEL_GRAPH = 7;
+var GRAPH_INITIALIZER = 5;
+var TENSOR_RAW_DATA = 9;
+function encodeModel(model) {
+  const graph = onnx4.GraphProto.create({ ...model.graph, initializer: [] });
+  const parts = [onnx4.GraphProto.encode(graph).finish()];
+  for (const tensor of model.graph.initializer ?? []) {
+    const raw = tensor.rawData;
+    const shell = onnx4.TensorProto.encode(onnx4.TensorProto.create({ ...tensor, rawData: void 0 })).finish();
+    const rawPart = raw && raw.length > 0 ? [lengthDelimitedKey(TENSOR_RAW_DATA, raw.length), raw] : [];
+    const length = shell.length + rawPart.reduce((sum, part) => sum + part.length, 0);
+    parts.push(lengthDelimitedKey(GRAPH_INITIALIZER, length), shell, ...rawPart);
+  }
+  const graphLength = parts.reduce((sum, part) => sum + part.length, 0);
+  const head = onnx4.ModelProto.encode(onnx4.ModelProto.create({ ...model, graph: void 0 })).finish();
+  return Buffer.concat([head, lengthDelimitedKey(MODEL_GRAPH, graphLength), ...parts]);
+}
+
 // src/runtime/session.ts
 import { dirname as dirname2, resolve } from "node:path";
-import * as ort5 from "onnxruntime-node";
+import * as ort6 from "onnxruntime-node";
 
 // src/runtime/external-data.ts
 var CHILDREN = {
@@ -44278,12 +44967,12 @@ function walk(bytes, start, end, message, depth, found) {
   let value;
   let offset = start;
   while (offset < end) {
-    const [tag, afterTag] = readVarint(bytes, offset, end);
+    const [tag, afterTag] = readVarint2(bytes, offset, end);
     const field = Math.floor(tag / 8);
     offset = afterTag;
     switch (tag % 8) {
       case 0:
-        offset = readVarint(bytes, offset, end)[1];
+        offset = readVarint2(bytes, offset, end)[1];
         break;
       case 1:
         offset += 8;
@@ -44292,7 +44981,7 @@ function walk(bytes, start, end, message, depth, found) {
         offset += 4;
         break;
       case 2: {
-        const [length, afterLength] = readVarint(bytes, offset, end);
+        const [length, afterLength] = readVarint2(bytes, offset, end);
         const contentEnd = afterLength + length;
         if (contentEnd > end) throw new MalformedProtobuf("length past the end");
         const child = CHILDREN[message][field];
@@ -44312,7 +45001,7 @@ function walk(bytes, start, end, message, depth, found) {
   }
   if (message === "entry" && key === "location" && value !== void 0) found.add(value);
 }
-function readVarint(bytes, offset, end) {
+function readVarint2(bytes, offset, end) {
   let result = 0;
   let scale = 1;
   for (let at = offset; at < end && at < offset + 10; at++) {
@@ -44325,7 +45014,7 @@ function readVarint(bytes, offset, end) {
 }
 
 // src/runtime/providers.ts
-import * as ort4 from "onnxruntime-node";
+import * as ort5 from "onnxruntime-node";
 var PROVIDER_INSTALL_HINTS = {
   cuda: "CUDA needs an NVIDIA GPU with CUDA 12 and cuDNN 9 libraries, and onnxruntime-node's CUDA provider libraries, which its postinstall downloads from NuGet: `npm install onnxruntime-node --onnxruntime-node-install=cuda12` (or ONNXRUNTIME_NODE_INSTALL=cuda12); in the Action, set the `gpu` input on a GPU runner.",
   tensorrt: "TensorRT needs an NVIDIA GPU with CUDA 12, cuDNN 9 and TensorRT 10 libraries, and onnxruntime-node installed with `--onnxruntime-node-install=cuda12` (it brings the TensorRT provider library too).",
@@ -44333,11 +45022,11 @@ var PROVIDER_INSTALL_HINTS = {
 };
 function unsupportedReason(provider, supported = supportedProviders()) {
   if (supported.includes(provider)) return void 0;
-  return `this onnxruntime-node ${ort4.env.versions.node ?? ""} build for ${process.platform}/${process.arch} has no ${provider} execution provider (it has ${supported.join(", ")})`;
+  return `this onnxruntime-node ${ort5.env.versions.node ?? ""} build for ${process.platform}/${process.arch} has no ${provider} execution provider (it has ${supported.join(", ")})`;
 }
 var supportedCache;
 function supportedProviders() {
-  supportedCache ??= ort4.listSupportedBackends?.().map((backend) => backend.name) ?? ["cpu"];
+  supportedCache ??= ort5.listSupportedBackends?.().map((backend) => backend.name) ?? ["cpu"];
   return supportedCache;
 }
 function providerNamedIn(error, providers) {
@@ -44358,7 +45047,8 @@ function describeProviderOutcome(outcome) {
 }
 
 // src/runtime/session.ts
-var LOAD_HINT = `The file must be a complete ONNX model (.onnx), not truncated and not another format, using operators that onnxruntime ${ort5.env.versions.node ?? ort5.env.versions.common} supports; re-export it or check it with \`python -m onnx.checker\`.`;
+var REWRITE_ROOM = 64 * 1024;
+var LOAD_HINT = `The file must be a complete ONNX model (.onnx), not truncated and not another format, using operators that onnxruntime ${ort6.env.versions.node ?? ort6.env.versions.common} supports; re-export it or check it with \`python -m onnx.checker\`.`;
 var RUN_HINT = "Check that the input name, image size, layout and channel count in the config match the model's input.";
 async function openModel(path15, displayPath2, options = {}) {
   const ortOptions = toOrtOptions(options);
@@ -44375,9 +45065,17 @@ async function openModel(path15, displayPath2, options = {}) {
   const requested = [...options.providers ?? ["cpu"]];
   const outcome = { model: displayPath2, requested, used: [], unavailable: [] };
   const providers = dropUnsupported(requested, outcome, displayPath2, options.log);
-  let session;
+  const prepared = options.prepare ? await preparedModel(options.prepare, path15, displayPath2, root) : void 0;
+  let session = options.rewrite ? await createRewritten(options.rewrite, path15, displayPath2, root, ortOptions, providers, outcome, options.log, prepared) : void 0;
+  if (session) {
+    outcome.used = [...providers];
+    options.onProviders?.(outcome);
+    return wrapSession(session, displayPath2, outcome.used);
+  }
   let extensionError;
-  const bytes = options.extension ? await readExtendedModel(path15, options.extension.bytes) : await readRegularFile(path15, displayPath2);
+  let bytes;
+  if (prepared) bytes = options.extension ? withRoom(prepared, options.extension.bytes) : prepared;
+  else bytes = options.extension ? await readExtendedModel(path15, options.extension.bytes) : await readRegularFile(path15, displayPath2);
   await checkExternalData(bytes, root, path15, displayPath2);
   if (options.extension) {
     try {
@@ -44389,7 +45087,7 @@ async function openModel(path15, displayPath2, options = {}) {
   }
   if (!session) {
     try {
-      session = await createSession(path15, ortOptions, providers, outcome, options.log);
+      session = prepared ? await createSession(prepared, withExternalDataFolder(ortOptions, path15), providers, outcome, options.log) : await createSession(path15, ortOptions, providers, outcome, options.log);
     } catch (error) {
       if (error instanceof InputError) throw error;
       throw new InputError(`${displayPath2} could not be loaded as an ONNX model: ${messageOf(error)}`, {
@@ -44404,6 +45102,37 @@ async function openModel(path15, displayPath2, options = {}) {
   outcome.used = [...providers];
   options.onProviders?.(outcome);
   return wrapSession(session, displayPath2, outcome.used);
+}
+async function createRewritten(rewrite, path15, displayPath2, root, ortOptions, providers, outcome, log, prepared) {
+  const room = new Uint8Array(REWRITE_ROOM);
+  const buffer = prepared ? withRoom(prepared, room) : await readExtendedModel(path15, room);
+  let bytes;
+  try {
+    bytes = rewrite.apply(buffer, buffer.length - REWRITE_ROOM);
+  } catch (error) {
+    if (error instanceof InputError) throw error;
+    log?.(`${displayPath2}: ${rewrite.purpose} not applied (${firstLine3(error)}); opening the model without it`);
+    return void 0;
+  }
+  await checkExternalData(bytes, root, path15, displayPath2);
+  try {
+    return await createSession(bytes, withExternalDataFolder(ortOptions, path15), providers, outcome, log);
+  } catch (error) {
+    if (error instanceof InputError) throw error;
+    log?.(`${displayPath2}: ${rewrite.purpose} not applied: the rewritten model does not load (${firstLine3(error)}); opening the model without it`);
+    return void 0;
+  }
+}
+async function preparedModel(prepare2, path15, displayPath2, root) {
+  const original = await readRegularFile(path15, displayPath2);
+  await checkExternalData(original, root, path15, displayPath2);
+  return prepare2(original);
+}
+function withRoom(model, after) {
+  const out = new Uint8Array(model.length + after.length);
+  out.set(model, 0);
+  out.set(after, model.length);
+  return out;
 }
 async function readHead(root, path15, displayPath2) {
   const found = await inspectConfined(root, path15);
@@ -44456,7 +45185,7 @@ function dropUnsupported(requested, outcome, displayPath2, log) {
 async function createSession(source, options, providers, outcome, log) {
   const create = (executionProviders) => {
     const withProviders = { ...options, executionProviders };
-    return typeof source === "string" ? ort5.InferenceSession.create(source, withProviders) : ort5.InferenceSession.create(source, withProviders);
+    return typeof source === "string" ? ort6.InferenceSession.create(source, withProviders) : ort6.InferenceSession.create(source, withProviders);
   };
   for (; ; ) {
     try {
@@ -44554,6 +45283,7 @@ async function loadLanguageTokenizer(directory, displayPath2, kind, root = direc
   }
   return createTextTokenizer(tokenizerJson, await readJson(root, directory, displayPath2, "tokenizer_config.json") ?? {}, displayPath2).tokenizer;
 }
+var BIAS_GATE_INPUTS = [TARGETS_INPUT, READ_POSITIONS_INPUT, READ_TARGETS_INPUT];
 async function loadLanguageModel(directory, displayPath2, kind, options = {}) {
   const root = options.root ?? directory;
   await requireDirectory(root, directory, displayPath2);
@@ -44573,7 +45303,14 @@ async function loadLanguageModel(directory, displayPath2, kind, options = {}) {
   const { tokenizer, library } = createTextTokenizer(tokenizerJson, tokenizerConfig, displayPath2);
   const special = specialTokens(kind, library, tokenizerConfig, displayPath2);
   const extension = { bytes: targetLogProbsExtension(LOGITS_OUTPUT), purpose: "bias-gate's log-softmax nodes" };
-  const session = await openModel(modelPath, `${displayPath2}/model.onnx`, { ...options, root, extension });
+  const { readPositions = true, quantise, ...sessionOptions } = options;
+  const rewrite = readPositions ? { apply: (buffer, size) => readPositionsModel(buffer, LOGITS_OUTPUT, size).bytes, purpose: "bias-gate's read-position projection" } : void 0;
+  const prepare2 = quantise === "int8" ? (bytes) => {
+    const { bytes: quantised, summary } = quantiseInt8(bytes);
+    options.log?.(`${displayPath2}: int8 screen: ${summary.rewritten} weight matrices quantised to int8 (${summary.weights} weights), ${summary.kept} MatMul/Gemm left float32`);
+    return quantised;
+  } : void 0;
+  const session = await openModel(modelPath, `${displayPath2}/model.onnx`, { ...sessionOptions, root, extension, rewrite, prepare: prepare2 });
   try {
     const inputs = checkGraph(session, kind, displayPath2);
     const hasPast = session.inputNames.some(isPastKeyValueInput);
@@ -44659,7 +45396,7 @@ function specialTokenText(value) {
 function checkGraph(session, kind, displayPath2) {
   const optional2 = OPTIONAL_INPUT[kind];
   const fed = [...REQUIRED_INPUTS, optional2];
-  const modelInputs = session.inputNames.filter((name) => name !== TARGETS_INPUT);
+  const modelInputs = session.inputNames.filter((name) => !BIAS_GATE_INPUTS.includes(name));
   const feedsText = `bias-gate feeds ${REQUIRED_INPUTS.join(", ")}[, ${optional2}] to a ${kind} model`;
   const unexpected = modelInputs.filter((name) => !fed.includes(name) && !(kind === "causal" && isPastKeyValueInput(name)));
   if (unexpected.length > 0) {
@@ -44674,7 +45411,8 @@ function checkGraph(session, kind, displayPath2) {
       { hint: EXPORT_HINT[kind] }
     );
   }
-  if (!session.outputNames.includes(LOGITS_OUTPUT)) {
+  const readPositions = session.inputNames.includes(READ_POSITIONS_INPUT) && session.inputNames.includes(READ_TARGETS_INPUT) && session.outputNames.includes(READ_LOGITS_OUTPUT) && session.outputNames.includes(READ_LOG_PROBS_OUTPUT);
+  if (!session.outputNames.includes(LOGITS_OUTPUT) && !readPositions) {
     throw new InputError(
       `${displayPath2}/model.onnx has no output \`${LOGITS_OUTPUT}\` (its outputs: ${session.outputNames.join(", ") || "none"}); bias-gate scores the language-model head's logits`,
       { hint: `${EXPORT_HINT[kind]} Exports for that task name the vocabulary scores \`logits\`.` }
@@ -44683,7 +45421,8 @@ function checkGraph(session, kind, displayPath2) {
   return {
     positionIds: session.inputNames.includes("position_ids"),
     tokenTypeIds: session.inputNames.includes("token_type_ids"),
-    targets: session.inputNames.includes(TARGETS_INPUT) && session.outputNames.includes(TARGET_LOG_PROBS_OUTPUT)
+    targets: session.inputNames.includes(TARGETS_INPUT) && session.outputNames.includes(TARGET_LOG_PROBS_OUTPUT),
+    readPositions
   };
 }
 function unexpectedInputHint(kind, unexpected) {
@@ -44697,7 +45436,7 @@ function unexpectedInputHint(kind, unexpected) {
 }
 async function logitsVocabularySize(model) {
   try {
-    return (await runLogits(model, [[0]])).vocabulary;
+    return (await (model.inputs.readPositions ? runReadLogits(model, [[0]], [0]) : runLogits(model, [[0]]))).vocabulary;
   } catch (error) {
     if (!(error instanceof InputError) || error.message.startsWith(`${model.displayPath}:`)) throw error;
     throw new InputError(`${error.message} (a one-token probe at load)`, {
@@ -44752,6 +45491,32 @@ async function readJson(root, directory, displayPath2, name) {
     throw new InputError(`${displayPath2}/${name} holds ${Array.isArray(parsed) ? "an array" : typeof parsed}; expected a JSON object`);
   }
   return parsed;
+}
+
+// src/language/leading-tokens.ts
+function leadingTokens(tokenizer, text, count) {
+  if (!(Number.isInteger(count) && count >= 0)) throw new RangeError(`count must be a non-negative integer, got ${count}`);
+  const encode = (part) => tokenizer.encode(part, { addSpecialTokens: false });
+  let characters = INITIAL_CHARACTERS_PER_TOKEN * count + MARGIN_CHARACTERS;
+  while (characters < text.length) {
+    const ids = encode(text.slice(0, characters));
+    if (ids.length >= count + MARGIN_TOKENS) {
+      const longer = Math.ceil(characters * 1.25);
+      if (longer >= text.length) break;
+      const check = encode(text.slice(0, longer));
+      if (sameLeadingIds(ids, check, count)) return ids.slice(0, count);
+    }
+    characters *= 2;
+  }
+  return encode(text).slice(0, count);
+}
+var INITIAL_CHARACTERS_PER_TOKEN = 6;
+var MARGIN_CHARACTERS = 1024;
+var MARGIN_TOKENS = 32;
+function sameLeadingIds(a, b, count) {
+  if (a.length < count || b.length < count) return false;
+  for (let k = 0; k < count; k++) if (a[k] !== b[k]) return false;
+  return true;
 }
 
 // src/language/perplexity.ts
@@ -44838,7 +45603,10 @@ var stereoSetBenchmark = {
     const candidates = clusters.flatMap(
       (cluster) => [cluster.sentences.stereotype, cluster.sentences.antiStereotype, cluster.sentences.unrelated].map((sentence) => ({ context: cluster.context, sentence: sentence.sentence }))
     );
-    const scores = model.kind === "causal" ? await scoreSentencesCausal(model, candidates.map((candidate) => candidate.sentence), convention, batch) : await scoreBlankWordsMasked(model, candidates, batch);
+    const scores = model.kind === "causal" ? (
+      // A context's three candidates differ from the BLANK word on: their shared beginning runs once with a KV-cache export.
+      await scoreSentencesCausal(model, candidates.map((candidate) => candidate.sentence), convention, batch, clusters.map((_, k) => [3 * k, 3 * k + 1, 3 * k + 2]))
+    ) : await scoreBlankWordsMasked(model, candidates, batch);
     return clusters.map((_, k) => ({ stereotype: scores[3 * k].score, antiStereotype: scores[3 * k + 1].score, unrelated: scores[3 * k + 2].score }));
   },
   metrics(clusters, results, picks) {
@@ -44869,6 +45637,16 @@ var stereoSetBenchmark = {
     includes: (cluster) => domain === "overall" || cluster.biasType === domain,
     outcome: (result) => isScoredCluster(result) ? result.stereotype > result.antiStereotype : null
   }))],
+  // Outcomes: stereotype vs anti-stereotype, and each vs unrelated (stereoSetScores). Masked and
+  // causal bias-bench scores are (mean) probabilities, compared by their logs; sum-logprob's are logs.
+  screen: (kind, convention) => {
+    const toLog = kind === "masked" || convention === "bias-bench" ? Math.log : (score) => score;
+    return {
+      sides: (result) => isScoredCluster(result) ? [toLog(result.stereotype), toLog(result.antiStereotype), toLog(result.unrelated)] : void 0,
+      comparisons: [[0, 1], [0, 2], [1, 2]],
+      resolution: 0
+    };
+  },
   dumpItem: (cluster, base, head) => ({
     benchmark: "stereoset",
     id: cluster.id,
@@ -44986,8 +45764,10 @@ async function runLanguage(language, options) {
   const side = (directory, role, root) => {
     const displayPath2 = `${role} language model ${role === "head" ? headPath : basePath}`;
     let model;
+    let quantised;
     return {
       model: () => model ??= (opened.push(loadLanguageModel(directory, displayPath2, language.kind, { ...options.session, root })), opened.at(-1)),
+      int8: () => quantised ??= (opened.push(loadLanguageModel(directory, `${displayPath2} (int8)`, language.kind, { ...options.session, root, quantise: "int8" })), opened.at(-1)),
       tokenizer: () => loadLanguageTokenizer(directory, displayPath2, language.kind, root)
     };
   };
@@ -45006,12 +45786,28 @@ async function runLanguage(language, options) {
       convention: language.scoring,
       batch: { batchSize: language.batchSize, maxBatchTokens: language.maxBatchTokens, onBatch: (done, total) => progress(`${benchmark.name} (${side2}): ${done}/${total}`) }
     });
-    const scoreSide = async (model, record, items, side2) => {
-      const key = cacheKey({ version: TOOL_VERSION, model: record.files, data: data.sha256, kind: language.kind, scoring: language.scoring, settings });
-      return scoring.obtain(`language-${benchmark.name}`, key, items.length, async (indices) => benchmark.score(await model(), indices.map((i) => items[i]), options2(side2)), `${benchmark.name} (${side2})`);
+    const screened = language.precision === "int8-screen" && benchmark.screen !== void 0;
+    const screens = { head: null, base: null };
+    const scoreSide = async (models2, record, items, role) => {
+      const key = cacheKey({ version: TOOL_VERSION, model: record.files, data: data.sha256, kind: language.kind, scoring: language.scoring, settings, ...screened ? { precision: language.precision } : {} });
+      return scoring.obtain(
+        `language-${benchmark.name}`,
+        key,
+        items.length,
+        async (indices) => {
+          const picked = indices.map((i) => items[i]);
+          if (!screened) return benchmark.score(await models2.model(), picked, options2(role));
+          const adapter = benchmark.screen(language.kind, language.scoring);
+          const { results, record: screen } = await screenedScore(benchmark, adapter, { int8: models2.int8, float32: models2.model }, picked, options2(role), { ...DEFAULT_SCREEN, seed: language.seed });
+          screens[role] = mergeScreenRecords(screens[role], screen);
+          progress(`${benchmark.name} (${role}): int8 screen ${describeScreen(screen)}`);
+          return results;
+        },
+        `${benchmark.name} (${role})`
+      );
     };
-    const headResults = await scoreSide(head.model, models.head, headItems, "head");
-    const baseResults = base ? await scoreSide(base.model, models.base, baseItems, "base") : null;
+    const headResults = await scoreSide(head, models.head, headItems, "head");
+    const baseResults = base ? await scoreSide(base, models.base, baseItems, "base") : null;
     if (!headResults || baseResults === void 0) {
       sharded = true;
       return;
@@ -45027,7 +45823,8 @@ async function runLanguage(language, options) {
       skippedItems: { head: benchmark.skippedItems(headItems, headResults), base: baseResults ? benchmark.skippedItems(baseItems, baseResults) : [] },
       paired: comparison.paired,
       mcnemar: comparison.mcnemar,
-      settings
+      settings,
+      ...screened ? { precision: { mode: "int8-screen", head: screens.head, base: base ? screens.base : null } } : {}
     });
     const pairedBase = comparison.paired ? baseResults : null;
     dumps.push(() => headItems.map((item, k) => JSON.stringify(benchmark.dumpItem(item, pairedBase ? pairedBase[k] : null, headResults[k]))));
@@ -45080,8 +45877,7 @@ async function runLanguage(language, options) {
   };
 }
 function perplexityItems(tokenizer, text, window2, stride, maxTokens) {
-  const all = tokenizer.encode(text, { addSpecialTokens: false });
-  const ids = maxTokens === void 0 ? all : all.slice(0, maxTokens);
+  const ids = maxTokens === void 0 ? tokenizer.encode(text, { addSpecialTokens: false }) : leadingTokens(tokenizer, text, maxTokens);
   return perplexityWindows(ids.length, window2, stride).map((w, k) => ({ ...w, id: `window-${k}`, ids: ids.slice(w.begin, w.end) }));
 }
 function requirePredictedTokens(items, what) {
@@ -45147,7 +45943,7 @@ async function mapConcurrently(items, limit, work) {
 }
 
 // src/vision/embed.ts
-import * as ort6 from "onnxruntime-node";
+import * as ort7 from "onnxruntime-node";
 async function embedImages(model, images, imageShape, request) {
   const { batchSize } = request;
   if (!Number.isInteger(batchSize) || batchSize < 1) {
@@ -45166,7 +45962,7 @@ async function embedImages(model, images, imageShape, request) {
     const batch = images.slice(start, start + batchSize);
     const stacked = new Float32Array(batch.length * imageSize);
     batch.forEach((image, offset) => stacked.set(image, offset * imageSize));
-    const feed = new ort6.Tensor("float32", stacked, [batch.length, ...imageShape]);
+    const feed = new ort7.Tensor("float32", stacked, [batch.length, ...imageShape]);
     const results = await model.run({ [inputName]: feed }, [outputName]);
     const split = splitBatch(model, outputName, results[outputName], batch.length);
     split.forEach((embedding, offset) => checkEmbedding(model, outputName, embedding, request.imageLabel?.(start + offset) ?? `image ${start + offset}`));
@@ -48147,7 +48943,7 @@ function checkReferenceSets(vision, objects, byName, declared) {
   }
   for (const test of vision.ieat) {
     for (const gender of GENDERS) require2(gender, 2, `iEAT "${test.name}" (targets need a standard deviation)`);
-    for (const attribute of test.attributes) require2(attribute, 1, `iEAT "${test.name}"`);
+    for (const attribute2 of test.attributes) require2(attribute2, 1, `iEAT "${test.name}"`);
   }
 }
 async function recordReferenceSets(source, sets) {
@@ -49184,7 +49980,8 @@ function renderLanguage(document) {
     for (const file of model.files) audit.push([`${escapeXml(model.role)} model`, code(`${model.path}/${file.name}`), code(file.sha256), escapeXml(`${formatOptional(file.bytes)} bytes`)]);
   }
   for (const run of language.benchmarks) {
-    const notes = [`${run.data.items} items`, `${run.data.skippedRows.length} rows skipped`, `${run.skippedItems.head.length} items not scored`, ...Object.entries(run.settings).map(([key, value]) => `${key} ${String(value)}`)];
+    const screen = describePrecision(run.precision, language.models.base !== null);
+    const notes = [`${run.data.items} items`, `${run.data.skippedRows.length} rows skipped`, `${run.skippedItems.head.length} items not scored`, ...Object.entries(run.settings).map(([key, value]) => `${key} ${String(value)}`), ...screen ? [screen] : []];
     audit.push([escapeXml(run.name), `${code(run.data.location)}${run.data.revision ? ` @ ${escapeXml(run.data.revision)}` : ""}`, code(run.data.sha256), escapeXml(notes.join(", "))]);
   }
   parts.push(`<details><summary>Audit: language models, benchmark data and skipped items</summary>${table(["artifact", "path or source", "sha256", "notes"], audit)}</details>`);
@@ -49930,7 +50727,8 @@ function renderLanguage2(language, document) {
     for (const file of model.files) lines.push(row([`${escapeTableCell(model.role)} model`, cellCode(`${model.path}/${file.name}`), cellCode(file.sha256), `${formatOptional(file.bytes)} bytes`]));
   }
   for (const run of language.benchmarks) {
-    const notes = [`${run.data.items} items`, `${run.data.skippedRows.length} rows skipped`, `${run.skippedItems.head.length} items not scored`, ...Object.entries(run.settings).map(([key, value]) => `${key} ${String(value)}`)];
+    const screen = describePrecision(run.precision, language.models.base !== null);
+    const notes = [`${run.data.items} items`, `${run.data.skippedRows.length} rows skipped`, `${run.skippedItems.head.length} items not scored`, ...Object.entries(run.settings).map(([key, value]) => `${key} ${String(value)}`), ...screen ? [screen] : []];
     lines.push(row([escapeTableCell(run.name), `${cellCode(run.data.location)}${run.data.revision ? ` @ ${escapeTableCell(run.data.revision)}` : ""}`, cellCode(run.data.sha256), escapeTableCell(notes.join(", "))]));
   }
   lines.push("", "</details>");
@@ -50038,6 +50836,8 @@ function renderLanguage3(language, report) {
   for (const run of language.benchmarks) {
     const skipped = run.data.skippedRows.length + run.skippedItems.head.length;
     lines.push(`  ${run.name}: ${run.data.items} items from ${run.data.location} (sha256 ${run.data.sha256.slice(0, 12)}\u2026)${skipped > 0 ? `, ${run.data.skippedRows.length} rows skipped, ${run.skippedItems.head.length} items not scored` : ""}`);
+    const screen = describePrecision(run.precision, language.models.base !== null);
+    if (screen) lines.push(`    ${screen}`);
   }
   lines.push("");
   return lines;
@@ -50095,6 +50895,9 @@ function checkConfig(config) {
       if (gate.rules.some((rule) => rule.rule === "max_bias_increase") && !gate.requireSignificant) {
         warnings.push(`${config.displayPath}:${gate.line}: ${gate.keyPath}: max_bias_increase without require_significant: true fails on a single flipped pair (noise); \`bias-gate calibrate\` shows how much one pair is worth`);
       }
+    }
+    if (language.precision === "int8-screen" && !language.benchmarks.crowsPairs && !language.benchmarks.stereoSet) {
+      warnings.push(`${config.displayPath}: language.precision: int8-screen has nothing to screen: perplexity is always scored in float32; remove it or add crows_pairs or stereoset`);
     }
   }
   return { problems, warnings, metrics, unchecked };
