@@ -257,7 +257,8 @@ async function visionComponent(files: string[]): Promise<ComponentFigures & { im
   const session = await openModel(path.join(MODELS, 'resnet50/model.onnx'), 'resnet50', { intraOpThreads: THREADS });
   const batches: RecordedBatch[] = [];
   const recorded = recordingSession(session, batches);
-  await embedImages(session, [new Float32Array(3 * 224 * 224)], [3, 224, 224], { batchSize: 1, outputName: 'embedding' }); // warm-up
+  // Warm-up on a non-zero image: an all-zero embedding is refused (src/vision/embed.ts), as it should be.
+  await embedImages(session, [Float32Array.from({ length: 3 * 224 * 224 }, (_, k) => ((k * 2654435761) % 1000) / 500 - 1)], [3, 224, 224], { batchSize: 1, outputName: 'embedding' });
   log(`vision: preprocessing and embedding ${files.length} images`);
   // As runVision does it: a few images decoded at once, then batches of 16.
   const preprocess = () => mapConcurrently(files, PREPROCESS_CONCURRENCY, (file) => preprocessImage({ path: file, relativePath: path.basename(file) }, DEFAULT_PREPROCESS));

@@ -40208,6 +40208,19 @@ async function readExtendedModel(path15, extension) {
   }
 }
 
+// src/runtime/protobuf-varint.ts
+function readVarint(bytes, offset, end) {
+  let result = 0;
+  let scale = 1;
+  for (let at = offset; at < end && at < offset + 10; at++) {
+    const byte = bytes[at];
+    result += (byte & 127) * scale;
+    if (byte < 128) return [result, at + 1];
+    scale *= 128;
+  }
+  return void 0;
+}
+
 // src/runtime/read-positions.ts
 var { onnx: onnx2 } = import_onnx_proto2.default;
 var READ_POSITIONS_INPUT = "bias_gate_read_positions";
@@ -40367,12 +40380,12 @@ function fieldsOf(bytes, start, end) {
   const fields = [];
   let offset = start;
   while (offset < end) {
-    const [tag, afterTag] = readVarint(bytes, offset, end);
+    const [tag, afterTag] = readVarint2(bytes, offset, end);
     let body;
     let fieldEnd;
     switch (tag % 8) {
       case 0:
-        fieldEnd = readVarint(bytes, afterTag, end)[1];
+        fieldEnd = readVarint2(bytes, afterTag, end)[1];
         break;
       case 1:
         fieldEnd = afterTag + 8;
@@ -40381,7 +40394,7 @@ function fieldsOf(bytes, start, end) {
         fieldEnd = afterTag + 4;
         break;
       case 2: {
-        const [length, afterLength] = readVarint(bytes, afterTag, end);
+        const [length, afterLength] = readVarint2(bytes, afterTag, end);
         body = afterLength;
         fieldEnd = afterLength + length;
         break;
@@ -40395,16 +40408,10 @@ function fieldsOf(bytes, start, end) {
   }
   return fields;
 }
-function readVarint(bytes, offset, end) {
-  let result = 0;
-  let scale = 1;
-  for (let at = offset; at < end && at < offset + 10; at++) {
-    const byte = bytes[at];
-    result += (byte & 127) * scale;
-    if (byte < 128) return [result, at + 1];
-    scale *= 128;
-  }
-  throw new UnsupportedGraph("the model is not valid protobuf (a truncated varint)");
+function readVarint2(bytes, offset, end) {
+  const read = readVarint(bytes, offset, end);
+  if (read === void 0) throw new UnsupportedGraph("the model is not valid protobuf (a truncated varint)");
+  return read;
 }
 function varint(value) {
   const out = [];
@@ -44967,12 +44974,12 @@ function walk(bytes, start, end, message, depth, found) {
   let value;
   let offset = start;
   while (offset < end) {
-    const [tag, afterTag] = readVarint2(bytes, offset, end);
+    const [tag, afterTag] = readVarint3(bytes, offset, end);
     const field = Math.floor(tag / 8);
     offset = afterTag;
     switch (tag % 8) {
       case 0:
-        offset = readVarint2(bytes, offset, end)[1];
+        offset = readVarint3(bytes, offset, end)[1];
         break;
       case 1:
         offset += 8;
@@ -44981,7 +44988,7 @@ function walk(bytes, start, end, message, depth, found) {
         offset += 4;
         break;
       case 2: {
-        const [length, afterLength] = readVarint2(bytes, offset, end);
+        const [length, afterLength] = readVarint3(bytes, offset, end);
         const contentEnd = afterLength + length;
         if (contentEnd > end) throw new MalformedProtobuf("length past the end");
         const child = CHILDREN[message][field];
@@ -45001,16 +45008,10 @@ function walk(bytes, start, end, message, depth, found) {
   }
   if (message === "entry" && key === "location" && value !== void 0) found.add(value);
 }
-function readVarint2(bytes, offset, end) {
-  let result = 0;
-  let scale = 1;
-  for (let at = offset; at < end && at < offset + 10; at++) {
-    const byte = bytes[at];
-    result += (byte & 127) * scale;
-    if (byte < 128) return [result, at + 1];
-    scale *= 128;
-  }
-  throw new MalformedProtobuf("truncated varint");
+function readVarint3(bytes, offset, end) {
+  const read = readVarint(bytes, offset, end);
+  if (read === void 0) throw new MalformedProtobuf("truncated varint");
+  return read;
 }
 
 // src/runtime/providers.ts

@@ -1,3 +1,5 @@
+import { readVarint as readProtobufVarint } from './protobuf-varint.ts';
+
 /**
  * The external-data files an ONNX model names (`TensorProto.external_data` entries with key
  * `location`, relative to the model's directory). onnxruntime opens them itself, so bias-gate must
@@ -82,15 +84,8 @@ function walk(bytes: Uint8Array, start: number, end: number, message: MessageNam
   if (message === 'entry' && key === 'location' && value !== undefined) found.add(value);
 }
 
-/** A varint at `offset` and the offset after it (lengths and tags: up to 2^53). */
 function readVarint(bytes: Uint8Array, offset: number, end: number): [number, number] {
-  let result = 0;
-  let scale = 1;
-  for (let at = offset; at < end && at < offset + 10; at++) {
-    const byte = bytes[at]!;
-    result += (byte & 0x7f) * scale;
-    if (byte < 0x80) return [result, at + 1];
-    scale *= 128;
-  }
-  throw new MalformedProtobuf('truncated varint');
+  const read = readProtobufVarint(bytes, offset, end);
+  if (read === undefined) throw new MalformedProtobuf('truncated varint');
+  return read;
 }

@@ -1,5 +1,6 @@
 import onnxProto from 'onnx-proto';
 import { graphExtension } from './graph-extension.ts';
+import { readVarint as readProtobufVarint } from './protobuf-varint.ts';
 
 const { onnx } = onnxProto;
 type NodeProto = onnxProto.onnx.INodeProto;
@@ -285,15 +286,9 @@ function fieldsOf(bytes: Uint8Array, start: number, end: number): Field[] {
 }
 
 function readVarint(bytes: Uint8Array, offset: number, end: number): [number, number] {
-  let result = 0;
-  let scale = 1;
-  for (let at = offset; at < end && at < offset + 10; at++) {
-    const byte = bytes[at]!;
-    result += (byte & 0x7f) * scale;
-    if (byte < 0x80) return [result, at + 1];
-    scale *= 128;
-  }
-  throw new UnsupportedGraph('the model is not valid protobuf (a truncated varint)');
+  const read = readProtobufVarint(bytes, offset, end);
+  if (read === undefined) throw new UnsupportedGraph('the model is not valid protobuf (a truncated varint)');
+  return read;
 }
 
 function varint(value: number): number[] {
