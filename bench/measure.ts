@@ -7,8 +7,8 @@ import { isPastKeyValueInput } from '../src/language/past-key-values.ts';
 import type { LanguageModel, LanguageModelKind } from '../src/language/types.ts';
 import { graphExtension } from '../src/runtime/graph-extension.ts';
 import { openModel, type ModelSession } from '../src/runtime/session.ts';
-import { READ_LOG_PROBS_OUTPUT, READ_POSITIONS_INPUT, READ_TARGETS_INPUT, readPositionsModel } from '../src/runtime/read-positions.ts';
-import { TARGETS_INPUT } from '../src/runtime/token-log-probs.ts';
+import { BIAS_GATE_INPUTS } from '../src/language/model.ts';
+import { READ_LOG_PROBS_OUTPUT, readPositionsModel } from '../src/runtime/read-positions.ts';
 
 const { onnx } = onnxProto;
 
@@ -74,11 +74,8 @@ export async function replay(session: ModelSession, batches: readonly RecordedBa
 
 /** The model's own inputs of a recorded batch: bias-gate's targets dropped. */
 function modelFeeds(feeds: Record<string, ort.Tensor>): Record<string, ort.Tensor> {
-  return Object.fromEntries(Object.entries(feeds).filter(([name]) => !BIAS_GATE_INPUTS.has(name)));
+  return Object.fromEntries(Object.entries(feeds).filter(([name]) => !BIAS_GATE_INPUTS.includes(name)));
 }
-
-/** Inputs bias-gate adds to a graph (its log-softmax extension, its read-position rewrite): not the model's own. */
-const BIAS_GATE_INPUTS = new Set([TARGETS_INPUT, READ_POSITIONS_INPUT, READ_TARGETS_INPUT]);
 
 /**
  * A forward floor: what a scorer's pass cannot cost less than, defined as a graph to replay the

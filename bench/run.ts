@@ -149,7 +149,7 @@ interface Replays {
 }
 
 /** The scorer must run as users get it: the log-softmax inside the graph, at the read positions only. */
-function requireTargetsInGraph(model: LanguageModel): void {
+function requireReadPositions(model: LanguageModel): void {
   if (!model.inputs.readPositions) throw new Error(`${model.displayPath}: the read-position rewrite (with its log-softmax) was not applied to the graph`);
 }
 
@@ -362,7 +362,7 @@ async function main(): Promise<void> {
 
   log('language components (GPT-2 small, causal)');
   const gpt2 = await loadLanguageModel(path.join(MODELS, 'gpt2'), 'gpt2', 'causal', { intraOpThreads: THREADS });
-  requireTargetsInGraph(gpt2);
+  requireReadPositions(gpt2);
   const gpt2Replays = await openReplays(path.join(MODELS, 'gpt2/model.onnx'), 'causal');
   const shape = { layers: 12, d: 768, vocabulary: 50257 };
   const crows = parseCrowsPairs(crowsText(), 'crows').items;
@@ -384,7 +384,7 @@ async function main(): Promise<void> {
   await closeReplays(gpt2Replays);
   // The with-past export: a context's three candidates run their shared beginning once.
   const gpt2Past = await loadLanguageModel(path.join(MODELS, 'gpt2-past'), 'gpt2-past', 'causal', { intraOpThreads: THREADS });
-  requireTargetsInGraph(gpt2Past);
+  requireReadPositions(gpt2Past);
   const gpt2PastReplays = await openReplays(path.join(MODELS, 'gpt2-past/model.onnx'), 'causal');
   language.push(await languageComponent('StereoSet (2,106 clusters), with-past export: shared prefixes', gpt2Past, gpt2PastReplays, stereoSetBenchmark, stereo, shape, 4096));
   await gpt2Past.session.release();
@@ -392,7 +392,7 @@ async function main(): Promise<void> {
 
   log('masked component (BERT-base shape, 300 CrowS pairs)');
   const bert = await loadLanguageModel(path.join(MODELS, 'bert'), 'bert', 'masked', { intraOpThreads: THREADS });
-  requireTargetsInGraph(bert);
+  requireReadPositions(bert);
   const bertReplays = await openReplays(path.join(MODELS, 'bert/model.onnx'), 'masked');
   const masked = await languageComponent('CrowS-Pairs masked (300 pairs)', bert, bertReplays, crowsPairsBenchmark, crows.slice(0, 300), { layers: 12, d: 768, vocabulary: 50261 }, 4096);
   await bert.session.release();
@@ -578,7 +578,7 @@ function pytorchOneDnnDelta(plain: readonly (number | null)[], onednn: readonly 
 async function crowsComparisonSection(peaksBefore: Peaks, machine: string): Promise<string> {
   const { pairs, label } = crowsPairsForComparison();
   const gpt2 = await loadLanguageModel(path.join(MODELS, 'gpt2'), 'gpt2', 'causal', { intraOpThreads: THREADS });
-  requireTargetsInGraph(gpt2);
+  requireReadPositions(gpt2);
   // Tokenisation is shared: PyTorch scores bias-gate's own token ids, so the comparison is of scoring.
   const sentences = pairs.flatMap((pair) => [pair.sentMore, pair.sentLess]).map((sentence) => gpt2.tokenizer.encode(sentence, { addSpecialTokens: false }));
   const scoredTokens = sentences.reduce((sum, ids) => sum + ids.length, 0);
@@ -600,7 +600,7 @@ async function crowsComparisonSection(peaksBefore: Peaks, machine: string): Prom
   };
   const noPast = await measure('bias-gate, no-past export', gpt2, path.join(MODELS, 'gpt2/model.onnx'));
   const withPastModel = await loadLanguageModel(path.join(MODELS, 'gpt2-past'), 'gpt2-past', 'causal', { intraOpThreads: THREADS });
-  requireTargetsInGraph(withPastModel);
+  requireReadPositions(withPastModel);
   const withPast = await measure('bias-gate, with-past export', withPastModel, path.join(MODELS, 'gpt2-past/model.onnx'));
   // The int8 screen (language.precision: int8-screen) on the with-past export: every pair in int8, the
   // calibration sample and every pair within the measured bound again in float32.

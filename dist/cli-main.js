@@ -41694,31 +41694,18 @@ function calibrationSample(count, size, seed) {
   if (size >= count) return all;
   return seededRng(seed).shuffle(all).slice(0, size).sort((a, b) => a - b);
 }
-function sideErrors(adapter, int8, float32) {
-  const errors = [];
-  int8.forEach((result, k) => {
+function errorsOf(adapter, int8, float32, measure2) {
+  return int8.flatMap((result, k) => {
     const a = adapter.sides(result);
     const b = adapter.sides(float32[k]);
-    if (a === void 0 || b === void 0) return;
-    a.forEach((value, side) => {
-      const error = Math.abs(value - b[side]);
-      if (Number.isFinite(error)) errors.push(error);
-    });
+    return a === void 0 || b === void 0 ? [] : measure2(a, b).filter(Number.isFinite);
   });
-  return errors;
+}
+function sideErrors(adapter, int8, float32) {
+  return errorsOf(adapter, int8, float32, (a, b) => a.map((value, side) => Math.abs(value - b[side])));
 }
 function marginErrors(adapter, int8, float32) {
-  const errors = [];
-  int8.forEach((result, k) => {
-    const a = adapter.sides(result);
-    const b = adapter.sides(float32[k]);
-    if (a === void 0 || b === void 0) return;
-    for (const [i, j] of adapter.comparisons) {
-      const error = Math.abs(a[i] - a[j] - (b[i] - b[j]));
-      if (Number.isFinite(error)) errors.push(error);
-    }
-  });
-  return errors;
+  return errorsOf(adapter, int8, float32, (a, b) => adapter.comparisons.map(([i, j]) => Math.abs(a[i] - a[j] - (b[i] - b[j]))));
 }
 function screenBound(marginErrors2, settings, resolution = 0) {
   const largest = marginErrors2.reduce((max, error) => Math.max(max, error), 0);

@@ -9,13 +9,13 @@ import type { BatchOptions, LanguageModel, MaskedQuery } from './types.ts';
  * Batched forward passes of a language model. Sequences are sorted by length (longest first) into
  * batches, right-padded with the pad id under attention_mask 0, and only the log-probabilities asked
  * for are kept: the model's graph computes them itself (token-log-probs.ts), so its [B, T, V] logits
- * never reach JavaScript; a masked model's graph projects only the masked positions onto the
- * vocabulary (read-positions.ts). Right padding never moves a real token, so with a causal model (which
+ * never reach JavaScript; a graph rewritten at load projects onto the vocabulary only the
+ * positions that are read (read-positions.ts). Right padding never moves a real token, so with a causal model (which
  * cannot look ahead) or a masked one that honours attention_mask, batch size and padding do not
  * change any score (tested to 1e-5).
  */
 
-/** The output every language model must have (checked when it is loaded; a rewritten masked graph has it no more). */
+/** The output every language model must have (checked when it is loaded; a graph rewritten to project read positions has it no more). */
 export const LOGITS_OUTPUT = 'logits';
 
 /** What building feeds needs to know about a model. */

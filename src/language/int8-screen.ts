@@ -94,34 +94,28 @@ export function calibrationSample(count: number, size: number, seed: number): nu
   return seededRng(seed).shuffle(all).slice(0, size).sort((a, b) => a - b);
 }
 
-/** |int8 − float32| of every side score both runs scored (finite on both sides), item by item. */
-export function sideErrors<Result>(adapter: ScreenAdapter<Result>, int8: readonly Result[], float32: readonly Result[]): number[] {
-  const errors: number[] = [];
-  int8.forEach((result, k) => {
+/** `measure(int8 sides, float32 sides)` for every item both runs scored, its finite values, item by item. */
+function errorsOf<Result>(
+  adapter: ScreenAdapter<Result>,
+  int8: readonly Result[],
+  float32: readonly Result[],
+  measure: (a: readonly number[], b: readonly number[]) => number[],
+): number[] {
+  return int8.flatMap((result, k) => {
     const a = adapter.sides(result);
     const b = adapter.sides(float32[k]!);
-    if (a === undefined || b === undefined) return;
-    a.forEach((value, side) => {
-      const error = Math.abs(value - b[side]!);
-      if (Number.isFinite(error)) errors.push(error);
-    });
+    return a === undefined || b === undefined ? [] : measure(a, b).filter(Number.isFinite);
   });
-  return errors;
+}
+
+/** |int8 − float32| of every side score both runs scored (finite on both sides), item by item. */
+export function sideErrors<Result>(adapter: ScreenAdapter<Result>, int8: readonly Result[], float32: readonly Result[]): number[] {
+  return errorsOf(adapter, int8, float32, (a, b) => a.map((value, side) => Math.abs(value - b[side]!)));
 }
 
 /** |int8 margin − float32 margin| of every comparison both runs scored, item by item. */
 export function marginErrors<Result>(adapter: ScreenAdapter<Result>, int8: readonly Result[], float32: readonly Result[]): number[] {
-  const errors: number[] = [];
-  int8.forEach((result, k) => {
-    const a = adapter.sides(result);
-    const b = adapter.sides(float32[k]!);
-    if (a === undefined || b === undefined) return;
-    for (const [i, j] of adapter.comparisons) {
-      const error = Math.abs(a[i]! - a[j]! - (b[i]! - b[j]!));
-      if (Number.isFinite(error)) errors.push(error);
-    }
-  });
-  return errors;
+  return errorsOf(adapter, int8, float32, (a, b) => adapter.comparisons.map(([i, j]) => Math.abs(a[i]! - a[j]! - (b[i]! - b[j]!))));
 }
 
 /** The margin bound B = factor × the largest margin error + 2 × resolution; at least `floor`. */

@@ -62,7 +62,7 @@ export interface LanguageModelOptions extends SessionOptions {
 }
 
 /** Inputs bias-gate adds to a graph at load, never a model's own. */
-const BIAS_GATE_INPUTS = [TARGETS_INPUT, READ_POSITIONS_INPUT, READ_TARGETS_INPUT];
+export const BIAS_GATE_INPUTS = [TARGETS_INPUT, READ_POSITIONS_INPUT, READ_TARGETS_INPUT];
 
 /**
  * Opens `directory` as a `kind` language model. `displayPath` names it in every message (the
